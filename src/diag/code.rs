@@ -1,0 +1,78 @@
+//! The one table of stable error codes. Codes are grouped by the stage that
+//! reports them and are never reused; `docs/errors.md` documents each one and a
+//! test keeps the two in step.
+
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal, $title:literal;)*) => {
+        /// Every kind of user mistake bomc reports.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum ErrorCode {
+            $($variant,)*
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The stable code, e.g. `E0302`.
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+
+            /// A one-line title for the docs.
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $title,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // Syntax
+    Syntax = "E0101", "syntax error";
+    InvalidEscape = "E0102", "invalid escape sequence in a string";
+    NumberOutOfRange = "E0103", "number literal too large";
+    UnknownType = "E0104", "unknown type in a parameter declaration";
+    // Resolution
+    ModuleNotFound = "E0201", "imported module not found";
+    ImportCycle = "E0202", "import cycle";
+    DuplicateDefinition = "E0203", "name defined twice";
+    UnknownKind = "E0204", "unknown component kind";
+    UnknownName = "E0205", "unknown name in a reference";
+    DuplicateComponent = "E0206", "two components with the same name";
+    DuplicateParam = "E0207", "parameter declared twice";
+    UnknownEnvironment = "E0208", "unknown environment";
+    NoLandscape = "E0209", "file declares no landscape";
+    UnknownAttribute = "E0210", "unknown attribute of a component";
+    MisplacedMember = "E0211", "member not allowed here";
+    RecursiveLandscape = "E0212", "landscape includes itself";
+    UnknownOverrideTarget = "E0213", "environment overrides a component that does not exist";
+    UnreadableFile = "E0214", "file cannot be read";
+    AmbiguousLandscape = "E0215", "several landscapes and none chosen";
+    // Evaluation and checking
+    MissingSetting = "E0301", "required setting or parameter missing";
+    UnknownSetting = "E0302", "unknown setting";
+    TypeMismatch = "E0303", "value has the wrong type";
+    OutOfRange = "E0304", "value out of range";
+    SecretAsString = "E0305", "secret used where a plain value is required";
+    PortNotExposed = "E0306", "referenced port is not exposed";
+    UnknownParameter = "E0307", "`--set` names an unknown parameter";
+    InvalidParameterValue = "E0308", "`--set` value does not fit the parameter's type";
+    DuplicateSetting = "E0309", "setting assigned twice";
+    UnknownFunction = "E0310", "unknown function";
+    BadArguments = "E0311", "wrong arguments to a function";
+    NotInterpolable = "E0312", "list or map interpolated into a string";
+    InvalidSecretName = "E0313", "invalid secret name";
+    InvalidName = "E0314", "invalid name";
+    CircularDefinition = "E0315", "value defined in terms of itself";
+    InvalidValue = "E0316", "value not allowed for this setting";
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}

@@ -1,0 +1,519 @@
+//! Turns pest's parse tree into the AST. Syntax errors become E0101 diagnostics
+//! with the position pest reports and a help line naming what was expected.
+
+use super::ast::*;
+use crate::diag::{Diagnostic, Diagnostics, ErrorCode};
+use crate::source::{FileId, Span, Spanned};
+use pest::Parser as _;
+use pest::iterators::Pair;
+use pest_derive::Parser;
+
+#[derive(Parser)]
+#[grammar = "../grammar/bom.pest"]
+struct BomParser;
+
+/// Deepest nesting of blocks and lists accepted; deeper input is refused with a
+/// diagnostic instead of exhausting the stack.
+const MAX_DEPTH: usize = 64;
+
+/// Parses one file. On a syntax error the file yields no AST and one diagnostic.
+pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> Option<File> {
+    if let Some(offset) = too_deep(text) {
+        diags.push(
+            Diagnostic::new(ErrorCode::Syntax, "nesting too deep")
+                .label(Span::new(file, offset, offset + 1), "this block or list is nested too deeply")
+                .help(format!("bomc accepts at most {MAX_DEPTH} nested blocks and lists; split the value into named parts")),
+        );
+        return None;
+    }
+    match BomParser::parse(Rule::file, text) {
+        Ok(mut pairs) => {
+            let mut builder = Builder { file, diags };
+            let root = pairs.next()?;
+            Some(builder.file(root))
+        }
+        Err(err) => {
+            diags.push(syntax_diagnostic(file, text, err));
+            None
+        }
+    }
+}
+
+fn too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '{' | '[' | '(' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(i);
+                }
+            }
+            '}' | ']' | ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn rule_name(rule: &Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "end of file",
+        Rule::import => "`import`",
+        Rule::definition | Rule::def_keyword => "`landscape`, `kind`, `image`, `environment` or `import`",
+        Rule::block => "`{`",
+        Rule::param_decl => "`param`",
+        Rule::component | Rule::block_field | Rule::assignment | Rule::path => "a setting",
+        Rule::type_expr | Rule::type_name => "a type",
+        Rule::list => "a list",
+        Rule::call => "a function call",
+        Rule::reference | Rule::ident => "a name",
+        Rule::boolean | Rule::duration | Rule::size | Rule::float | Rule::int => "a value",
+        Rule::string => "a string",
+        Rule::interpolation => "`${`",
+        Rule::doc | Rule::docs => "a doc comment",
+        _ => return None,
+    })
+}
+
+fn syntax_diagnostic(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diagnostic {
+    use pest::error::{ErrorVariant, InputLocation};
+    let pos = match err.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let end = text
+        .get(pos..)
+        .and_then(|rest| rest.chars().next())
+        .map(|c| pos + c.len_utf8())
+        .unwrap_or(pos);
+    let found = text
+        .get(pos..)
+        .and_then(|rest| rest.chars().next())
+        .map(|c| match c {
+            '\n' => String::from("end of line"),
+            c => format!("`{c}`"),
+        })
+        .unwrap_or_else(|| String::from("end of file"));
+    let expected = match &err.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            let mut names: Vec<&str> = positives.iter().filter_map(rule_name).collect();
+            names.sort_unstable();
+            names.dedup();
+            names
+        }
+        ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    let help = if found == "`\"`" || text.get(..pos).is_some_and(unclosed_string) {
+        String::from("a string must close with `\"` on the same line; write `\\n` for a line break")
+    } else if expected.is_empty() {
+        String::from("check the syntax against docs/language.md")
+    } else {
+        format!("expected {}", crate::diag::one_of(&expected))
+    };
+    Diagnostic::new(ErrorCode::Syntax, format!("unexpected {found}"))
+        .label(Span::new(file, pos, end), "unexpected here")
+        .help(help)
+}
+
+/// Whether the last line before the error holds an unterminated string.
+fn unclosed_string(before: &str) -> bool {
+    let line = before.rsplit('\n').next().unwrap_or("");
+    let mut quotes = 0;
+    let mut escaped = false;
+    for c in line.chars() {
+        match (escaped, c) {
+            (true, _) => escaped = false,
+            (false, '\\') => escaped = true,
+            (false, '"') => quotes += 1,
+            _ => {}
+        }
+    }
+    quotes % 2 == 1
+}
+
+struct Builder<'d> {
+    file: FileId,
+    diags: &'d mut Diagnostics,
+}
+
+impl Builder<'_> {
+    fn span(&self, pair: &Pair<Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.file, s.start(), s.end())
+    }
+
+    fn ident(&self, pair: Pair<Rule>) -> Ident {
+        Spanned::new(pair.as_str().to_string(), self.span(&pair))
+    }
+
+    fn file(&mut self, pair: Pair<Rule>) -> File {
+        let mut file = File::default();
+        for item in pair.into_inner() {
+            match item.as_rule() {
+                Rule::import => {
+                    let span = self.span(&item);
+                    let mut inner = item.into_inner();
+                    let _docs = inner.next();
+                    if let Some(target) = inner.next() {
+                        let tspan = self.span(&target);
+                        let text = self.plain_string(target);
+                        file.imports.push(Import {
+                            target: Spanned::new(text, tspan),
+                            span,
+                        });
+                    }
+                }
+                Rule::definition => file.definitions.push(self.definition(item)),
+                _ => {}
+            }
+        }
+        file
+    }
+
+    fn docs(&self, pair: Pair<Rule>) -> Vec<String> {
+        pair.into_inner()
+            .map(|d| {
+                let text = d.as_str().trim_start_matches("///");
+                text.strip_prefix(' ').unwrap_or(text).trim_end().to_string()
+            })
+            .collect()
+    }
+
+    fn definition(&mut self, pair: Pair<Rule>) -> Definition {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let docs = inner.next().map(|d| self.docs(d)).unwrap_or_default();
+        let kind = match inner.next().map(|k| k.as_str().to_string()).as_deref() {
+            Some("kind") => DefKind::Kind,
+            Some("image") => DefKind::Image,
+            Some("environment") => DefKind::Environment,
+            _ => DefKind::Landscape,
+        };
+        let name = inner.next().map(|n| self.ident(n)).unwrap_or_default_ident(span);
+        let body = inner.next().map(|b| self.block(b)).unwrap_or_default();
+        Definition {
+            docs,
+            kind,
+            name,
+            body,
+            span,
+        }
+    }
+
+    fn block(&mut self, pair: Pair<Rule>) -> Block {
+        let span = self.span(&pair);
+        let members = pair.into_inner().filter_map(|m| self.member(m)).collect();
+        Block { members, span }
+    }
+
+    fn member(&mut self, pair: Pair<Rule>) -> Option<Member> {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        let mut inner = pair.into_inner();
+        let docs = inner.next().map(|d| self.docs(d)).unwrap_or_default();
+        Some(match rule {
+            Rule::param_decl => {
+                let name = self.ident(inner.next()?);
+                let ty = self.type_expr(inner.next()?);
+                let default = inner.next().map(|e| self.expr(e));
+                Member::Param(Param {
+                    docs,
+                    name,
+                    ty,
+                    default,
+                    span,
+                })
+            }
+            Rule::component => {
+                let kind = self.ident(inner.next()?);
+                let name = self.ident(inner.next()?);
+                let body = self.block(inner.next()?);
+                Member::Component(Component {
+                    docs,
+                    kind,
+                    name,
+                    body,
+                    span,
+                })
+            }
+            Rule::block_field => {
+                let key = self.key(inner.next()?);
+                let block = inner.next()?;
+                let value = Expr {
+                    span: self.span(&block),
+                    kind: ExprKind::Map(self.block(block)),
+                };
+                Member::Assign(Assign {
+                    docs,
+                    path: vec![key],
+                    value,
+                    span,
+                })
+            }
+            Rule::assignment => {
+                let path = inner.next()?.into_inner().map(|k| self.key(k)).collect();
+                let value = self.expr(inner.next()?);
+                Member::Assign(Assign {
+                    docs,
+                    path,
+                    value,
+                    span,
+                })
+            }
+            _ => return None,
+        })
+    }
+
+    fn key(&mut self, pair: Pair<Rule>) -> Ident {
+        match pair.as_rule() {
+            Rule::string => {
+                let span = self.span(&pair);
+                Spanned::new(self.plain_string(pair), span)
+            }
+            _ => self.ident(pair),
+        }
+    }
+
+    fn type_expr(&self, pair: Pair<Rule>) -> Spanned<TypeExpr> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = inner.next().map(|n| n.as_str().to_string()).unwrap_or_default();
+        let arg = inner.next().map(|a| Box::new(self.type_expr(a)));
+        Spanned::new(TypeExpr { name, arg }, span)
+    }
+
+    /// A string used as a key or import path: interpolation is not allowed there.
+    fn plain_string(&mut self, pair: Pair<Rule>) -> String {
+        let mut out = String::new();
+        for part in self.string_parts(pair) {
+            match part {
+                StrPart::Text(t) => out.push_str(&t),
+                StrPart::Interp(_, span) => self.diags.push(
+                    Diagnostic::new(ErrorCode::Syntax, "interpolation is not allowed here")
+                        .label(span, "interpolation in a key or import path")
+                        .help("keys and import paths are fixed text; write `\\${` for a literal `${`"),
+                ),
+            }
+        }
+        out
+    }
+
+    fn string_parts(&mut self, pair: Pair<Rule>) -> Vec<StrPart> {
+        let mut parts: Vec<StrPart> = Vec::new();
+        let mut push_text = |parts: &mut Vec<StrPart>, s: &str| match parts.last_mut() {
+            Some(StrPart::Text(t)) => t.push_str(s),
+            _ => parts.push(StrPart::Text(s.to_string())),
+        };
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::text => push_text(&mut parts, part.as_str()),
+                Rule::escape => {
+                    let c = part.as_str().chars().nth(1).unwrap_or('\\');
+                    let replaced = match c {
+                        'n' => "\n",
+                        't' => "\t",
+                        'r' => "\r",
+                        '"' => "\"",
+                        '\\' => "\\",
+                        '$' => "$",
+                        _ => {
+                            self.diags.push(
+                                Diagnostic::new(
+                                    ErrorCode::InvalidEscape,
+                                    format!("unknown escape `\\{c}`"),
+                                )
+                                .label(self.span(&part), "not a valid escape")
+                                .help("valid escapes are `\\n`, `\\t`, `\\r`, `\\\"`, `\\\\` and `\\$`"),
+                            );
+                            ""
+                        }
+                    };
+                    push_text(&mut parts, replaced);
+                }
+                Rule::interpolation => {
+                    let span = self.span(&part);
+                    let path = part
+                        .into_inner()
+                        .next()
+                        .map(|r| r.into_inner().map(|i| self.ident(i)).collect())
+                        .unwrap_or_default();
+                    parts.push(StrPart::Interp(path, span));
+                }
+                _ => {}
+            }
+        }
+        parts
+    }
+
+    fn number<T: std::str::FromStr>(&mut self, pair: &Pair<Rule>, digits: &str) -> Option<T> {
+        let cleaned: String = digits.chars().filter(|c| *c != '_').collect();
+        match cleaned.parse::<T>() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.diags.push(
+                    Diagnostic::new(ErrorCode::NumberOutOfRange, "number too large")
+                        .label(self.span(pair), "does not fit in 64 bits")
+                        .help("integers, durations and sizes must fit in 64 bits"),
+                );
+                None
+            }
+        }
+    }
+
+    fn scaled(&mut self, pair: &Pair<Rule>, unit_len: usize, factor: u64) -> u64 {
+        let text = pair.as_str();
+        let digits = text.get(..text.len() - unit_len).unwrap_or("0");
+        let Some(n) = self.number::<u64>(pair, digits) else {
+            return 0;
+        };
+        match n.checked_mul(factor) {
+            Some(v) => v,
+            None => {
+                self.diags.push(
+                    Diagnostic::new(ErrorCode::NumberOutOfRange, "quantity too large")
+                        .label(self.span(pair), "does not fit in 64 bits")
+                        .help("durations are counted in milliseconds and sizes in bytes; both must fit in 64 bits"),
+                );
+                0
+            }
+        }
+    }
+
+    fn expr(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::string => ExprKind::Str(self.string_parts(pair)),
+            Rule::int => ExprKind::Int(self.number::<i64>(&pair, pair.as_str()).unwrap_or(0)),
+            Rule::float => ExprKind::Float(
+                pair.as_str()
+                    .replace('_', "")
+                    .parse::<f64>()
+                    .unwrap_or(0.0),
+            ),
+            Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
+            Rule::duration => {
+                let text = pair.as_str();
+                let (unit_len, factor) = if text.ends_with("ms") {
+                    (2, 1)
+                } else {
+                    match text.chars().last() {
+                        Some('s') => (1, 1_000),
+                        Some('m') => (1, 60_000),
+                        Some('h') => (1, 3_600_000),
+                        Some('d') => (1, 86_400_000),
+                        _ => (1, 604_800_000),
+                    }
+                };
+                ExprKind::Duration(self.scaled(&pair, unit_len, factor))
+            }
+            Rule::size => {
+                let text = pair.as_str();
+                const UNITS: [(&str, u64); 9] = [
+                    ("KiB", 1 << 10),
+                    ("MiB", 1 << 20),
+                    ("GiB", 1 << 30),
+                    ("TiB", 1 << 40),
+                    ("KB", 1_000),
+                    ("MB", 1_000_000),
+                    ("GB", 1_000_000_000),
+                    ("TB", 1_000_000_000_000),
+                    ("B", 1),
+                ];
+                let (unit, factor) = UNITS
+                    .iter()
+                    .find(|(u, _)| text.ends_with(u))
+                    .copied()
+                    .unwrap_or(("B", 1));
+                ExprKind::Size(self.scaled(&pair, unit.len(), factor))
+            }
+            Rule::list => ExprKind::List(pair.into_inner().map(|e| self.expr(e)).collect()),
+            Rule::block => ExprKind::Map(self.block(pair)),
+            Rule::call => {
+                let mut inner = pair.into_inner();
+                let name = inner
+                    .next()
+                    .map(|n| self.ident(n))
+                    .unwrap_or_default_ident(span);
+                let args = inner.map(|e| self.expr(e)).collect();
+                ExprKind::Call { name, args }
+            }
+            Rule::reference => ExprKind::Ref(pair.into_inner().map(|i| self.ident(i)).collect()),
+            _ => ExprKind::List(Vec::new()),
+        };
+        Expr { kind, span }
+    }
+}
+
+trait DefaultIdent {
+    fn unwrap_or_default_ident(self, span: Span) -> Ident;
+}
+
+impl DefaultIdent for Option<Ident> {
+    fn unwrap_or_default_ident(self, span: Span) -> Ident {
+        self.unwrap_or_else(|| Spanned::new(String::new(), span))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ok(text: &str) -> File {
+        let mut diags = Diagnostics::default();
+        let file = parse(FileId(0), text, &mut diags);
+        assert!(diags.is_empty(), "{:?}", diags.as_slice());
+        file.expect("parses")
+    }
+
+    #[test]
+    fn parses_quantities() {
+        let f = parse_ok("landscape x { a = 90m\n b = 512MiB\n c = 2s\n d = 1_000 e = 1.5 }");
+        let values: Vec<String> = f.definitions[0]
+            .body
+            .members
+            .iter()
+            .map(|m| match m {
+                Member::Assign(a) => format!("{:?}", a.value.kind),
+                _ => String::new(),
+            })
+            .collect();
+        assert_eq!(
+            values,
+            ["Duration(5400000)", "Size(536870912)", "Duration(2000)", "Int(1000)", "Float(1.5)"]
+        );
+    }
+
+    #[test]
+    fn parses_interpolation_and_escapes() {
+        let f = parse_ok(r#"landscape x { a = "h=${db.host} \"q\" \${no}" }"#);
+        let Member::Assign(a) = &f.definitions[0].body.members[0] else {
+            panic!("assignment expected")
+        };
+        let ExprKind::Str(parts) = &a.value.kind else {
+            panic!("string expected")
+        };
+        assert_eq!(parts.len(), 3);
+        assert!(matches!(&parts[2], StrPart::Text(t) if t == " \"q\" ${no}"));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = format!("landscape x {{ a = {}{} }}", "[".repeat(200), "]".repeat(200));
+        let mut diags = Diagnostics::default();
+        assert!(parse(FileId(0), &text, &mut diags).is_none());
+        assert_eq!(diags.as_slice()[0].code, ErrorCode::Syntax);
+    }
+}
