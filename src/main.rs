@@ -1,3 +1,5 @@
-fn main() {
-    println!("Hello, world!");
+//! The `bomc` binary: arguments → subcommand → exit code.
+
+fn main() -> std::process::ExitCode {
+    bomc::cli::run()
 }

@@ -313,7 +313,7 @@ impl Builder<'_> {
 
     fn string_parts(&mut self, pair: Pair<Rule>) -> Vec<StrPart> {
         let mut parts: Vec<StrPart> = Vec::new();
-        let mut push_text = |parts: &mut Vec<StrPart>, s: &str| match parts.last_mut() {
+        let push_text = |parts: &mut Vec<StrPart>, s: &str| match parts.last_mut() {
             Some(StrPart::Text(t)) => t.push_str(s),
             _ => parts.push(StrPart::Text(s.to_string())),
         };

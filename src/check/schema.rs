@@ -1,0 +1,111 @@
+//! The built-in schemas. Every component kind builds on [`SERVICE`]; `image`
+//! and `environment` definitions and `health` blocks have their own.
+
+use super::types::Type;
+
+/// One setting of a schema.
+#[derive(Debug, PartialEq)]
+pub struct Field {
+    pub name: &'static str,
+    pub ty: Type,
+    pub doc: &'static str,
+}
+
+/// The settings a block accepts.
+#[derive(Debug, PartialEq)]
+pub struct Schema {
+    pub what: &'static str,
+    pub fields: &'static [Field],
+}
+
+impl Schema {
+    pub fn field(&self, name: &str) -> Option<&'static Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + Clone {
+        self.fields.iter().map(|f| f.name)
+    }
+}
+
+const fn field(name: &'static str, ty: Type, doc: &'static str) -> Field {
+    Field { name, ty, doc }
+}
+
+pub static HEALTH: Schema = Schema {
+    what: "health check",
+    fields: &[
+        field("path", Type::HttpPath, "HTTP path probed, e.g. `/health`"),
+        field("port", Type::Str, "name of the port probed (default: the first port)"),
+        field("command", Type::List(&Type::Str), "command run in the container instead of an HTTP probe"),
+        field("interval", Type::PositiveDuration, "time between probes"),
+        field("timeout", Type::PositiveDuration, "time a probe may take"),
+        field("healthy", Type::Count, "successes before healthy"),
+        field("unhealthy", Type::Count, "failures before unhealthy"),
+        field("start_period", Type::Duration, "grace period after start"),
+    ],
+};
+
+pub const MANAGED: &[&str] = &[
+    "none",
+    "rds-mysql",
+    "rds-postgres",
+    "elasticache-redis",
+    "opensearch",
+    "amazonmq-rabbitmq",
+    "alb",
+    "s3",
+];
+
+pub const RUN_MODES: &[&str] = &["service", "once"];
+
+pub static SERVICE: Schema = Schema {
+    what: "service",
+    fields: &[
+        field("image", Type::Str, "pinned image reference"),
+        field("build", Type::Image, "an `image` definition to build"),
+        field("command", Type::List(&Type::Str), "command and arguments"),
+        field("ports", Type::Map(&Type::PortNumber), "named ports"),
+        field("env", Type::Map(&Type::EnvValue), "environment variables"),
+        field("replicas", Type::NonNegative, "number of running copies"),
+        field("cpu", Type::PositiveFloat, "vCPUs per copy"),
+        field("memory", Type::Size, "memory per copy"),
+        field("health", Type::Record(&HEALTH), "health check"),
+        field("volumes", Type::Map(&Type::Str), "named volume → mount path"),
+        field("storage", Type::Size, "size of persistent data"),
+        field("stateful", Type::Bool, "holds data to protect"),
+        field("depends_on", Type::List(&Type::Component), "explicit start-order dependencies"),
+        field("run", Type::OneOf(RUN_MODES), "`service` or `once` (a job)"),
+        field("public", Type::Bool, "reachable from outside the landscape"),
+        field("managed", Type::OneOf(MANAGED), "managed cloud service realising it"),
+        field("labels", Type::Map(&Type::Str), "labels"),
+        field("compose", Type::Map(&Type::Any), "raw compose keys"),
+        field("cloudformation", Type::Map(&Type::Any), "raw CloudFormation resources"),
+    ],
+};
+
+pub const TEMPLATES: &[&str] = &["go", "node", "python", "ruby", "java", "static"];
+
+pub static IMAGE: Schema = Schema {
+    what: "image",
+    fields: &[
+        field("from", Type::BaseImage, "pinned base image or another image definition"),
+        field("template", Type::OneOf(TEMPLATES), "Dockerfile template"),
+        field("context", Type::Str, "build context, relative to the file"),
+        field("args", Type::Map(&Type::Str), "build arguments"),
+        field("steps", Type::List(&Type::Str), "extra build steps"),
+        field("onbuild", Type::List(&Type::Str), "steps run when another image builds on this one"),
+        field("user", Type::UserId, "numeric non-root user"),
+        field("labels", Type::Map(&Type::Str), "image labels"),
+        field("entrypoint", Type::List(&Type::Str), "entrypoint"),
+        field("command", Type::List(&Type::Str), "default command"),
+    ],
+};
+
+pub static ENVIRONMENT: Schema = Schema {
+    what: "environment",
+    fields: &[
+        field("ttl", Type::PositiveDuration, "time to live; makes the environment ephemeral"),
+        field("purpose", Type::Str, "why the environment exists"),
+    ],
+};

@@ -1,0 +1,295 @@
+//! Types of settings and parameters, and whether an evaluated value conforms.
+
+use super::schema::Schema;
+use crate::model::Value;
+
+/// The type of a setting or parameter. Built-in schemas use the refined types
+/// (`PortNumber`, `Count`…), which carry their range checks.
+#[derive(Debug, PartialEq)]
+pub enum Type {
+    Str,
+    Int,
+    Float,
+    Bool,
+    Duration,
+    Size,
+    Secret,
+    Port,
+    Image,
+    Component,
+    Any,
+    /// What an environment variable may hold: any scalar, a secret or a reference.
+    EnvValue,
+    List(&'static Type),
+    Map(&'static Type),
+    Record(&'static Schema),
+    OneOf(&'static [&'static str]),
+    /// An int in 1–65535.
+    PortNumber,
+    /// An int ≥ 0.
+    NonNegative,
+    /// An int ≥ 1.
+    Count,
+    /// A float > 0.
+    PositiveFloat,
+    /// A duration > 0.
+    PositiveDuration,
+    /// A string starting with `/`.
+    HttpPath,
+    /// A pinned image reference or an image definition.
+    BaseImage,
+    /// A numeric user id, 1–2147483647 (non-root).
+    UserId,
+}
+
+impl Type {
+    /// How the type is named in messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Type::Str => "a string".into(),
+            Type::Int => "an integer".into(),
+            Type::Float => "a float".into(),
+            Type::Bool => "a boolean".into(),
+            Type::Duration => "a duration".into(),
+            Type::Size => "a size".into(),
+            Type::Secret => "a secret".into(),
+            Type::Port => "a port reference".into(),
+            Type::Image => "an image".into(),
+            Type::Component => "a component".into(),
+            Type::Any => "any value".into(),
+            Type::EnvValue => "a string, number, boolean, secret or reference".into(),
+            Type::List(t) => format!("a list of {}", plural(t)),
+            Type::Map(t) => format!("a map of {}", plural(t)),
+            Type::Record(s) => format!("a {} block", s.what),
+            Type::OneOf(opts) => format!("one of {}", crate::diag::one_of(opts)),
+            Type::PortNumber => "a port number (1–65535)".into(),
+            Type::NonNegative => "an integer ≥ 0".into(),
+            Type::Count => "an integer ≥ 1".into(),
+            Type::PositiveFloat => "a number > 0".into(),
+            Type::PositiveDuration => "a duration > 0".into(),
+            Type::HttpPath => "an HTTP path starting with `/`".into(),
+            Type::BaseImage => "a pinned image reference or an image definition".into(),
+            Type::UserId => "a numeric non-root user id".into(),
+        }
+    }
+
+    /// The element type of a list or map type.
+    pub fn element(&self) -> Option<&'static Type> {
+        match self {
+            Type::List(t) | Type::Map(t) => Some(t),
+            Type::Any => Some(&Type::Any),
+            _ => None,
+        }
+    }
+}
+
+fn plural(t: &Type) -> String {
+    let s = t.describe();
+    let s = s
+        .strip_prefix("a ")
+        .or_else(|| s.strip_prefix("an "))
+        .unwrap_or(&s);
+    format!("{s}s").replace("ss ", "s ")
+}
+
+/// Why a value does not conform: the error code and the parts of the message.
+#[derive(Debug, PartialEq)]
+pub enum Mismatch {
+    /// Wrong shape: expected X, found Y.
+    Type { expected: String, found: &'static str },
+    /// A secret where a plain value is required.
+    Secret { expected: String },
+    /// The right type but outside the allowed range or set.
+    Range { expected: String, help: String },
+}
+
+fn range_int(v: &Value, ok: impl Fn(i64) -> bool, ty: &Type, help: &str) -> Result<(), Mismatch> {
+    match v {
+        Value::Int(i) if ok(*i) => Ok(()),
+        Value::Int(_) => Err(Mismatch::Range {
+            expected: ty.describe(),
+            help: help.to_string(),
+        }),
+        other => Err(mismatch(ty, other)),
+    }
+}
+
+fn mismatch(ty: &Type, found: &Value) -> Mismatch {
+    if matches!(found, Value::Secret(_)) {
+        Mismatch::Secret {
+            expected: ty.describe(),
+        }
+    } else {
+        Mismatch::Type {
+            expected: ty.describe(),
+            found: found.describe(),
+        }
+    }
+}
+
+/// Whether `value` conforms to `ty`. Lists and maps are checked element by
+/// element; records are checked by the evaluator, which knows their spans.
+pub fn conform(value: &Value, ty: &Type) -> Result<(), Mismatch> {
+    let ok = match (ty, value) {
+        (Type::Any, _) => true,
+        (Type::Str, Value::String(_) | Value::Template(_) | Value::Host(_)) => true,
+        (Type::Int, Value::Int(_)) => true,
+        (Type::Float, Value::Float(_) | Value::Int(_)) => true,
+        (Type::Bool, Value::Bool(_)) => true,
+        (Type::Duration, Value::Duration(_)) => true,
+        (Type::Size, Value::Size(_)) => true,
+        (Type::Secret, Value::Secret(_)) => true,
+        (Type::Port, Value::Port(_)) => true,
+        (Type::Image, Value::Image(_)) => true,
+        (Type::Component, Value::Component(_)) => true,
+        (
+            Type::EnvValue,
+            Value::String(_)
+            | Value::Template(_)
+            | Value::Int(_)
+            | Value::Float(_)
+            | Value::Bool(_)
+            | Value::Secret(_)
+            | Value::Host(_)
+            | Value::Port(_),
+        ) => true,
+        (Type::List(t), Value::List(items)) => {
+            return items.iter().try_for_each(|i| conform(i, t));
+        }
+        (Type::Map(t), Value::Map(items)) => {
+            return items.values().try_for_each(|i| conform(i, t));
+        }
+        (Type::Record(_), Value::Map(_)) => true,
+        (Type::OneOf(options), Value::String(s)) => {
+            if options.contains(&s.as_str()) {
+                true
+            } else {
+                let help = match crate::diag::suggest(s, options.iter().copied()) {
+                    Some(s) => format!("did you mean `\"{s}\"`?"),
+                    None => format!("use {}", crate::diag::one_of(options)),
+                };
+                return Err(Mismatch::Range {
+                    expected: ty.describe(),
+                    help,
+                });
+            }
+        }
+        (Type::PortNumber, v) => {
+            return range_int(v, |i| (1..=65535).contains(&i), ty, "ports are numbered 1 to 65535");
+        }
+        (Type::NonNegative, v) => return range_int(v, |i| i >= 0, ty, "use 0 to stop every copy"),
+        (Type::Count, v) => return range_int(v, |i| i >= 1, ty, "count at least 1"),
+        (Type::UserId, v) => {
+            return range_int(
+                v,
+                |i| (1..=2_147_483_647).contains(&i),
+                ty,
+                "containers run as a numeric non-root user, e.g. `10001`; 0 is root",
+            );
+        }
+        (Type::PositiveFloat, Value::Float(f)) if *f > 0.0 => true,
+        (Type::PositiveFloat, Value::Int(i)) if *i > 0 => true,
+        (Type::PositiveFloat, Value::Float(_) | Value::Int(_)) => {
+            return Err(Mismatch::Range {
+                expected: ty.describe(),
+                help: String::from("use a positive number, e.g. `0.5`"),
+            });
+        }
+        (Type::PositiveDuration, Value::Duration(d)) => {
+            if *d > 0 {
+                true
+            } else {
+                return Err(Mismatch::Range {
+                    expected: ty.describe(),
+                    help: String::from("use a duration greater than zero, e.g. `2s` or `14h`"),
+                });
+            }
+        }
+        (Type::HttpPath, Value::String(s)) => {
+            if s.starts_with('/') {
+                true
+            } else {
+                return Err(Mismatch::Range {
+                    expected: ty.describe(),
+                    help: format!("write `\"/{s}\"`"),
+                });
+            }
+        }
+        (Type::HttpPath, Value::Template(_)) => true,
+        (Type::BaseImage, Value::String(_) | Value::Image(_)) => true,
+        _ => false,
+    };
+    if ok { Ok(()) } else { Err(mismatch(ty, value)) }
+}
+
+macro_rules! user_types {
+    ($($name:literal => $ty:ident / $list:ident / $map:ident,)*) => {
+        $(
+            static $list: Type = Type::List(&Type::$ty);
+            static $map: Type = Type::Map(&Type::$ty);
+        )*
+
+        /// The type a user wrote in a `param` declaration: a scalar name, or
+        /// `list<T>` / `map<T>` of one. `None` if it is not a type.
+        pub fn parse_type(name: &str, arg: Option<&str>) -> Result<&'static Type, TypeError> {
+            match (name, arg) {
+                $(($name, None) => Ok(&Type::$ty),)*
+                $(("list", Some($name)) => Ok(&$list),)*
+                $(("map", Some($name)) => Ok(&$map),)*
+                ("list" | "map", None) => Err(TypeError::MissingArgument),
+                ("list" | "map", Some(_)) => Err(TypeError::UnknownArgument),
+                _ => Err(TypeError::Unknown),
+            }
+        }
+
+        /// The names a user may write as types.
+        pub const TYPE_NAMES: &[&str] = &[$($name,)* "list", "map"];
+    };
+}
+
+/// Why a written type is not one.
+#[derive(Debug, PartialEq)]
+pub enum TypeError {
+    Unknown,
+    MissingArgument,
+    UnknownArgument,
+}
+
+user_types! {
+    "string" => Str / LIST_STR / MAP_STR,
+    "int" => Int / LIST_INT / MAP_INT,
+    "float" => Float / LIST_FLOAT / MAP_FLOAT,
+    "bool" => Bool / LIST_BOOL / MAP_BOOL,
+    "duration" => Duration / LIST_DURATION / MAP_DURATION,
+    "size" => Size / LIST_SIZE / MAP_SIZE,
+    "secret" => Secret / LIST_SECRET / MAP_SECRET,
+    "port" => Port / LIST_PORT / MAP_PORT,
+    "image" => Image / LIST_IMAGE / MAP_IMAGE,
+    "component" => Component / LIST_COMPONENT / MAP_COMPONENT,
+    "any" => Any / LIST_ANY / MAP_ANY,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_range_checked() {
+        assert!(conform(&Value::Int(80), &Type::PortNumber).is_ok());
+        assert!(matches!(
+            conform(&Value::Int(70000), &Type::PortNumber),
+            Err(Mismatch::Range { .. })
+        ));
+        assert!(matches!(
+            conform(&Value::Secret("x".into()), &Type::Str),
+            Err(Mismatch::Secret { .. })
+        ));
+    }
+
+    #[test]
+    fn user_types_parse() {
+        assert_eq!(parse_type("list", Some("string")), Ok(&LIST_STR));
+        assert_eq!(parse_type("strin", None), Err(TypeError::Unknown));
+        assert_eq!(parse_type("map", None), Err(TypeError::MissingArgument));
+    }
+}

@@ -1,0 +1,110 @@
+//! The command line: clap definitions and one module per subcommand.
+
+mod check;
+mod model;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// bomc compiles bills of materials: `.bom` files describing a whole
+/// application landscape (services, databases, caches, queues, load balancers,
+/// DNS, images) and the environments it runs in.
+#[derive(Parser, Debug)]
+#[command(name = "bomc", version, about, long_about = None, after_help = "Exit codes: 0 valid, 1 errors in the input, 2 usage errors.\nThe language is described in docs/language.md; error codes in docs/errors.md.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check a .bom file: syntax, names, types, references, secrets, for the
+    /// landscape and every environment it declares.
+    ///
+    /// Examples:
+    ///   bomc check env.bom
+    ///   bomc check env.bom --env story --set id=US-217
+    ///   bomc check env.bom --format json
+    Check(EvalArgs),
+    /// Print the evaluated landscape model of one environment as JSON: every
+    /// component with its settings, parameters and references.
+    Model(EvalArgs),
+}
+
+/// What to evaluate: a file, an environment, parameter values.
+#[derive(clap::Args, Debug)]
+pub struct EvalArgs {
+    /// The .bom file.
+    pub file: PathBuf,
+    /// The environment to check (default: the landscape and every environment).
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+    /// Set a parameter of the landscape or environment, typed by its declaration
+    /// (`--set id=US-217 --set replicas=3 --set ttl=90m`). Repeatable; the last wins.
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+    pub sets: Vec<(String, String)>,
+    /// How to print diagnostics.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Source excerpts with labels and help, for people.
+    Human,
+    /// A JSON array of diagnostics (code, message, file, line, column, span, help).
+    Json,
+}
+
+fn parse_set(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected NAME=VALUE, found `{text}`")),
+    }
+}
+
+impl EvalArgs {
+    pub fn options(&self) -> crate::eval::Options {
+        crate::eval::Options {
+            environment: self.env.clone(),
+            sets: self.sets.clone(),
+            placeholders: false,
+        }
+    }
+}
+
+/// Runs bomc with the given arguments; returns the process exit code.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Model(args) => model::run(&args),
+    }
+}
+
+/// Prints diagnostics in the chosen format: human text on stderr, JSON on stdout.
+pub(crate) fn report(checked: &crate::Checked, format: Format) {
+    use std::io::{IsTerminal, Write};
+    let diags = &checked.diagnostics;
+    match format {
+        Format::Json => {
+            let json = crate::diag::render_json(diags, &checked.program.sources);
+            let _ = writeln!(std::io::stdout(), "{json}");
+        }
+        Format::Human => {
+            if diags.is_empty() {
+                return;
+            }
+            let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let text = crate::diag::render_human(diags, &checked.program.sources, color);
+            let _ = write!(std::io::stderr(), "{text}");
+        }
+    }
+}

@@ -1,0 +1,527 @@
+//! Expressions: literals, lists and maps (checked element by element against
+//! the expected type, so every error points at the exact value), strings with
+//! interpolation, `secret(...)`, and references to parameters, components,
+//! their attributes and image definitions.
+
+use super::Evaluator;
+use super::scope::{ScopeId, ScopeMember};
+use crate::check::types::Mismatch;
+use crate::check::{Type, conform};
+use crate::diag::{Diagnostic, Diagnostics, ErrorCode, did_you_mean, one_of};
+use crate::model::{self, Part, PortRef, Value};
+use crate::source::Span;
+use crate::syntax::ast::{self, DefKind, ExprKind, Ident, Member, StrPart};
+use std::collections::BTreeMap;
+
+/// The text of a scalar when interpolated into a string.
+pub fn scalar_text(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::String(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Duration(ms) => super::sets::format_duration(*ms),
+        Value::Size(b) => b.to_string(),
+        _ => return None,
+    })
+}
+
+/// Secret names: path-like, as Secrets Manager and compose accept them.
+fn valid_secret_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 512
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+}
+
+fn type_help(expected: &Type, found: &Value) -> String {
+    match (expected, found) {
+        (Type::Port, Value::Int(_)) => String::from("reference a component's port, e.g. `auth.ports.http`"),
+        (Type::Str | Type::HttpPath, Value::Int(i)) => format!("quote it if it is text: `\"{i}\"`"),
+        (Type::Duration | Type::PositiveDuration, Value::Int(i)) => format!("add a unit: `{i}s`, `{i}m` or `{i}h`"),
+        (Type::Size, Value::Int(i)) => format!("add a unit: `{i}MiB` or `{i}GiB`"),
+        (Type::Image, Value::String(_) | Value::Template(_)) => {
+            String::from("`build` names an `image` definition; to pull a published image use `image = \"name:tag\"`")
+        }
+        (Type::Component, _) => String::from("name a component of this landscape, e.g. `depends_on = [db]`"),
+        (Type::Str, Value::Component(c)) => format!("to use its host name, write `{c}.host`"),
+        (Type::Bool, Value::String(s)) if s == "yes" || s == "no" || s == "true" || s == "false" => {
+            String::from("write `true` or `false` without quotes")
+        }
+        (Type::Int | Type::NonNegative | Type::Count | Type::PortNumber, Value::String(s)) if s.parse::<i64>().is_ok() => {
+            format!("write the number without quotes: `{s}`")
+        }
+        (Type::List(_), _) => String::from("write a list in brackets: `[a, b]`"),
+        _ => format!("this setting takes {}", expected.describe()),
+    }
+}
+
+impl<'p> Evaluator<'p> {
+    /// Reports a value that does not conform, at `span`.
+    fn mismatch(&self, span: Span, ty: &Type, value: &Value, mismatch: Mismatch, diags: &mut Diagnostics) {
+        let diag = match mismatch {
+            Mismatch::Type { expected, found } => {
+                Diagnostic::new(ErrorCode::TypeMismatch, format!("expected {expected}, found {found}"))
+                    .label(span, format!("this is {found}"))
+                    .help(type_help(ty, value))
+            }
+            Mismatch::Secret { expected } => Diagnostic::new(
+                ErrorCode::SecretAsString,
+                format!("a secret cannot be used where {expected} is required"),
+            )
+            .label(span, "a secret")
+            .help("secrets are passed only as whole values of settings that accept them (such as `env` entries or a kind's `secret` parameters), never as plain text"),
+            Mismatch::Range { expected, help } => {
+                let shown = match value {
+                    Value::String(s) => format!("`\"{s}\"`"),
+                    other => scalar_text(other).map(|t| format!("`{t}`")).unwrap_or_else(|| String::from("this value")),
+                };
+                Diagnostic::new(ErrorCode::OutOfRange, format!("{shown} is out of range: expected {expected}"))
+                    .label(span, "out of range")
+                    .help(help)
+            }
+        };
+        diags.push(diag);
+    }
+
+    /// Evaluates `expr` as a value of type `ty`, reporting any mismatch.
+    pub(super) fn eval_typed(&mut self, expr: &'p ast::Expr, ty: &'static Type, scope: ScopeId, diags: &mut Diagnostics) -> Option<Value> {
+        match &expr.kind {
+            ExprKind::List(items) => {
+                let Some(elem) = (match ty {
+                    Type::List(t) => Some(*t),
+                    Type::Any => Some(&Type::Any),
+                    _ => None,
+                }) else {
+                    let found = Value::List(Vec::new());
+                    self.mismatch(expr.span, ty, &found, conform(&found, ty).err()?, diags);
+                    return None;
+                };
+                let mut out = Vec::with_capacity(items.len());
+                let mut ok = true;
+                for item in items {
+                    match self.eval_typed(item, elem, scope, diags) {
+                        Some(v) => out.push(v),
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(Value::List(out))
+            }
+            ExprKind::Map(block) => match ty {
+                Type::Record(schema) => self.eval_map(block, |k| schema.field(k).map(|f| &f.ty), Some(schema), scope, diags),
+                Type::Map(t) => self.eval_map(block, |_| Some(*t), None, scope, diags),
+                Type::Any => self.eval_map(block, |_| Some(&Type::Any), None, scope, diags),
+                _ => {
+                    let found = Value::Map(BTreeMap::new());
+                    self.mismatch(expr.span, ty, &found, conform(&found, ty).err()?, diags);
+                    None
+                }
+            },
+            _ => {
+                let value = self.eval_leaf(expr, scope, diags)?;
+                match conform(&value, ty) {
+                    Ok(()) => Some(match (ty, value) {
+                        (Type::Float | Type::PositiveFloat, Value::Int(i)) => Value::Float(i as f64),
+                        (_, v) => v,
+                    }),
+                    Err(m) => {
+                        self.mismatch(expr.span, ty, &value, m, diags);
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    fn eval_map(
+        &mut self,
+        block: &'p ast::Block,
+        field_type: impl Fn(&str) -> Option<&'static Type>,
+        schema: Option<&'static crate::check::Schema>,
+        scope: ScopeId,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        let mut out = BTreeMap::new();
+        let mut ok = true;
+        for member in &block.members {
+            let Member::Assign(a) = member else {
+                diags.push(super::misplaced(member.span(), "a declaration inside a map", "a map holds `key = value` entries"));
+                ok = false;
+                continue;
+            };
+            let [key] = a.path.as_slice() else {
+                diags.push(super::misplaced(
+                    a.span,
+                    "a dotted key inside a map",
+                    "write nested maps as blocks: `outer { inner = value }`; dotted paths are for environment overrides",
+                ));
+                ok = false;
+                continue;
+            };
+            let Some(ty) = field_type(&key.node) else {
+                let help = match schema {
+                    Some(s) => did_you_mean(&key.node, s.names(), |all| format!("a {} takes {}", s.what, one_of(&all))),
+                    None => String::from("remove it"),
+                };
+                diags.push(
+                    Diagnostic::new(ErrorCode::UnknownSetting, format!("unknown setting `{}`", key.node))
+                        .label(key.span, "unknown setting")
+                        .help(help),
+                );
+                ok = false;
+                continue;
+            };
+            if out.contains_key(&key.node) {
+                diags.push(super::duplicate_setting(a));
+                ok = false;
+                continue;
+            }
+            match self.eval_typed(&a.value, ty, scope, diags) {
+                Some(v) => {
+                    out.insert(key.node.clone(), v);
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(Value::Map(out))
+    }
+
+    fn eval_leaf(&mut self, expr: &'p ast::Expr, scope: ScopeId, diags: &mut Diagnostics) -> Option<Value> {
+        Some(match &expr.kind {
+            ExprKind::Int(i) => Value::Int(*i),
+            ExprKind::Float(f) => Value::Float(*f),
+            ExprKind::Bool(b) => Value::Bool(*b),
+            ExprKind::Duration(d) => Value::Duration(*d),
+            ExprKind::Size(s) => Value::Size(*s),
+            ExprKind::Str(parts) => return self.eval_string(parts, scope, diags),
+            ExprKind::Call { name, args } => return self.call(name, args, expr.span, scope, diags),
+            ExprKind::Ref(path) => return self.resolve(path, scope, diags),
+            ExprKind::List(_) | ExprKind::Map(_) => return self.eval_typed(expr, &Type::Any, scope, diags),
+        })
+    }
+
+    fn eval_string(&mut self, parts: &'p [StrPart], scope: ScopeId, diags: &mut Diagnostics) -> Option<Value> {
+        let mut out: Vec<Part> = Vec::new();
+        let mut ok = true;
+        let push_text = |out: &mut Vec<Part>, s: &str| match out.last_mut() {
+            Some(Part::Text(t)) => t.push_str(s),
+            _ => out.push(Part::Text(s.to_string())),
+        };
+        for part in parts {
+            match part {
+                StrPart::Text(t) => push_text(&mut out, t),
+                StrPart::Interp(path, span) => {
+                    let Some(value) = self.resolve(path, scope, diags) else {
+                        ok = false;
+                        continue;
+                    };
+                    match value {
+                        Value::Host(h) => out.push(Part::Host(h)),
+                        Value::Port(p) => out.push(Part::Port(p)),
+                        Value::Template(inner) => {
+                            for p in inner {
+                                match p {
+                                    Part::Text(t) => push_text(&mut out, &t),
+                                    other => out.push(other),
+                                }
+                            }
+                        }
+                        Value::Secret(name) => {
+                            diags.push(
+                                Diagnostic::new(ErrorCode::SecretAsString, format!("secret `{name}` cannot be interpolated into a string"))
+                                    .label(*span, "a secret")
+                                    .help("a secret's value never becomes part of a string; pass it as a whole value, e.g. `DB_PASSWORD = db.password`, and let the program build the string"),
+                            );
+                            ok = false;
+                        }
+                        other => match scalar_text(&other) {
+                            Some(text) => push_text(&mut out, &text),
+                            None => {
+                                let help = match &other {
+                                    Value::Component(c) => format!("did you mean `${{{c}.host}}`?"),
+                                    _ => String::from("only strings, numbers, booleans, durations, host names and ports can be interpolated"),
+                                };
+                                diags.push(
+                                    Diagnostic::new(ErrorCode::NotInterpolable, format!("{} cannot be interpolated into a string", other.describe()))
+                                        .label(*span, other.describe())
+                                        .help(help),
+                                );
+                                ok = false;
+                            }
+                        },
+                    }
+                }
+            }
+        }
+        if !ok {
+            return None;
+        }
+        Some(match out.as_slice() {
+            [] => Value::String(String::new()),
+            [Part::Text(t)] => Value::String(t.clone()),
+            _ => Value::Template(out),
+        })
+    }
+
+    fn call(&mut self, name: &Ident, args: &'p [ast::Expr], span: Span, scope: ScopeId, diags: &mut Diagnostics) -> Option<Value> {
+        if name.node != "secret" {
+            let help = did_you_mean(&name.node, ["secret"], |_| String::from("the only function is `secret(\"name\")`"));
+            diags.push(
+                Diagnostic::new(ErrorCode::UnknownFunction, format!("unknown function `{}`", name.node))
+                    .label(name.span, "not a function")
+                    .help(help),
+            );
+            return None;
+        }
+        let [arg] = args else {
+            diags.push(
+                Diagnostic::new(ErrorCode::BadArguments, format!("`secret` takes one argument, found {}", args.len()))
+                    .label(span, "wrong number of arguments")
+                    .help("name the secret: `secret(\"messenger/db\")`"),
+            );
+            return None;
+        };
+        let value = self.eval_leaf(arg, scope, diags)?;
+        let Value::String(secret) = value else {
+            diags.push(
+                Diagnostic::new(ErrorCode::BadArguments, format!("`secret` takes the secret's name as a string, found {}", value.describe()))
+                    .label(arg.span, "not a plain string")
+                    .help("name the secret with a string known at build time: `secret(\"messenger/db\")`"),
+            );
+            return None;
+        };
+        if !valid_secret_name(&secret) {
+            diags.push(
+                Diagnostic::new(ErrorCode::InvalidSecretName, format!("`{secret}` is not a valid secret name"))
+                    .label(arg.span, "invalid name")
+                    .help("secret names use letters, digits and `/_+=.@-`, e.g. `secret(\"messenger/db-password\")`"),
+            );
+            return None;
+        }
+        Some(Value::Secret(secret))
+    }
+
+    fn record_reference(&mut self, target: usize, attribute: String, span: Span) {
+        let Some(&(from, setting)) = self.evaluating.last() else { return };
+        let target = self.instances[target].name.clone();
+        self.instances[from].references.push(model::Reference {
+            target,
+            attribute,
+            setting: setting.to_string(),
+            span,
+        });
+    }
+
+    /// Resolves a dotted reference in `scope`.
+    pub(super) fn resolve(&mut self, path: &'p [Ident], scope: ScopeId, diags: &mut Diagnostics) -> Option<Value> {
+        let (first, rest) = path.split_first()?;
+        let name = first.node.as_str();
+        let mut current = Some(scope);
+        while let Some(s) = current {
+            if let Some(i) = self.scopes[s.0].self_instance {
+                if self.instances[i].params.contains_key(name) {
+                    let v = self.field(i, name, first.span, diags)?;
+                    return self.index(v, rest, diags);
+                }
+            }
+            if let Some(v) = self.scopes[s.0].params.get(name) {
+                let v = v.clone()?;
+                return self.index(v, rest, diags);
+            }
+            if let Some((member, _)) = self.scopes[s.0].members.get(name).copied() {
+                return self.member(member, first, rest, diags);
+            }
+            current = self.scopes[s.0].parent;
+        }
+        let module = self.scopes[scope.0].module;
+        if let Some(id) = self.program.lookup(module, name) {
+            let def = self.program.def(id);
+            if def.kind == DefKind::Image && rest.is_empty() {
+                self.image_ids.insert(name.to_string(), id);
+                return Some(Value::Image(name.to_string()));
+            }
+            diags.push(
+                Diagnostic::new(ErrorCode::UnknownName, format!("`{name}` is a {}, not a value", def.kind.keyword()))
+                    .label(first.span.to(path.last().map(|p| p.span).unwrap_or(first.span)), format!("a {}", def.kind.keyword()))
+                    .help(match def.kind {
+                        DefKind::Image => format!("an image is used whole: `build = {name}`"),
+                        _ => format!("declare a component of it, e.g. `{name} my_{name} {{ ... }}`, and reference that"),
+                    }),
+            );
+            return None;
+        }
+        self.unknown_name(first, scope, diags);
+        None
+    }
+
+    fn unknown_name(&self, first: &Ident, scope: ScopeId, diags: &mut Diagnostics) {
+        let mut visible: Vec<&str> = Vec::new();
+        let mut current = Some(scope);
+        while let Some(s) = current {
+            let sc = &self.scopes[s.0];
+            if let Some(i) = sc.self_instance {
+                visible.extend(self.instances[i].params.keys().copied());
+            }
+            visible.extend(sc.params.keys().copied());
+            visible.extend(sc.members.keys().copied());
+            current = sc.parent;
+        }
+        let module = self.scopes[scope.0].module;
+        visible.extend(
+            self.program.modules[module.0]
+                .scope
+                .iter()
+                .filter(|(_, id)| self.program.def(**id).kind == DefKind::Image)
+                .map(|(n, _)| n.as_str()),
+        );
+        let help = did_you_mean(&first.node, visible.iter().copied(), |all| {
+            if all.is_empty() {
+                String::from("nothing is in scope here; quote text as a string: `\"...\"`")
+            } else {
+                format!("names in scope here: {}; quote text as a string", one_of(&all))
+            }
+        });
+        diags.push(
+            Diagnostic::new(ErrorCode::UnknownName, format!("unknown name `{}`", first.node))
+                .label(first.span, "not found in this scope")
+                .help(help),
+        );
+    }
+
+    /// Looks up keys inside a map value: `config.region`.
+    fn index(&mut self, mut value: Value, rest: &[Ident], diags: &mut Diagnostics) -> Option<Value> {
+        for key in rest {
+            let Value::Map(mut map) = value else {
+                diags.push(
+                    Diagnostic::new(ErrorCode::UnknownAttribute, format!("{} has no attribute `{}`", value.describe(), key.node))
+                        .label(key.span, "no such attribute")
+                        .help("only maps and components have attributes"),
+                );
+                return None;
+            };
+            let Some(next) = map.remove(&key.node) else {
+                let help = did_you_mean(&key.node, map.keys().map(String::as_str), |all| format!("the keys are {}", one_of(&all)));
+                diags.push(
+                    Diagnostic::new(ErrorCode::UnknownAttribute, format!("no key `{}` in this map", key.node))
+                        .label(key.span, "no such key")
+                        .help(help),
+                );
+                return None;
+            };
+            value = next;
+        }
+        Some(value)
+    }
+
+    fn member(&mut self, member: ScopeMember, first: &Ident, rest: &'p [Ident], diags: &mut Diagnostics) -> Option<Value> {
+        match member {
+            ScopeMember::Include(s) => {
+                let Some((next, tail)) = rest.split_first() else {
+                    diags.push(
+                        Diagnostic::new(ErrorCode::UnknownAttribute, format!("`{}` is an included landscape", first.node))
+                            .label(first.span, "a landscape, not a value")
+                            .help(format!("reference a component inside it: `{}.COMPONENT.host`", first.node)),
+                    );
+                    return None;
+                };
+                match self.scopes[s.0].members.get(next.node.as_str()).copied() {
+                    Some((m, _)) => self.member(m, next, tail, diags),
+                    None => {
+                        let names: Vec<&str> = self.scopes[s.0].members.keys().copied().collect();
+                        let help = did_you_mean(&next.node, names.iter().copied(), |all| format!("`{}` has {}", first.node, one_of(&all)));
+                        diags.push(
+                            Diagnostic::new(ErrorCode::UnknownAttribute, format!("`{}` has no component `{}`", first.node, next.node))
+                                .label(next.span, "no such component")
+                                .help(help),
+                        );
+                        None
+                    }
+                }
+            }
+            ScopeMember::Component(i) => {
+                let Some((attr, tail)) = rest.split_first() else {
+                    self.record_reference(i, String::from("component"), first.span);
+                    return Some(Value::Component(self.instances[i].name.clone()));
+                };
+                let span = first.span.to(attr.span);
+                match attr.node.as_str() {
+                    "host" => {
+                        self.record_reference(i, String::from("host"), span);
+                        let v = Value::Host(self.instances[i].name.clone());
+                        self.index(v, tail, diags)
+                    }
+                    "name" => {
+                        let v = Value::String(self.instances[i].name.clone());
+                        self.index(v, tail, diags)
+                    }
+                    "ports" => {
+                        let Some((port, tail)) = tail.split_first() else {
+                            self.record_reference(i, String::from("ports"), span);
+                            return self.field(i, "ports", span, diags);
+                        };
+                        let span = first.span.to(port.span);
+                        let ports = self.field(i, "ports", span, diags).unwrap_or(Value::Map(BTreeMap::new()));
+                        let number = ports.as_map().and_then(|m| m.get(&port.node)).and_then(Value::as_int);
+                        let Some(number) = number else {
+                            let names: Vec<&str> = ports.as_map().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+                            let inst = &self.instances[i].name;
+                            let help = did_you_mean(&port.node, names.iter().copied(), |all| {
+                                if all.is_empty() {
+                                    format!("`{inst}` exposes no ports; declare one with `ports {{ {} = 8080 }}`", port.node)
+                                } else {
+                                    format!("`{inst}` exposes {}", one_of(&all))
+                                }
+                            });
+                            diags.push(
+                                Diagnostic::new(ErrorCode::PortNotExposed, format!("`{inst}` does not expose a port named `{}`", port.node))
+                                    .label(port.span, "no such port")
+                                    .help(help),
+                            );
+                            return None;
+                        };
+                        self.record_reference(i, format!("ports.{}", port.node), span);
+                        let v = Value::Port(PortRef {
+                            component: self.instances[i].name.clone(),
+                            port: port.node.clone(),
+                            number: u16::try_from(number).unwrap_or(0),
+                        });
+                        self.index(v, tail, diags)
+                    }
+                    other => {
+                        if self.instances[i].field_type(other).is_none() {
+                            let mut names = vec!["host", "name", "ports"];
+                            names.extend(self.instances[i].setting_names());
+                            let inst = &self.instances[i].name;
+                            let help = did_you_mean(other, names.iter().copied(), |_| {
+                                format!("a component has `host`, `name`, `ports.NAME` and its settings; `{inst}` has no `{other}`")
+                            });
+                            diags.push(
+                                Diagnostic::new(ErrorCode::UnknownAttribute, format!("`{inst}` has no attribute `{other}`"))
+                                    .label(attr.span, "unknown attribute")
+                                    .help(help),
+                            );
+                            return None;
+                        }
+                        self.record_reference(i, other.to_string(), span);
+                        let v = self.field(i, other, span, diags);
+                        let Some(v) = v else {
+                            if !self.instances[i].state.contains_key(other) || matches!(self.instances[i].state.get(other), Some(super::instance::FieldState::Done(None))) {
+                                let inst = &self.instances[i].name;
+                                if !self.instances[i].sources.contains_key(other) && !self.instances[i].params.get(other).is_some_and(|(p, _)| p.default.is_some()) {
+                                    diags.push(
+                                        Diagnostic::new(ErrorCode::MissingSetting, format!("`{inst}.{other}` is not set"))
+                                            .label(span, "read here")
+                                            .help(format!("set `{other}` on `{inst}` before reading it")),
+                                    );
+                                }
+                            }
+                            return None;
+                        };
+                        self.index(v, tail, diags)
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,710 @@
+//! Component instances: creating them from kinds, service and included
+//! landscapes, attaching the settings of their bodies and of environment
+//! overrides, and evaluating their settings lazily (a setting may read another
+//! component's setting) with cycle detection.
+
+use super::scope::{ScopeId, ScopeMember};
+use super::{Evaluator, duplicate_setting, misplaced};
+use crate::check::schema::{IMAGE, SERVICE};
+use crate::check::{Field, Type};
+use crate::diag::{Diagnostic, Diagnostics, ErrorCode, did_you_mean, one_of};
+use crate::model::{self, Value};
+use crate::resolve::DefId;
+use crate::source::Span;
+use crate::syntax::ast::{self, DefKind, Ident, Member};
+use std::collections::BTreeMap;
+
+/// Where a setting's expression comes from: the expression and the scope it is
+/// evaluated in.
+#[derive(Clone, Copy, Debug)]
+pub struct Source<'p> {
+    pub expr: &'p ast::Expr,
+    pub scope: ScopeId,
+}
+
+#[derive(Clone, Debug)]
+pub enum FieldState {
+    InProgress,
+    Done(Option<Value>),
+}
+
+#[derive(Debug)]
+pub struct Instance<'p> {
+    pub name: String,
+    pub kind_chain: Vec<String>,
+    pub docs: Vec<String>,
+    pub span: Span,
+    pub name_span: Span,
+    /// The scope kind bodies and parameter defaults are evaluated in.
+    pub self_scope: ScopeId,
+    pub params: BTreeMap<&'p str, (&'p ast::Param, Option<&'static Type>)>,
+    pub sources: BTreeMap<&'p str, Source<'p>>,
+    /// Overrides of parts of a setting (`auth.env.MODE = "x"`): path from the setting down.
+    pub nested: Vec<(&'p [Ident], Source<'p>)>,
+    pub state: BTreeMap<&'p str, FieldState>,
+    pub references: Vec<model::Reference>,
+}
+
+impl Instance<'_> {
+    /// The type of setting `name`, if the instance has such a setting.
+    /// `Some(None)` is a parameter whose declared type was invalid.
+    pub fn field_type(&self, name: &str) -> Option<Option<&'static Type>> {
+        if let Some((_, ty)) = self.params.get(name) {
+            return Some(*ty);
+        }
+        SERVICE.field(name).map(|f| Some(&f.ty))
+    }
+
+    pub fn setting_names(&self) -> Vec<&str> {
+        self.params.keys().copied().chain(SERVICE.names().map(|n| -> &str { n })).collect()
+    }
+}
+
+/// Component names must work as compose service names, DNS labels and parts of
+/// CloudFormation names.
+pub fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+fn builtin_default(name: &str) -> Option<Value> {
+    Some(match name {
+        "replicas" => Value::Int(1),
+        "cpu" => Value::Float(0.25),
+        "memory" => Value::Size(512 << 20),
+        "stateful" | "public" => Value::Bool(false),
+        "run" => Value::String(String::from("service")),
+        "managed" => Value::String(String::from("none")),
+        _ => return None,
+    })
+}
+
+impl<'p> Evaluator<'p> {
+    /// Declares component `c` in `scope`; its body is evaluated in `body_scope`.
+    pub(super) fn component(
+        &mut self,
+        c: &'p ast::Component,
+        scope: ScopeId,
+        body_scope: ScopeId,
+        _prefix: &str,
+        diags: &mut Diagnostics,
+    ) {
+        let name = c.name.node.as_str();
+        if !valid_name(name) {
+            let fixed: String = name
+                .to_ascii_lowercase()
+                .chars()
+                .map(|ch| if ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' { ch } else { '-' })
+                .collect();
+            diags.push(
+                Diagnostic::new(ErrorCode::InvalidName, format!("`{name}` is not a valid component name"))
+                    .label(c.name.span, "invalid name")
+                    .help(format!(
+                        "component names start with a lowercase letter and use only `a-z`, `0-9`, `-` and `_` (they become host names); try `{}`",
+                        fixed.trim_start_matches(|ch: char| !ch.is_ascii_lowercase())
+                    )),
+            );
+        }
+        if let Some((_, first)) = self.scopes[scope.0].members.get(name) {
+            diags.push(
+                Diagnostic::new(ErrorCode::DuplicateComponent, format!("component `{name}` is declared twice"))
+                    .label(c.name.span, "declared again here")
+                    .label(*first, "first declared here")
+                    .help("component names are unique in a landscape; rename one of them"),
+            );
+            return;
+        }
+        let full = format!("{}{}", self.scopes[scope.0].prefix, name);
+        let kind = c.kind.node.as_str();
+        let module = self.scopes[scope.0].module;
+        let member = if kind == "service" {
+            let i = self.new_instance(full, vec![String::from("service")], c, None);
+            self.attach_body(i, c, body_scope, diags);
+            ScopeMember::Component(i)
+        } else {
+            match self.program.lookup(module, kind) {
+                Some(id) if self.program.def(id).kind == DefKind::Kind => {
+                    let Some(i) = self.instantiate_kind(id, &full, c.name.span, body_scope, diags) else {
+                        return;
+                    };
+                    let inst = &mut self.instances[i];
+                    inst.docs = c.docs.clone();
+                    inst.span = c.span;
+                    self.attach_body(i, c, body_scope, diags);
+                    ScopeMember::Component(i)
+                }
+                Some(id) if self.program.def(id).kind == DefKind::Landscape => {
+                    let Some(s) = self.include(id, c, &full, body_scope, diags) else {
+                        return;
+                    };
+                    ScopeMember::Include(s)
+                }
+                Some(id) => {
+                    let what = self.program.def(id).kind.keyword();
+                    diags.push(
+                        Diagnostic::new(ErrorCode::UnknownKind, format!("`{kind}` is an {what}, not a component kind"))
+                            .label(c.kind.span, format!("an {what}"))
+                            .help(format!("to run an image definition, write `service {name} {{ build = {kind} }}`")),
+                    );
+                    return;
+                }
+                None => {
+                    self.unknown_kind(c, module, diags);
+                    return;
+                }
+            }
+        };
+        self.scopes[scope.0].members.insert(name, (member, c.name.span));
+    }
+
+    fn unknown_kind(&self, c: &ast::Component, module: crate::resolve::ModuleId, diags: &mut Diagnostics) {
+        let kind = c.kind.node.as_str();
+        let visible: Vec<&str> = self.program.modules[module.0]
+            .scope
+            .iter()
+            .filter(|(_, id)| matches!(self.program.def(**id).kind, DefKind::Kind | DefKind::Landscape))
+            .map(|(n, _)| n.as_str())
+            .chain(std::iter::once("service"))
+            .collect();
+        let help = if crate::resolve::stdlib::module(kind).is_some() {
+            format!("`{kind}` is in the stdlib: add `import \"{kind}\"` at the top of the file")
+        } else if let Some(s) = crate::diag::suggest(kind, visible.iter().copied()) {
+            format!("did you mean `{s}`?")
+        } else if let Some(s) = crate::diag::suggest(kind, crate::resolve::stdlib::names()) {
+            format!("did you mean the stdlib kind `{s}`? add `import \"{s}\"`")
+        } else {
+            format!("the kinds here are {}; define your own with `kind {kind} {{ ... }}`", one_of(&visible))
+        };
+        diags.push(
+            Diagnostic::new(ErrorCode::UnknownKind, format!("unknown component kind `{kind}`"))
+                .label(c.kind.span, "not a kind in scope")
+                .help(help),
+        );
+    }
+
+    fn new_instance(&mut self, name: String, kind_chain: Vec<String>, c: &'p ast::Component, self_scope: Option<ScopeId>) -> usize {
+        let i = self.instances.len();
+        let self_scope = self_scope.unwrap_or_else(|| self.new_scope(crate::resolve::ModuleId(0), None));
+        self.scopes[self_scope.0].self_instance = Some(i);
+        self.instances.push(Instance {
+            name,
+            kind_chain,
+            docs: c.docs.clone(),
+            span: c.span,
+            name_span: c.name.span,
+            self_scope,
+            params: BTreeMap::new(),
+            sources: BTreeMap::new(),
+            nested: Vec::new(),
+            state: BTreeMap::new(),
+            references: Vec::new(),
+        });
+        i
+    }
+
+    /// Creates an instance of the kind `id`, with the kind's defaults attached.
+    pub(super) fn instantiate_kind(
+        &mut self,
+        id: DefId,
+        full: &str,
+        name_span: Span,
+        _body_scope: ScopeId,
+        diags: &mut Diagnostics,
+    ) -> Option<usize> {
+        let def: &'p ast::Definition = self.program.def(id);
+        let self_scope = self.new_scope(id.module, None);
+        let i = self.instances.len();
+        self.scopes[self_scope.0].self_instance = Some(i);
+        self.instances.push(Instance {
+            name: full.to_string(),
+            kind_chain: vec![def.name.node.clone(), String::from("service")],
+            docs: def.docs.clone(),
+            span: name_span,
+            name_span,
+            self_scope,
+            params: BTreeMap::new(),
+            sources: BTreeMap::new(),
+            nested: Vec::new(),
+            state: BTreeMap::new(),
+            references: Vec::new(),
+        });
+        for member in &def.body.members {
+            match member {
+                Member::Param(p) => {
+                    let name = p.name.node.as_str();
+                    if SERVICE.field(name).is_some() || self.instances[i].params.contains_key(name) {
+                        diags.push(
+                            Diagnostic::new(ErrorCode::DuplicateParam, format!("parameter `{name}` clashes with an existing setting"))
+                                .label(p.name.span, "declared here")
+                                .help(if SERVICE.field(name).is_some() {
+                                    format!("`{name}` is a built-in service setting; set it with `{name} = ...` instead of declaring it")
+                                } else {
+                                    String::from("remove one of the declarations")
+                                }),
+                        );
+                        continue;
+                    }
+                    let ty = self.param_type(p, diags);
+                    self.instances[i].params.insert(name, (p, ty));
+                }
+                Member::Assign(a) => {
+                    self.attach_assign(i, a, self_scope, diags);
+                }
+                Member::Component(c) => diags.push(misplaced(
+                    c.span,
+                    "a component inside a kind",
+                    "a kind describes one component; to group components, define a `landscape` and include it",
+                )),
+            }
+        }
+        Some(i)
+    }
+
+    fn attach_body(&mut self, i: usize, c: &'p ast::Component, body_scope: ScopeId, diags: &mut Diagnostics) {
+        let mut seen: BTreeMap<&str, ()> = BTreeMap::new();
+        for member in &c.body.members {
+            match member {
+                Member::Assign(a) => {
+                    if a.path.len() == 1 && seen.insert(a.path[0].node.as_str(), ()).is_some() {
+                        diags.push(duplicate_setting(a));
+                        continue;
+                    }
+                    self.attach_assign(i, a, body_scope, diags);
+                }
+                other => diags.push(misplaced(
+                    other.span(),
+                    "a declaration inside a component",
+                    "a component's body holds its settings (`name = value`); declare parameters in the landscape and components beside this one",
+                )),
+            }
+        }
+    }
+
+    /// Attaches `a` (whose path starts at a setting of instance `i`); later
+    /// attachments override earlier ones.
+    fn attach_assign(&mut self, i: usize, a: &'p ast::Assign, scope: ScopeId, diags: &mut Diagnostics) {
+        self.attach_path(i, &a.path, &a.value, scope, diags);
+    }
+
+    fn attach_path(&mut self, i: usize, path: &'p [Ident], expr: &'p ast::Expr, scope: ScopeId, diags: &mut Diagnostics) {
+        let Some(first) = path.first() else { return };
+        let inst = &self.instances[i];
+        if inst.field_type(&first.node).is_none() {
+            let names = inst.setting_names();
+            let kind = inst.kind_chain.first().cloned().unwrap_or_default();
+            let help = did_you_mean(&first.node, names.iter().copied(), |_| {
+                format!("a `{kind}` has no such setting; see docs/language.md for the settings of each kind")
+            });
+            diags.push(
+                Diagnostic::new(ErrorCode::UnknownSetting, format!("unknown setting `{}` for `{}`", first.node, inst.name))
+                    .label(first.span, "unknown setting")
+                    .help(help),
+            );
+            return;
+        }
+        let source = Source { expr, scope };
+        let inst = &mut self.instances[i];
+        if path.len() == 1 {
+            inst.sources.insert(first.node.as_str(), source);
+            inst.nested.retain(|(p, _)| p.first().map(|k| k.node.as_str()) != Some(first.node.as_str()));
+        } else {
+            inst.nested.push((path, source));
+        }
+    }
+
+    /// Instantiates landscape `id` as component `c`: binds its parameters from
+    /// `c`'s body and declares its components under the prefix `full-`.
+    fn include(&mut self, id: DefId, c: &'p ast::Component, full: &str, body_scope: ScopeId, diags: &mut Diagnostics) -> Option<ScopeId> {
+        if let Some(pos) = self.including.iter().position(|d| *d == id) {
+            let mut chain: Vec<&str> = self.including[pos..]
+                .iter()
+                .map(|d| self.program.def(*d).name.node.as_str())
+                .collect();
+            chain.push(self.program.def(id).name.node.as_str());
+            diags.push(
+                Diagnostic::new(ErrorCode::RecursiveLandscape, format!("landscape includes itself: {}", chain.join(" → ")))
+                    .label(c.kind.span, "this inclusion closes the circle")
+                    .help("a landscape cannot contain itself; move the shared components into a third landscape"),
+            );
+            return None;
+        }
+        let def: &'p ast::Definition = self.program.def(id);
+        let child = self.new_scope(id.module, None);
+        self.scopes[child.0].prefix = format!("{full}-");
+        let params: BTreeMap<&str, &ast::Param> = def
+            .body
+            .members
+            .iter()
+            .filter_map(|m| match m {
+                Member::Param(p) => Some((p.name.node.as_str(), p)),
+                _ => None,
+            })
+            .collect();
+        let mut assigned: BTreeMap<&str, &'p ast::Assign> = BTreeMap::new();
+        for member in &c.body.members {
+            match member {
+                Member::Assign(a) if a.path.len() == 1 && params.contains_key(a.path[0].node.as_str()) => {
+                    if assigned.insert(a.path[0].node.as_str(), a).is_some() {
+                        diags.push(duplicate_setting(a));
+                    }
+                }
+                Member::Assign(a) => {
+                    let first = &a.path[0];
+                    let help = did_you_mean(&first.node, params.keys().copied(), |all| {
+                        if all.is_empty() {
+                            format!("landscape `{}` declares no parameters", def.name.node)
+                        } else {
+                            format!("landscape `{}` takes {}", def.name.node, one_of(&all))
+                        }
+                    });
+                    diags.push(
+                        Diagnostic::new(ErrorCode::UnknownSetting, format!("landscape `{}` has no parameter `{}`", def.name.node, a.path_text()))
+                            .label(first.span, "unknown parameter")
+                            .help(help),
+                    );
+                }
+                other => diags.push(misplaced(
+                    other.span(),
+                    "a declaration inside an included landscape",
+                    "an included landscape takes its parameters (`name = value`); add components to its definition",
+                )),
+            }
+        }
+        self.including.push(id);
+        for member in &def.body.members {
+            match member {
+                Member::Param(p) => {
+                    let overridden = self.include_overrides.get(&(full.to_string(), p.name.node.as_str())).copied();
+                    let assigned = overridden.or_else(|| assigned.get(p.name.node.as_str()).map(|a| (&a.value, body_scope)));
+                    if assigned.is_none() && p.default.is_none() && !self.options.placeholders {
+                        diags.push(
+                            Diagnostic::new(ErrorCode::MissingSetting, format!("`{}` needs parameter `{}`", c.name.node, p.name.node))
+                                .label(c.name.span, "required parameter missing")
+                                .label(p.name.span, "declared here")
+                                .help(format!("add `{} = ...` to `{}`", p.name.node, c.name.node)),
+                        );
+                        self.scopes[child.0].params.insert(p.name.node.as_str(), None);
+                        continue;
+                    }
+                    self.bind_param(child, p, child, assigned, diags);
+                }
+                Member::Component(inner) => self.component(inner, child, child, "", diags),
+                Member::Assign(a) => diags.push(misplaced(
+                    a.span,
+                    "a setting directly in a landscape",
+                    "a landscape holds `param` declarations and components",
+                )),
+            }
+        }
+        self.including.pop();
+        Some(child)
+    }
+
+    /// Applies an environment override `component.setting... = expr`.
+    pub(super) fn apply_override(&mut self, a: &'p ast::Assign, landscape: ScopeId, env: ScopeId, diags: &mut Diagnostics) {
+        let mut scope = landscape;
+        let mut rest: &'p [Ident] = &a.path;
+        loop {
+            let Some((first, tail)) = rest.split_first() else { return };
+            let member = self.scopes[scope.0].members.get(first.node.as_str()).map(|(m, _)| *m);
+            match member {
+                Some(ScopeMember::Component(i)) => {
+                    self.attach_path(i, tail, &a.value, env, diags);
+                    return;
+                }
+                Some(ScopeMember::Include(s)) if tail.len() > 1 => {
+                    scope = s;
+                    rest = tail;
+                }
+                Some(ScopeMember::Include(s)) if tail.len() == 1 && tail.iter().all(|k| self.scopes[s.0].params.contains_key(k.node.as_str())) => {
+                    // Bound when the landscape was included (see `include_overrides`).
+                    return;
+                }
+                Some(ScopeMember::Include(_)) => {
+                    diags.push(
+                        Diagnostic::new(ErrorCode::UnknownOverrideTarget, format!("`{}` is an included landscape, not a component", first.node))
+                            .label(first.span, "an included landscape")
+                            .help("override a component inside it: `included.component.setting = ...`"),
+                    );
+                    return;
+                }
+                None => {
+                    let names: Vec<&str> = self.scopes[scope.0].members.keys().copied().collect();
+                    let help = did_you_mean(&first.node, names.iter().copied(), |all| {
+                        format!("the components here are {}", one_of(&all))
+                    });
+                    diags.push(
+                        Diagnostic::new(ErrorCode::UnknownOverrideTarget, format!("no component `{}` to override", first.node))
+                            .label(first.span, "no such component")
+                            .help(help),
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The value of setting `name` of instance `i`, evaluated on first use.
+    pub(super) fn field(&mut self, i: usize, name: &str, at: Span, diags: &mut Diagnostics) -> Option<Value> {
+        let inst = &self.instances[i];
+        let (key, _) = inst
+            .params
+            .get_key_value(name)
+            .map(|(k, v)| (*k, v.1))
+            .or_else(|| SERVICE.fields.iter().find(|f| f.name == name).map(|f| (f.name, Some(&f.ty))))?;
+        match inst.state.get(key) {
+            Some(FieldState::Done(v)) => return v.clone(),
+            Some(FieldState::InProgress) => {
+                diags.push(
+                    Diagnostic::new(ErrorCode::CircularDefinition, format!("`{}.{name}` is defined in terms of itself", inst.name))
+                        .label(at, "this reference needs the value being computed")
+                        .help("break the circle: give one of the settings a literal value"),
+                );
+                return None;
+            }
+            None => {}
+        }
+        let ty = inst.field_type(key).flatten();
+        self.instances[i].state.insert(key, FieldState::InProgress);
+        self.evaluating.push((i, key));
+        let value = self.compute_field(i, key, ty, diags);
+        self.evaluating.pop();
+        self.instances[i].state.insert(key, FieldState::Done(value.clone()));
+        value
+    }
+
+    fn compute_field(&mut self, i: usize, key: &'p str, ty: Option<&'static Type>, diags: &mut Diagnostics) -> Option<Value> {
+        let inst = &self.instances[i];
+        let source = inst.sources.get(key).copied();
+        let param_default = inst.params.get(key).and_then(|(p, _)| p.default.as_ref());
+        let self_scope = inst.self_scope;
+        let ty = ty?;
+        let mut value = match (source, param_default) {
+            (Some(src), _) => self.eval_typed(src.expr, ty, src.scope, diags),
+            (None, Some(default)) => self.eval_typed(default, ty, self_scope, diags),
+            (None, None) => builtin_default(key),
+        };
+        let nested: Vec<(&'p [Ident], Source<'p>)> = self.instances[i]
+            .nested
+            .iter()
+            .filter(|(p, _)| p.first().map(|k| k.node.as_str()) == Some(key))
+            .cloned()
+            .collect();
+        for (path, src) in nested {
+            let base = value.get_or_insert_with(|| Value::Map(BTreeMap::new()));
+            self.set_nested(base, ty, &path[1..], src, diags);
+        }
+        value
+    }
+
+    /// Sets `path` inside `base` (of type `ty`) to the value of `src`.
+    fn set_nested(&mut self, base: &mut Value, ty: &'static Type, path: &'p [Ident], src: Source<'p>, diags: &mut Diagnostics) {
+        let Some((key, rest)) = path.split_first() else { return };
+        let elem: Option<&'static Type> = match ty {
+            Type::Record(schema) => schema.field(&key.node).map(|f: &'static Field| &f.ty),
+            other => other.element(),
+        };
+        let Some(elem) = elem else {
+            let help = match ty {
+                Type::Record(schema) => did_you_mean(&key.node, schema.names(), |all| format!("a {} takes {}", schema.what, one_of(&all))),
+                other => format!("this setting is {}, which has no parts to override", other.describe()),
+            };
+            diags.push(
+                Diagnostic::new(ErrorCode::UnknownSetting, format!("cannot set `{}` here", key.node))
+                    .label(key.span, "no such part")
+                    .help(help),
+            );
+            return;
+        };
+        let Value::Map(map) = base else {
+            diags.push(
+                Diagnostic::new(ErrorCode::TypeMismatch, format!("cannot set `{}` inside {}", key.node, base.describe()))
+                    .label(key.span, "not a map")
+                    .help("only maps and blocks have parts that can be overridden"),
+            );
+            return;
+        };
+        if rest.is_empty() {
+            if let Some(v) = self.eval_typed(src.expr, elem, src.scope, diags) {
+                map.insert(key.node.clone(), v);
+            }
+        } else {
+            let entry = map.entry(key.node.clone()).or_insert_with(|| Value::Map(BTreeMap::new()));
+            self.set_nested(entry, elem, rest, src, diags);
+        }
+    }
+
+    /// Evaluates every setting of instance `i` and checks it is complete.
+    pub(super) fn complete(&mut self, i: usize, diags: &mut Diagnostics) -> Option<model::Component> {
+        let before = diags.len();
+        let span = self.instances[i].name_span;
+        let names: Vec<&'p str> = {
+            let inst = &self.instances[i];
+            inst.params.keys().copied().chain(SERVICE.names().map(|n| -> &str { n })).collect()
+        };
+        let mut params = BTreeMap::new();
+        let mut settings = BTreeMap::new();
+        for name in names {
+            let inst = &self.instances[i];
+            let is_param = inst.params.contains_key(name);
+            let has_source = inst.sources.contains_key(name)
+                || inst.nested.iter().any(|(p, _)| p.first().map(|k| k.node.as_str()) == Some(name));
+            let has_default = inst.params.get(name).is_some_and(|(p, _)| p.default.is_some()) || builtin_default(name).is_some();
+            if !has_source && !has_default {
+                if let (true, Some((p, ty))) = (is_param, inst.params.get(name)) {
+                    if self.options.placeholders {
+                        if let Some(ty) = ty {
+                            params.insert(name.to_string(), super::placeholder(name, ty));
+                        }
+                        continue;
+                    }
+                    let what = ty.map(|t| t.describe()).unwrap_or_else(|| String::from("a value"));
+                    diags.push(
+                        Diagnostic::new(ErrorCode::MissingSetting, format!("`{}` is missing required setting `{name}`", inst.name))
+                            .label(span, format!("needs `{name}`"))
+                            .label(p.name.span, "declared here")
+                            .help(format!("add `{name} = ...` ({what}) to `{}`", inst.name)),
+                    );
+                }
+                continue;
+            }
+            if let Some(v) = self.field(i, name, span, diags) {
+                if is_param {
+                    params.insert(name.to_string(), v);
+                } else {
+                    settings.insert(name.to_string(), v);
+                }
+            }
+        }
+        let inst = &self.instances[i];
+        match (inst.sources.get("image"), inst.sources.get("build")) {
+            (None, None) if self.checking_kinds => {}
+            (None, None) => diags.push(
+                Diagnostic::new(ErrorCode::MissingSetting, format!("`{}` has neither `image` nor `build`", inst.name))
+                    .label(span, "nothing to run")
+                    .help("set `image = \"name:tag\"` to run a published image, or `build = IMAGE` to build one"),
+            ),
+            (Some(a), Some(b)) => diags.push(
+                Diagnostic::new(ErrorCode::InvalidValue, format!("`{}` sets both `image` and `build`", inst.name))
+                    .label(a.expr.span, "an image to pull")
+                    .label(b.expr.span, "an image to build")
+                    .help("keep one: `image` pulls a published image, `build` builds an image definition"),
+            ),
+            _ => {}
+        }
+        self.check_health_port(i, &settings, diags);
+        if let Some(Value::Image(image)) = settings.get("build") {
+            if let Some(id) = self.image_def(image) {
+                self.image(image, id, diags);
+            }
+        }
+        let inst = &self.instances[i];
+        if diags.len() > before {
+            return None;
+        }
+        Some(model::Component {
+            name: inst.name.clone(),
+            kind: inst.kind_chain.clone(),
+            docs: inst.docs.clone(),
+            settings,
+            params,
+            references: inst.references.clone(),
+            span: inst.span,
+        })
+    }
+
+    fn check_health_port(&self, i: usize, settings: &BTreeMap<String, Value>, diags: &mut Diagnostics) {
+        let Some(Value::Map(health)) = settings.get("health") else { return };
+        let Some(Value::String(port)) = health.get("port") else { return };
+        let ports: Vec<&str> = settings
+            .get("ports")
+            .and_then(Value::as_map)
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        if ports.contains(&port.as_str()) {
+            return;
+        }
+        let inst = &self.instances[i];
+        let span = inst
+            .sources
+            .get("health")
+            .map(|s| s.expr.span)
+            .unwrap_or(inst.name_span);
+        let help = did_you_mean(port, ports.iter().copied(), |all| {
+            if all.is_empty() {
+                String::from("declare the port first: `ports { http = 8080 }`")
+            } else {
+                format!("`{}` exposes {}", inst.name, one_of(&all))
+            }
+        });
+        diags.push(
+            Diagnostic::new(ErrorCode::PortNotExposed, format!("health check probes port `{port}`, which `{}` does not expose", inst.name))
+                .label(span, "health check here")
+                .help(help),
+        );
+    }
+
+    /// The image definition a resolved reference named.
+    fn image_def(&self, name: &str) -> Option<DefId> {
+        self.image_ids.get(name).copied()
+    }
+
+    /// Evaluates image definition `id` once.
+    pub(super) fn image(&mut self, name: &str, id: DefId, diags: &mut Diagnostics) {
+        if self.images.contains_key(name) {
+            return;
+        }
+        self.images.insert(name.to_string(), None);
+        let def: &'p ast::Definition = self.program.def(id);
+        let scope = self.new_scope(id.module, None);
+        let mut settings = BTreeMap::new();
+        let before = diags.len();
+        for member in &def.body.members {
+            let Member::Assign(a) = member else {
+                diags.push(misplaced(member.span(), "a declaration inside an image", "an image holds settings: `from`, `template`, `context`, `steps`…"));
+                continue;
+            };
+            let key = &a.path[0];
+            let Some(field) = IMAGE.field(&key.node).filter(|_| a.path.len() == 1) else {
+                let help = did_you_mean(&key.node, IMAGE.names(), |all| format!("an image takes {}", one_of(&all)));
+                diags.push(
+                    Diagnostic::new(ErrorCode::UnknownSetting, format!("unknown image setting `{}`", a.path_text()))
+                        .label(key.span, "unknown setting")
+                        .help(help),
+                );
+                continue;
+            };
+            if settings.contains_key(field.name) {
+                diags.push(duplicate_setting(a));
+                continue;
+            }
+            if let Some(v) = self.eval_typed(&a.value, &field.ty, scope, diags) {
+                settings.insert(field.name.to_string(), v);
+            }
+        }
+        if !def.body.members.iter().any(|m| matches!(m, Member::Assign(a) if a.path[0].node == "from")) {
+            diags.push(
+                Diagnostic::new(ErrorCode::MissingSetting, format!("image `{name}` has no `from`"))
+                    .label(def.name.span, "needs a base")
+                    .help("set `from = \"debian:12.5-slim\"` (a pinned image) or `from = OTHER_IMAGE` to build on another definition"),
+            );
+        }
+        if let Some(Value::Image(parent)) = settings.get("from").cloned() {
+            if let Some(pid) = self.image_def(&parent) {
+                self.image(&parent, pid, diags);
+            }
+        }
+        if diags.len() == before {
+            self.images.insert(
+                name.to_string(),
+                Some(model::Image {
+                    name: name.to_string(),
+                    docs: def.docs.clone(),
+                    settings: settings.into_iter().collect(),
+                    span: def.span,
+                }),
+            );
+        }
+    }
+}

@@ -1,0 +1,567 @@
+//! Evaluation: binds parameters (defaults, environment assignments, `--set`),
+//! instantiates components (kinds, inclusions of other landscapes), applies the
+//! environment's overrides and evaluates every setting, checking each value
+//! against its type as it goes. The output is the [`model::Landscape`].
+
+mod expr;
+mod instance;
+mod scope;
+pub mod sets;
+
+use crate::diag::{Diagnostic, Diagnostics, ErrorCode, did_you_mean, one_of};
+use crate::model::{self, Lifetime, Value};
+use crate::resolve::{DefId, ModuleId, Program};
+use crate::source::Span;
+use crate::syntax::ast::{self, DefKind, Member};
+use instance::Instance;
+use scope::{Scope, ScopeId};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What to evaluate.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The environment to overlay; `None` evaluates the bare landscape.
+    pub environment: Option<String>,
+    /// `--set name=value`, in command-line order.
+    pub sets: Vec<(String, String)>,
+    /// Fill required parameters that have no value with a placeholder, so that
+    /// `bomc check` can check an environment without its `--set`s.
+    pub placeholders: bool,
+}
+
+/// Evaluates the root landscape of `program` for `options.environment`.
+/// Returns `None` when there is no landscape or errors were found.
+pub fn evaluate(program: &Program, options: &Options, diags: &mut Diagnostics) -> Option<model::Landscape> {
+    let before = diags.len();
+    let root = root_landscape(program, diags)?;
+    let mut eval = Evaluator::new(program, options);
+    let landscape = eval.run(root, diags);
+    if diags.len() > before { None } else { landscape }
+}
+
+/// Checks the definitions of the main module that evaluation of a landscape does
+/// not reach: kinds (with placeholders for required parameters) and images.
+pub fn check_definitions(program: &Program, diags: &mut Diagnostics) {
+    let Some(main) = program.main() else { return };
+    let options = Options {
+        placeholders: true,
+        ..Options::default()
+    };
+    let mut eval = Evaluator::new(program, &options);
+    eval.checking_kinds = true;
+    let scope = eval.new_scope(ModuleId(0), None);
+    for (index, def) in main.ast.definitions.iter().enumerate() {
+        let id = DefId {
+            module: ModuleId(0),
+            index,
+        };
+        match def.kind {
+            DefKind::Kind => {
+                let name = format!("{}-check", def.name.node.replace('_', "-"));
+                if let Some(i) = eval.instantiate_kind(id, &name, def.name.span, scope, diags) {
+                    eval.complete(i, diags);
+                }
+            }
+            DefKind::Image => {
+                eval.image(&def.name.node, id, diags);
+            }
+            DefKind::Landscape | DefKind::Environment => {}
+        }
+    }
+}
+
+/// The landscape the main file's environments overlay.
+pub fn root_landscape(program: &Program, diags: &mut Diagnostics) -> Option<DefId> {
+    let main = program.main()?;
+    let landscapes: Vec<DefId> = main
+        .ast
+        .definitions
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.kind == DefKind::Landscape)
+        .map(|(index, _)| DefId {
+            module: ModuleId(0),
+            index,
+        })
+        .collect();
+    match landscapes.len() {
+        0 => {
+            let span = Span::new(main.file, 0, 0);
+            diags.push(
+                Diagnostic::new(ErrorCode::NoLandscape, "this file declares no landscape")
+                    .label(span, "expected a `landscape NAME { ... }` in this file")
+                    .help("add `landscape NAME { ... }` with the components it is made of; modules of only kinds and images are imported, not built"),
+            );
+            None
+        }
+        1 => landscapes.first().copied(),
+        _ => {
+            let included: BTreeSet<&str> = landscapes
+                .iter()
+                .flat_map(|id| program.def(*id).body.members.iter())
+                .filter_map(|m| match m {
+                    Member::Component(c) => Some(c.kind.node.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let roots: Vec<DefId> = landscapes
+                .iter()
+                .copied()
+                .filter(|id| !included.contains(program.def(*id).name.node.as_str()))
+                .collect();
+            if roots.len() == 1 {
+                return roots.first().copied();
+            }
+            let mut diag = Diagnostic::new(
+                ErrorCode::AmbiguousLandscape,
+                "cannot tell which landscape this file builds",
+            );
+            for id in &roots {
+                diag = diag.label(program.def(*id).name.span, "a candidate");
+            }
+            diags.push(diag.help("keep one top-level landscape per file: move the others into a module, or include them from one root landscape"));
+            None
+        }
+    }
+}
+
+pub(crate) struct Evaluator<'p> {
+    program: &'p Program,
+    options: &'p Options,
+    scopes: Vec<Scope<'p>>,
+    instances: Vec<Instance<'p>>,
+    /// Landscapes being instantiated, to refuse self-inclusion.
+    including: Vec<DefId>,
+    /// (instance, setting) pairs being evaluated, innermost last.
+    evaluating: Vec<(usize, &'p str)>,
+    images: BTreeMap<String, Option<model::Image>>,
+    /// Image definitions referenced so far, by name.
+    image_ids: BTreeMap<String, DefId>,
+    sets_used: BTreeSet<String>,
+    /// Checking a kind on its own: instances may leave `image`/`build` to their users.
+    checking_kinds: bool,
+    /// Environment assignments to parameters of included landscapes, by the
+    /// inclusion's full name and parameter, with the scope they evaluate in.
+    include_overrides: BTreeMap<(String, &'p str), (&'p ast::Expr, ScopeId)>,
+}
+
+impl<'p> Evaluator<'p> {
+    fn new(program: &'p Program, options: &'p Options) -> Self {
+        Evaluator {
+            program,
+            options,
+            scopes: Vec::new(),
+            instances: Vec::new(),
+            including: Vec::new(),
+            evaluating: Vec::new(),
+            images: BTreeMap::new(),
+            image_ids: BTreeMap::new(),
+            sets_used: BTreeSet::new(),
+            checking_kinds: false,
+            include_overrides: BTreeMap::new(),
+        }
+    }
+
+    fn new_scope(&mut self, module: ModuleId, parent: Option<ScopeId>) -> ScopeId {
+        self.scopes.push(Scope::new(module, parent));
+        ScopeId(self.scopes.len() - 1)
+    }
+
+    fn set_value(&self, name: &str) -> Option<&'p str> {
+        self.options
+            .sets
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn run(&mut self, root: DefId, diags: &mut Diagnostics) -> Option<model::Landscape> {
+        let program = self.program;
+        let def = program.def(root);
+        let landscape_scope = self.new_scope(root.module, None);
+
+        let env_def = match &self.options.environment {
+            Some(name) => Some(find_environment(program, name, diags)?),
+            None => None,
+        };
+
+        // Environment parameters come first: the environment's assignments to
+        // landscape parameters may use them.
+        let env_scope = self.new_scope(root.module, Some(landscape_scope));
+        let mut env_assigns: BTreeMap<&str, &'p ast::Assign> = BTreeMap::new();
+        let mut overrides: Vec<&'p ast::Assign> = Vec::new();
+        let mut env_components: Vec<&'p ast::Component> = Vec::new();
+        let mut env_settings: BTreeMap<&str, &'p ast::Assign> = BTreeMap::new();
+        let landscape_params: BTreeMap<&str, &ast::Param> = def
+            .body
+            .members
+            .iter()
+            .filter_map(|m| match m {
+                Member::Param(p) => Some((p.name.node.as_str(), p)),
+                _ => None,
+            })
+            .collect();
+        if let Some(env) = env_def {
+            for member in &env.body.members {
+                match member {
+                    Member::Param(p) => {
+                        if let Some(other) = landscape_params.get(p.name.node.as_str()) {
+                            diags.push(
+                                Diagnostic::new(
+                                    ErrorCode::DuplicateParam,
+                                    format!("parameter `{}` is already a landscape parameter", p.name.node),
+                                )
+                                .label(p.name.span, "declared again here")
+                                .label(other.name.span, "landscape parameter declared here")
+                                .help(format!(
+                                    "assign it instead: `{} = ...`, or give the environment parameter another name",
+                                    p.name.node
+                                )),
+                            );
+                            continue;
+                        }
+                        self.bind_param(env_scope, p, env_scope, None, diags);
+                    }
+                    Member::Component(c) => env_components.push(c),
+                    Member::Assign(a) => {
+                        let first = a.path.first().map(|k| k.node.as_str()).unwrap_or("");
+                        if a.path.len() > 1 {
+                            overrides.push(a);
+                        } else if crate::check::schema::ENVIRONMENT.field(first).is_some() {
+                            if env_settings.insert(first, a).is_some() {
+                                diags.push(duplicate_setting(a));
+                            }
+                        } else if landscape_params.contains_key(first) {
+                            if env_assigns.insert(first, a).is_some() {
+                                diags.push(duplicate_setting(a));
+                            }
+                        } else {
+                            let candidates: Vec<&str> = landscape_params
+                                .keys()
+                                .copied()
+                                .chain(crate::check::schema::ENVIRONMENT.names().map(|n| -> &str { n }))
+                                .collect();
+                            let help = did_you_mean(first, candidates.iter().copied(), |all| {
+                                format!(
+                                    "an environment sets {}, or overrides a component setting with `component.setting = ...`",
+                                    one_of(&all)
+                                )
+                            });
+                            diags.push(
+                                Diagnostic::new(
+                                    ErrorCode::UnknownSetting,
+                                    format!("`{first}` is not a landscape parameter or an environment setting"),
+                                )
+                                .label(a.path[0].span, "unknown here")
+                                .help(help),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+
+        for member in &def.body.members {
+            if let Member::Param(p) = member {
+                let assigned = env_assigns.get(p.name.node.as_str()).map(|a| (&a.value, env_scope));
+                self.bind_param(landscape_scope, p, landscape_scope, assigned, diags);
+            }
+        }
+        self.check_unused_sets(def, env_def, diags);
+
+        let environment = env_def.map(|env| {
+            let ttl = env_settings.get("ttl").and_then(|a| {
+                self.eval_typed(&a.value, &crate::check::Type::PositiveDuration, env_scope, diags)
+            });
+            let purpose = env_settings.get("purpose").and_then(|a| {
+                self.eval_typed(&a.value, &crate::check::Type::Str, env_scope, diags)
+            });
+            let params = self.scopes[env_scope.0]
+                .params
+                .iter()
+                .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
+                .collect();
+            model::Environment {
+                name: env.name.node.clone(),
+                lifetime: match ttl {
+                    Some(Value::Duration(ms)) => Lifetime::Ephemeral { ttl_ms: ms },
+                    _ => Lifetime::Persistent,
+                },
+                purpose: purpose.map(|p| self.display(&p)),
+                params,
+            }
+        });
+
+        for a in &overrides {
+            if let Some((param, inclusion)) = a.path.split_last() {
+                let full = inclusion.iter().map(|k| k.node.as_str()).collect::<Vec<_>>().join("-");
+                self.include_overrides.insert((full, param.node.as_str()), (&a.value, env_scope));
+            }
+        }
+        self.including.push(root);
+        for member in &def.body.members {
+            match member {
+                Member::Component(c) => self.component(c, landscape_scope, landscape_scope, "", diags),
+                Member::Param(_) => {}
+                Member::Assign(a) => diags.push(misplaced(
+                    a.span,
+                    "a setting directly in a landscape",
+                    "a landscape holds `param` declarations and components; put settings inside a component, e.g. `service api { replicas = 2 }`",
+                )),
+            }
+        }
+        for c in env_components {
+            self.component(c, landscape_scope, env_scope, "", diags);
+        }
+        self.including.pop();
+
+        for a in overrides {
+            self.apply_override(a, landscape_scope, env_scope, diags);
+        }
+
+        let mut components = Vec::new();
+        for i in 0..self.instances.len() {
+            if let Some(c) = self.complete(i, diags) {
+                components.push(c);
+            }
+        }
+        let mut images: Vec<model::Image> = Vec::new();
+        let used: Vec<String> = components
+            .iter()
+            .filter_map(|c| match c.settings.get("build") {
+                Some(Value::Image(name)) => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        let mut seen = BTreeSet::new();
+        let mut queue = used;
+        while let Some(name) = queue.pop() {
+            if !seen.insert(name.clone()) {
+                continue;
+            }
+            if let Some(Some(image)) = self.images.get(&name) {
+                if let Some(Value::Image(parent)) = image.settings.get("from") {
+                    queue.push(parent.clone());
+                }
+                images.push(image.clone());
+            }
+        }
+        images.sort_by(|a, b| a.name.cmp(&b.name));
+
+        let params = self.scopes[landscape_scope.0]
+            .params
+            .iter()
+            .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
+            .collect();
+        Some(model::Landscape {
+            name: def.name.node.clone(),
+            docs: def.docs.clone(),
+            environment,
+            params,
+            components,
+            images,
+        })
+    }
+
+    fn check_unused_sets(&mut self, def: &ast::Definition, env: Option<&ast::Definition>, diags: &mut Diagnostics) {
+        let mut known: Vec<&str> = def
+            .body
+            .members
+            .iter()
+            .chain(env.iter().flat_map(|e| e.body.members.iter()))
+            .filter_map(|m| match m {
+                Member::Param(p) => Some(p.name.node.as_str()),
+                _ => None,
+            })
+            .collect();
+        known.sort_unstable();
+        let mut reported = BTreeSet::new();
+        for (name, _) in &self.options.sets {
+            if self.sets_used.contains(name) || !reported.insert(name.clone()) {
+                continue;
+            }
+            let help = did_you_mean(name, known.iter().copied(), |all| {
+                if all.is_empty() {
+                    String::from("this landscape and environment declare no parameters")
+                } else {
+                    format!("the parameters here are {}", one_of(&all))
+                }
+            });
+            diags.push(
+                Diagnostic::new(
+                    ErrorCode::UnknownParameter,
+                    format!("`--set {name}=…` names no parameter of this landscape or environment"),
+                )
+                .help(help),
+            );
+        }
+    }
+
+    /// Binds parameter `p` in `scope`: `--set` beats an environment assignment,
+    /// which beats the default.
+    fn bind_param(
+        &mut self,
+        scope: ScopeId,
+        p: &'p ast::Param,
+        default_scope: ScopeId,
+        assigned: Option<(&'p ast::Expr, ScopeId)>,
+        diags: &mut Diagnostics,
+    ) {
+        let name = p.name.node.as_str();
+        if self.scopes[scope.0].params.contains_key(name) {
+            diags.push(
+                Diagnostic::new(ErrorCode::DuplicateParam, format!("parameter `{name}` is declared twice"))
+                    .label(p.name.span, "declared again here")
+                    .help("remove one of the declarations"),
+            );
+            return;
+        }
+        let Some(ty) = self.param_type(p, diags) else {
+            self.scopes[scope.0].params.insert(name, None);
+            return;
+        };
+        let value = if let Some(text) = self.set_value(name) {
+            self.sets_used.insert(name.to_string());
+            match sets::parse_value(text, ty) {
+                Ok(v) => Some(v),
+                Err(expected) => {
+                    diags.push(
+                        Diagnostic::new(
+                            ErrorCode::InvalidParameterValue,
+                            format!("`--set {name}={text}` does not fit the parameter's type"),
+                        )
+                        .label(p.ty.span, "the parameter's type is declared here")
+                        .help(format!("`{name}` expects {expected}")),
+                    );
+                    None
+                }
+            }
+        } else if let Some((expr, s)) = assigned {
+            self.eval_typed(expr, ty, s, diags)
+        } else if let Some(default) = &p.default {
+            self.eval_typed(default, ty, default_scope, diags)
+        } else if self.options.placeholders {
+            Some(placeholder(name, ty))
+        } else {
+            diags.push(
+                Diagnostic::new(
+                    ErrorCode::MissingSetting,
+                    format!("parameter `{name}` has no value"),
+                )
+                .label(p.name.span, "required parameter")
+                .help(format!("give it a value with `--set {name}=…`, or declare a default: `param {name}: … = …`")),
+            );
+            None
+        };
+        self.scopes[scope.0].params.insert(name, value);
+    }
+
+    fn param_type(&self, p: &ast::Param, diags: &mut Diagnostics) -> Option<&'static crate::check::Type> {
+        use crate::check::types::{TYPE_NAMES, TypeError};
+        let t = &p.ty.node;
+        let arg = t.arg.as_ref();
+        if let Some(inner) = arg {
+            if inner.node.arg.is_some() {
+                diags.push(
+                    Diagnostic::new(ErrorCode::UnknownType, "nested collection types are not supported")
+                        .label(inner.span, "a collection inside a collection")
+                        .help("use `list<any>` or `map<any>` for nested data"),
+                );
+                return None;
+            }
+        }
+        match crate::check::parse_type(&t.name, arg.map(|a| a.node.name.as_str())) {
+            Ok(ty) => Some(ty),
+            Err(err) => {
+                let (span, name) = match (&err, arg) {
+                    (TypeError::UnknownArgument, Some(a)) => (a.span, a.node.name.as_str()),
+                    _ => (p.ty.span, t.name.as_str()),
+                };
+                let help = match err {
+                    TypeError::MissingArgument => format!("say what the {} holds, e.g. `{}<string>`", t.name, t.name),
+                    _ => did_you_mean(name, TYPE_NAMES.iter().copied(), |all| {
+                        format!("the types are {}", one_of(&all))
+                    }),
+                };
+                diags.push(
+                    Diagnostic::new(ErrorCode::UnknownType, format!("unknown type `{name}`"))
+                        .label(span, "not a type")
+                        .help(help),
+                );
+                None
+            }
+        }
+    }
+
+    /// Text of a value for messages and purposes.
+    fn display(&self, v: &Value) -> String {
+        match v {
+            Value::String(s) => s.clone(),
+            Value::Template(parts) => parts
+                .iter()
+                .map(|p| match p {
+                    model::Part::Text(t) => t.clone(),
+                    model::Part::Host(h) => h.clone(),
+                    model::Part::Port(p) => p.number.to_string(),
+                })
+                .collect(),
+            other => expr::scalar_text(other).unwrap_or_default(),
+        }
+    }
+}
+
+fn placeholder(name: &str, ty: &crate::check::Type) -> Value {
+    use crate::check::Type;
+    match ty {
+        Type::Int | Type::NonNegative | Type::Count => Value::Int(1),
+        Type::Float | Type::PositiveFloat => Value::Float(1.0),
+        Type::Bool => Value::Bool(false),
+        Type::Duration | Type::PositiveDuration => Value::Duration(1_000),
+        Type::Size => Value::Size(1 << 20),
+        Type::Secret => Value::Secret(format!("placeholder/{name}")),
+        Type::Port => Value::Port(model::PortRef {
+            component: String::from("placeholder"),
+            port: String::from("http"),
+            number: 80,
+        }),
+        Type::List(_) => Value::List(Vec::new()),
+        Type::Map(_) | Type::Record(_) => Value::Map(BTreeMap::new()),
+        Type::Image => Value::Image(name.to_string()),
+        Type::Component => Value::Component(name.to_string()),
+        Type::PortNumber => Value::Int(80),
+        Type::UserId => Value::Int(10001),
+        Type::OneOf(options) => Value::String(options.first().copied().unwrap_or("").to_string()),
+        Type::HttpPath => Value::String(String::from("/")),
+        _ => Value::String(name.to_string()),
+    }
+}
+
+fn find_environment<'p>(program: &'p Program, name: &str, diags: &mut Diagnostics) -> Option<&'p ast::Definition> {
+    let envs = crate::resolve::environments(program);
+    if let Some(env) = envs.iter().find(|e| e.name.node == name) {
+        return Some(env);
+    }
+    let help = did_you_mean(name, envs.iter().map(|e| e.name.node.as_str()), |all| {
+        if all.is_empty() {
+            String::from("this file declares no environments; add `environment NAME { ... }`")
+        } else {
+            format!("this file declares {}", one_of(&all))
+        }
+    });
+    diags.push(Diagnostic::new(ErrorCode::UnknownEnvironment, format!("no environment named `{name}`")).help(help));
+    None
+}
+
+fn duplicate_setting(a: &ast::Assign) -> Diagnostic {
+    Diagnostic::new(ErrorCode::DuplicateSetting, format!("`{}` is set twice", a.path_text()))
+        .label(a.path.first().map(|k| k.span).unwrap_or(a.span).to(a.path.last().map(|k| k.span).unwrap_or(a.span)), "set again here")
+        .help("remove one of the assignments; each setting is given once per block")
+}
+
+fn misplaced(span: Span, what: &str, help: &str) -> Diagnostic {
+    Diagnostic::new(ErrorCode::MisplacedMember, format!("{what} is not allowed here"))
+        .label(span, "not allowed here")
+        .help(help.to_string())
+}
+

@@ -1,0 +1,46 @@
+//! Scopes: what a bare name means where an expression is evaluated.
+
+use crate::model::Value;
+use crate::resolve::ModuleId;
+use crate::source::Span;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScopeId(pub usize);
+
+/// A named member of a landscape scope.
+#[derive(Clone, Copy, Debug)]
+pub enum ScopeMember {
+    /// A component instance (index into the evaluator's instances).
+    Component(usize),
+    /// An included landscape, with its own scope.
+    Include(ScopeId),
+}
+
+/// Names are looked up in `self_instance`'s parameters (kind bodies), then in
+/// `params` and `members` along the `parent` chain, then among the definitions
+/// visible in `module`.
+#[derive(Debug)]
+pub struct Scope<'p> {
+    pub module: ModuleId,
+    pub parent: Option<ScopeId>,
+    /// `None` marks a parameter whose value could not be evaluated (already reported).
+    pub params: BTreeMap<&'p str, Option<Value>>,
+    pub members: BTreeMap<&'p str, (ScopeMember, Span)>,
+    pub self_instance: Option<usize>,
+    /// Prefix of the full names of components declared in this scope.
+    pub prefix: String,
+}
+
+impl Scope<'_> {
+    pub fn new(module: ModuleId, parent: Option<ScopeId>) -> Self {
+        Scope {
+            module,
+            parent,
+            params: BTreeMap::new(),
+            members: BTreeMap::new(),
+            self_instance: None,
+            prefix: String::new(),
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! The landscape model: a fully evaluated, target-neutral description of one
+//! landscape in one environment. It is the input of the graph and of every
+//! emitter; it holds no syntax, only values and the spans they came from.
+
+use crate::source::Span;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// An evaluated value. References to other components stay symbolic (`Host`,
+/// `Port`, `Template`) because each target realises them differently.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum Value {
+    String(String),
+    /// A string interpolating attributes only known on a target (host names, ports).
+    Template(Vec<Part>),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    /// Milliseconds.
+    Duration(u64),
+    /// Bytes.
+    Size(u64),
+    /// The name of a secret; never its value.
+    Secret(String),
+    /// The host name of a component.
+    Host(String),
+    Port(PortRef),
+    Image(String),
+    Component(String),
+    List(Vec<Value>),
+    Map(BTreeMap<String, Value>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct PortRef {
+    pub component: String,
+    pub port: String,
+    pub number: u16,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum Part {
+    Text(String),
+    Host(String),
+    Port(PortRef),
+}
+
+impl Value {
+    /// How the value is named in messages: "a string", "a secret".
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Value::String(_) | Value::Template(_) => "a string",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a float",
+            Value::Bool(_) => "a boolean",
+            Value::Duration(_) => "a duration",
+            Value::Size(_) => "a size",
+            Value::Secret(_) => "a secret",
+            Value::Host(_) => "a host name",
+            Value::Port(_) => "a port reference",
+            Value::Image(_) => "an image",
+            Value::Component(_) => "a component",
+            Value::List(_) => "a list",
+            Value::Map(_) => "a map",
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+/// Whether an environment lives on or expires.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lifetime {
+    Persistent,
+    /// Time to live in milliseconds.
+    Ephemeral { ttl_ms: u64 },
+}
+
+/// The environment a landscape was evaluated for.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Environment {
+    pub name: String,
+    pub lifetime: Lifetime,
+    pub purpose: Option<String>,
+    pub params: BTreeMap<String, Value>,
+}
+
+/// A reference from one component to another: a dependency edge, with why it exists.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Reference {
+    /// The component referred to.
+    pub target: String,
+    /// `host`, `ports.http`, `password`, or `depends_on`.
+    pub attribute: String,
+    /// The setting of the referring component that holds the reference.
+    pub setting: String,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// One component instance, with every setting evaluated (defaults filled in).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Component {
+    pub name: String,
+    /// The kind chain: `["mysql", "service"]`.
+    pub kind: Vec<String>,
+    pub docs: Vec<String>,
+    /// The built-in service settings.
+    pub settings: BTreeMap<String, Value>,
+    /// The kind's own parameters (`database`, `routes`…).
+    pub params: BTreeMap<String, Value>,
+    pub references: Vec<Reference>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+impl Component {
+    pub fn setting(&self, name: &str) -> Option<&Value> {
+        self.settings.get(name)
+    }
+
+    pub fn ports(&self) -> BTreeMap<&str, i64> {
+        self.settings
+            .get("ports")
+            .and_then(Value::as_map)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_int().map(|n| (k.as_str(), n)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// An image build definition.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Image {
+    pub name: String,
+    pub docs: Vec<String>,
+    pub settings: BTreeMap<String, Value>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// A landscape evaluated for one environment.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Landscape {
+    pub name: String,
+    pub docs: Vec<String>,
+    pub environment: Option<Environment>,
+    pub params: BTreeMap<String, Value>,
+    /// In declaration order (the landscape's, then the environment's additions).
+    pub components: Vec<Component>,
+    /// Images used by the components, with the images they build on.
+    pub images: Vec<Image>,
+}
+
+impl Landscape {
+    pub fn component(&self, name: &str) -> Option<&Component> {
+        self.components.iter().find(|c| c.name == name)
+    }
+}

@@ -1,0 +1,307 @@
+//! Resolution: loads the main file and every module it imports (stdlib modules
+//! from the binary, local modules by relative path), detects import cycles, and
+//! builds each module's scope of visible definitions.
+
+pub mod stdlib;
+
+use crate::diag::{Diagnostic, Diagnostics, ErrorCode, did_you_mean, one_of};
+use crate::source::{FileId, SourceMap, Span};
+use crate::syntax::{self, ast};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Index of a module in [`Program::modules`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ModuleId(pub usize);
+
+/// A definition: the module it lives in and its index there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DefId {
+    pub module: ModuleId,
+    pub index: usize,
+}
+
+/// One loaded module.
+#[derive(Debug)]
+pub struct Module {
+    pub file: FileId,
+    pub ast: ast::File,
+    /// Definitions visible in this module by name: its own and those of its imports.
+    pub scope: BTreeMap<String, DefId>,
+    dir: Option<PathBuf>,
+}
+
+/// Every module of a compilation; module 0 is the main file.
+#[derive(Debug, Default)]
+pub struct Program {
+    pub sources: SourceMap,
+    pub modules: Vec<Module>,
+}
+
+impl Program {
+    pub fn def(&self, id: DefId) -> &ast::Definition {
+        &self.modules[id.module.0].ast.definitions[id.index]
+    }
+
+    pub fn main(&self) -> Option<&Module> {
+        self.modules.first()
+    }
+
+    /// Looks up a name visible in `module`.
+    pub fn lookup(&self, module: ModuleId, name: &str) -> Option<DefId> {
+        self.modules.get(module.0)?.scope.get(name).copied()
+    }
+}
+
+/// Where a module comes from, as the loader identifies it (to reuse modules and
+/// detect cycles).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum ModuleKey {
+    Stdlib(String),
+    File(PathBuf),
+}
+
+struct Loader<'d> {
+    program: Program,
+    loaded: BTreeMap<ModuleKey, ModuleId>,
+    /// The modules being loaded, innermost last, with the import span that led to each.
+    stack: Vec<(ModuleKey, String, Option<Span>)>,
+    diags: &'d mut Diagnostics,
+}
+
+/// Loads `path` and its imports. Returns `None` if the main file cannot be read.
+pub fn load_file(path: &Path, diags: &mut Diagnostics) -> Option<Program> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) => {
+            diags.push(
+                Diagnostic::new(
+                    ErrorCode::UnreadableFile,
+                    format!("cannot read `{}`: {err}", path.display()),
+                )
+                .help("check the path; bomc reads UTF-8 `.bom` files"),
+            );
+            return None;
+        }
+    };
+    let key = ModuleKey::File(canonical(path));
+    Some(load_main(
+        path.display().to_string(),
+        Some(path.to_path_buf()),
+        text,
+        key,
+        diags,
+    ))
+}
+
+/// Loads a main module from text (tests, fuzzing, stdin). Relative imports
+/// resolve against the current directory.
+pub fn load_text(name: &str, text: String, diags: &mut Diagnostics) -> Program {
+    let key = ModuleKey::File(PathBuf::from(name));
+    load_main(name.to_string(), None, text, key, diags)
+}
+
+fn load_main(
+    name: String,
+    path: Option<PathBuf>,
+    text: String,
+    key: ModuleKey,
+    diags: &mut Diagnostics,
+) -> Program {
+    let mut loader = Loader {
+        program: Program::default(),
+        loaded: BTreeMap::new(),
+        stack: Vec::new(),
+        diags,
+    };
+    let dir = path
+        .as_ref()
+        .map(|p| p.parent().map(Path::to_path_buf).unwrap_or_default());
+    loader.load(key, name.clone(), path, dir, text, None);
+    loader.program
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+impl Loader<'_> {
+    fn load(
+        &mut self,
+        key: ModuleKey,
+        name: String,
+        path: Option<PathBuf>,
+        dir: Option<PathBuf>,
+        text: String,
+        via: Option<Span>,
+    ) -> ModuleId {
+        let file = self.program.sources.add(name.clone(), path, text);
+        let source = self.program.sources.get(file).text.clone();
+        let ast = syntax::parse(file, &source, self.diags).unwrap_or_default();
+        let id = ModuleId(self.program.modules.len());
+        self.program.modules.push(Module {
+            file,
+            ast,
+            scope: BTreeMap::new(),
+            dir,
+        });
+        self.loaded.insert(key.clone(), id);
+        self.stack.push((key, name, via));
+
+        let imports = self.program.modules[id.0].ast.imports.clone();
+        let mut imported: Vec<(ModuleId, Span)> = Vec::new();
+        for import in &imports {
+            if let Some(m) = self.import(id, import) {
+                imported.push((m, import.span));
+            }
+        }
+        self.stack.pop();
+        self.build_scope(id, &imported);
+        id
+    }
+
+    fn import(&mut self, from: ModuleId, import: &ast::Import) -> Option<ModuleId> {
+        let target = import.target.node.as_str();
+        let is_path = target.starts_with("./") || target.starts_with("../") || target.ends_with(".bom");
+        let (key, name, path, dir, text) = if is_path {
+            let base = self.program.modules[from.0].dir.clone().unwrap_or_default();
+            let path = base.join(target);
+            let key = ModuleKey::File(canonical(&path));
+            if let Some(cycle) = self.cycle(&key, import) {
+                self.diags.push(cycle);
+                return None;
+            }
+            if let Some(id) = self.loaded.get(&key) {
+                return Some(*id);
+            }
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(err) => {
+                    self.diags.push(
+                        Diagnostic::new(
+                            ErrorCode::ModuleNotFound,
+                            format!("cannot read module `{target}`: {err}"),
+                        )
+                        .label(import.target.span, "imported here")
+                        .help(format!(
+                            "local modules are resolved relative to the importing file; looked for `{}`",
+                            path.display()
+                        )),
+                    );
+                    return None;
+                }
+            };
+            let dir = path.parent().map(Path::to_path_buf);
+            (key, path.display().to_string(), Some(path), dir, text)
+        } else {
+            let key = ModuleKey::Stdlib(target.to_string());
+            if let Some(cycle) = self.cycle(&key, import) {
+                self.diags.push(cycle);
+                return None;
+            }
+            if let Some(id) = self.loaded.get(&key) {
+                return Some(*id);
+            }
+            let Some(text) = stdlib::module(target) else {
+                let help = did_you_mean(target, stdlib::names(), |all| {
+                    format!(
+                        "the stdlib has {}; a local module path starts with `./`",
+                        one_of(&all)
+                    )
+                });
+                self.diags.push(
+                    Diagnostic::new(
+                        ErrorCode::ModuleNotFound,
+                        format!("no stdlib module named `{target}`"),
+                    )
+                    .label(import.target.span, "imported here")
+                    .help(help),
+                );
+                return None;
+            };
+            (key, format!("stdlib/{target}.bom"), None, None, text.to_string())
+        };
+        Some(self.load(key, name, path, dir, text, Some(import.target.span)))
+    }
+
+    fn cycle(&self, key: &ModuleKey, import: &ast::Import) -> Option<Diagnostic> {
+        let start = self.stack.iter().position(|(k, _, _)| k == key)?;
+        let mut names: Vec<&str> = self.stack[start..].iter().map(|(_, n, _)| n.as_str()).collect();
+        names.push(self.stack[start].1.as_str());
+        let mut diag = Diagnostic::new(
+            ErrorCode::ImportCycle,
+            format!("import cycle: {}", names.join(" → ")),
+        )
+        .label(import.target.span, "this import closes the cycle");
+        for (_, name, via) in &self.stack[start + 1..] {
+            if let Some(span) = via {
+                diag = diag.label(*span, format!("imports `{name}`"));
+            }
+        }
+        Some(diag.help("modules cannot import each other in a circle; move the shared definitions into a module both import"))
+    }
+
+    fn build_scope(&mut self, id: ModuleId, imported: &[(ModuleId, Span)]) {
+        let mut scope: BTreeMap<String, DefId> = BTreeMap::new();
+        let mut origin: BTreeMap<String, Span> = BTreeMap::new();
+        let module = &self.program.modules[id.0];
+        for (index, def) in module.ast.definitions.iter().enumerate() {
+            if def.kind == crate::syntax::ast::DefKind::Environment {
+                continue;
+            }
+            let name = def.name.node.clone();
+            if let Some(first) = origin.get(&name) {
+                self.diags.push(
+                    Diagnostic::new(
+                        ErrorCode::DuplicateDefinition,
+                        format!("`{name}` is defined twice"),
+                    )
+                    .label(def.name.span, "defined again here")
+                    .label(*first, "first defined here")
+                    .help("rename one of them; landscapes, kinds and images share one namespace"),
+                );
+                continue;
+            }
+            origin.insert(name.clone(), def.name.span);
+            scope.insert(name, DefId { module: id, index });
+        }
+        for (m, import_span) in imported {
+            let other = &self.program.modules[m.0];
+            for (index, def) in other.ast.definitions.iter().enumerate() {
+                if def.kind == crate::syntax::ast::DefKind::Environment {
+                    continue;
+                }
+                let name = def.name.node.clone();
+                if let Some(first) = origin.get(&name) {
+                    self.diags.push(
+                        Diagnostic::new(
+                            ErrorCode::DuplicateDefinition,
+                            format!("`{name}` is defined here and by an imported module"),
+                        )
+                        .label(*first, "defined here")
+                        .label(*import_span, format!("this import also defines `{name}`"))
+                        .help("rename the local definition, or drop the import"),
+                    );
+                    continue;
+                }
+                origin.insert(name.clone(), *import_span);
+                scope.insert(name, DefId { module: *m, index });
+            }
+        }
+        self.program.modules[id.0].scope = scope;
+    }
+}
+
+/// The environments declared in the main file, by name.
+pub fn environments(program: &Program) -> Vec<&ast::Definition> {
+    program
+        .main()
+        .map(|m| {
+            m.ast
+                .definitions
+                .iter()
+                .filter(|d| d.kind == crate::syntax::ast::DefKind::Environment)
+                .collect()
+        })
+        .unwrap_or_default()
+}
