@@ -11,20 +11,24 @@ fn main() {
     if let Ok(entries) = std::fs::read_dir(&dir) {
         for entry in entries.flatten() {
             let path = entry.path();
-            if path.extension().is_some_and(|e| e == "bom") {
-                if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-                    modules.push((stem.to_string(), path.display().to_string()));
-                }
+            if let (true, Some(stem)) = (
+                path.extension().is_some_and(|e| e == "bom"),
+                path.file_stem().and_then(|s| s.to_str()),
+            ) {
+                modules.push((stem.to_string(), path.display().to_string()));
             }
         }
     }
     modules.sort();
-    let mut code = String::from("/// Stdlib modules: (import name, source text).\npub static STDLIB: &[(&str, &str)] = &[\n");
+    let mut code = String::from(
+        "/// Stdlib modules: (import name, source text).\npub static STDLIB: &[(&str, &str)] = &[\n",
+    );
     for (name, path) in &modules {
         let _ = writeln!(code, "    ({name:?}, include_str!({path:?})),");
     }
     code.push_str("];\n");
-    let out = Path::new(&std::env::var("OUT_DIR").unwrap_or_else(|_| String::from("."))).join("stdlib.rs");
+    let out = Path::new(&std::env::var("OUT_DIR").unwrap_or_else(|_| String::from(".")))
+        .join("stdlib.rs");
     if let Err(err) = std::fs::write(&out, code) {
         panic!("cannot write {}: {err}", out.display());
     }

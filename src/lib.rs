@@ -70,10 +70,10 @@ fn check_program(program: Program, mut diags: Diagnostics, options: &eval::Optio
         );
         let mut names = BTreeSet::new();
         for env in all {
-            if let Some(name) = &env {
-                if !names.insert(name.clone()) {
-                    continue;
-                }
+            if let Some(name) = &env
+                && !names.insert(name.clone())
+            {
+                continue;
             }
             let opts = eval::Options {
                 environment: env,
@@ -89,6 +89,16 @@ fn check_program(program: Program, mut diags: Diagnostics, options: &eval::Optio
             }
         }
         duplicate_environments(&program, &mut diags);
+        if let Some(root) = eval::root_landscape(&program, &mut Diagnostics::default()) {
+            let envs = resolve::environments(&program);
+            eval::unknown_sets(
+                &options.sets,
+                &BTreeSet::new(),
+                program.def(root),
+                envs.into_iter(),
+                &mut diags,
+            );
+        }
     }
     eval::check_definitions(&program, &mut diags);
     let mut seen = BTreeSet::new();

@@ -95,7 +95,9 @@ impl Value {
 pub enum Lifetime {
     Persistent,
     /// Time to live in milliseconds.
-    Ephemeral { ttl_ms: u64 },
+    Ephemeral {
+        ttl_ms: u64,
+    },
 }
 
 /// The environment a landscape was evaluated for.

@@ -36,8 +36,16 @@ pub static HEALTH: Schema = Schema {
     what: "health check",
     fields: &[
         field("path", Type::HttpPath, "HTTP path probed, e.g. `/health`"),
-        field("port", Type::Str, "name of the port probed (default: the first port)"),
-        field("command", Type::List(&Type::Str), "command run in the container instead of an HTTP probe"),
+        field(
+            "port",
+            Type::Str,
+            "name of the port probed (default: the first port)",
+        ),
+        field(
+            "command",
+            Type::List(&Type::Str),
+            "command run in the container instead of an HTTP probe",
+        ),
         field("interval", Type::PositiveDuration, "time between probes"),
         field("timeout", Type::PositiveDuration, "time a probe may take"),
         field("healthy", Type::Count, "successes before healthy"),
@@ -62,7 +70,7 @@ pub const RUN_MODES: &[&str] = &["service", "once"];
 pub static SERVICE: Schema = Schema {
     what: "service",
     fields: &[
-        field("image", Type::Str, "pinned image reference"),
+        field("image", Type::ImageRef, "pinned image reference"),
         field("build", Type::Image, "an `image` definition to build"),
         field("command", Type::List(&Type::Str), "command and arguments"),
         field("ports", Type::Map(&Type::PortNumber), "named ports"),
@@ -71,16 +79,32 @@ pub static SERVICE: Schema = Schema {
         field("cpu", Type::PositiveFloat, "vCPUs per copy"),
         field("memory", Type::Size, "memory per copy"),
         field("health", Type::Record(&HEALTH), "health check"),
-        field("volumes", Type::Map(&Type::Str), "named volume → mount path"),
+        field(
+            "volumes",
+            Type::Map(&Type::Str),
+            "named volume → mount path",
+        ),
         field("storage", Type::Size, "size of persistent data"),
         field("stateful", Type::Bool, "holds data to protect"),
-        field("depends_on", Type::List(&Type::Component), "explicit start-order dependencies"),
+        field(
+            "depends_on",
+            Type::List(&Type::Component),
+            "explicit start-order dependencies",
+        ),
         field("run", Type::OneOf(RUN_MODES), "`service` or `once` (a job)"),
         field("public", Type::Bool, "reachable from outside the landscape"),
-        field("managed", Type::OneOf(MANAGED), "managed cloud service realising it"),
+        field(
+            "managed",
+            Type::OneOf(MANAGED),
+            "managed cloud service realising it",
+        ),
         field("labels", Type::Map(&Type::Str), "labels"),
         field("compose", Type::Map(&Type::Any), "raw compose keys"),
-        field("cloudformation", Type::Map(&Type::Any), "raw CloudFormation resources"),
+        field(
+            "cloudformation",
+            Type::Map(&Type::Any),
+            "raw CloudFormation resources",
+        ),
     ],
 };
 
@@ -89,12 +113,20 @@ pub const TEMPLATES: &[&str] = &["go", "node", "python", "ruby", "java", "static
 pub static IMAGE: Schema = Schema {
     what: "image",
     fields: &[
-        field("from", Type::BaseImage, "pinned base image or another image definition"),
+        field(
+            "from",
+            Type::BaseImage,
+            "pinned base image or another image definition",
+        ),
         field("template", Type::OneOf(TEMPLATES), "Dockerfile template"),
         field("context", Type::Str, "build context, relative to the file"),
         field("args", Type::Map(&Type::Str), "build arguments"),
         field("steps", Type::List(&Type::Str), "extra build steps"),
-        field("onbuild", Type::List(&Type::Str), "steps run when another image builds on this one"),
+        field(
+            "onbuild",
+            Type::List(&Type::Str),
+            "steps run when another image builds on this one",
+        ),
         field("user", Type::UserId, "numeric non-root user"),
         field("labels", Type::Map(&Type::Str), "image labels"),
         field("entrypoint", Type::List(&Type::Str), "entrypoint"),
@@ -105,7 +137,11 @@ pub static IMAGE: Schema = Schema {
 pub static ENVIRONMENT: Schema = Schema {
     what: "environment",
     fields: &[
-        field("ttl", Type::PositiveDuration, "time to live; makes the environment ephemeral"),
+        field(
+            "ttl",
+            Type::PositiveDuration,
+            "time to live; makes the environment ephemeral",
+        ),
         field("purpose", Type::Str, "why the environment exists"),
     ],
 };

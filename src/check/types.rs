@@ -40,6 +40,8 @@ pub enum Type {
     BaseImage,
     /// A numeric user id, 1–2147483647 (non-root).
     UserId,
+    /// A published image reference with a pinned tag or digest.
+    ImageRef,
 }
 
 impl Type {
@@ -70,6 +72,7 @@ impl Type {
             Type::HttpPath => "an HTTP path starting with `/`".into(),
             Type::BaseImage => "a pinned image reference or an image definition".into(),
             Type::UserId => "a numeric non-root user id".into(),
+            Type::ImageRef => "an image reference with a pinned version".into(),
         }
     }
 
@@ -96,11 +99,29 @@ fn plural(t: &Type) -> String {
 #[derive(Debug, PartialEq)]
 pub enum Mismatch {
     /// Wrong shape: expected X, found Y.
-    Type { expected: String, found: &'static str },
+    Type {
+        expected: String,
+        found: &'static str,
+    },
     /// A secret where a plain value is required.
     Secret { expected: String },
     /// The right type but outside the allowed range or set.
     Range { expected: String, help: String },
+    /// An image reference without a pinned tag or digest.
+    Unpinned { reference: String },
+}
+
+/// Whether an image reference names a fixed version: a digest, or a tag other
+/// than `latest`.
+pub fn is_pinned(reference: &str) -> bool {
+    if reference.contains("@sha256:") {
+        return true;
+    }
+    let name = reference.rsplit('/').next().unwrap_or(reference);
+    match name.split_once(':') {
+        Some((repo, tag)) => !repo.is_empty() && !tag.is_empty() && tag != "latest",
+        None => false,
+    }
 }
 
 fn range_int(v: &Value, ok: impl Fn(i64) -> bool, ty: &Type, help: &str) -> Result<(), Mismatch> {
@@ -175,7 +196,12 @@ pub fn conform(value: &Value, ty: &Type) -> Result<(), Mismatch> {
             }
         }
         (Type::PortNumber, v) => {
-            return range_int(v, |i| (1..=65535).contains(&i), ty, "ports are numbered 1 to 65535");
+            return range_int(
+                v,
+                |i| (1..=65535).contains(&i),
+                ty,
+                "ports are numbered 1 to 65535",
+            );
         }
         (Type::NonNegative, v) => return range_int(v, |i| i >= 0, ty, "use 0 to stop every copy"),
         (Type::Count, v) => return range_int(v, |i| i >= 1, ty, "count at least 1"),
@@ -216,7 +242,17 @@ pub fn conform(value: &Value, ty: &Type) -> Result<(), Mismatch> {
             }
         }
         (Type::HttpPath, Value::Template(_)) => true,
-        (Type::BaseImage, Value::String(_) | Value::Image(_)) => true,
+        (Type::BaseImage | Type::ImageRef, Value::String(s)) => {
+            if is_pinned(s) {
+                true
+            } else {
+                return Err(Mismatch::Unpinned {
+                    reference: s.clone(),
+                });
+            }
+        }
+        (Type::BaseImage, Value::Image(_)) => true,
+        (Type::ImageRef, Value::Template(_)) => true,
         _ => false,
     };
     if ok { Ok(()) } else { Err(mismatch(ty, value)) }

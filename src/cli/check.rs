@@ -23,7 +23,11 @@ pub fn run(args: &EvalArgs) -> ExitCode {
                     args.file.display(),
                     l.name,
                     l.components.len(),
-                    if envs.is_empty() { String::from("none") } else { envs.join(", ") }
+                    if envs.is_empty() {
+                        String::from("none")
+                    } else {
+                        envs.join(", ")
+                    }
                 )
             }
             None => format!("{}: module is valid", args.file.display()),

@@ -11,7 +11,11 @@ pub fn run(args: &EvalArgs) -> ExitCode {
         return ExitCode::from(1);
     }
     let Some(landscape) = checked.landscapes.first() else {
-        let _ = writeln!(std::io::stderr(), "{}: no landscape to evaluate", args.file.display());
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}: no landscape to evaluate",
+            args.file.display()
+        );
         return ExitCode::from(1);
     };
     match serde_json::to_string_pretty(landscape) {

@@ -69,6 +69,7 @@ error_codes! {
     InvalidName = "E0314", "invalid name";
     CircularDefinition = "E0315", "value defined in terms of itself";
     InvalidValue = "E0316", "value not allowed for this setting";
+    UnpinnedImage = "E0317", "image reference without a pinned version";
 }
 
 impl std::fmt::Display for ErrorCode {

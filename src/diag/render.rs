@@ -25,21 +25,17 @@ impl fmt::Debug for Report<'_> {
 
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diag.message)
+        if self.primary {
+            write!(f, "error[{}]: {}", self.diag.code.code(), self.diag.message)
+        } else {
+            f.write_str("related location")
+        }
     }
 }
 
 impl std::error::Error for Report<'_> {}
 
 impl miette::Diagnostic for Report<'_> {
-    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        if self.primary {
-            Some(Box::new(self.diag.code.code()))
-        } else {
-            None
-        }
-    }
-
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
         if self.primary {
             self.diag
@@ -92,7 +88,8 @@ fn report<'a>(diag: &'a Diagnostic, sources: &SourceMap) -> Report<'a> {
     let mut labels = Vec::new();
     let mut others: Vec<Report<'a>> = Vec::new();
     for label in &diag.labels {
-        let labeled = LabeledSpan::new_with_span(Some(label.message.clone()), source_span(label.span));
+        let labeled =
+            LabeledSpan::new_with_span(Some(label.message.clone()), source_span(label.span));
         if label.span.file == primary.file {
             labels.push(labeled);
         } else {
@@ -127,7 +124,10 @@ pub fn render_human(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> S
         .with_width(100)
         .with_links(false);
     let mut out = String::new();
-    for diag in diags {
+    for (n, diag) in diags.iter().enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
         let report = report(diag, sources);
         if handler.render_report(&mut out, &report).is_err() {
             out.push_str(&format!("error[{}]: {}\n", diag.code.code(), diag.message));

@@ -37,19 +37,29 @@ fn valid_secret_name(name: &str) -> bool {
 
 fn type_help(expected: &Type, found: &Value) -> String {
     match (expected, found) {
-        (Type::Port, Value::Int(_)) => String::from("reference a component's port, e.g. `auth.ports.http`"),
-        (Type::Str | Type::HttpPath, Value::Int(i)) => format!("quote it if it is text: `\"{i}\"`"),
-        (Type::Duration | Type::PositiveDuration, Value::Int(i)) => format!("add a unit: `{i}s`, `{i}m` or `{i}h`"),
-        (Type::Size, Value::Int(i)) => format!("add a unit: `{i}MiB` or `{i}GiB`"),
-        (Type::Image, Value::String(_) | Value::Template(_)) => {
-            String::from("`build` names an `image` definition; to pull a published image use `image = \"name:tag\"`")
+        (Type::Port, Value::Int(_)) => {
+            String::from("reference a component's port, e.g. `auth.ports.http`")
         }
-        (Type::Component, _) => String::from("name a component of this landscape, e.g. `depends_on = [db]`"),
+        (Type::Str | Type::HttpPath, Value::Int(i)) => format!("quote it if it is text: `\"{i}\"`"),
+        (Type::Duration | Type::PositiveDuration, Value::Int(i)) => {
+            format!("add a unit: `{i}s`, `{i}m` or `{i}h`")
+        }
+        (Type::Size, Value::Int(i)) => format!("add a unit: `{i}MiB` or `{i}GiB`"),
+        (Type::Image, Value::String(_) | Value::Template(_)) => String::from(
+            "`build` names an `image` definition; to pull a published image use `image = \"name:tag\"`",
+        ),
+        (Type::Component, _) => {
+            String::from("name a component of this landscape, e.g. `depends_on = [db]`")
+        }
         (Type::Str, Value::Component(c)) => format!("to use its host name, write `{c}.host`"),
-        (Type::Bool, Value::String(s)) if s == "yes" || s == "no" || s == "true" || s == "false" => {
+        (Type::Bool, Value::String(s))
+            if s == "yes" || s == "no" || s == "true" || s == "false" =>
+        {
             String::from("write `true` or `false` without quotes")
         }
-        (Type::Int | Type::NonNegative | Type::Count | Type::PortNumber, Value::String(s)) if s.parse::<i64>().is_ok() => {
+        (Type::Int | Type::NonNegative | Type::Count | Type::PortNumber, Value::String(s))
+            if s.parse::<i64>().is_ok() =>
+        {
             format!("write the number without quotes: `{s}`")
         }
         (Type::List(_), _) => String::from("write a list in brackets: `[a, b]`"),
@@ -59,7 +69,14 @@ fn type_help(expected: &Type, found: &Value) -> String {
 
 impl<'p> Evaluator<'p> {
     /// Reports a value that does not conform, at `span`.
-    fn mismatch(&self, span: Span, ty: &Type, value: &Value, mismatch: Mismatch, diags: &mut Diagnostics) {
+    fn mismatch(
+        &self,
+        span: Span,
+        ty: &Type,
+        value: &Value,
+        mismatch: Mismatch,
+        diags: &mut Diagnostics,
+    ) {
         let diag = match mismatch {
             Mismatch::Type { expected, found } => {
                 Diagnostic::new(ErrorCode::TypeMismatch, format!("expected {expected}, found {found}"))
@@ -72,6 +89,15 @@ impl<'p> Evaluator<'p> {
             )
             .label(span, "a secret")
             .help("secrets are passed only as whole values of settings that accept them (such as `env` entries or a kind's `secret` parameters), never as plain text"),
+            Mismatch::Unpinned { reference } => Diagnostic::new(
+                ErrorCode::UnpinnedImage,
+                format!("image `{reference}` is not pinned to a version"),
+            )
+            .label(span, "no fixed version")
+            .help(format!(
+                "name an exact tag or digest, e.g. `\"{}:1.2.3\"` or `…@sha256:…`, so every build runs the same image",
+                reference.split(':').next().unwrap_or(&reference)
+            )),
             Mismatch::Range { expected, help } => {
                 let shown = match value {
                     Value::String(s) => format!("`\"{s}\"`"),
@@ -86,7 +112,13 @@ impl<'p> Evaluator<'p> {
     }
 
     /// Evaluates `expr` as a value of type `ty`, reporting any mismatch.
-    pub(super) fn eval_typed(&mut self, expr: &'p ast::Expr, ty: &'static Type, scope: ScopeId, diags: &mut Diagnostics) -> Option<Value> {
+    pub(super) fn eval_typed(
+        &mut self,
+        expr: &'p ast::Expr,
+        ty: &'static Type,
+        scope: ScopeId,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         match &expr.kind {
             ExprKind::List(items) => {
                 let Some(elem) = (match ty {
@@ -109,7 +141,13 @@ impl<'p> Evaluator<'p> {
                 ok.then_some(Value::List(out))
             }
             ExprKind::Map(block) => match ty {
-                Type::Record(schema) => self.eval_map(block, |k| schema.field(k).map(|f| &f.ty), Some(schema), scope, diags),
+                Type::Record(schema) => self.eval_map(
+                    block,
+                    |k| schema.field(k).map(|f| &f.ty),
+                    Some(schema),
+                    scope,
+                    diags,
+                ),
                 Type::Map(t) => self.eval_map(block, |_| Some(*t), None, scope, diags),
                 Type::Any => self.eval_map(block, |_| Some(&Type::Any), None, scope, diags),
                 _ => {
@@ -122,7 +160,9 @@ impl<'p> Evaluator<'p> {
                 let value = self.eval_leaf(expr, scope, diags)?;
                 match conform(&value, ty) {
                     Ok(()) => Some(match (ty, value) {
-                        (Type::Float | Type::PositiveFloat, Value::Int(i)) => Value::Float(i as f64),
+                        (Type::Float | Type::PositiveFloat, Value::Int(i)) => {
+                            Value::Float(i as f64)
+                        }
                         (_, v) => v,
                     }),
                     Err(m) => {
@@ -146,7 +186,11 @@ impl<'p> Evaluator<'p> {
         let mut ok = true;
         for member in &block.members {
             let Member::Assign(a) = member else {
-                diags.push(super::misplaced(member.span(), "a declaration inside a map", "a map holds `key = value` entries"));
+                diags.push(super::misplaced(
+                    member.span(),
+                    "a declaration inside a map",
+                    "a map holds `key = value` entries",
+                ));
                 ok = false;
                 continue;
             };
@@ -161,13 +205,18 @@ impl<'p> Evaluator<'p> {
             };
             let Some(ty) = field_type(&key.node) else {
                 let help = match schema {
-                    Some(s) => did_you_mean(&key.node, s.names(), |all| format!("a {} takes {}", s.what, one_of(&all))),
+                    Some(s) => did_you_mean(&key.node, s.names(), |all| {
+                        format!("a {} takes {}", s.what, one_of(&all))
+                    }),
                     None => String::from("remove it"),
                 };
                 diags.push(
-                    Diagnostic::new(ErrorCode::UnknownSetting, format!("unknown setting `{}`", key.node))
-                        .label(key.span, "unknown setting")
-                        .help(help),
+                    Diagnostic::new(
+                        ErrorCode::UnknownSetting,
+                        format!("unknown setting `{}`", key.node),
+                    )
+                    .label(key.span, "unknown setting")
+                    .help(help),
                 );
                 ok = false;
                 continue;
@@ -187,7 +236,12 @@ impl<'p> Evaluator<'p> {
         ok.then_some(Value::Map(out))
     }
 
-    fn eval_leaf(&mut self, expr: &'p ast::Expr, scope: ScopeId, diags: &mut Diagnostics) -> Option<Value> {
+    fn eval_leaf(
+        &mut self,
+        expr: &'p ast::Expr,
+        scope: ScopeId,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         Some(match &expr.kind {
             ExprKind::Int(i) => Value::Int(*i),
             ExprKind::Float(f) => Value::Float(*f),
@@ -197,11 +251,18 @@ impl<'p> Evaluator<'p> {
             ExprKind::Str(parts) => return self.eval_string(parts, scope, diags),
             ExprKind::Call { name, args } => return self.call(name, args, expr.span, scope, diags),
             ExprKind::Ref(path) => return self.resolve(path, scope, diags),
-            ExprKind::List(_) | ExprKind::Map(_) => return self.eval_typed(expr, &Type::Any, scope, diags),
+            ExprKind::List(_) | ExprKind::Map(_) => {
+                return self.eval_typed(expr, &Type::Any, scope, diags);
+            }
         })
     }
 
-    fn eval_string(&mut self, parts: &'p [StrPart], scope: ScopeId, diags: &mut Diagnostics) -> Option<Value> {
+    fn eval_string(
+        &mut self,
+        parts: &'p [StrPart],
+        scope: ScopeId,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         let mut out: Vec<Part> = Vec::new();
         let mut ok = true;
         let push_text = |out: &mut Vec<Part>, s: &str| match out.last_mut() {
@@ -240,12 +301,20 @@ impl<'p> Evaluator<'p> {
                             None => {
                                 let help = match &other {
                                     Value::Component(c) => format!("did you mean `${{{c}.host}}`?"),
-                                    _ => String::from("only strings, numbers, booleans, durations, host names and ports can be interpolated"),
+                                    _ => String::from(
+                                        "only strings, numbers, booleans, durations, host names and ports can be interpolated",
+                                    ),
                                 };
                                 diags.push(
-                                    Diagnostic::new(ErrorCode::NotInterpolable, format!("{} cannot be interpolated into a string", other.describe()))
-                                        .label(*span, other.describe())
-                                        .help(help),
+                                    Diagnostic::new(
+                                        ErrorCode::NotInterpolable,
+                                        format!(
+                                            "{} cannot be interpolated into a string",
+                                            other.describe()
+                                        ),
+                                    )
+                                    .label(*span, other.describe())
+                                    .help(help),
                                 );
                                 ok = false;
                             }
@@ -264,30 +333,53 @@ impl<'p> Evaluator<'p> {
         })
     }
 
-    fn call(&mut self, name: &Ident, args: &'p [ast::Expr], span: Span, scope: ScopeId, diags: &mut Diagnostics) -> Option<Value> {
+    fn call(
+        &mut self,
+        name: &Ident,
+        args: &'p [ast::Expr],
+        span: Span,
+        scope: ScopeId,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         if name.node != "secret" {
-            let help = did_you_mean(&name.node, ["secret"], |_| String::from("the only function is `secret(\"name\")`"));
+            let help = did_you_mean(&name.node, ["secret"], |_| {
+                String::from("the only function is `secret(\"name\")`")
+            });
             diags.push(
-                Diagnostic::new(ErrorCode::UnknownFunction, format!("unknown function `{}`", name.node))
-                    .label(name.span, "not a function")
-                    .help(help),
+                Diagnostic::new(
+                    ErrorCode::UnknownFunction,
+                    format!("unknown function `{}`", name.node),
+                )
+                .label(name.span, "not a function")
+                .help(help),
             );
             return None;
         }
         let [arg] = args else {
             diags.push(
-                Diagnostic::new(ErrorCode::BadArguments, format!("`secret` takes one argument, found {}", args.len()))
-                    .label(span, "wrong number of arguments")
-                    .help("name the secret: `secret(\"messenger/db\")`"),
+                Diagnostic::new(
+                    ErrorCode::BadArguments,
+                    format!("`secret` takes one argument, found {}", args.len()),
+                )
+                .label(span, "wrong number of arguments")
+                .help("name the secret: `secret(\"messenger/db\")`"),
             );
             return None;
         };
         let value = self.eval_leaf(arg, scope, diags)?;
         let Value::String(secret) = value else {
             diags.push(
-                Diagnostic::new(ErrorCode::BadArguments, format!("`secret` takes the secret's name as a string, found {}", value.describe()))
-                    .label(arg.span, "not a plain string")
-                    .help("name the secret with a string known at build time: `secret(\"messenger/db\")`"),
+                Diagnostic::new(
+                    ErrorCode::BadArguments,
+                    format!(
+                        "`secret` takes the secret's name as a string, found {}",
+                        value.describe()
+                    ),
+                )
+                .label(arg.span, "not a plain string")
+                .help(
+                    "name the secret with a string known at build time: `secret(\"messenger/db\")`",
+                ),
             );
             return None;
         };
@@ -303,7 +395,9 @@ impl<'p> Evaluator<'p> {
     }
 
     fn record_reference(&mut self, target: usize, attribute: String, span: Span) {
-        let Some(&(from, setting)) = self.evaluating.last() else { return };
+        let Some(&(from, setting)) = self.evaluating.last() else {
+            return;
+        };
         let target = self.instances[target].name.clone();
         self.instances[from].references.push(model::Reference {
             target,
@@ -314,16 +408,21 @@ impl<'p> Evaluator<'p> {
     }
 
     /// Resolves a dotted reference in `scope`.
-    pub(super) fn resolve(&mut self, path: &'p [Ident], scope: ScopeId, diags: &mut Diagnostics) -> Option<Value> {
+    pub(super) fn resolve(
+        &mut self,
+        path: &'p [Ident],
+        scope: ScopeId,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         let (first, rest) = path.split_first()?;
         let name = first.node.as_str();
         let mut current = Some(scope);
         while let Some(s) = current {
-            if let Some(i) = self.scopes[s.0].self_instance {
-                if self.instances[i].params.contains_key(name) {
-                    let v = self.field(i, name, first.span, diags)?;
-                    return self.index(v, rest, diags);
-                }
+            if let Some(i) = self.scopes[s.0].self_instance
+                && self.instances[i].params.contains_key(name)
+            {
+                let v = self.field(i, name, first.span, diags)?;
+                return self.index(v, rest, diags);
             }
             if let Some(v) = self.scopes[s.0].params.get(name) {
                 let v = v.clone()?;
@@ -379,33 +478,52 @@ impl<'p> Evaluator<'p> {
             if all.is_empty() {
                 String::from("nothing is in scope here; quote text as a string: `\"...\"`")
             } else {
-                format!("names in scope here: {}; quote text as a string", one_of(&all))
+                format!(
+                    "names in scope here: {}; quote text as a string",
+                    one_of(&all)
+                )
             }
         });
         diags.push(
-            Diagnostic::new(ErrorCode::UnknownName, format!("unknown name `{}`", first.node))
-                .label(first.span, "not found in this scope")
-                .help(help),
+            Diagnostic::new(
+                ErrorCode::UnknownName,
+                format!("unknown name `{}`", first.node),
+            )
+            .label(first.span, "not found in this scope")
+            .help(help),
         );
     }
 
     /// Looks up keys inside a map value: `config.region`.
-    fn index(&mut self, mut value: Value, rest: &[Ident], diags: &mut Diagnostics) -> Option<Value> {
+    fn index(
+        &mut self,
+        mut value: Value,
+        rest: &[Ident],
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         for key in rest {
             let Value::Map(mut map) = value else {
                 diags.push(
-                    Diagnostic::new(ErrorCode::UnknownAttribute, format!("{} has no attribute `{}`", value.describe(), key.node))
-                        .label(key.span, "no such attribute")
-                        .help("only maps and components have attributes"),
+                    Diagnostic::new(
+                        ErrorCode::UnknownAttribute,
+                        format!("{} has no attribute `{}`", value.describe(), key.node),
+                    )
+                    .label(key.span, "no such attribute")
+                    .help("only maps and components have attributes"),
                 );
                 return None;
             };
             let Some(next) = map.remove(&key.node) else {
-                let help = did_you_mean(&key.node, map.keys().map(String::as_str), |all| format!("the keys are {}", one_of(&all)));
+                let help = did_you_mean(&key.node, map.keys().map(String::as_str), |all| {
+                    format!("the keys are {}", one_of(&all))
+                });
                 diags.push(
-                    Diagnostic::new(ErrorCode::UnknownAttribute, format!("no key `{}` in this map", key.node))
-                        .label(key.span, "no such key")
-                        .help(help),
+                    Diagnostic::new(
+                        ErrorCode::UnknownAttribute,
+                        format!("no key `{}` in this map", key.node),
+                    )
+                    .label(key.span, "no such key")
+                    .help(help),
                 );
                 return None;
             };
@@ -414,14 +532,26 @@ impl<'p> Evaluator<'p> {
         Some(value)
     }
 
-    fn member(&mut self, member: ScopeMember, first: &Ident, rest: &'p [Ident], diags: &mut Diagnostics) -> Option<Value> {
+    fn member(
+        &mut self,
+        member: ScopeMember,
+        first: &Ident,
+        rest: &'p [Ident],
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         match member {
             ScopeMember::Include(s) => {
                 let Some((next, tail)) = rest.split_first() else {
                     diags.push(
-                        Diagnostic::new(ErrorCode::UnknownAttribute, format!("`{}` is an included landscape", first.node))
-                            .label(first.span, "a landscape, not a value")
-                            .help(format!("reference a component inside it: `{}.COMPONENT.host`", first.node)),
+                        Diagnostic::new(
+                            ErrorCode::UnknownAttribute,
+                            format!("`{}` is an included landscape", first.node),
+                        )
+                        .label(first.span, "a landscape, not a value")
+                        .help(format!(
+                            "reference a component inside it: `{}.COMPONENT.host`",
+                            first.node
+                        )),
                     );
                     return None;
                 };
@@ -429,11 +559,16 @@ impl<'p> Evaluator<'p> {
                     Some((m, _)) => self.member(m, next, tail, diags),
                     None => {
                         let names: Vec<&str> = self.scopes[s.0].members.keys().copied().collect();
-                        let help = did_you_mean(&next.node, names.iter().copied(), |all| format!("`{}` has {}", first.node, one_of(&all)));
+                        let help = did_you_mean(&next.node, names.iter().copied(), |all| {
+                            format!("`{}` has {}", first.node, one_of(&all))
+                        });
                         diags.push(
-                            Diagnostic::new(ErrorCode::UnknownAttribute, format!("`{}` has no component `{}`", first.node, next.node))
-                                .label(next.span, "no such component")
-                                .help(help),
+                            Diagnostic::new(
+                                ErrorCode::UnknownAttribute,
+                                format!("`{}` has no component `{}`", first.node, next.node),
+                            )
+                            .label(next.span, "no such component")
+                            .help(help),
                         );
                         None
                     }
@@ -461,22 +596,39 @@ impl<'p> Evaluator<'p> {
                             return self.field(i, "ports", span, diags);
                         };
                         let span = first.span.to(port.span);
-                        let ports = self.field(i, "ports", span, diags).unwrap_or(Value::Map(BTreeMap::new()));
-                        let number = ports.as_map().and_then(|m| m.get(&port.node)).and_then(Value::as_int);
+                        let ports = self
+                            .field(i, "ports", span, diags)
+                            .unwrap_or(Value::Map(BTreeMap::new()));
+                        let number = ports
+                            .as_map()
+                            .and_then(|m| m.get(&port.node))
+                            .and_then(Value::as_int);
                         let Some(number) = number else {
-                            let names: Vec<&str> = ports.as_map().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+                            let names: Vec<&str> = ports
+                                .as_map()
+                                .map(|m| m.keys().map(String::as_str).collect())
+                                .unwrap_or_default();
                             let inst = &self.instances[i].name;
                             let help = did_you_mean(&port.node, names.iter().copied(), |all| {
                                 if all.is_empty() {
-                                    format!("`{inst}` exposes no ports; declare one with `ports {{ {} = 8080 }}`", port.node)
+                                    format!(
+                                        "`{inst}` exposes no ports; declare one with `ports {{ {} = 8080 }}`",
+                                        port.node
+                                    )
                                 } else {
                                     format!("`{inst}` exposes {}", one_of(&all))
                                 }
                             });
                             diags.push(
-                                Diagnostic::new(ErrorCode::PortNotExposed, format!("`{inst}` does not expose a port named `{}`", port.node))
-                                    .label(port.span, "no such port")
-                                    .help(help),
+                                Diagnostic::new(
+                                    ErrorCode::PortNotExposed,
+                                    format!(
+                                        "`{inst}` does not expose a port named `{}`",
+                                        port.node
+                                    ),
+                                )
+                                .label(port.span, "no such port")
+                                .help(help),
                             );
                             return None;
                         };
@@ -494,25 +646,45 @@ impl<'p> Evaluator<'p> {
                             names.extend(self.instances[i].setting_names());
                             let inst = &self.instances[i].name;
                             let help = did_you_mean(other, names.iter().copied(), |_| {
-                                format!("a component has `host`, `name`, `ports.NAME` and its settings; `{inst}` has no `{other}`")
+                                format!(
+                                    "a component has `host`, `name`, `ports.NAME` and its settings; `{inst}` has no `{other}`"
+                                )
                             });
                             diags.push(
-                                Diagnostic::new(ErrorCode::UnknownAttribute, format!("`{inst}` has no attribute `{other}`"))
-                                    .label(attr.span, "unknown attribute")
-                                    .help(help),
+                                Diagnostic::new(
+                                    ErrorCode::UnknownAttribute,
+                                    format!("`{inst}` has no attribute `{other}`"),
+                                )
+                                .label(attr.span, "unknown attribute")
+                                .help(help),
                             );
                             return None;
                         }
                         self.record_reference(i, other.to_string(), span);
                         let v = self.field(i, other, span, diags);
                         let Some(v) = v else {
-                            if !self.instances[i].state.contains_key(other) || matches!(self.instances[i].state.get(other), Some(super::instance::FieldState::Done(None))) {
+                            if !self.instances[i].state.contains_key(other)
+                                || matches!(
+                                    self.instances[i].state.get(other),
+                                    Some(super::instance::FieldState::Done(None))
+                                )
+                            {
                                 let inst = &self.instances[i].name;
-                                if !self.instances[i].sources.contains_key(other) && !self.instances[i].params.get(other).is_some_and(|(p, _)| p.default.is_some()) {
+                                if !self.instances[i].sources.contains_key(other)
+                                    && self.instances[i]
+                                        .params
+                                        .get(other)
+                                        .is_none_or(|(p, _)| p.default.is_none())
+                                {
                                     diags.push(
-                                        Diagnostic::new(ErrorCode::MissingSetting, format!("`{inst}.{other}` is not set"))
-                                            .label(span, "read here")
-                                            .help(format!("set `{other}` on `{inst}` before reading it")),
+                                        Diagnostic::new(
+                                            ErrorCode::MissingSetting,
+                                            format!("`{inst}.{other}` is not set"),
+                                        )
+                                        .label(span, "read here")
+                                        .help(format!(
+                                            "set `{other}` on `{inst}` before reading it"
+                                        )),
                                     );
                                 }
                             }

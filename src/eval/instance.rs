@@ -56,7 +56,11 @@ impl Instance<'_> {
     }
 
     pub fn setting_names(&self) -> Vec<&str> {
-        self.params.keys().copied().chain(SERVICE.names().map(|n| -> &str { n })).collect()
+        self.params
+            .keys()
+            .copied()
+            .chain(SERVICE.names().map(|n| -> &str { n }))
+            .collect()
     }
 }
 
@@ -95,7 +99,13 @@ impl<'p> Evaluator<'p> {
             let fixed: String = name
                 .to_ascii_lowercase()
                 .chars()
-                .map(|ch| if ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' { ch } else { '-' })
+                .map(|ch| {
+                    if ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' {
+                        ch
+                    } else {
+                        '-'
+                    }
+                })
                 .collect();
             diags.push(
                 Diagnostic::new(ErrorCode::InvalidName, format!("`{name}` is not a valid component name"))
@@ -108,10 +118,13 @@ impl<'p> Evaluator<'p> {
         }
         if let Some((_, first)) = self.scopes[scope.0].members.get(name) {
             diags.push(
-                Diagnostic::new(ErrorCode::DuplicateComponent, format!("component `{name}` is declared twice"))
-                    .label(c.name.span, "declared again here")
-                    .label(*first, "first declared here")
-                    .help("component names are unique in a landscape; rename one of them"),
+                Diagnostic::new(
+                    ErrorCode::DuplicateComponent,
+                    format!("component `{name}` is declared twice"),
+                )
+                .label(c.name.span, "declared again here")
+                .label(*first, "first declared here")
+                .help("component names are unique in a landscape; rename one of them"),
             );
             return;
         }
@@ -125,7 +138,8 @@ impl<'p> Evaluator<'p> {
         } else {
             match self.program.lookup(module, kind) {
                 Some(id) if self.program.def(id).kind == DefKind::Kind => {
-                    let Some(i) = self.instantiate_kind(id, &full, c.name.span, body_scope, diags) else {
+                    let Some(i) = self.instantiate_kind(id, &full, c.name.span, body_scope, diags)
+                    else {
                         return;
                     };
                     let inst = &mut self.instances[i];
@@ -155,15 +169,27 @@ impl<'p> Evaluator<'p> {
                 }
             }
         };
-        self.scopes[scope.0].members.insert(name, (member, c.name.span));
+        self.scopes[scope.0]
+            .members
+            .insert(name, (member, c.name.span));
     }
 
-    fn unknown_kind(&self, c: &ast::Component, module: crate::resolve::ModuleId, diags: &mut Diagnostics) {
+    fn unknown_kind(
+        &self,
+        c: &ast::Component,
+        module: crate::resolve::ModuleId,
+        diags: &mut Diagnostics,
+    ) {
         let kind = c.kind.node.as_str();
         let visible: Vec<&str> = self.program.modules[module.0]
             .scope
             .iter()
-            .filter(|(_, id)| matches!(self.program.def(**id).kind, DefKind::Kind | DefKind::Landscape))
+            .filter(|(_, id)| {
+                matches!(
+                    self.program.def(**id).kind,
+                    DefKind::Kind | DefKind::Landscape
+                )
+            })
             .map(|(n, _)| n.as_str())
             .chain(std::iter::once("service"))
             .collect();
@@ -174,18 +200,31 @@ impl<'p> Evaluator<'p> {
         } else if let Some(s) = crate::diag::suggest(kind, crate::resolve::stdlib::names()) {
             format!("did you mean the stdlib kind `{s}`? add `import \"{s}\"`")
         } else {
-            format!("the kinds here are {}; define your own with `kind {kind} {{ ... }}`", one_of(&visible))
+            format!(
+                "the kinds here are {}; define your own with `kind {kind} {{ ... }}`",
+                one_of(&visible)
+            )
         };
         diags.push(
-            Diagnostic::new(ErrorCode::UnknownKind, format!("unknown component kind `{kind}`"))
-                .label(c.kind.span, "not a kind in scope")
-                .help(help),
+            Diagnostic::new(
+                ErrorCode::UnknownKind,
+                format!("unknown component kind `{kind}`"),
+            )
+            .label(c.kind.span, "not a kind in scope")
+            .help(help),
         );
     }
 
-    fn new_instance(&mut self, name: String, kind_chain: Vec<String>, c: &'p ast::Component, self_scope: Option<ScopeId>) -> usize {
+    fn new_instance(
+        &mut self,
+        name: String,
+        kind_chain: Vec<String>,
+        c: &'p ast::Component,
+        self_scope: Option<ScopeId>,
+    ) -> usize {
         let i = self.instances.len();
-        let self_scope = self_scope.unwrap_or_else(|| self.new_scope(crate::resolve::ModuleId(0), None));
+        let self_scope =
+            self_scope.unwrap_or_else(|| self.new_scope(crate::resolve::ModuleId(0), None));
         self.scopes[self_scope.0].self_instance = Some(i);
         self.instances.push(Instance {
             name,
@@ -261,7 +300,13 @@ impl<'p> Evaluator<'p> {
         Some(i)
     }
 
-    fn attach_body(&mut self, i: usize, c: &'p ast::Component, body_scope: ScopeId, diags: &mut Diagnostics) {
+    fn attach_body(
+        &mut self,
+        i: usize,
+        c: &'p ast::Component,
+        body_scope: ScopeId,
+        diags: &mut Diagnostics,
+    ) {
         let mut seen: BTreeMap<&str, ()> = BTreeMap::new();
         for member in &c.body.members {
             match member {
@@ -283,23 +328,41 @@ impl<'p> Evaluator<'p> {
 
     /// Attaches `a` (whose path starts at a setting of instance `i`); later
     /// attachments override earlier ones.
-    fn attach_assign(&mut self, i: usize, a: &'p ast::Assign, scope: ScopeId, diags: &mut Diagnostics) {
+    fn attach_assign(
+        &mut self,
+        i: usize,
+        a: &'p ast::Assign,
+        scope: ScopeId,
+        diags: &mut Diagnostics,
+    ) {
         self.attach_path(i, &a.path, &a.value, scope, diags);
     }
 
-    fn attach_path(&mut self, i: usize, path: &'p [Ident], expr: &'p ast::Expr, scope: ScopeId, diags: &mut Diagnostics) {
+    fn attach_path(
+        &mut self,
+        i: usize,
+        path: &'p [Ident],
+        expr: &'p ast::Expr,
+        scope: ScopeId,
+        diags: &mut Diagnostics,
+    ) {
         let Some(first) = path.first() else { return };
         let inst = &self.instances[i];
         if inst.field_type(&first.node).is_none() {
             let names = inst.setting_names();
             let kind = inst.kind_chain.first().cloned().unwrap_or_default();
             let help = did_you_mean(&first.node, names.iter().copied(), |_| {
-                format!("a `{kind}` has no such setting; see docs/language.md for the settings of each kind")
+                format!(
+                    "a `{kind}` has no such setting; see docs/language.md for the settings of each kind"
+                )
             });
             diags.push(
-                Diagnostic::new(ErrorCode::UnknownSetting, format!("unknown setting `{}` for `{}`", first.node, inst.name))
-                    .label(first.span, "unknown setting")
-                    .help(help),
+                Diagnostic::new(
+                    ErrorCode::UnknownSetting,
+                    format!("unknown setting `{}` for `{}`", first.node, inst.name),
+                )
+                .label(first.span, "unknown setting")
+                .help(help),
             );
             return;
         }
@@ -307,7 +370,8 @@ impl<'p> Evaluator<'p> {
         let inst = &mut self.instances[i];
         if path.len() == 1 {
             inst.sources.insert(first.node.as_str(), source);
-            inst.nested.retain(|(p, _)| p.first().map(|k| k.node.as_str()) != Some(first.node.as_str()));
+            inst.nested
+                .retain(|(p, _)| p.first().map(|k| k.node.as_str()) != Some(first.node.as_str()));
         } else {
             inst.nested.push((path, source));
         }
@@ -315,7 +379,14 @@ impl<'p> Evaluator<'p> {
 
     /// Instantiates landscape `id` as component `c`: binds its parameters from
     /// `c`'s body and declares its components under the prefix `full-`.
-    fn include(&mut self, id: DefId, c: &'p ast::Component, full: &str, body_scope: ScopeId, diags: &mut Diagnostics) -> Option<ScopeId> {
+    fn include(
+        &mut self,
+        id: DefId,
+        c: &'p ast::Component,
+        full: &str,
+        body_scope: ScopeId,
+        diags: &mut Diagnostics,
+    ) -> Option<ScopeId> {
         if let Some(pos) = self.including.iter().position(|d| *d == id) {
             let mut chain: Vec<&str> = self.including[pos..]
                 .iter()
@@ -375,16 +446,28 @@ impl<'p> Evaluator<'p> {
         for member in &def.body.members {
             match member {
                 Member::Param(p) => {
-                    let overridden = self.include_overrides.get(&(full.to_string(), p.name.node.as_str())).copied();
-                    let assigned = overridden.or_else(|| assigned.get(p.name.node.as_str()).map(|a| (&a.value, body_scope)));
+                    let overridden = self
+                        .include_overrides
+                        .get(&(full.to_string(), p.name.node.as_str()))
+                        .copied();
+                    let assigned = overridden.or_else(|| {
+                        assigned
+                            .get(p.name.node.as_str())
+                            .map(|a| (&a.value, body_scope))
+                    });
                     if assigned.is_none() && p.default.is_none() && !self.options.placeholders {
                         diags.push(
-                            Diagnostic::new(ErrorCode::MissingSetting, format!("`{}` needs parameter `{}`", c.name.node, p.name.node))
-                                .label(c.name.span, "required parameter missing")
-                                .label(p.name.span, "declared here")
-                                .help(format!("add `{} = ...` to `{}`", p.name.node, c.name.node)),
+                            Diagnostic::new(
+                                ErrorCode::MissingSetting,
+                                format!("`{}` needs parameter `{}`", c.name.node, p.name.node),
+                            )
+                            .label(c.name.span, "required parameter missing")
+                            .label(p.name.span, "declared here")
+                            .help(format!("add `{} = ...` to `{}`", p.name.node, c.name.node)),
                         );
-                        self.scopes[child.0].params.insert(p.name.node.as_str(), None);
+                        self.scopes[child.0]
+                            .params
+                            .insert(p.name.node.as_str(), None);
                         continue;
                     }
                     self.bind_param(child, p, child, assigned, diags);
@@ -402,12 +485,23 @@ impl<'p> Evaluator<'p> {
     }
 
     /// Applies an environment override `component.setting... = expr`.
-    pub(super) fn apply_override(&mut self, a: &'p ast::Assign, landscape: ScopeId, env: ScopeId, diags: &mut Diagnostics) {
+    pub(super) fn apply_override(
+        &mut self,
+        a: &'p ast::Assign,
+        landscape: ScopeId,
+        env: ScopeId,
+        diags: &mut Diagnostics,
+    ) {
         let mut scope = landscape;
         let mut rest: &'p [Ident] = &a.path;
         loop {
-            let Some((first, tail)) = rest.split_first() else { return };
-            let member = self.scopes[scope.0].members.get(first.node.as_str()).map(|(m, _)| *m);
+            let Some((first, tail)) = rest.split_first() else {
+                return;
+            };
+            let member = self.scopes[scope.0]
+                .members
+                .get(first.node.as_str())
+                .map(|(m, _)| *m);
             match member {
                 Some(ScopeMember::Component(i)) => {
                     self.attach_path(i, tail, &a.value, env, diags);
@@ -417,15 +511,23 @@ impl<'p> Evaluator<'p> {
                     scope = s;
                     rest = tail;
                 }
-                Some(ScopeMember::Include(s)) if tail.len() == 1 && tail.iter().all(|k| self.scopes[s.0].params.contains_key(k.node.as_str())) => {
+                Some(ScopeMember::Include(s))
+                    if tail.len() == 1
+                        && tail
+                            .iter()
+                            .all(|k| self.scopes[s.0].params.contains_key(k.node.as_str())) =>
+                {
                     // Bound when the landscape was included (see `include_overrides`).
                     return;
                 }
                 Some(ScopeMember::Include(_)) => {
                     diags.push(
-                        Diagnostic::new(ErrorCode::UnknownOverrideTarget, format!("`{}` is an included landscape, not a component", first.node))
-                            .label(first.span, "an included landscape")
-                            .help("override a component inside it: `included.component.setting = ...`"),
+                        Diagnostic::new(
+                            ErrorCode::UnknownOverrideTarget,
+                            format!("`{}` is an included landscape, not a component", first.node),
+                        )
+                        .label(first.span, "an included landscape")
+                        .help("override a component inside it: `included.component.setting = ...`"),
                     );
                     return;
                 }
@@ -435,9 +537,12 @@ impl<'p> Evaluator<'p> {
                         format!("the components here are {}", one_of(&all))
                     });
                     diags.push(
-                        Diagnostic::new(ErrorCode::UnknownOverrideTarget, format!("no component `{}` to override", first.node))
-                            .label(first.span, "no such component")
-                            .help(help),
+                        Diagnostic::new(
+                            ErrorCode::UnknownOverrideTarget,
+                            format!("no component `{}` to override", first.node),
+                        )
+                        .label(first.span, "no such component")
+                        .help(help),
                     );
                     return;
                 }
@@ -446,20 +551,35 @@ impl<'p> Evaluator<'p> {
     }
 
     /// The value of setting `name` of instance `i`, evaluated on first use.
-    pub(super) fn field(&mut self, i: usize, name: &str, at: Span, diags: &mut Diagnostics) -> Option<Value> {
+    pub(super) fn field(
+        &mut self,
+        i: usize,
+        name: &str,
+        at: Span,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         let inst = &self.instances[i];
         let (key, _) = inst
             .params
             .get_key_value(name)
             .map(|(k, v)| (*k, v.1))
-            .or_else(|| SERVICE.fields.iter().find(|f| f.name == name).map(|f| (f.name, Some(&f.ty))))?;
+            .or_else(|| {
+                SERVICE
+                    .fields
+                    .iter()
+                    .find(|f| f.name == name)
+                    .map(|f| (f.name, Some(&f.ty)))
+            })?;
         match inst.state.get(key) {
             Some(FieldState::Done(v)) => return v.clone(),
             Some(FieldState::InProgress) => {
                 diags.push(
-                    Diagnostic::new(ErrorCode::CircularDefinition, format!("`{}.{name}` is defined in terms of itself", inst.name))
-                        .label(at, "this reference needs the value being computed")
-                        .help("break the circle: give one of the settings a literal value"),
+                    Diagnostic::new(
+                        ErrorCode::CircularDefinition,
+                        format!("`{}.{name}` is defined in terms of itself", inst.name),
+                    )
+                    .label(at, "this reference needs the value being computed")
+                    .help("break the circle: give one of the settings a literal value"),
                 );
                 return None;
             }
@@ -470,11 +590,19 @@ impl<'p> Evaluator<'p> {
         self.evaluating.push((i, key));
         let value = self.compute_field(i, key, ty, diags);
         self.evaluating.pop();
-        self.instances[i].state.insert(key, FieldState::Done(value.clone()));
+        self.instances[i]
+            .state
+            .insert(key, FieldState::Done(value.clone()));
         value
     }
 
-    fn compute_field(&mut self, i: usize, key: &'p str, ty: Option<&'static Type>, diags: &mut Diagnostics) -> Option<Value> {
+    fn compute_field(
+        &mut self,
+        i: usize,
+        key: &'p str,
+        ty: Option<&'static Type>,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         let inst = &self.instances[i];
         let source = inst.sources.get(key).copied();
         let param_default = inst.params.get(key).and_then(|(p, _)| p.default.as_ref());
@@ -499,29 +627,49 @@ impl<'p> Evaluator<'p> {
     }
 
     /// Sets `path` inside `base` (of type `ty`) to the value of `src`.
-    fn set_nested(&mut self, base: &mut Value, ty: &'static Type, path: &'p [Ident], src: Source<'p>, diags: &mut Diagnostics) {
-        let Some((key, rest)) = path.split_first() else { return };
+    fn set_nested(
+        &mut self,
+        base: &mut Value,
+        ty: &'static Type,
+        path: &'p [Ident],
+        src: Source<'p>,
+        diags: &mut Diagnostics,
+    ) {
+        let Some((key, rest)) = path.split_first() else {
+            return;
+        };
         let elem: Option<&'static Type> = match ty {
             Type::Record(schema) => schema.field(&key.node).map(|f: &'static Field| &f.ty),
             other => other.element(),
         };
         let Some(elem) = elem else {
             let help = match ty {
-                Type::Record(schema) => did_you_mean(&key.node, schema.names(), |all| format!("a {} takes {}", schema.what, one_of(&all))),
-                other => format!("this setting is {}, which has no parts to override", other.describe()),
+                Type::Record(schema) => did_you_mean(&key.node, schema.names(), |all| {
+                    format!("a {} takes {}", schema.what, one_of(&all))
+                }),
+                other => format!(
+                    "this setting is {}, which has no parts to override",
+                    other.describe()
+                ),
             };
             diags.push(
-                Diagnostic::new(ErrorCode::UnknownSetting, format!("cannot set `{}` here", key.node))
-                    .label(key.span, "no such part")
-                    .help(help),
+                Diagnostic::new(
+                    ErrorCode::UnknownSetting,
+                    format!("cannot set `{}` here", key.node),
+                )
+                .label(key.span, "no such part")
+                .help(help),
             );
             return;
         };
         let Value::Map(map) = base else {
             diags.push(
-                Diagnostic::new(ErrorCode::TypeMismatch, format!("cannot set `{}` inside {}", key.node, base.describe()))
-                    .label(key.span, "not a map")
-                    .help("only maps and blocks have parts that can be overridden"),
+                Diagnostic::new(
+                    ErrorCode::TypeMismatch,
+                    format!("cannot set `{}` inside {}", key.node, base.describe()),
+                )
+                .label(key.span, "not a map")
+                .help("only maps and blocks have parts that can be overridden"),
             );
             return;
         };
@@ -530,18 +678,28 @@ impl<'p> Evaluator<'p> {
                 map.insert(key.node.clone(), v);
             }
         } else {
-            let entry = map.entry(key.node.clone()).or_insert_with(|| Value::Map(BTreeMap::new()));
+            let entry = map
+                .entry(key.node.clone())
+                .or_insert_with(|| Value::Map(BTreeMap::new()));
             self.set_nested(entry, elem, rest, src, diags);
         }
     }
 
     /// Evaluates every setting of instance `i` and checks it is complete.
-    pub(super) fn complete(&mut self, i: usize, diags: &mut Diagnostics) -> Option<model::Component> {
+    pub(super) fn complete(
+        &mut self,
+        i: usize,
+        diags: &mut Diagnostics,
+    ) -> Option<model::Component> {
         let before = diags.len();
         let span = self.instances[i].name_span;
         let names: Vec<&'p str> = {
             let inst = &self.instances[i];
-            inst.params.keys().copied().chain(SERVICE.names().map(|n| -> &str { n })).collect()
+            inst.params
+                .keys()
+                .copied()
+                .chain(SERVICE.names().map(|n| -> &str { n }))
+                .collect()
         };
         let mut params = BTreeMap::new();
         let mut settings = BTreeMap::new();
@@ -549,8 +707,15 @@ impl<'p> Evaluator<'p> {
             let inst = &self.instances[i];
             let is_param = inst.params.contains_key(name);
             let has_source = inst.sources.contains_key(name)
-                || inst.nested.iter().any(|(p, _)| p.first().map(|k| k.node.as_str()) == Some(name));
-            let has_default = inst.params.get(name).is_some_and(|(p, _)| p.default.is_some()) || builtin_default(name).is_some();
+                || inst
+                    .nested
+                    .iter()
+                    .any(|(p, _)| p.first().map(|k| k.node.as_str()) == Some(name));
+            let has_default = inst
+                .params
+                .get(name)
+                .is_some_and(|(p, _)| p.default.is_some())
+                || builtin_default(name).is_some();
             if !has_source && !has_default {
                 if let (true, Some((p, ty))) = (is_param, inst.params.get(name)) {
                     if self.options.placeholders {
@@ -559,12 +724,17 @@ impl<'p> Evaluator<'p> {
                         }
                         continue;
                     }
-                    let what = ty.map(|t| t.describe()).unwrap_or_else(|| String::from("a value"));
+                    let what = ty
+                        .map(|t| t.describe())
+                        .unwrap_or_else(|| String::from("a value"));
                     diags.push(
-                        Diagnostic::new(ErrorCode::MissingSetting, format!("`{}` is missing required setting `{name}`", inst.name))
-                            .label(span, format!("needs `{name}`"))
-                            .label(p.name.span, "declared here")
-                            .help(format!("add `{name} = ...` ({what}) to `{}`", inst.name)),
+                        Diagnostic::new(
+                            ErrorCode::MissingSetting,
+                            format!("`{}` is missing required setting `{name}`", inst.name),
+                        )
+                        .label(span, format!("needs `{name}`"))
+                        .label(p.name.span, "declared here")
+                        .help(format!("add `{name} = ...` ({what}) to `{}`", inst.name)),
                     );
                 }
                 continue;
@@ -594,10 +764,10 @@ impl<'p> Evaluator<'p> {
             _ => {}
         }
         self.check_health_port(i, &settings, diags);
-        if let Some(Value::Image(image)) = settings.get("build") {
-            if let Some(id) = self.image_def(image) {
-                self.image(image, id, diags);
-            }
+        if let Some(Value::Image(image)) = settings.get("build")
+            && let Some(id) = self.image_def(image)
+        {
+            self.image(image, id, diags);
         }
         let inst = &self.instances[i];
         if diags.len() > before {
@@ -614,9 +784,18 @@ impl<'p> Evaluator<'p> {
         })
     }
 
-    fn check_health_port(&self, i: usize, settings: &BTreeMap<String, Value>, diags: &mut Diagnostics) {
-        let Some(Value::Map(health)) = settings.get("health") else { return };
-        let Some(Value::String(port)) = health.get("port") else { return };
+    fn check_health_port(
+        &self,
+        i: usize,
+        settings: &BTreeMap<String, Value>,
+        diags: &mut Diagnostics,
+    ) {
+        let Some(Value::Map(health)) = settings.get("health") else {
+            return;
+        };
+        let Some(Value::String(port)) = health.get("port") else {
+            return;
+        };
         let ports: Vec<&str> = settings
             .get("ports")
             .and_then(Value::as_map)
@@ -639,9 +818,15 @@ impl<'p> Evaluator<'p> {
             }
         });
         diags.push(
-            Diagnostic::new(ErrorCode::PortNotExposed, format!("health check probes port `{port}`, which `{}` does not expose", inst.name))
-                .label(span, "health check here")
-                .help(help),
+            Diagnostic::new(
+                ErrorCode::PortNotExposed,
+                format!(
+                    "health check probes port `{port}`, which `{}` does not expose",
+                    inst.name
+                ),
+            )
+            .label(span, "health check here")
+            .help(help),
         );
     }
 
@@ -662,16 +847,25 @@ impl<'p> Evaluator<'p> {
         let before = diags.len();
         for member in &def.body.members {
             let Member::Assign(a) = member else {
-                diags.push(misplaced(member.span(), "a declaration inside an image", "an image holds settings: `from`, `template`, `context`, `steps`…"));
+                diags.push(misplaced(
+                    member.span(),
+                    "a declaration inside an image",
+                    "an image holds settings: `from`, `template`, `context`, `steps`…",
+                ));
                 continue;
             };
             let key = &a.path[0];
             let Some(field) = IMAGE.field(&key.node).filter(|_| a.path.len() == 1) else {
-                let help = did_you_mean(&key.node, IMAGE.names(), |all| format!("an image takes {}", one_of(&all)));
+                let help = did_you_mean(&key.node, IMAGE.names(), |all| {
+                    format!("an image takes {}", one_of(&all))
+                });
                 diags.push(
-                    Diagnostic::new(ErrorCode::UnknownSetting, format!("unknown image setting `{}`", a.path_text()))
-                        .label(key.span, "unknown setting")
-                        .help(help),
+                    Diagnostic::new(
+                        ErrorCode::UnknownSetting,
+                        format!("unknown image setting `{}`", a.path_text()),
+                    )
+                    .label(key.span, "unknown setting")
+                    .help(help),
                 );
                 continue;
             };
@@ -683,17 +877,22 @@ impl<'p> Evaluator<'p> {
                 settings.insert(field.name.to_string(), v);
             }
         }
-        if !def.body.members.iter().any(|m| matches!(m, Member::Assign(a) if a.path[0].node == "from")) {
+        if !def
+            .body
+            .members
+            .iter()
+            .any(|m| matches!(m, Member::Assign(a) if a.path[0].node == "from"))
+        {
             diags.push(
                 Diagnostic::new(ErrorCode::MissingSetting, format!("image `{name}` has no `from`"))
                     .label(def.name.span, "needs a base")
                     .help("set `from = \"debian:12.5-slim\"` (a pinned image) or `from = OTHER_IMAGE` to build on another definition"),
             );
         }
-        if let Some(Value::Image(parent)) = settings.get("from").cloned() {
-            if let Some(pid) = self.image_def(&parent) {
-                self.image(&parent, pid, diags);
-            }
+        if let Some(Value::Image(parent)) = settings.get("from").cloned()
+            && let Some(pid) = self.image_def(&parent)
+        {
+            self.image(&parent, pid, diags);
         }
         if diags.len() == before {
             self.images.insert(

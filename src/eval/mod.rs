@@ -31,12 +31,20 @@ pub struct Options {
 
 /// Evaluates the root landscape of `program` for `options.environment`.
 /// Returns `None` when there is no landscape or errors were found.
-pub fn evaluate(program: &Program, options: &Options, diags: &mut Diagnostics) -> Option<model::Landscape> {
+pub fn evaluate(
+    program: &Program,
+    options: &Options,
+    diags: &mut Diagnostics,
+) -> Option<model::Landscape> {
     let before = diags.len();
     let root = root_landscape(program, diags)?;
     let mut eval = Evaluator::new(program, options);
     let landscape = eval.run(root, diags);
-    if diags.len() > before { None } else { landscape }
+    if diags.len() > before {
+        None
+    } else {
+        landscape
+    }
 }
 
 /// Checks the definitions of the main module that evaluation of a landscape does
@@ -140,6 +148,8 @@ pub(crate) struct Evaluator<'p> {
     sets_used: BTreeSet<String>,
     /// Checking a kind on its own: instances may leave `image`/`build` to their users.
     checking_kinds: bool,
+    /// The scopes whose parameters `--set` binds: the root landscape's and the environment's.
+    cli_scopes: Vec<ScopeId>,
     /// Environment assignments to parameters of included landscapes, by the
     /// inclusion's full name and parameter, with the scope they evaluate in.
     include_overrides: BTreeMap<(String, &'p str), (&'p ast::Expr, ScopeId)>,
@@ -158,6 +168,7 @@ impl<'p> Evaluator<'p> {
             image_ids: BTreeMap::new(),
             sets_used: BTreeSet::new(),
             checking_kinds: false,
+            cli_scopes: Vec::new(),
             include_overrides: BTreeMap::new(),
         }
     }
@@ -189,6 +200,7 @@ impl<'p> Evaluator<'p> {
         // Environment parameters come first: the environment's assignments to
         // landscape parameters may use them.
         let env_scope = self.new_scope(root.module, Some(landscape_scope));
+        self.cli_scopes = vec![landscape_scope, env_scope];
         let mut env_assigns: BTreeMap<&str, &'p ast::Assign> = BTreeMap::new();
         let mut overrides: Vec<&'p ast::Assign> = Vec::new();
         let mut env_components: Vec<&'p ast::Component> = Vec::new();
@@ -240,7 +252,11 @@ impl<'p> Evaluator<'p> {
                             let candidates: Vec<&str> = landscape_params
                                 .keys()
                                 .copied()
-                                .chain(crate::check::schema::ENVIRONMENT.names().map(|n| -> &str { n }))
+                                .chain(
+                                    crate::check::schema::ENVIRONMENT
+                                        .names()
+                                        .map(|n| -> &str { n }),
+                                )
                                 .collect();
                             let help = did_you_mean(first, candidates.iter().copied(), |all| {
                                 format!(
@@ -264,15 +280,24 @@ impl<'p> Evaluator<'p> {
 
         for member in &def.body.members {
             if let Member::Param(p) = member {
-                let assigned = env_assigns.get(p.name.node.as_str()).map(|a| (&a.value, env_scope));
+                let assigned = env_assigns
+                    .get(p.name.node.as_str())
+                    .map(|a| (&a.value, env_scope));
                 self.bind_param(landscape_scope, p, landscape_scope, assigned, diags);
             }
         }
-        self.check_unused_sets(def, env_def, diags);
+        if !self.options.placeholders {
+            self.check_unused_sets(def, env_def, diags);
+        }
 
         let environment = env_def.map(|env| {
             let ttl = env_settings.get("ttl").and_then(|a| {
-                self.eval_typed(&a.value, &crate::check::Type::PositiveDuration, env_scope, diags)
+                self.eval_typed(
+                    &a.value,
+                    &crate::check::Type::PositiveDuration,
+                    env_scope,
+                    diags,
+                )
             });
             let purpose = env_settings.get("purpose").and_then(|a| {
                 self.eval_typed(&a.value, &crate::check::Type::Str, env_scope, diags)
@@ -295,8 +320,13 @@ impl<'p> Evaluator<'p> {
 
         for a in &overrides {
             if let Some((param, inclusion)) = a.path.split_last() {
-                let full = inclusion.iter().map(|k| k.node.as_str()).collect::<Vec<_>>().join("-");
-                self.include_overrides.insert((full, param.node.as_str()), (&a.value, env_scope));
+                let full = inclusion
+                    .iter()
+                    .map(|k| k.node.as_str())
+                    .collect::<Vec<_>>()
+                    .join("-");
+                self.include_overrides
+                    .insert((full, param.node.as_str()), (&a.value, env_scope));
             }
         }
         self.including.push(root);
@@ -364,12 +394,31 @@ impl<'p> Evaluator<'p> {
         })
     }
 
-    fn check_unused_sets(&mut self, def: &ast::Definition, env: Option<&ast::Definition>, diags: &mut Diagnostics) {
+    fn check_unused_sets(
+        &mut self,
+        def: &ast::Definition,
+        env: Option<&ast::Definition>,
+        diags: &mut Diagnostics,
+    ) {
+        let used = self.sets_used.clone();
+        unknown_sets(&self.options.sets, &used, def, env.into_iter(), diags);
+    }
+}
+
+/// Reports every `--set` that binds no parameter of `def` or of `envs`.
+pub fn unknown_sets<'a>(
+    sets: &[(String, String)],
+    used: &BTreeSet<String>,
+    def: &'a ast::Definition,
+    envs: impl Iterator<Item = &'a ast::Definition>,
+    diags: &mut Diagnostics,
+) {
+    {
         let mut known: Vec<&str> = def
             .body
             .members
             .iter()
-            .chain(env.iter().flat_map(|e| e.body.members.iter()))
+            .chain(envs.flat_map(|e| e.body.members.iter()))
             .filter_map(|m| match m {
                 Member::Param(p) => Some(p.name.node.as_str()),
                 _ => None,
@@ -377,8 +426,11 @@ impl<'p> Evaluator<'p> {
             .collect();
         known.sort_unstable();
         let mut reported = BTreeSet::new();
-        for (name, _) in &self.options.sets {
-            if self.sets_used.contains(name) || !reported.insert(name.clone()) {
+        for (name, _) in sets {
+            if used.contains(name)
+                || known.contains(&name.as_str())
+                || !reported.insert(name.clone())
+            {
                 continue;
             }
             let help = did_you_mean(name, known.iter().copied(), |all| {
@@ -397,7 +449,9 @@ impl<'p> Evaluator<'p> {
             );
         }
     }
+}
 
+impl<'p> Evaluator<'p> {
     /// Binds parameter `p` in `scope`: `--set` beats an environment assignment,
     /// which beats the default.
     fn bind_param(
@@ -411,9 +465,12 @@ impl<'p> Evaluator<'p> {
         let name = p.name.node.as_str();
         if self.scopes[scope.0].params.contains_key(name) {
             diags.push(
-                Diagnostic::new(ErrorCode::DuplicateParam, format!("parameter `{name}` is declared twice"))
-                    .label(p.name.span, "declared again here")
-                    .help("remove one of the declarations"),
+                Diagnostic::new(
+                    ErrorCode::DuplicateParam,
+                    format!("parameter `{name}` is declared twice"),
+                )
+                .label(p.name.span, "declared again here")
+                .help("remove one of the declarations"),
             );
             return;
         }
@@ -421,7 +478,12 @@ impl<'p> Evaluator<'p> {
             self.scopes[scope.0].params.insert(name, None);
             return;
         };
-        let value = if let Some(text) = self.set_value(name) {
+        let from_cli = if self.cli_scopes.contains(&scope) {
+            self.set_value(name)
+        } else {
+            None
+        };
+        let value = if let Some(text) = from_cli {
             self.sets_used.insert(name.to_string());
             match sets::parse_value(text, ty) {
                 Ok(v) => Some(v),
@@ -457,19 +519,26 @@ impl<'p> Evaluator<'p> {
         self.scopes[scope.0].params.insert(name, value);
     }
 
-    fn param_type(&self, p: &ast::Param, diags: &mut Diagnostics) -> Option<&'static crate::check::Type> {
+    fn param_type(
+        &self,
+        p: &ast::Param,
+        diags: &mut Diagnostics,
+    ) -> Option<&'static crate::check::Type> {
         use crate::check::types::{TYPE_NAMES, TypeError};
         let t = &p.ty.node;
         let arg = t.arg.as_ref();
-        if let Some(inner) = arg {
-            if inner.node.arg.is_some() {
-                diags.push(
-                    Diagnostic::new(ErrorCode::UnknownType, "nested collection types are not supported")
-                        .label(inner.span, "a collection inside a collection")
-                        .help("use `list<any>` or `map<any>` for nested data"),
-                );
-                return None;
-            }
+        if let Some(inner) = arg
+            && inner.node.arg.is_some()
+        {
+            diags.push(
+                Diagnostic::new(
+                    ErrorCode::UnknownType,
+                    "nested collection types are not supported",
+                )
+                .label(inner.span, "a collection inside a collection")
+                .help("use `list<any>` or `map<any>` for nested data"),
+            );
+            return None;
         }
         match crate::check::parse_type(&t.name, arg.map(|a| a.node.name.as_str())) {
             Ok(ty) => Some(ty),
@@ -479,7 +548,9 @@ impl<'p> Evaluator<'p> {
                     _ => (p.ty.span, t.name.as_str()),
                 };
                 let help = match err {
-                    TypeError::MissingArgument => format!("say what the {} holds, e.g. `{}<string>`", t.name, t.name),
+                    TypeError::MissingArgument => {
+                        format!("say what the {} holds, e.g. `{}<string>`", t.name, t.name)
+                    }
                     _ => did_you_mean(name, TYPE_NAMES.iter().copied(), |all| {
                         format!("the types are {}", one_of(&all))
                     }),
@@ -537,7 +608,11 @@ fn placeholder(name: &str, ty: &crate::check::Type) -> Value {
     }
 }
 
-fn find_environment<'p>(program: &'p Program, name: &str, diags: &mut Diagnostics) -> Option<&'p ast::Definition> {
+fn find_environment<'p>(
+    program: &'p Program,
+    name: &str,
+    diags: &mut Diagnostics,
+) -> Option<&'p ast::Definition> {
     let envs = crate::resolve::environments(program);
     if let Some(env) = envs.iter().find(|e| e.name.node == name) {
         return Some(env);
@@ -549,19 +624,37 @@ fn find_environment<'p>(program: &'p Program, name: &str, diags: &mut Diagnostic
             format!("this file declares {}", one_of(&all))
         }
     });
-    diags.push(Diagnostic::new(ErrorCode::UnknownEnvironment, format!("no environment named `{name}`")).help(help));
+    diags.push(
+        Diagnostic::new(
+            ErrorCode::UnknownEnvironment,
+            format!("no environment named `{name}`"),
+        )
+        .help(help),
+    );
     None
 }
 
 fn duplicate_setting(a: &ast::Assign) -> Diagnostic {
-    Diagnostic::new(ErrorCode::DuplicateSetting, format!("`{}` is set twice", a.path_text()))
-        .label(a.path.first().map(|k| k.span).unwrap_or(a.span).to(a.path.last().map(|k| k.span).unwrap_or(a.span)), "set again here")
-        .help("remove one of the assignments; each setting is given once per block")
+    Diagnostic::new(
+        ErrorCode::DuplicateSetting,
+        format!("`{}` is set twice", a.path_text()),
+    )
+    .label(
+        a.path.first().map(|k| k.span).unwrap_or(a.span).to(a
+            .path
+            .last()
+            .map(|k| k.span)
+            .unwrap_or(a.span)),
+        "set again here",
+    )
+    .help("remove one of the assignments; each setting is given once per block")
 }
 
 fn misplaced(span: Span, what: &str, help: &str) -> Diagnostic {
-    Diagnostic::new(ErrorCode::MisplacedMember, format!("{what} is not allowed here"))
-        .label(span, "not allowed here")
-        .help(help.to_string())
+    Diagnostic::new(
+        ErrorCode::MisplacedMember,
+        format!("{what} is not allowed here"),
+    )
+    .label(span, "not allowed here")
+    .help(help.to_string())
 }
-

@@ -41,7 +41,11 @@ fn split_unit(text: &str) -> Option<(u64, &str)> {
     let digits_end = text
         .find(|c: char| !c.is_ascii_digit() && c != '_')
         .unwrap_or(text.len());
-    let digits: String = text.get(..digits_end)?.chars().filter(|c| *c != '_').collect();
+    let digits: String = text
+        .get(..digits_end)?
+        .chars()
+        .filter(|c| *c != '_')
+        .collect();
     Some((digits.parse().ok()?, text.get(digits_end..)?))
 }
 
@@ -92,7 +96,7 @@ pub fn format_duration(ms: u64) -> String {
         return String::from("0s");
     }
     for (factor, unit) in UNITS {
-        if ms % factor == 0 {
+        if ms.is_multiple_of(factor) {
             return format!("{}{unit}", ms / factor);
         }
     }

@@ -94,11 +94,12 @@ pub fn load_file(path: &Path, diags: &mut Diagnostics) -> Option<Program> {
     ))
 }
 
-/// Loads a main module from text (tests, fuzzing, stdin). Relative imports
-/// resolve against the current directory.
+/// Loads a main module from text (tests, fuzzing, stdin) as if it were the
+/// file `name`: relative imports resolve against its directory.
 pub fn load_text(name: &str, text: String, diags: &mut Diagnostics) -> Program {
-    let key = ModuleKey::File(PathBuf::from(name));
-    load_main(name.to_string(), None, text, key, diags)
+    let path = PathBuf::from(name);
+    let key = ModuleKey::File(canonical(&path));
+    load_main(name.to_string(), Some(path), text, key, diags)
 }
 
 fn load_main(
@@ -119,6 +120,26 @@ fn load_main(
         .map(|p| p.parent().map(Path::to_path_buf).unwrap_or_default());
     loader.load(key, name.clone(), path, dir, text, None);
     loader.program
+}
+
+/// `a/./b/../c` → `a/c`, lexically, so that paths in messages read as written.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    out.pop();
+                } else {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn canonical(path: &Path) -> PathBuf {
@@ -162,10 +183,11 @@ impl Loader<'_> {
 
     fn import(&mut self, from: ModuleId, import: &ast::Import) -> Option<ModuleId> {
         let target = import.target.node.as_str();
-        let is_path = target.starts_with("./") || target.starts_with("../") || target.ends_with(".bom");
+        let is_path =
+            target.starts_with("./") || target.starts_with("../") || target.ends_with(".bom");
         let (key, name, path, dir, text) = if is_path {
             let base = self.program.modules[from.0].dir.clone().unwrap_or_default();
-            let path = base.join(target);
+            let path = normalize(&base.join(target));
             let key = ModuleKey::File(canonical(&path));
             if let Some(cycle) = self.cycle(&key, import) {
                 self.diags.push(cycle);
@@ -219,14 +241,23 @@ impl Loader<'_> {
                 );
                 return None;
             };
-            (key, format!("stdlib/{target}.bom"), None, None, text.to_string())
+            (
+                key,
+                format!("stdlib/{target}.bom"),
+                None,
+                None,
+                text.to_string(),
+            )
         };
         Some(self.load(key, name, path, dir, text, Some(import.target.span)))
     }
 
     fn cycle(&self, key: &ModuleKey, import: &ast::Import) -> Option<Diagnostic> {
         let start = self.stack.iter().position(|(k, _, _)| k == key)?;
-        let mut names: Vec<&str> = self.stack[start..].iter().map(|(_, n, _)| n.as_str()).collect();
+        let mut names: Vec<&str> = self.stack[start..]
+            .iter()
+            .map(|(_, n, _)| n.as_str())
+            .collect();
         names.push(self.stack[start].1.as_str());
         let mut diag = Diagnostic::new(
             ErrorCode::ImportCycle,

@@ -4,7 +4,10 @@ include!(concat!(env!("OUT_DIR"), "/stdlib.rs"));
 
 /// The source of the stdlib module `name`, if there is one.
 pub fn module(name: &str) -> Option<&'static str> {
-    STDLIB.iter().find(|(n, _)| *n == name).map(|(_, text)| *text)
+    STDLIB
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
 }
 
 /// The names of all stdlib modules, for suggestions.

@@ -136,7 +136,10 @@ pub enum ExprKind {
     Size(u64),
     List(Vec<Expr>),
     Map(Block),
-    Call { name: Ident, args: Vec<Expr> },
+    Call {
+        name: Ident,
+        args: Vec<Expr>,
+    },
     /// `a.b.c`
     Ref(Vec<Ident>),
 }

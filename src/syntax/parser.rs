@@ -72,7 +72,9 @@ fn rule_name(rule: &Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::EOI => "end of file",
         Rule::import => "`import`",
-        Rule::definition | Rule::def_keyword => "`landscape`, `kind`, `image`, `environment` or `import`",
+        Rule::definition | Rule::def_keyword => {
+            "`landscape`, `kind`, `image`, `environment` or `import`"
+        }
         Rule::block => "`{`",
         Rule::param_decl => "`param`",
         Rule::component | Rule::block_field | Rule::assignment | Rule::path => "a setting",
@@ -187,7 +189,10 @@ impl Builder<'_> {
         pair.into_inner()
             .map(|d| {
                 let text = d.as_str().trim_start_matches("///");
-                text.strip_prefix(' ').unwrap_or(text).trim_end().to_string()
+                text.strip_prefix(' ')
+                    .unwrap_or(text)
+                    .trim_end()
+                    .to_string()
             })
             .collect()
     }
@@ -202,7 +207,10 @@ impl Builder<'_> {
             Some("environment") => DefKind::Environment,
             _ => DefKind::Landscape,
         };
-        let name = inner.next().map(|n| self.ident(n)).unwrap_or_default_ident(span);
+        let name = inner
+            .next()
+            .map(|n| self.ident(n))
+            .unwrap_or_default_ident(span);
         let body = inner.next().map(|b| self.block(b)).unwrap_or_default();
         Definition {
             docs,
@@ -290,7 +298,10 @@ impl Builder<'_> {
     fn type_expr(&self, pair: Pair<Rule>) -> Spanned<TypeExpr> {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
-        let name = inner.next().map(|n| n.as_str().to_string()).unwrap_or_default();
+        let name = inner
+            .next()
+            .map(|n| n.as_str().to_string())
+            .unwrap_or_default();
         let arg = inner.next().map(|a| Box::new(self.type_expr(a)));
         Spanned::new(TypeExpr { name, arg }, span)
     }
@@ -304,7 +315,9 @@ impl Builder<'_> {
                 StrPart::Interp(_, span) => self.diags.push(
                     Diagnostic::new(ErrorCode::Syntax, "interpolation is not allowed here")
                         .label(span, "interpolation in a key or import path")
-                        .help("keys and import paths are fixed text; write `\\${` for a literal `${`"),
+                        .help(
+                            "keys and import paths are fixed text; write `\\${` for a literal `${`",
+                        ),
                 ),
             }
         }
@@ -397,12 +410,9 @@ impl Builder<'_> {
         let kind = match pair.as_rule() {
             Rule::string => ExprKind::Str(self.string_parts(pair)),
             Rule::int => ExprKind::Int(self.number::<i64>(&pair, pair.as_str()).unwrap_or(0)),
-            Rule::float => ExprKind::Float(
-                pair.as_str()
-                    .replace('_', "")
-                    .parse::<f64>()
-                    .unwrap_or(0.0),
-            ),
+            Rule::float => {
+                ExprKind::Float(pair.as_str().replace('_', "").parse::<f64>().unwrap_or(0.0))
+            }
             Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
             Rule::duration => {
                 let text = pair.as_str();
@@ -492,7 +502,13 @@ mod tests {
             .collect();
         assert_eq!(
             values,
-            ["Duration(5400000)", "Size(536870912)", "Duration(2000)", "Int(1000)", "Float(1.5)"]
+            [
+                "Duration(5400000)",
+                "Size(536870912)",
+                "Duration(2000)",
+                "Int(1000)",
+                "Float(1.5)"
+            ]
         );
     }
 
@@ -511,7 +527,11 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_refused() {
-        let text = format!("landscape x {{ a = {}{} }}", "[".repeat(200), "]".repeat(200));
+        let text = format!(
+            "landscape x {{ a = {}{} }}",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
         let mut diags = Diagnostics::default();
         assert!(parse(FileId(0), &text, &mut diags).is_none());
         assert_eq!(diags.as_slice()[0].code, ErrorCode::Syntax);

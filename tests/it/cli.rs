@@ -1,0 +1,284 @@
+//! The command line: exit codes, formats, parameters and environment overlays
+//! as users see them through `bomc check` and `bomc model`.
+
+use crate::{bomc, root};
+use serde_json::Value;
+
+fn model(args: &[&str]) -> Value {
+    let mut all = vec!["model", "examples/messenger.bom"];
+    all.extend_from_slice(args);
+    let run = bomc(&root(), &all);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    serde_json::from_str(&run.stdout).expect("model is JSON")
+}
+
+fn component<'a>(model: &'a Value, name: &str) -> &'a Value {
+    model["components"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == name))
+        .unwrap_or_else(|| panic!("component {name}"))
+}
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("bomc-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn exit_codes_separate_valid_invalid_and_usage() {
+    assert_eq!(bomc(&root(), &["check", "examples/messenger.bom"]).code, 0);
+    let dir = temp_dir("exit");
+    write(
+        &dir,
+        "bad.bom",
+        "landscape x { service a { image = \"nginx:1.27.0\" replicas = -1 } }\n",
+    );
+    assert_eq!(bomc(&dir, &["check", "bad.bom"]).code, 1);
+    assert_eq!(
+        bomc(
+            &root(),
+            &["check", "examples/messenger.bom", "--set", "novalue"]
+        )
+        .code,
+        2
+    );
+    assert_eq!(bomc(&root(), &["check"]).code, 2);
+    assert_eq!(bomc(&root(), &["frobnicate"]).code, 2);
+    assert_eq!(
+        bomc(
+            &root(),
+            &["check", "examples/messenger.bom", "--format", "xml"]
+        )
+        .code,
+        2
+    );
+    assert_eq!(bomc(&root(), &["check", "no/such/file.bom"]).code, 1);
+}
+
+#[test]
+fn help_teaches_the_commands() {
+    let run = bomc(&root(), &["check", "--help"]);
+    assert_eq!(run.code, 0);
+    for needle in [
+        "--env",
+        "--set",
+        "--format",
+        "bomc check env.bom --env story --set id=US-217",
+    ] {
+        assert!(
+            run.stdout.contains(needle),
+            "help lacks {needle}:\n{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn all_errors_of_a_file_are_reported_in_one_run() {
+    let dir = temp_dir("many");
+    write(
+        &dir,
+        "many.bom",
+        "landscape shop {\n  service api {\n    image = \"nginx:1.27.0\"\n    replcas = 2\n    ports { http = 70000 }\n    env { DB = db.hots }\n  }\n  postgress db {}\n}\n",
+    );
+    let run = bomc(&dir, &["check", "many.bom", "--format", "json"]);
+    assert_eq!(run.code, 1);
+    let diags: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let codes: Vec<&str> = diags
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    for code in ["E0302", "E0304", "E0204", "E0205"] {
+        assert!(codes.contains(&code), "{code} missing from {codes:?}");
+    }
+}
+
+#[test]
+fn json_diagnostics_carry_position_and_help() {
+    let dir = temp_dir("json");
+    write(
+        &dir,
+        "typo.bom",
+        "landscape shop {\n  service api {\n    image = \"nginx:1.27.0\"\n    replcas = 2\n  }\n}\n",
+    );
+    let run = bomc(&dir, &["check", "typo.bom", "--format", "json"]);
+    let diags: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let d = &diags[0];
+    assert_eq!(d["code"], "E0302");
+    assert_eq!(d["file"], "typo.bom");
+    assert_eq!(d["line"], 4);
+    assert_eq!(d["column"], 5);
+    assert_eq!(d["span"]["start"], 64);
+    assert_eq!(d["span"]["end"], 71);
+    assert_eq!(d["help"], "did you mean `replicas`?");
+}
+
+#[test]
+fn parameters_take_set_over_environment_over_default() {
+    assert_eq!(
+        model(&[])["params"]["domain"]["value"],
+        "integration.gomessenger.com"
+    );
+    assert_eq!(
+        model(&["--env", "production"])["params"]["domain"]["value"],
+        "api.gomessenger.com"
+    );
+    assert_eq!(
+        model(&["--env", "production", "--set", "domain=x.example.com"])["params"]["domain"]["value"],
+        "x.example.com"
+    );
+}
+
+#[test]
+fn environment_overrides_and_interpolation_apply() {
+    let base = model(&[]);
+    assert_eq!(component(&base, "auth")["settings"]["replicas"]["value"], 2);
+    let prod = model(&["--env", "production"]);
+    assert_eq!(component(&prod, "auth")["settings"]["replicas"]["value"], 4);
+    assert_eq!(prod["environment"]["lifetime"], "persistent");
+    let story = model(&["--env", "story", "--set", "id=US-217"]);
+    assert_eq!(
+        story["environment"]["purpose"],
+        "user test for story US-217"
+    );
+    assert_eq!(
+        story["environment"]["lifetime"]["ephemeral"]["ttl_ms"],
+        14 * 3600 * 1000
+    );
+    assert_eq!(
+        story["params"]["domain"]["value"],
+        "US-217.dev.gomessenger.com"
+    );
+    assert_eq!(
+        component(&story, "auth")["settings"]["replicas"]["value"],
+        1
+    );
+}
+
+#[test]
+fn references_are_recorded_and_secrets_stay_references() {
+    let m = model(&[]);
+    let auth = component(&m, "auth");
+    let refs: Vec<(&str, &str)> = auth["references"]
+        .as_array()
+        .expect("references")
+        .iter()
+        .map(|r| {
+            (
+                r["target"].as_str().unwrap_or(""),
+                r["attribute"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert!(refs.contains(&("db", "host")), "{refs:?}");
+    assert!(refs.contains(&("db", "ports.mysql")), "{refs:?}");
+    assert!(refs.contains(&("db", "password")), "{refs:?}");
+    let password = &auth["settings"]["env"]["value"]["DB_PASSWORD"];
+    assert_eq!(password["type"], "secret");
+    assert_eq!(password["value"], "messenger/db");
+    let port = &auth["settings"]["env"]["value"]["DB_PORT"];
+    assert_eq!(port["type"], "port");
+    assert_eq!(port["value"]["number"], 3306);
+}
+
+#[test]
+fn set_values_are_typed() {
+    let run = bomc(
+        &root(),
+        &[
+            "check",
+            "examples/messenger.bom",
+            "--env",
+            "ci",
+            "--set",
+            "build=7",
+            "--set",
+            "port=abc",
+        ],
+    );
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("E0308"), "{}", run.stderr);
+    let run = bomc(
+        &root(),
+        &[
+            "check",
+            "examples/messenger.bom",
+            "--env",
+            "ci",
+            "--set",
+            "build=7",
+            "--set",
+            "port=9001",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn a_missing_required_parameter_needs_set_only_when_the_environment_is_chosen() {
+    assert_eq!(bomc(&root(), &["check", "examples/messenger.bom"]).code, 0);
+    let run = bomc(
+        &root(),
+        &["check", "examples/messenger.bom", "--env", "story"],
+    );
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("E0301"), "{}", run.stderr);
+    assert_eq!(
+        bomc(
+            &root(),
+            &[
+                "check",
+                "examples/messenger.bom",
+                "--env",
+                "story",
+                "--set",
+                "id=US-217"
+            ]
+        )
+        .code,
+        0
+    );
+}
+
+#[test]
+fn unknown_environment_suggests_the_closest() {
+    let run = bomc(
+        &root(),
+        &["check", "examples/messenger.bom", "--env", "prodution"],
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("E0208") && run.stderr.contains("did you mean `production`?"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn local_modules_and_included_landscapes_resolve() {
+    let run = bomc(
+        &root(),
+        &["model", "examples/lidar.bom", "--env", "production"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let m: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let names: Vec<&str> = m["components"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.starts_with("processing-")),
+        "{names:?}"
+    );
+}
