@@ -42,6 +42,40 @@ pub fn check_text(name: &str, text: String, options: &eval::Options) -> Checked 
     check_program(program, diags, options)
 }
 
+/// Loads `path` and evaluates exactly one landscape: the bare landscape, or
+/// `options.environment` overlaid on it. Cycles are reported as diagnostics.
+pub fn evaluate_file(path: &std::path::Path, options: &eval::Options) -> Checked {
+    let mut diags = Diagnostics::default();
+    let program = resolve::load_file(path, &mut diags).unwrap_or_default();
+    let mut landscapes = Vec::new();
+    if diags.is_empty()
+        && let Some(l) = evaluate_one(&program, options, &mut diags)
+    {
+        landscapes.push(l);
+    }
+    Checked {
+        program,
+        diagnostics: diags.into_vec(),
+        landscapes,
+    }
+}
+
+/// Evaluates one landscape and checks its graph for cycles.
+fn evaluate_one(
+    program: &Program,
+    options: &eval::Options,
+    diags: &mut Diagnostics,
+) -> Option<model::Landscape> {
+    let landscape = eval::evaluate(program, options, diags)?;
+    let cycles = graph::cycles(&graph::Graph::build(&landscape));
+    if cycles.is_empty() {
+        Some(landscape)
+    } else {
+        cycles.into_iter().for_each(|d| diags.push(d));
+        None
+    }
+}
+
 fn check_program(program: Program, mut diags: Diagnostics, options: &eval::Options) -> Checked {
     let mut landscapes = Vec::new();
     if program.main().is_none() || !diags.is_empty() {
@@ -58,7 +92,7 @@ fn check_program(program: Program, mut diags: Diagnostics, options: &eval::Optio
             .any(|d| d.kind == syntax::ast::DefKind::Landscape)
     });
     if options.environment.is_some() {
-        if let Some(l) = eval::evaluate(&program, options, &mut diags) {
+        if let Some(l) = evaluate_one(&program, options, &mut diags) {
             landscapes.push(l);
         }
     } else if has_landscape {
@@ -81,7 +115,7 @@ fn check_program(program: Program, mut diags: Diagnostics, options: &eval::Optio
                 placeholders: true,
             };
             let mut run = Diagnostics::default();
-            if let Some(l) = eval::evaluate(&program, &opts, &mut run) {
+            if let Some(l) = evaluate_one(&program, &opts, &mut run) {
                 landscapes.push(l);
             }
             for d in run.into_vec() {
@@ -132,3 +166,4 @@ fn duplicate_environments(program: &Program, diags: &mut Diagnostics) {
         }
     }
 }
+pub mod graph;

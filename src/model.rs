@@ -164,6 +164,9 @@ pub struct Image {
     pub settings: BTreeMap<String, Value>,
     #[serde(skip)]
     pub span: Span,
+    /// Where `from` names another image definition (a layer edge).
+    #[serde(skip)]
+    pub from_span: Option<Span>,
 }
 
 /// A landscape evaluated for one environment.

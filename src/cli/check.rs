@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 pub fn run(args: &EvalArgs) -> ExitCode {
-    let checked = crate::check_file(&args.file, &args.options());
+    let checked = crate::check_file(&args.target.file, &args.target.options());
     report(&checked, args.format);
     if !checked.diagnostics.is_empty() {
         return ExitCode::from(1);
@@ -20,7 +20,7 @@ pub fn run(args: &EvalArgs) -> ExitCode {
                     .collect();
                 format!(
                     "{}: landscape `{}` is valid ({} components; environments: {})",
-                    args.file.display(),
+                    args.target.file.display(),
                     l.name,
                     l.components.len(),
                     if envs.is_empty() {
@@ -30,7 +30,7 @@ pub fn run(args: &EvalArgs) -> ExitCode {
                     }
                 )
             }
-            None => format!("{}: module is valid", args.file.display()),
+            None => format!("{}: module is valid", args.target.file.display()),
         };
         let _ = writeln!(std::io::stdout(), "{summary}");
     }

@@ -1,6 +1,8 @@
 //! The command line: clap definitions and one module per subcommand.
 
 mod check;
+mod graph;
+mod impact;
 mod model;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -30,21 +32,85 @@ pub enum Command {
     /// Print the evaluated landscape model of one environment as JSON: every
     /// component with its settings, parameters and references.
     Model(EvalArgs),
+    /// Draw the landscape's dependency graph: components, images, routes, DNS
+    /// names and secrets, with the ports each edge carries.
+    ///
+    /// Examples:
+    ///   bomc graph env.bom | dot -Tsvg > graph.svg
+    ///   bomc graph env.bom --env production --format mermaid
+    ///   bomc graph env.bom --format json    (adds start order, build order, access facts)
+    Graph(GraphArgs),
+    /// What a change touches: everything that transitively depends on the named
+    /// components or images (to redeploy, retest, rebuild), nearest first, each
+    /// with the path that makes it impacted. `--reverse` lists what they need.
+    ///
+    /// Examples:
+    ///   bomc impact env.bom db
+    ///   bomc impact env.bom go_runtime --env production --format json
+    ///   bomc impact env.bom auth --reverse
+    Impact(ImpactArgs),
 }
 
 /// What to evaluate: a file, an environment, parameter values.
 #[derive(clap::Args, Debug)]
-pub struct EvalArgs {
+pub struct Target {
     /// The .bom file.
     pub file: PathBuf,
-    /// The environment to check (default: the landscape and every environment).
+    /// The environment to overlay (`check` without it checks the landscape and
+    /// every environment; other commands use the bare landscape).
     #[arg(long, value_name = "NAME")]
     pub env: Option<String>,
     /// Set a parameter of the landscape or environment, typed by its declaration
     /// (`--set id=US-217 --set replicas=3 --set ttl=90m`). Repeatable; the last wins.
     #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
     pub sets: Vec<(String, String)>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub target: Target,
     /// How to print diagnostics.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT.
+    Dot,
+    /// A Mermaid flowchart (renders in pull-request comments).
+    Mermaid,
+    /// JSON: nodes, edges with reasons and ports, start and build order, access facts.
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImpactArgs {
+    /// The .bom file.
+    pub file: PathBuf,
+    /// Components, images (`image:NAME` if a component has the same name), secrets or DNS names.
+    #[arg(required = true, value_name = "COMPONENT")]
+    pub names: Vec<String>,
+    /// The environment to overlay.
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+    /// Set a parameter (as for `check`).
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+    pub sets: Vec<(String, String)>,
+    /// List what the components need instead of what needs them.
+    #[arg(long)]
+    pub reverse: bool,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 }
@@ -64,7 +130,7 @@ fn parse_set(text: &str) -> Result<(String, String), String> {
     }
 }
 
-impl EvalArgs {
+impl Target {
     pub fn options(&self) -> crate::eval::Options {
         crate::eval::Options {
             environment: self.env.clone(),
@@ -86,6 +152,25 @@ pub fn run() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Model(args) => model::run(&args),
+        Command::Graph(args) => graph::run(&args),
+        Command::Impact(args) => impact::run(&args),
+    }
+}
+
+/// Evaluates one landscape for a command that needs it; on errors, reports
+/// them and returns the exit code.
+pub(crate) fn evaluate(
+    target: &Target,
+    format: Format,
+) -> Result<(crate::Checked, crate::model::Landscape), ExitCode> {
+    let mut checked = crate::evaluate_file(&target.file, &target.options());
+    if !checked.diagnostics.is_empty() {
+        report(&checked, format);
+        return Err(ExitCode::from(1));
+    }
+    match checked.landscapes.pop() {
+        Some(l) => Ok((checked, l)),
+        None => Err(ExitCode::from(1)),
     }
 }
 

@@ -70,6 +70,9 @@ error_codes! {
     CircularDefinition = "E0315", "value defined in terms of itself";
     InvalidValue = "E0316", "value not allowed for this setting";
     UnpinnedImage = "E0317", "image reference without a pinned version";
+    // Graph
+    DependencyCycle = "E0401", "dependency cycle";
+    UnknownNode = "E0402", "`bomc impact` names nothing in the landscape";
 }
 
 impl std::fmt::Display for ErrorCode {

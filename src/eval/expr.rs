@@ -438,6 +438,14 @@ impl<'p> Evaluator<'p> {
             let def = self.program.def(id);
             if def.kind == DefKind::Image && rest.is_empty() {
                 self.image_ids.insert(name.to_string(), id);
+                if let Some(&(from, setting)) = self.evaluating.last() {
+                    self.instances[from].references.push(model::Reference {
+                        target: name.to_string(),
+                        attribute: String::from("image"),
+                        setting: setting.to_string(),
+                        span: first.span,
+                    });
+                }
                 return Some(Value::Image(name.to_string()));
             }
             diags.push(

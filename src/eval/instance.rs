@@ -844,6 +844,7 @@ impl<'p> Evaluator<'p> {
         let def: &'p ast::Definition = self.program.def(id);
         let scope = self.new_scope(id.module, None);
         let mut settings = BTreeMap::new();
+        let mut from_span = None;
         let before = diags.len();
         for member in &def.body.members {
             let Member::Assign(a) = member else {
@@ -874,6 +875,9 @@ impl<'p> Evaluator<'p> {
                 continue;
             }
             if let Some(v) = self.eval_typed(&a.value, &field.ty, scope, diags) {
+                if field.name == "from" && matches!(v, Value::Image(_)) {
+                    from_span = Some(a.value.span);
+                }
                 settings.insert(field.name.to_string(), v);
             }
         }
@@ -901,7 +905,8 @@ impl<'p> Evaluator<'p> {
                     name: name.to_string(),
                     docs: def.docs.clone(),
                     settings: settings.into_iter().collect(),
-                    span: def.span,
+                    span: def.name.span,
+                    from_span,
                 }),
             );
         }

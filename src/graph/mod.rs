@@ -1,0 +1,384 @@
+//! The landscape graph: components, images, load-balancer routes, DNS names
+//! and secrets as nodes; references, `depends_on`, builds, image layers and
+//! routes as edges, each knowing why it exists and which ports it carries.
+//! From it: cycles (as diagnostics), start and build order, impact sets and
+//! the least-privilege facts the emitters use.
+
+mod access;
+mod cycles;
+mod impact;
+mod order;
+pub mod render;
+
+pub use access::{Access, access};
+pub use cycles::cycles;
+pub use impact::{Impacted, impact};
+pub use order::{build_order, start_order};
+
+use crate::model::{Landscape, Value};
+use crate::source::Span;
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What a node stands for.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    Component,
+    Image,
+    Route,
+    Dns,
+    Secret,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Node {
+    /// Unique: `auth`, `image:go_auth`, `route:lb:/api`, `dns:api.example.com`, `secret:messenger/db`.
+    pub id: String,
+    /// What people call it: `auth`, `go_auth`, `/api`, `api.example.com`.
+    pub name: String,
+    pub kind: NodeKind,
+    /// The group it is drawn in: the component's kind, or `images`, `routes`, `dns`, `secrets`.
+    pub group: String,
+    /// Position in the landscape (declaration order), for stable orders.
+    #[serde(skip)]
+    pub order: usize,
+    #[serde(skip)]
+    pub span: Option<Span>,
+}
+
+/// Why an edge exists.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeKind {
+    /// The source reads an attribute of the target (`db.host`, `db.password`).
+    Reference,
+    /// An explicit `depends_on`.
+    DependsOn,
+    /// A component built from an image definition.
+    Build,
+    /// An image built on another (`from`).
+    Layer,
+    /// A load balancer's route, or a route's target.
+    Route,
+    /// A DNS name pointing at a component.
+    Dns,
+    /// A component using a secret.
+    Secret,
+}
+
+/// One place in the source that makes an edge.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Reason {
+    /// The setting holding the reference (`env`, `routes`, `from`).
+    pub setting: String,
+    /// What is referenced (`host`, `ports.http`, `password`, `image`).
+    pub attribute: String,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// A port an edge carries traffic on.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct PortUse {
+    pub name: String,
+    pub number: u16,
+    pub protocol: &'static str,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Edge {
+    pub kind: EdgeKind,
+    pub reasons: Vec<Reason>,
+    pub ports: BTreeSet<PortUse>,
+}
+
+/// The graph of one evaluated landscape. Edges point from the dependent to
+/// what it needs (`auth → db`).
+#[derive(Debug)]
+pub struct Graph {
+    pub landscape: String,
+    pub environment: Option<String>,
+    pub graph: DiGraph<Node, Edge>,
+    index: BTreeMap<String, NodeIndex>,
+    edges: BTreeMap<(NodeIndex, NodeIndex, EdgeKind), petgraph::graph::EdgeIndex>,
+}
+
+fn protocol(port: &str) -> &'static str {
+    match port {
+        "http" | "https" | "web" | "api" | "admin" | "metrics" | "management" => "http",
+        _ => "tcp",
+    }
+}
+
+impl Graph {
+    /// The node with this id.
+    pub fn node(&self, id: &str) -> Option<NodeIndex> {
+        self.index.get(id).copied()
+    }
+
+    /// Finds a node by what a user typed: an id, or a component / image name.
+    pub fn find(&self, name: &str) -> Option<NodeIndex> {
+        self.node(name)
+            .or_else(|| self.node(&format!("image:{name}")))
+            .or_else(|| self.node(&format!("secret:{name}")))
+            .or_else(|| self.node(&format!("dns:{name}")))
+    }
+
+    /// Every node id, for suggestions.
+    pub fn ids(&self) -> impl Iterator<Item = &str> + Clone {
+        self.index.keys().map(String::as_str)
+    }
+
+    fn add_node(
+        &mut self,
+        id: String,
+        name: String,
+        kind: NodeKind,
+        group: String,
+        span: Option<Span>,
+    ) -> NodeIndex {
+        if let Some(i) = self.index.get(&id) {
+            return *i;
+        }
+        let order = self.graph.node_count();
+        let i = self.graph.add_node(Node {
+            id: id.clone(),
+            name,
+            kind,
+            group,
+            order,
+            span,
+        });
+        self.index.insert(id, i);
+        i
+    }
+
+    fn add_edge(
+        &mut self,
+        from: NodeIndex,
+        to: NodeIndex,
+        kind: EdgeKind,
+        reason: Option<Reason>,
+        ports: impl IntoIterator<Item = PortUse>,
+    ) {
+        let key = (from, to, kind.clone());
+        let e = match self.edges.get(&key) {
+            Some(e) => *e,
+            None => {
+                let e = self.graph.add_edge(
+                    from,
+                    to,
+                    Edge {
+                        kind,
+                        reasons: Vec::new(),
+                        ports: BTreeSet::new(),
+                    },
+                );
+                self.edges.insert(key, e);
+                e
+            }
+        };
+        let edge = &mut self.graph[e];
+        if let Some(r) = reason
+            && !edge.reasons.contains(&r)
+        {
+            edge.reasons.push(r);
+        }
+        edge.ports.extend(ports);
+    }
+
+    /// Builds the graph of `landscape`. Linear in the size of the model.
+    pub fn build(landscape: &Landscape) -> Graph {
+        let mut g = Graph {
+            landscape: landscape.name.clone(),
+            environment: landscape.environment.as_ref().map(|e| e.name.clone()),
+            graph: DiGraph::new(),
+            index: BTreeMap::new(),
+            edges: BTreeMap::new(),
+        };
+        let mut ports_of: BTreeMap<&str, Vec<PortUse>> = BTreeMap::new();
+        for c in &landscape.components {
+            let group = c
+                .kind
+                .first()
+                .cloned()
+                .unwrap_or_else(|| String::from("service"));
+            g.add_node(
+                c.name.clone(),
+                c.name.clone(),
+                NodeKind::Component,
+                group,
+                Some(c.span),
+            );
+            let ports = c
+                .ports()
+                .into_iter()
+                .map(|(name, number)| PortUse {
+                    name: name.to_string(),
+                    number: u16::try_from(number).unwrap_or(0),
+                    protocol: protocol(name),
+                })
+                .collect();
+            ports_of.insert(&c.name, ports);
+        }
+        let mut images: Vec<&crate::model::Image> = landscape.images.iter().collect();
+        images.sort_by(|a, b| a.name.cmp(&b.name));
+        for image in &images {
+            g.add_node(
+                format!("image:{}", image.name),
+                image.name.clone(),
+                NodeKind::Image,
+                String::from("images"),
+                Some(image.span),
+            );
+        }
+        for image in &images {
+            if let Some(Value::Image(parent)) = image.settings.get("from") {
+                let from = g.index[&format!("image:{}", image.name)];
+                let Some(to) = g.node(&format!("image:{parent}")) else {
+                    continue;
+                };
+                let reason = image.from_span.map(|span| Reason {
+                    setting: String::from("from"),
+                    attribute: String::from("image"),
+                    span,
+                });
+                g.add_edge(from, to, EdgeKind::Layer, reason, []);
+            }
+        }
+        for c in &landscape.components {
+            let from = g.index[&c.name];
+            for r in &c.references {
+                if r.setting == "routes" {
+                    continue;
+                }
+                let reason = Reason {
+                    setting: r.setting.clone(),
+                    attribute: r.attribute.clone(),
+                    span: r.span,
+                };
+                if r.attribute == "image" {
+                    if let Some(to) = g.node(&format!("image:{}", r.target)) {
+                        g.add_edge(from, to, EdgeKind::Build, Some(reason), []);
+                    }
+                    continue;
+                }
+                let Some(to) = g.node(&r.target) else {
+                    continue;
+                };
+                let target_ports = ports_of
+                    .get(r.target.as_str())
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                let ports: Vec<PortUse> = if let Some(port) = r.attribute.strip_prefix("ports.") {
+                    target_ports
+                        .iter()
+                        .filter(|p| p.name == port)
+                        .cloned()
+                        .collect()
+                } else if r.attribute == "host" {
+                    target_ports.to_vec()
+                } else {
+                    Vec::new()
+                };
+                let kind = if r.setting == "depends_on" {
+                    EdgeKind::DependsOn
+                } else {
+                    EdgeKind::Reference
+                };
+                g.add_edge(from, to, kind, Some(reason), ports);
+            }
+            if let Some(Value::Map(routes)) = c.params.get("routes") {
+                for (path, target) in routes {
+                    let Value::Port(port) = target else { continue };
+                    let Some(to) = g.node(&port.component) else {
+                        continue;
+                    };
+                    let route = g.add_node(
+                        format!("route:{}:{path}", c.name),
+                        path.clone(),
+                        NodeKind::Route,
+                        String::from("routes"),
+                        None,
+                    );
+                    let span = c
+                        .references
+                        .iter()
+                        .find(|r| r.setting == "routes" && r.target == port.component)
+                        .map(|r| r.span)
+                        .unwrap_or(c.span);
+                    let use_ = PortUse {
+                        name: port.port.clone(),
+                        number: port.number,
+                        protocol: protocol(&port.port),
+                    };
+                    let reason = Reason {
+                        setting: String::from("routes"),
+                        attribute: format!("ports.{}", port.port),
+                        span,
+                    };
+                    g.add_edge(from, route, EdgeKind::Route, Some(reason.clone()), []);
+                    g.add_edge(route, to, EdgeKind::Route, Some(reason), [use_]);
+                }
+            }
+            if let Some(Value::String(domain)) = c.params.get("domain") {
+                let dns = g.add_node(
+                    format!("dns:{domain}"),
+                    domain.clone(),
+                    NodeKind::Dns,
+                    String::from("dns"),
+                    None,
+                );
+                g.add_edge(dns, from, EdgeKind::Dns, None, []);
+            }
+            let mut secrets = BTreeSet::new();
+            for v in c.settings.values().chain(c.params.values()) {
+                collect_secrets(v, &mut secrets);
+            }
+            for s in secrets {
+                let node = g.add_node(
+                    format!("secret:{s}"),
+                    s.clone(),
+                    NodeKind::Secret,
+                    String::from("secrets"),
+                    None,
+                );
+                g.add_edge(from, node, EdgeKind::Secret, None, []);
+            }
+        }
+        g
+    }
+
+    /// The components `c` needs to be running first: its direct component
+    /// dependencies, looking through route nodes.
+    pub fn component_dependencies(&self, c: NodeIndex) -> BTreeSet<NodeIndex> {
+        let mut out = BTreeSet::new();
+        for n in self.graph.neighbors(c) {
+            match self.graph[n].kind {
+                NodeKind::Component => {
+                    out.insert(n);
+                }
+                NodeKind::Route => out.extend(
+                    self.graph
+                        .neighbors(n)
+                        .filter(|t| self.graph[*t].kind == NodeKind::Component),
+                ),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+fn collect_secrets(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Secret(s) => {
+            out.insert(s.clone());
+        }
+        Value::List(items) => items.iter().for_each(|i| collect_secrets(i, out)),
+        Value::Map(items) => items.values().for_each(|i| collect_secrets(i, out)),
+        _ => {}
+    }
+}
