@@ -13,7 +13,17 @@ struct Report<'a> {
     environment: Option<&'a str>,
     changed: &'a [String],
     reverse: bool,
-    impacted: &'a [crate::graph::Impacted],
+    impacted: Vec<Entry<'a>>,
+}
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    id: &'a str,
+    name: &'a str,
+    kind: &'a crate::graph::NodeKind,
+    distance: usize,
+    via: &'a str,
+    path: Vec<String>,
 }
 
 pub fn run(args: &ImpactArgs) -> ExitCode {
@@ -56,6 +66,7 @@ pub fn run(args: &ImpactArgs) -> ExitCode {
         return ExitCode::from(1);
     }
     let impacted = impact(&graph, &starts, args.reverse);
+    let paths = crate::graph::paths(&graph, &impacted);
     let mut out = std::io::stdout();
     match args.format {
         Format::Json => {
@@ -64,7 +75,21 @@ pub fn run(args: &ImpactArgs) -> ExitCode {
                 environment: landscape.environment.as_ref().map(|e| e.name.as_str()),
                 changed: &args.names,
                 reverse: args.reverse,
-                impacted: &impacted,
+                impacted: impacted
+                    .iter()
+                    .zip(paths)
+                    .map(|(i, path)| {
+                        let node = &graph.graph[i.node];
+                        Entry {
+                            id: &node.id,
+                            name: &node.name,
+                            kind: &node.kind,
+                            distance: i.distance,
+                            via: &graph.graph[i.via].id,
+                            path,
+                        }
+                    })
+                    .collect(),
             };
             let _ = writeln!(
                 out,
@@ -85,9 +110,14 @@ pub fn run(args: &ImpactArgs) -> ExitCode {
                 impacted.len(),
                 if impacted.len() == 1 { "" } else { "s" }
             );
-            let width = impacted.iter().map(|i| i.id.len()).max().unwrap_or(0);
-            for i in &impacted {
-                let kind = serde_json::to_value(&i.kind)
+            let width = impacted
+                .iter()
+                .map(|i| graph.graph[i.node].id.len())
+                .max()
+                .unwrap_or(0);
+            for (i, path) in impacted.iter().zip(&paths) {
+                let node = &graph.graph[i.node];
+                let kind = serde_json::to_value(&node.kind)
                     .ok()
                     .and_then(|v| v.as_str().map(String::from))
                     .unwrap_or_default();
@@ -95,9 +125,9 @@ pub fn run(args: &ImpactArgs) -> ExitCode {
                     out,
                     "  {:>2}  {:<width$}  {:<9}  {}",
                     i.distance,
-                    i.id,
+                    node.id,
                     kind,
-                    i.path.join(" → ")
+                    path.join(" → ")
                 );
             }
         }

@@ -12,7 +12,7 @@ pub mod render;
 
 pub use access::{Access, access};
 pub use cycles::cycles;
-pub use impact::{Impacted, impact};
+pub use impact::{Impacted, impact, paths};
 pub use order::{build_order, start_order};
 
 use crate::model::{Landscape, Value};
@@ -250,6 +250,14 @@ impl Graph {
         }
         for c in &landscape.components {
             let from = g.index[&c.name];
+            // A component that names the ports it uses gets only those; one that
+            // reads only a host may use any port the target exposes.
+            let named_ports: BTreeSet<&str> = c
+                .references
+                .iter()
+                .filter(|r| r.attribute.starts_with("ports.") && r.setting != "routes")
+                .map(|r| r.target.as_str())
+                .collect();
             for r in &c.references {
                 if r.setting == "routes" {
                     continue;
@@ -278,7 +286,7 @@ impl Graph {
                         .filter(|p| p.name == port)
                         .cloned()
                         .collect()
-                } else if r.attribute == "host" {
+                } else if r.attribute == "host" && !named_ports.contains(r.target.as_str()) {
                     target_ports.to_vec()
                 } else {
                     Vec::new()

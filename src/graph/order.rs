@@ -6,51 +6,52 @@
 use super::{EdgeKind, Graph, NodeKind};
 use petgraph::Direction;
 use petgraph::graph::NodeIndex;
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
 
-/// Kahn's algorithm over `nodes`, where `deps(n)` must come before `n`.
-/// Nodes on a cycle never become ready; they are appended in key order so the
-/// result still lists every node (cycles are reported elsewhere).
-fn topological<K: Ord + Copy>(
+/// Kahn's algorithm over `nodes`, where `deps(n)` must come before `n`; among
+/// ready nodes the lowest index (declaration order, see `Graph::build`) goes
+/// first. Nodes on a cycle never become ready; they are appended in index order
+/// so the result still lists every node (cycles are reported elsewhere).
+fn topological(
+    count: usize,
     nodes: &[NodeIndex],
     deps: impl Fn(NodeIndex) -> BTreeSet<NodeIndex>,
-    key: impl Fn(NodeIndex) -> K,
 ) -> Vec<NodeIndex> {
-    let mut waiting: BTreeMap<NodeIndex, usize> = BTreeMap::new();
-    let mut dependents: BTreeMap<NodeIndex, Vec<NodeIndex>> = BTreeMap::new();
+    let mut waiting: Vec<usize> = vec![0; count];
+    let mut dependents: Vec<Vec<NodeIndex>> = vec![Vec::new(); count];
     for &n in nodes {
         let d = deps(n);
-        waiting.insert(n, d.len());
+        waiting[n.index()] = d.len();
         for m in d {
-            dependents.entry(m).or_default().push(n);
+            dependents[m.index()].push(n);
         }
     }
-    let mut ready: BTreeSet<(K, NodeIndex)> = waiting
+    let mut ready: BinaryHeap<Reverse<NodeIndex>> = nodes
         .iter()
-        .filter(|(_, c)| **c == 0)
-        .map(|(n, _)| (key(*n), *n))
+        .filter(|n| waiting[n.index()] == 0)
+        .map(|n| Reverse(*n))
         .collect();
+    let mut placed = vec![false; count];
     let mut out = Vec::with_capacity(nodes.len());
-    while let Some(first) = ready.pop_first() {
-        let n = first.1;
+    while let Some(Reverse(n)) = ready.pop() {
         out.push(n);
-        for m in dependents.get(&n).map(Vec::as_slice).unwrap_or(&[]) {
-            if let Some(c) = waiting.get_mut(m) {
-                *c = c.saturating_sub(1);
-                if *c == 0 {
-                    ready.insert((key(*m), *m));
-                }
+        placed[n.index()] = true;
+        for m in &dependents[n.index()] {
+            let w = &mut waiting[m.index()];
+            *w = w.saturating_sub(1);
+            if *w == 0 {
+                ready.push(Reverse(*m));
             }
         }
     }
     if out.len() < nodes.len() {
-        let placed: BTreeSet<NodeIndex> = out.iter().copied().collect();
         let mut rest: Vec<NodeIndex> = nodes
             .iter()
             .copied()
-            .filter(|n| !placed.contains(n))
+            .filter(|n| !placed[n.index()])
             .collect();
-        rest.sort_by_key(|n| key(*n));
+        rest.sort_unstable();
         out.extend(rest);
     }
     out
@@ -64,16 +65,12 @@ pub fn start_order(g: &Graph) -> Vec<String> {
         .node_indices()
         .filter(|n| g.graph[*n].kind == NodeKind::Component)
         .collect();
-    topological(
-        &nodes,
-        |n| {
-            g.component_dependencies(n)
-                .into_iter()
-                .filter(|m| *m != n)
-                .collect()
-        },
-        |n| g.graph[n].order,
-    )
+    topological(g.graph.node_count(), &nodes, |n| {
+        g.component_dependencies(n)
+            .into_iter()
+            .filter(|m| *m != n)
+            .collect()
+    })
     .into_iter()
     .map(|n| g.graph[n].name.clone())
     .collect()
@@ -95,7 +92,7 @@ pub fn build_order(g: &Graph) -> Vec<String> {
             .collect()
     };
     // Images are numbered by name (see `Graph::build`), so order is by name.
-    topological(&nodes, deps, |n| g.graph[n].order)
+    topological(g.graph.node_count(), &nodes, deps)
         .into_iter()
         .map(|n| g.graph[n].name.clone())
         .collect()

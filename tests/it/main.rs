@@ -3,6 +3,7 @@
 mod cli;
 mod examples;
 mod fuzz;
+mod graph;
 mod ui;
 
 use std::path::{Path, PathBuf};
