@@ -107,6 +107,8 @@ pub enum Mismatch {
     Secret { expected: String },
     /// The right type but outside the allowed range or set.
     Range { expected: String, help: String },
+    /// A value outside a fixed set of choices.
+    NotAllowed { expected: String, help: String },
     /// An image reference without a pinned tag or digest.
     Unpinned { reference: String },
 }
@@ -189,7 +191,7 @@ pub fn conform(value: &Value, ty: &Type) -> Result<(), Mismatch> {
                     Some(s) => format!("did you mean `\"{s}\"`?"),
                     None => format!("use {}", crate::diag::one_of(options)),
                 };
-                return Err(Mismatch::Range {
+                return Err(Mismatch::NotAllowed {
                     expected: ty.describe(),
                     help,
                 });

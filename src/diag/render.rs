@@ -28,7 +28,7 @@ impl fmt::Display for Report<'_> {
         if self.primary {
             write!(f, "error[{}]: {}", self.diag.code.code(), self.diag.message)
         } else {
-            f.write_str("related location")
+            f.write_str("related location:")
         }
     }
 }
@@ -45,6 +45,14 @@ impl miette::Diagnostic for Report<'_> {
         } else {
             None
         }
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(if self.primary {
+            miette::Severity::Error
+        } else {
+            miette::Severity::Advice
+        })
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {

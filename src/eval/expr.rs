@@ -51,7 +51,9 @@ fn type_help(expected: &Type, found: &Value) -> String {
         (Type::Component, _) => {
             String::from("name a component of this landscape, e.g. `depends_on = [db]`")
         }
-        (Type::Str, Value::Component(c)) => format!("to use its host name, write `{c}.host`"),
+        (Type::Str | Type::EnvValue | Type::ImageRef, Value::Component(c)) => {
+            format!("to use its host name, write `{c}.host`")
+        }
         (Type::Bool, Value::String(s))
             if s == "yes" || s == "no" || s == "true" || s == "false" =>
         {
@@ -89,6 +91,15 @@ impl<'p> Evaluator<'p> {
             )
             .label(span, "a secret")
             .help("secrets are passed only as whole values of settings that accept them (such as `env` entries or a kind's `secret` parameters), never as plain text"),
+            Mismatch::NotAllowed { expected, help } => {
+                let shown = match value {
+                    Value::String(s) => format!("`\"{s}\"`"),
+                    _ => String::from("this value"),
+                };
+                Diagnostic::new(ErrorCode::InvalidValue, format!("{shown} is not allowed here: expected {expected}"))
+                    .label(span, "not one of the choices")
+                    .help(help)
+            }
             Mismatch::Unpinned { reference } => Diagnostic::new(
                 ErrorCode::UnpinnedImage,
                 format!("image `{reference}` is not pinned to a version"),
@@ -384,8 +395,13 @@ impl<'p> Evaluator<'p> {
             return None;
         };
         if !valid_secret_name(&secret) {
+            let what = if secret.is_empty() {
+                String::from("an empty secret name")
+            } else {
+                format!("`{secret}`")
+            };
             diags.push(
-                Diagnostic::new(ErrorCode::InvalidSecretName, format!("`{secret}` is not a valid secret name"))
+                Diagnostic::new(ErrorCode::InvalidSecretName, format!("{what} is not a valid secret name"))
                     .label(arg.span, "invalid name")
                     .help("secret names use letters, digits and `/_+=.@-`, e.g. `secret(\"messenger/db-password\")`"),
             );
@@ -548,6 +564,7 @@ impl<'p> Evaluator<'p> {
         diags: &mut Diagnostics,
     ) -> Option<Value> {
         match member {
+            ScopeMember::Poisoned => None,
             ScopeMember::Include(s) => {
                 let Some((next, tail)) = rest.split_first() else {
                     diags.push(

@@ -150,6 +150,7 @@ impl<'p> Evaluator<'p> {
                 }
                 Some(id) if self.program.def(id).kind == DefKind::Landscape => {
                     let Some(s) = self.include(id, c, &full, body_scope, diags) else {
+                        self.poison(scope, c);
                         return;
                     };
                     ScopeMember::Include(s)
@@ -161,10 +162,12 @@ impl<'p> Evaluator<'p> {
                             .label(c.kind.span, format!("an {what}"))
                             .help(format!("to run an image definition, write `service {name} {{ build = {kind} }}`")),
                     );
+                    self.poison(scope, c);
                     return;
                 }
                 None => {
                     self.unknown_kind(c, module, diags);
+                    self.poison(scope, c);
                     return;
                 }
             }
@@ -172,6 +175,12 @@ impl<'p> Evaluator<'p> {
         self.scopes[scope.0]
             .members
             .insert(name, (member, c.name.span));
+    }
+
+    fn poison(&mut self, scope: ScopeId, c: &'p ast::Component) {
+        self.scopes[scope.0]
+            .members
+            .insert(c.name.node.as_str(), (ScopeMember::Poisoned, c.name.span));
     }
 
     fn unknown_kind(
@@ -455,7 +464,7 @@ impl<'p> Evaluator<'p> {
                             .get(p.name.node.as_str())
                             .map(|a| (&a.value, body_scope))
                     });
-                    if assigned.is_none() && p.default.is_none() && !self.options.placeholders {
+                    if assigned.is_none() && p.default.is_none() {
                         diags.push(
                             Diagnostic::new(
                                 ErrorCode::MissingSetting,
@@ -520,6 +529,7 @@ impl<'p> Evaluator<'p> {
                     // Bound when the landscape was included (see `include_overrides`).
                     return;
                 }
+                Some(ScopeMember::Poisoned) => return,
                 Some(ScopeMember::Include(_)) => {
                     diags.push(
                         Diagnostic::new(
@@ -718,7 +728,7 @@ impl<'p> Evaluator<'p> {
                 || builtin_default(name).is_some();
             if !has_source && !has_default {
                 if let (true, Some((p, ty))) = (is_param, inst.params.get(name)) {
-                    if self.options.placeholders {
+                    if self.checking_kinds {
                         if let Some(ty) = ty {
                             params.insert(name.to_string(), super::placeholder(name, ty));
                         }
@@ -805,11 +815,31 @@ impl<'p> Evaluator<'p> {
             return;
         }
         let inst = &self.instances[i];
-        let span = inst
-            .sources
-            .get("health")
-            .map(|s| s.expr.span)
-            .unwrap_or(inst.name_span);
+        // The `port = …` that names it: an override of `health.port`, or the
+        // entry in the `health` block.
+        let overridden = inst
+            .nested
+            .iter()
+            .rev()
+            .find(|(p, _)| p.len() == 2 && p[0].node == "health" && p[1].node == "port");
+        let span = match overridden {
+            Some((_, src)) => src.expr.span,
+            None => inst
+                .sources
+                .get("health")
+                .map(|s| match &s.expr.kind {
+                    crate::syntax::ast::ExprKind::Map(block) => block
+                        .members
+                        .iter()
+                        .find_map(|m| match m {
+                            Member::Assign(a) if a.path_text() == "port" => Some(a.value.span),
+                            _ => None,
+                        })
+                        .unwrap_or(s.expr.span),
+                    _ => s.expr.span,
+                })
+                .unwrap_or(inst.name_span),
+        };
         let help = did_you_mean(port, ports.iter().copied(), |all| {
             if all.is_empty() {
                 String::from("declare the port first: `ports { http = 8080 }`")
@@ -825,7 +855,7 @@ impl<'p> Evaluator<'p> {
                     inst.name
                 ),
             )
-            .label(span, "health check here")
+            .label(span, "not a port of this component")
             .help(help),
         );
     }

@@ -120,6 +120,10 @@ pub fn root_landscape(program: &Program, diags: &mut Diagnostics) -> Option<DefI
             if roots.len() == 1 {
                 return roots.first().copied();
             }
+            if roots.is_empty() {
+                // Every landscape includes another: evaluation reports the circle.
+                return landscapes.first().copied();
+            }
             let mut diag = Diagnostic::new(
                 ErrorCode::AmbiguousLandscape,
                 "cannot tell which landscape this file builds",
@@ -503,7 +507,7 @@ impl<'p> Evaluator<'p> {
             self.eval_typed(expr, ty, s, diags)
         } else if let Some(default) = &p.default {
             self.eval_typed(default, ty, default_scope, diags)
-        } else if self.options.placeholders {
+        } else if self.options.placeholders && self.cli_scopes.contains(&scope) {
             Some(placeholder(name, ty))
         } else {
             diags.push(

@@ -15,6 +15,9 @@ pub enum ScopeMember {
     Component(usize),
     /// An included landscape, with its own scope.
     Include(ScopeId),
+    /// A component whose declaration was wrong (already reported): references
+    /// to it stay silent instead of cascading into more errors.
+    Poisoned,
 }
 
 /// Names are looked up in `self_instance`'s parameters (kind bodies), then in

@@ -118,16 +118,86 @@ fn syntax_diagnostic(file: FileId, text: &str, err: pest::error::Error<Rule>) ->
         }
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
-    let help = if found == "`\"`" || text.get(..pos).is_some_and(unclosed_string) {
+    let rest = text.get(pos..).unwrap_or("");
+    let reserved = ["import", "param", "true", "false"].into_iter().find(|k| {
+        rest.starts_with(k)
+            && !rest[k.len()..]
+                .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    });
+    let at_end = rest.trim().is_empty();
+    let unclosed = if at_end { unclosed_brace(text) } else { None };
+    let line_before = text
+        .get(..pos)
+        .unwrap_or("")
+        .rsplit('\n')
+        .next()
+        .unwrap_or("")
+        .trim();
+    let bare_setting = !line_before.is_empty()
+        && !found.starts_with("end")
+        && line_before
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+    let help = if let Some(word) = reserved {
+        format!("`{word}` is a reserved word and cannot be used as a name; choose another name")
+    } else if unclosed.is_some() {
+        String::from("a `{` is never closed; add the matching `}`")
+    } else if bare_setting {
+        format!("a setting is written `{line_before} = value`: is the `=` missing?")
+    } else if found == "`\"`" || text.get(..pos).is_some_and(unclosed_string) {
         String::from("a string must close with `\"` on the same line; write `\\n` for a line break")
     } else if expected.is_empty() {
         String::from("check the syntax against docs/language.md")
     } else {
-        format!("expected {}", crate::diag::one_of(&expected))
+        let mut list = expected.clone();
+        let last = list.pop().unwrap_or("");
+        if list.is_empty() {
+            format!("expected {last}")
+        } else {
+            format!("expected {} or {last}", list.join(", "))
+        }
     };
-    Diagnostic::new(ErrorCode::Syntax, format!("unexpected {found}"))
-        .label(Span::new(file, pos, end), "unexpected here")
+    let mut diag = Diagnostic::new(ErrorCode::Syntax, format!("unexpected {found}"));
+    if let Some(open) = unclosed {
+        diag = diag.label(Span::new(file, open, open + 1), "this `{` is never closed");
+    }
+    diag.label(Span::new(file, pos, end), "unexpected here")
         .help(help)
+}
+
+/// The position of the last `{` left open at the end of `text`, if any.
+fn unclosed_brace(text: &str) -> Option<usize> {
+    let mut open: Vec<usize> = Vec::new();
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') | (false, '\n') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '/' if chars.peek().is_some_and(|(_, n)| *n == '/') => {
+                for (_, n) in chars.by_ref() {
+                    if n == '\n' {
+                        break;
+                    }
+                }
+            }
+            '"' => in_string = true,
+            '{' => open.push(i),
+            '}' => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open.last().copied()
 }
 
 /// Whether the last line before the error holds an unterminated string.
@@ -411,7 +481,19 @@ impl Builder<'_> {
             Rule::string => ExprKind::Str(self.string_parts(pair)),
             Rule::int => ExprKind::Int(self.number::<i64>(&pair, pair.as_str()).unwrap_or(0)),
             Rule::float => {
-                ExprKind::Float(pair.as_str().replace('_', "").parse::<f64>().unwrap_or(0.0))
+                let f = pair
+                    .as_str()
+                    .replace('_', "")
+                    .parse::<f64>()
+                    .unwrap_or(f64::INFINITY);
+                if !f.is_finite() {
+                    self.diags.push(
+                        Diagnostic::new(ErrorCode::NumberOutOfRange, "number too large")
+                            .label(self.span(&pair), "does not fit in a 64-bit float")
+                            .help("write a smaller number"),
+                    );
+                }
+                ExprKind::Float(if f.is_finite() { f } else { 0.0 })
             }
             Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
             Rule::duration => {
