@@ -86,7 +86,7 @@ fn all_errors_of_a_file_are_reported_in_one_run() {
     write(
         &dir,
         "many.bom",
-        "landscape shop {\n  service api {\n    image = \"nginx:1.27.0\"\n    replcas = 2\n    ports { http = 70000 }\n    env { DB = db.hots }\n  }\n  postgress db {}\n}\n",
+        "landscape shop {\n  service api {\n    image = \"nginx:1.27.0\"\n    replcas = 2\n    ports { http = 70000 }\n    env { DB = dbx.host }\n  }\n  postgress db {}\n}\n",
     );
     let run = bomc(&dir, &["check", "many.bom", "--format", "json"]);
     assert_eq!(run.code, 1);
