@@ -7,6 +7,7 @@
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod emit;
 pub mod eval;
 pub mod model;
 pub mod resolve;
@@ -58,6 +59,15 @@ pub fn evaluate_file(path: &std::path::Path, options: &eval::Options) -> Checked
         diagnostics: diags.into_vec(),
         landscapes,
     }
+}
+
+/// Evaluates one landscape of a loaded program and checks its graph for cycles.
+pub fn evaluate_landscape(
+    program: &Program,
+    options: &eval::Options,
+    diags: &mut Diagnostics,
+) -> Option<model::Landscape> {
+    evaluate_one(program, options, diags)
 }
 
 /// Evaluates one landscape and checks its graph for cycles.
@@ -113,6 +123,7 @@ fn check_program(program: Program, mut diags: Diagnostics, options: &eval::Optio
                 environment: env,
                 sets: options.sets.clone(),
                 placeholders: true,
+                shared_sets: false,
             };
             let mut run = Diagnostics::default();
             if let Some(l) = evaluate_one(&program, &opts, &mut run) {
@@ -167,3 +178,5 @@ fn duplicate_environments(program: &Program, diags: &mut Diagnostics) {
     }
 }
 pub mod graph;
+pub mod lower;
+pub mod write;

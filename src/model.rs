@@ -136,6 +136,9 @@ pub struct Component {
     pub references: Vec<Reference>,
     #[serde(skip)]
     pub span: Span,
+    /// The component's name where it is declared.
+    #[serde(skip)]
+    pub name_span: Span,
 }
 
 impl Component {

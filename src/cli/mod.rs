@@ -1,5 +1,6 @@
 //! The command line: clap definitions and one module per subcommand.
 
+mod build;
 mod check;
 mod graph;
 mod impact;
@@ -49,6 +50,42 @@ pub enum Command {
     ///   bomc impact env.bom go_runtime --env production --format json
     ///   bomc impact env.bom auth --reverse
     Impact(ImpactArgs),
+    /// Build the artifacts that run a landscape: compose.yaml, a CloudFormation
+    /// template and a Dockerfile per image, into OUT/<landscape>/<environment>/,
+    /// with a manifest of every file and its hash. Nothing is written unless the
+    /// whole build succeeds.
+    ///
+    /// Examples:
+    ///   bomc build env.bom                                  (every environment, every target)
+    ///   bomc build env.bom --env production --target compose --out out
+    ///   bomc build env.bom --env story --set id=US-217 --now 2026-11-27T09:00:00Z
+    Build(BuildArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Targets to emit (default: all), comma-separated or repeated.
+    #[arg(
+        long = "target",
+        value_enum,
+        value_delimiter = ',',
+        value_name = "TARGET"
+    )]
+    pub targets: Vec<crate::emit::Target>,
+    /// The output folder.
+    #[arg(long, default_value = "out", value_name = "DIR")]
+    pub out: PathBuf,
+    /// The build time, RFC 3339 (default: SOURCE_DATE_EPOCH, else now); expiry = now + TTL.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// Write CloudFormation templates as YAML instead of JSON.
+    #[arg(long = "cloudformation-yaml")]
+    pub cloudformation_yaml: bool,
+    /// How to print diagnostics.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 /// What to evaluate: a file, an environment, parameter values.
@@ -136,6 +173,7 @@ impl Target {
             environment: self.env.clone(),
             sets: self.sets.clone(),
             placeholders: false,
+            shared_sets: false,
         }
     }
 }
@@ -154,6 +192,7 @@ pub fn run() -> ExitCode {
         Command::Model(args) => model::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Impact(args) => impact::run(&args),
+        Command::Build(args) => build::run(&args),
     }
 }
 

@@ -73,6 +73,10 @@ error_codes! {
     // Graph
     DependencyCycle = "E0401", "dependency cycle";
     UnknownNode = "E0402", "`bomc impact` names nothing in the landscape";
+    // Build
+    OutputNotWritable = "E0501", "output folder cannot be written";
+    InvalidNow = "E0502", "`--now` is not an RFC 3339 time";
+    NameNotValid = "E0503", "a name cannot be made valid for a target";
 }
 
 impl std::fmt::Display for ErrorCode {

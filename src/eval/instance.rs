@@ -791,6 +791,7 @@ impl<'p> Evaluator<'p> {
             params,
             references: inst.references.clone(),
             span: inst.span,
+            name_span: inst.name_span,
         })
     }
 

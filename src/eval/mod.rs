@@ -27,6 +27,10 @@ pub struct Options {
     /// Fill required parameters that have no value with a placeholder, so that
     /// `bomc check` can check an environment without its `--set`s.
     pub placeholders: bool,
+    /// Several environments are evaluated with the same `--set`s: a `--set`
+    /// for another environment's parameter is not an error here (the caller
+    /// checks them against all environments).
+    pub shared_sets: bool,
 }
 
 /// Evaluates the root landscape of `program` for `options.environment`.
@@ -290,7 +294,7 @@ impl<'p> Evaluator<'p> {
                 self.bind_param(landscape_scope, p, landscape_scope, assigned, diags);
             }
         }
-        if !self.options.placeholders {
+        if !self.options.placeholders && !self.options.shared_sets {
             self.check_unused_sets(def, env_def, diags);
         }
 

@@ -15,6 +15,7 @@ fn graph_of(example: &str, env: Option<&str>, sets: &[(&str, &str)]) -> Graph {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         placeholders: false,
+        shared_sets: false,
     };
     let checked = bomc::evaluate_file(&root().join(format!("examples/{example}.bom")), &options);
     assert!(

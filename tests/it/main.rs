@@ -1,5 +1,9 @@
 //! Integration tests: they run the built `bomc` binary, as users do.
 
+mod build;
+mod build_cloudformation;
+mod build_compose;
+mod build_dockerfile;
 mod cli;
 mod examples;
 mod fuzz;
@@ -44,4 +48,100 @@ pub fn bom_files(dir: &Path) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// The fixed build time of build tests.
+pub const NOW: &str = "2026-11-27T09:00:00Z";
+
+/// Values for the parameters the examples' environments require.
+fn sample_value(param: &str) -> &'static str {
+    match param {
+        "id" => "US-217",
+        "branch" => "feature-x",
+        "build" => "41",
+        "sprint" => "11",
+        "defect" => "42",
+        "release" => "2.3.1",
+        "run" => "7",
+        _ => "sample",
+    }
+}
+
+/// For each environment of an example: its name and the `--set` arguments
+/// for its required parameters.
+pub fn environments_of(path: &Path) -> Vec<(String, Vec<String>)> {
+    let mut diags = bomc::diag::Diagnostics::default();
+    let program = bomc::resolve::load_file(path, &mut diags).expect("example loads");
+    bomc::resolve::environments(&program)
+        .iter()
+        .map(|env| {
+            let mut sets = Vec::new();
+            for member in &env.body.members {
+                if let bomc::syntax::ast::Member::Param(p) = member
+                    && p.default.is_none()
+                {
+                    sets.push(String::from("--set"));
+                    sets.push(format!("{}={}", p.name.node, sample_value(&p.name.node)));
+                }
+            }
+            (env.name.node.clone(), sets)
+        })
+        .collect()
+}
+
+/// Builds `target` for every environment of every example into `out`;
+/// returns (example, environment, environment folder).
+pub fn build_examples(target: &str, out: &Path) -> Vec<(String, String, PathBuf)> {
+    let mut built = Vec::new();
+    for path in bom_files(&root().join("examples")) {
+        for (env, sets) in environments_of(&path) {
+            let file = path.to_str().expect("utf-8 path");
+            let out_arg = out.to_str().expect("utf-8 path");
+            let mut args = vec![
+                "build", file, "--env", &env, "--target", target, "--out", out_arg, "--now", NOW,
+            ];
+            args.extend(sets.iter().map(String::as_str));
+            let run = bomc(&root(), &args);
+            assert_eq!(
+                run.code,
+                0,
+                "{} --env {env}: {}",
+                path.display(),
+                run.stderr
+            );
+            let dir = run
+                .stdout
+                .lines()
+                .next()
+                .and_then(|l| l.split(':').next())
+                .map(PathBuf::from)
+                .expect("build prints the folder it wrote");
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("")
+                .to_string();
+            built.push((stem, env, dir));
+        }
+    }
+    built
+}
+
+/// A fresh, empty temporary folder for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bomc-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// A tool installed by scripts/test into `.venv`.
+pub fn venv_tool(name: &str) -> PathBuf {
+    let path = root().join(".venv/bin").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/test, which installs tests/tools/requirements.txt",
+        path.display()
+    );
+    path
 }

@@ -1,0 +1,229 @@
+//! `bomc build`: evaluate every requested environment, emit every requested
+//! target, and only if all of that succeeded, write the output folder.
+
+use super::{BuildArgs, report};
+use crate::diag::{Diagnostic, Diagnostics, ErrorCode};
+use crate::emit::{self, EmitOptions, Target};
+use crate::lower::{BuildContext, dns_label, time};
+use crate::syntax::ast::Member;
+use crate::write::{self, Output};
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Build time: `--now`, else `SOURCE_DATE_EPOCH` (reproducible builds), else the clock.
+fn now(args: &BuildArgs) -> Result<i64, Diagnostic> {
+    if let Some(text) = &args.now {
+        return time::parse_rfc3339(text).ok_or_else(|| {
+            Diagnostic::new(
+                ErrorCode::InvalidNow,
+                format!("`--now {text}` is not an RFC 3339 time"),
+            )
+            .help("write it like `2026-11-27T09:00:00Z` (UTC) or `2026-11-27T10:00:00+01:00`")
+        });
+    }
+    if let Some(epoch) = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return Ok(epoch);
+    }
+    Ok(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0))
+}
+
+pub fn run(args: &BuildArgs) -> ExitCode {
+    let mut diags = Diagnostics::default();
+    let program = crate::resolve::load_file(&args.target.file, &mut diags).unwrap_or_default();
+    let mut checked = crate::Checked {
+        program,
+        diagnostics: Vec::new(),
+        landscapes: Vec::new(),
+    };
+    let fail = |checked: &mut crate::Checked, diags: Diagnostics| {
+        checked.diagnostics = diags.into_vec();
+        report(checked, args.format);
+        ExitCode::from(1)
+    };
+    if !diags.is_empty() {
+        return fail(&mut checked, diags);
+    }
+    let now = match now(args) {
+        Ok(n) => n,
+        Err(d) => {
+            diags.push(d);
+            return fail(&mut checked, diags);
+        }
+    };
+    let program = &checked.program;
+    let declared = crate::resolve::environments(program);
+    let mut skipped = Vec::new();
+    let environments: Vec<Option<String>> = match &args.target.env {
+        Some(e) => vec![Some(e.clone())],
+        None if declared.is_empty() => vec![None],
+        None => declared
+            .iter()
+            .filter(|env| {
+                let missing: Vec<&str> = env
+                    .body
+                    .members
+                    .iter()
+                    .filter_map(|m| match m {
+                        Member::Param(p)
+                            if p.default.is_none()
+                                && !args.target.sets.iter().any(|(k, _)| *k == p.name.node) =>
+                        {
+                            Some(p.name.node.as_str())
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if missing.is_empty() {
+                    true
+                } else {
+                    let sets: Vec<String> =
+                        missing.iter().map(|m| format!("--set {m}=…")).collect();
+                    skipped.push(format!(
+                        "{} (needs --env {} {})",
+                        env.name.node,
+                        env.name.node,
+                        sets.join(" ")
+                    ));
+                    false
+                }
+            })
+            .map(|env| Some(env.name.node.clone()))
+            .collect(),
+    };
+    let mut targets = args.targets.clone();
+    if targets.is_empty() {
+        targets = vec![Target::Compose, Target::Cloudformation, Target::Dockerfile];
+    }
+    targets.sort();
+    targets.dedup();
+    let options = EmitOptions {
+        cloudformation_yaml: args.cloudformation_yaml,
+    };
+    let source = args.target.file.display().to_string();
+    let source_dir = args
+        .target
+        .file
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+
+    let mut outputs = Vec::new();
+    for env in environments {
+        let opts = crate::eval::Options {
+            environment: env.clone(),
+            sets: args.target.sets.clone(),
+            placeholders: false,
+            shared_sets: args.target.env.is_none(),
+        };
+        let mut run = Diagnostics::default();
+        let Some(landscape) = crate::evaluate_landscape(program, &opts, &mut run) else {
+            run.into_vec().into_iter().for_each(|d| diags.push(d));
+            continue;
+        };
+        let graph = crate::graph::Graph::build(&landscape);
+        let instance = instance_name(&landscape);
+        let ctx = BuildContext {
+            landscape: &landscape,
+            graph: &graph,
+            source: &source,
+            source_dir: &source_dir,
+            now,
+            instance: instance.clone(),
+        };
+        let mut artifacts = Vec::new();
+        for target in &targets {
+            match emit::emit(*target, &ctx, &options) {
+                Ok(mut a) => artifacts.append(&mut a),
+                Err(errs) => errs.into_iter().for_each(|d| diags.push(d)),
+            }
+        }
+        outputs.push(Output {
+            dir: std::path::PathBuf::from(&landscape.name).join(&instance),
+            source: source.clone(),
+            landscape: landscape.name.clone(),
+            environment: ctx.environment().to_string(),
+            instance: instance.clone(),
+            lifetime: String::from(if ctx.is_ephemeral() {
+                "ephemeral"
+            } else {
+                "persistent"
+            }),
+            purpose: ctx.purpose().map(String::from),
+            expires: ctx.expires(),
+            artifacts,
+        });
+    }
+    // Checked against the whole file too, so a build never ships what `check` rejects.
+    if diags.is_empty() {
+        let all = crate::check_file(
+            &args.target.file,
+            &crate::eval::Options {
+                environment: None,
+                sets: args.target.sets.clone(),
+                placeholders: true,
+                shared_sets: false,
+            },
+        );
+        all.diagnostics.into_iter().for_each(|d| diags.push(d));
+    }
+    if !diags.is_empty() {
+        return fail(&mut checked, diags);
+    }
+    let written = match write::write(&args.out, &outputs) {
+        Ok(w) => w,
+        Err(d) => {
+            diags.push(d);
+            return fail(&mut checked, diags);
+        }
+    };
+    let mut out = std::io::stdout();
+    for output in &outputs {
+        let _ = writeln!(
+            out,
+            "{}: {} file{} ({})",
+            args.out.join(&output.dir).display(),
+            output.artifacts.len() + 1,
+            if output.artifacts.is_empty() { "" } else { "s" },
+            output
+                .expires
+                .as_ref()
+                .map(|e| format!("ephemeral, expires {e}"))
+                .unwrap_or_else(|| output.lifetime.clone())
+        );
+    }
+    let _ = written;
+    for s in skipped {
+        let _ = writeln!(std::io::stderr(), "note: skipped environment {s}");
+    }
+    ExitCode::SUCCESS
+}
+
+/// The environment instance: its name, then its parameters' values, so two
+/// instances of one environment (`story-us-217`, `story-us-218`) never share a folder.
+fn instance_name(landscape: &crate::model::Landscape) -> String {
+    let Some(env) = &landscape.environment else {
+        return String::from("default");
+    };
+    let mut name = env.name.clone();
+    for value in env.params.values() {
+        if let Some(text) = crate::lower::text(value, &NoHosts) {
+            name.push('-');
+            name.push_str(&text);
+        }
+    }
+    dns_label(&name, 63)
+}
+
+struct NoHosts;
+
+impl crate::lower::Resolve for NoHosts {
+    fn host(&self, component: &str) -> String {
+        component.to_string()
+    }
+}

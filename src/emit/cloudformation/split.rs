@@ -1,0 +1,404 @@
+//! Stack quotas: a template over CloudFormation's limits (500 resources,
+//! 200 parameters, 200 outputs, 1 MB of body) is split into nested stacks.
+//! Components stay whole and are taken in start order (so a stack mostly needs
+//! the ones before it); what a nested stack uses from elsewhere arrives as a
+//! parameter, wired by the root from the owner's resource or output.
+
+use serde_json::{Map, Value as Json, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// CloudFormation's hard limits, with headroom.
+pub const MAX_RESOURCES: usize = 450;
+pub const MAX_PARAMETERS: usize = 180;
+pub const MAX_OUTPUTS: usize = 180;
+pub const MAX_BODY: usize = 900_000;
+
+/// `(logical id, attribute)` a resource refers to; attribute `None` is a `Ref`.
+type Target = (String, Option<String>);
+
+fn collect_refs(v: &Json, out: &mut BTreeSet<Target>) {
+    match v {
+        Json::Object(m) => {
+            if let Some(Json::String(id)) = m.get("Ref")
+                && m.len() == 1
+            {
+                out.insert((id.clone(), None));
+                return;
+            }
+            if let Some(Json::Array(a)) = m.get("Fn::GetAtt")
+                && m.len() == 1
+                && let (Some(Json::String(id)), Some(Json::String(attr))) = (a.first(), a.get(1))
+            {
+                out.insert((id.clone(), Some(attr.clone())));
+                return;
+            }
+            if let Some(Json::Array(a)) = m.get("Fn::Sub")
+                && m.len() == 1
+            {
+                // `Fn::Sub` with a variable map: only the map's values hold references.
+                a.iter().skip(1).for_each(|x| collect_refs(x, out));
+                return;
+            }
+            m.values().for_each(|x| collect_refs(x, out));
+        }
+        Json::Array(a) => a.iter().for_each(|x| collect_refs(x, out)),
+        _ => {}
+    }
+}
+
+fn param_name(target: &Target) -> String {
+    let attr: String = target
+        .1
+        .as_deref()
+        .unwrap_or("Ref")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    format!("{}{attr}", target.0)
+}
+
+/// Replaces references to resources outside the stack by `Ref` to parameters.
+fn rewrite(v: &mut Json, external: &BTreeMap<Target, String>) {
+    let exprs: BTreeMap<Target, Json> = external
+        .iter()
+        .map(|(t, name)| (t.clone(), json!({"Ref": name})))
+        .collect();
+    replace(v, &exprs);
+}
+
+/// Replaces references by the given expressions.
+fn replace(v: &mut Json, external: &BTreeMap<Target, Json>) {
+    match v {
+        Json::Object(m) => {
+            let mut target: Option<Target> = None;
+            if m.len() == 1 {
+                if let Some(Json::String(id)) = m.get("Ref") {
+                    target = Some((id.clone(), None));
+                } else if let Some(Json::Array(a)) = m.get("Fn::GetAtt")
+                    && let (Some(Json::String(id)), Some(Json::String(attr))) =
+                        (a.first(), a.get(1))
+                {
+                    target = Some((id.clone(), Some(attr.clone())));
+                }
+            }
+            if let Some(expr) = target.and_then(|t| external.get(&t)) {
+                *v = expr.clone();
+                return;
+            }
+            m.values_mut().for_each(|x| replace(x, external));
+        }
+        Json::Array(a) => a.iter_mut().for_each(|x| replace(x, external)),
+        _ => {}
+    }
+}
+
+/// One component's resources (or the shared ones), to be placed together.
+pub struct Unit {
+    pub ids: Vec<String>,
+}
+
+/// A split template: the root, and nested templates by file name.
+pub struct Split {
+    pub root: Map<String, Json>,
+    pub nested: Vec<(String, Map<String, Json>)>,
+}
+
+fn size(resources: &Map<String, Json>, ids: &[String]) -> usize {
+    ids.iter()
+        .filter_map(|id| resources.get(id))
+        .map(|r| {
+            serde_json::to_string_pretty(r)
+                .map(|s| s.len())
+                .unwrap_or(0)
+                + 64
+        })
+        .sum()
+}
+
+/// Whether a template must be split.
+pub fn needed(template: &Map<String, Json>) -> bool {
+    let count = |k: &str| {
+        template
+            .get(k)
+            .and_then(Json::as_object)
+            .map_or(0, Map::len)
+    };
+    count("Resources") > MAX_RESOURCES
+        || count("Parameters") > MAX_PARAMETERS
+        || count("Outputs") > MAX_OUTPUTS
+        || serde_json::to_string_pretty(template).map_or(0, |s| s.len()) > MAX_BODY
+}
+
+/// Splits `template`: `shared` stays in the root; `units` (in start order) are
+/// packed into nested stacks.
+pub fn split(
+    template: Map<String, Json>,
+    shared: Vec<String>,
+    units: Vec<Unit>,
+    file_prefix: &str,
+) -> Split {
+    let mut template = template;
+    let mut resources = match template.remove("Resources") {
+        Some(Json::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let parameters = match template.remove("Parameters") {
+        Some(Json::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let outputs = match template.remove("Outputs") {
+        Some(Json::Object(m)) => m,
+        _ => Map::new(),
+    };
+
+    // Pack units into stacks.
+    let mut stacks: Vec<Vec<String>> = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    let mut current_refs: BTreeSet<Target> = BTreeSet::new();
+    let mut current_size = 0;
+    for unit in units {
+        let mut refs = BTreeSet::new();
+        for id in &unit.ids {
+            if let Some(r) = resources.get(id) {
+                collect_refs(r, &mut refs);
+            }
+        }
+        let unit_size = size(&resources, &unit.ids);
+        let merged: BTreeSet<Target> = current_refs.union(&refs).cloned().collect();
+        if !current.is_empty()
+            && (current.len() + unit.ids.len() > MAX_RESOURCES
+                || merged.len() > MAX_PARAMETERS
+                || current_size + unit_size > MAX_BODY)
+        {
+            stacks.push(std::mem::take(&mut current));
+            current_refs.clear();
+            current_size = 0;
+        }
+        current_refs.extend(refs);
+        current_size += unit_size;
+        current.extend(unit.ids);
+    }
+    if !current.is_empty() {
+        stacks.push(current);
+    }
+
+    let stack_id = |i: usize| format!("Stack{:02}", i + 1);
+    let mut owner: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, ids) in stacks.iter().enumerate() {
+        for id in ids {
+            owner.insert(id.clone(), i);
+        }
+    }
+    let mut child_outputs: Vec<Map<String, Json>> = vec![Map::new(); stacks.len()];
+    let mut child_params: Vec<Map<String, Json>> = vec![Map::new(); stacks.len()];
+    let mut stack_params: Vec<Map<String, Json>> = vec![Map::new(); stacks.len()];
+    let mut stack_depends: Vec<BTreeSet<String>> = vec![BTreeSet::new(); stacks.len()];
+    let mut child_resources: Vec<Map<String, Json>> = vec![Map::new(); stacks.len()];
+
+    for (i, ids) in stacks.iter().enumerate() {
+        let mut res = Map::new();
+        for id in ids {
+            if let Some(r) = resources.remove(id) {
+                res.insert(id.clone(), r);
+            }
+        }
+        let mut refs = BTreeSet::new();
+        for r in res.values() {
+            collect_refs(r, &mut refs);
+        }
+        let mut external: BTreeMap<Target, String> = BTreeMap::new();
+        for target in refs {
+            if res.contains_key(&target.0) || target.0.starts_with("AWS::") {
+                continue;
+            }
+            let name = param_name(&target);
+            let (definition, value) = if let Some(p) = parameters.get(&target.0) {
+                (p.clone(), json!({"Ref": target.0}))
+            } else if let Some(&o) = owner.get(&target.0) {
+                let out_name = name.clone();
+                let expr = match &target.1 {
+                    None => json!({"Ref": target.0}),
+                    Some(a) => json!({"Fn::GetAtt": [target.0, a]}),
+                };
+                child_outputs[o].insert(out_name.clone(), json!({"Value": expr}));
+                (
+                    json!({"Type": "String"}),
+                    json!({"Fn::GetAtt": [stack_id(o), format!("Outputs.{out_name}")]}),
+                )
+            } else {
+                let expr = match &target.1 {
+                    None => json!({"Ref": target.0}),
+                    Some(a) => json!({"Fn::GetAtt": [target.0, a]}),
+                };
+                (json!({"Type": "String"}), expr)
+            };
+            child_params[i].insert(name.clone(), definition);
+            stack_params[i].insert(name.clone(), value);
+            external.insert(target, name);
+        }
+        for r in res.values_mut() {
+            rewrite(r, &external);
+            // Ordering on resources in other stacks becomes ordering between stacks.
+            if let Some(Json::Array(deps)) = r.get("DependsOn").cloned() {
+                let (inside, outside): (Vec<Json>, Vec<Json>) = deps
+                    .into_iter()
+                    .partition(|d| d.as_str().is_some_and(|d| ids.iter().any(|x| x == d)));
+                for d in outside.iter().filter_map(Json::as_str) {
+                    match owner.get(d) {
+                        Some(&o) if o != i => {
+                            stack_depends[i].insert(stack_id(o));
+                        }
+                        Some(_) => {}
+                        None => {
+                            stack_depends[i].insert(d.to_string());
+                        }
+                    }
+                }
+                if let Some(obj) = r.as_object_mut() {
+                    if inside.is_empty() {
+                        obj.remove("DependsOn");
+                    } else {
+                        obj.insert(String::from("DependsOn"), Json::Array(inside));
+                    }
+                }
+            }
+        }
+        child_resources[i] = res;
+    }
+
+    // Outputs go with the resources they name.
+    let mut root_outputs = Map::new();
+    for (name, output) in outputs {
+        let mut refs = BTreeSet::new();
+        collect_refs(&output, &mut refs);
+        match refs.iter().find_map(|t| owner.get(&t.0)) {
+            Some(&o) => {
+                child_outputs[o].insert(name, output);
+            }
+            None => {
+                root_outputs.insert(name, output);
+            }
+        }
+    }
+
+    // Root resources that use a nested stack's resources read its outputs.
+    let mut root_resources = resources;
+    for r in root_resources.values_mut() {
+        let mut refs = BTreeSet::new();
+        collect_refs(r, &mut refs);
+        let mut external: BTreeMap<Target, Json> = BTreeMap::new();
+        for target in refs {
+            if let Some(&o) = owner.get(&target.0) {
+                let name = param_name(&target);
+                let expr = match &target.1 {
+                    None => json!({"Ref": target.0}),
+                    Some(a) => json!({"Fn::GetAtt": [target.0, a]}),
+                };
+                child_outputs[o].insert(name.clone(), json!({"Value": expr}));
+                external.insert(
+                    target,
+                    json!({"Fn::GetAtt": [stack_id(o), format!("Outputs.{name}")]}),
+                );
+            }
+        }
+        replace(r, &external);
+        if let Some(Json::Array(deps)) = r.get("DependsOn").cloned() {
+            let mapped: BTreeSet<String> = deps
+                .iter()
+                .filter_map(Json::as_str)
+                .map(|d| {
+                    owner
+                        .get(d)
+                        .map(|&o| stack_id(o))
+                        .unwrap_or_else(|| d.to_string())
+                })
+                .collect();
+            if let Some(obj) = r.as_object_mut() {
+                obj.insert(
+                    String::from("DependsOn"),
+                    json!(mapped.into_iter().collect::<Vec<_>>()),
+                );
+            }
+        }
+    }
+    let mut nested = Vec::new();
+    for (i, res) in child_resources.into_iter().enumerate() {
+        let file = format!("{file_prefix}-{:02}.json", i + 1);
+        let mut t = Map::new();
+        t.insert(
+            String::from("AWSTemplateFormatVersion"),
+            json!("2010-09-09"),
+        );
+        if let Some(d) = template.get("Description").and_then(Json::as_str) {
+            t.insert(
+                String::from("Description"),
+                json!(format!("{d} (nested stack {} of {})", i + 1, stacks.len())),
+            );
+        }
+        if !child_params[i].is_empty() {
+            t.insert(
+                String::from("Parameters"),
+                Json::Object(std::mem::take(&mut child_params[i])),
+            );
+        }
+        t.insert(String::from("Resources"), Json::Object(res));
+        if !child_outputs[i].is_empty() {
+            t.insert(
+                String::from("Outputs"),
+                Json::Object(std::mem::take(&mut child_outputs[i])),
+            );
+        }
+        let mut stack = json!({
+            "Type": "AWS::CloudFormation::Stack",
+            "Properties": {
+                "TemplateURL": {"Fn::Join": ["", [{"Ref": "TemplateBaseUrl"}, format!("/{file}")]]},
+                "Parameters": Json::Object(std::mem::take(&mut stack_params[i])),
+            }
+        });
+        // `Fn::GetAtt` on another stack's outputs already orders the stacks.
+        let implied: BTreeSet<String> = {
+            let mut refs = BTreeSet::new();
+            collect_refs(&stack, &mut refs);
+            refs.into_iter().map(|t| t.0).collect()
+        };
+        let depends: Vec<String> = stack_depends[i]
+            .iter()
+            .filter(|d| !implied.contains(*d))
+            .cloned()
+            .collect();
+        if !depends.is_empty() {
+            stack["DependsOn"] = json!(depends);
+        }
+        if stack["Properties"]["Parameters"]
+            .as_object()
+            .is_some_and(Map::is_empty)
+            && let Some(p) = stack["Properties"].as_object_mut()
+        {
+            p.remove("Parameters");
+        }
+        root_resources.insert(stack_id(i), stack);
+        nested.push((file, t));
+    }
+    let _ = shared;
+    let mut root = template;
+    let mut root_parameters = parameters;
+    // The root keeps only parameters it (or a nested stack it feeds) uses.
+    let mut used = BTreeSet::new();
+    for r in root_resources.values() {
+        collect_refs(r, &mut used);
+    }
+    for o in root_outputs.values() {
+        collect_refs(o, &mut used);
+    }
+    root_parameters.retain(|k, _| used.iter().any(|t| &t.0 == k));
+    root_parameters.insert(
+        String::from("TemplateBaseUrl"),
+        json!({"Type": "String", "Description": "HTTPS URL of the S3 folder holding the nested templates (upload the cloudformation/ folder there)"}),
+    );
+    root.insert(String::from("Parameters"), Json::Object(root_parameters));
+    root.insert(String::from("Resources"), Json::Object(root_resources));
+    if !root_outputs.is_empty() {
+        root.insert(String::from("Outputs"), Json::Object(root_outputs));
+    }
+    Split { root, nested }
+}

@@ -1,0 +1,136 @@
+//! The part of the Compose Specification bomc writes, as typed values: field
+//! order is output order, maps are `BTreeMap`s (sorted, deterministic), and
+//! empty fields are left out.
+
+use serde::Serialize;
+use serde_yaml_ng::Value as Yaml;
+use std::collections::BTreeMap;
+
+#[derive(Serialize)]
+pub(super) struct ComposeFile {
+    pub(super) name: String,
+    pub(super) services: BTreeMap<String, Yaml>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(super) networks: BTreeMap<String, Labelled>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(super) volumes: BTreeMap<String, Labelled>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(super) secrets: BTreeMap<String, SecretSource>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(super) configs: BTreeMap<String, InlineConfig>,
+}
+
+#[derive(Serialize)]
+pub(super) struct Labelled {
+    pub(super) labels: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+pub(super) struct SecretSource {
+    /// The host environment variable holding the value at `docker compose up`.
+    pub(super) environment: String,
+}
+
+#[derive(Serialize)]
+pub(super) struct InlineConfig {
+    pub(super) content: String,
+}
+
+#[derive(Serialize, Default)]
+pub(super) struct Service {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) build: Option<Build>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) command: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(super) environment: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) secrets: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) configs: Vec<ConfigMount>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) ports: Vec<Published>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) expose: Vec<u16>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) networks: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) volumes: Vec<VolumeMount>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(super) depends_on: BTreeMap<String, DependsOn>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) healthcheck: Option<Healthcheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) deploy: Option<Deploy>,
+    pub(super) restart: &'static str,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(super) sysctls: BTreeMap<String, String>,
+    pub(super) labels: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+pub(super) struct Build {
+    pub(super) context: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) dockerfile_inline: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(super) struct ConfigMount {
+    pub(super) source: String,
+    pub(super) target: String,
+}
+
+#[derive(Serialize)]
+pub(super) struct Published {
+    pub(super) target: u16,
+    pub(super) published: String,
+    pub(super) protocol: &'static str,
+}
+
+#[derive(Serialize)]
+pub(super) struct VolumeMount {
+    #[serde(rename = "type")]
+    pub(super) kind: &'static str,
+    pub(super) source: String,
+    pub(super) target: String,
+}
+
+#[derive(Serialize)]
+pub(super) struct DependsOn {
+    pub(super) condition: &'static str,
+}
+
+#[derive(Serialize, Clone)]
+pub(super) struct Healthcheck {
+    pub(super) test: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) interval: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) retries: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) start_period: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(super) struct Deploy {
+    pub(super) replicas: i64,
+    pub(super) resources: Resources,
+}
+
+#[derive(Serialize)]
+pub(super) struct Resources {
+    pub(super) limits: Limits,
+}
+
+#[derive(Serialize)]
+pub(super) struct Limits {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) cpus: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) memory: Option<String>,
+}

@@ -1,0 +1,326 @@
+//! A YAML writer for a `serde_yaml_ng::Value` tree that keeps every string a
+//! string for every YAML reader: YAML 1.1 (PyYAML, older tools) as well as
+//! YAML 1.2 (go-yaml in Docker Compose, ruamel).
+//!
+//! `serde_yaml_ng::to_string` decides quoting by YAML 1.2 rules only, so it
+//! writes `yes`, `on`, `22:22`, `2001-12-14` and `<<` plain — which YAML 1.1
+//! readers turn into a boolean, a sexagesimal number, a date and a merge key —
+//! and it leaves U+2028 raw inside quotes, where YAML 1.1 folds it. Here every
+//! string value is written double-quoted with escapes, and keys are written
+//! plain only when they cannot mean anything but themselves.
+
+use serde_yaml_ng::Value;
+use std::fmt::Write;
+
+/// Keys longer than this are written as explicit keys (`? key`): YAML limits
+/// implicit keys to 1024 characters.
+const IMPLICIT_KEY_LIMIT: usize = 1000;
+
+/// Writes `value` as a block-style YAML document (after `comment` lines, each
+/// prefixed with `# `). Line breaks in the comment become spaces.
+pub fn document(comment: &[String], value: &Value) -> String {
+    let mut out = String::new();
+    for line in comment {
+        out.push_str("# ");
+        out.push_str(&one_line(line));
+        out.push('\n');
+    }
+    match value {
+        Value::Mapping(m) if !m.is_empty() => mapping(&mut out, m, 0, false),
+        Value::Sequence(s) if !s.is_empty() => sequence(&mut out, s, 0),
+        other => {
+            out.push_str(&scalar(other));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Text for a comment or a single line of another format: every character
+/// that any YAML version (or a shell, or HAProxy) treats as a line break, and
+/// every other control character, becomes a space.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+fn indent(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+/// The value after `key:` or `- `, on the same line for scalars, below for collections.
+fn value_after(out: &mut String, v: &Value, level: usize) {
+    match v {
+        Value::Mapping(m) if !m.is_empty() => {
+            out.push('\n');
+            mapping(out, m, level + 2, false);
+        }
+        Value::Sequence(s) if !s.is_empty() => {
+            out.push('\n');
+            sequence(out, s, level + 2);
+        }
+        Value::Tagged(t) => value_after(out, &t.value, level),
+        Value::String(s) if literal(s) => {
+            out.push_str(if s.ends_with('\n') { " |\n" } else { " |-\n" });
+            for line in s.strip_suffix('\n').unwrap_or(s).split('\n') {
+                if !line.is_empty() {
+                    indent(out, level + 2);
+                    out.push_str(line);
+                }
+                out.push('\n');
+            }
+        }
+        other => {
+            out.push(' ');
+            out.push_str(&scalar(other));
+            out.push('\n');
+        }
+    }
+}
+
+/// A block mapping at `level`; when `continued`, the first line's indentation
+/// was already written (after `- `).
+fn mapping(out: &mut String, m: &serde_yaml_ng::Mapping, level: usize, continued: bool) {
+    for (i, (k, v)) in m.iter().enumerate() {
+        if i > 0 || !continued {
+            indent(out, level);
+        }
+        let key = key(k);
+        if key.chars().count() > IMPLICIT_KEY_LIMIT {
+            out.push_str("? ");
+            out.push_str(&key);
+            out.push('\n');
+            indent(out, level);
+            out.push(':');
+        } else {
+            out.push_str(&key);
+            out.push(':');
+        }
+        value_after(out, v, level);
+    }
+}
+
+fn sequence(out: &mut String, s: &[Value], level: usize) {
+    for item in s {
+        indent(out, level);
+        out.push('-');
+        match item {
+            Value::Mapping(m) if !m.is_empty() => {
+                out.push(' ');
+                mapping(out, m, level + 2, true);
+            }
+            v => value_after(out, v, level),
+        }
+    }
+}
+
+/// Whether a multi-line string reads the same in a literal block (`|`) in
+/// every YAML version: only characters that stay as they are in double quotes,
+/// line feeds between lines (no `\r`, which YAML normalizes), a first line that
+/// starts with neither white space nor nothing (it sets the block's
+/// indentation), no white space at the end of a line (editors strip it) and
+/// at most one final line feed (chomping would change more).
+fn literal(s: &str) -> bool {
+    let body = s.strip_suffix('\n').unwrap_or(s);
+    body.contains('\n')
+        && !body.ends_with('\n')
+        && !body.starts_with([' ', '\t', '\n'])
+        && body
+            .split('\n')
+            .all(|line| !line.ends_with([' ', '\t']) && line.chars().all(|c| c == '\t' || raw(c)))
+}
+
+/// A mapping key: plain when it is an identifier-like word no YAML version
+/// resolves to anything but a string, else double-quoted.
+fn key(k: &Value) -> String {
+    match k {
+        Value::String(s) if plain_key(s) => s.clone(),
+        other => scalar(other),
+    }
+}
+
+fn plain_key(s: &str) -> bool {
+    const WORDS: [&str; 9] = ["y", "n", "yes", "no", "on", "off", "true", "false", "null"];
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
+        && !WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
+}
+
+/// A scalar: `null`, `true`/`false`, a number, or a double-quoted string.
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::Null => String::from("null"),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => number(n),
+        Value::String(s) => quoted(s),
+        Value::Tagged(t) => scalar(&t.value),
+        Value::Mapping(_) => String::from("{}"),
+        Value::Sequence(_) => String::from("[]"),
+    }
+}
+
+/// Integers as digits; floats always with a `.` (YAML 1.1 needs one) and
+/// never in exponent form.
+fn number(n: &serde_yaml_ng::Number) -> String {
+    if let Some(i) = n.as_i64() {
+        return i.to_string();
+    }
+    if let Some(u) = n.as_u64() {
+        return u.to_string();
+    }
+    match n.as_f64() {
+        Some(f) if f.is_nan() => String::from(".nan"),
+        Some(f) if f.is_infinite() => String::from(if f > 0.0 { ".inf" } else { "-.inf" }),
+        Some(f) => {
+            let text = format!("{f}");
+            if text.contains('.') {
+                text
+            } else {
+                format!("{text}.0")
+            }
+        }
+        None => String::from("null"),
+    }
+}
+
+/// A double-quoted YAML string. Printable characters stay as they are; quotes,
+/// backslashes, control characters, the line and paragraph separators, the byte
+/// order mark and anything YAML does not allow raw are escaped.
+pub fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\0' => out.push_str("\\0"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{b}' => out.push_str("\\v"),
+            '\u{c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            '\u{1b}' => out.push_str("\\e"),
+            c if raw(c) => out.push(c),
+            c if (c as u32) <= 0xff => {
+                let _ = write!(out, "\\x{:02X}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Characters written as they are: printable ASCII and the printable
+/// non-ASCII ranges, except the line and paragraph separators and the byte
+/// order mark (YAML 1.1 treats the first two as line breaks).
+fn raw(c: char) -> bool {
+    match c {
+        ' '..='~' => true,
+        '\u{a0}'..='\u{d7ff}' => !matches!(c, '\u{2028}' | '\u{2029}'),
+        '\u{e000}'..='\u{fffd}' => c != '\u{feff}',
+        '\u{10000}'.. => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(entries: &[(&str, Value)]) -> Value {
+        let mut m = serde_yaml_ng::Mapping::new();
+        for (k, v) in entries {
+            m.insert(Value::String((*k).to_string()), v.clone());
+        }
+        Value::Mapping(m)
+    }
+
+    #[test]
+    fn strings_are_always_double_quoted_and_escaped() {
+        assert_eq!(quoted("yes"), "\"yes\"");
+        assert_eq!(quoted("22:22"), "\"22:22\"");
+        assert_eq!(quoted("a\"b\\c"), "\"a\\\"b\\\\c\"");
+        assert_eq!(quoted("l1\nl2\r\t"), "\"l1\\nl2\\r\\t\"");
+        assert_eq!(
+            quoted("a\u{2028}b\u{85}c\u{feff}"),
+            "\"a\\u2028b\\x85c\\uFEFF\""
+        );
+        assert_eq!(quoted("é ü 日本"), "\"é ü 日本\"");
+    }
+
+    #[test]
+    fn keys_are_plain_only_when_unambiguous() {
+        assert_eq!(key(&Value::String("services".into())), "services");
+        assert_eq!(
+            key(&Value::String("org.bomc.source".into())),
+            "org.bomc.source"
+        );
+        assert_eq!(key(&Value::String("on".into())), "\"on\"");
+        assert_eq!(key(&Value::String("No".into())), "\"No\"");
+        assert_eq!(key(&Value::String("<<".into())), "\"<<\"");
+        assert_eq!(key(&Value::String("0755".into())), "\"0755\"");
+        assert_eq!(key(&Value::String("a: b".into())), "\"a: b\"");
+    }
+
+    #[test]
+    fn block_layout() {
+        let doc = map(&[
+            ("name", Value::String("x".into())),
+            (
+                "list",
+                Value::Sequence(vec![
+                    Value::String("a".into()),
+                    map(&[
+                        ("k", Value::Number(1.into())),
+                        ("m", map(&[("ok", Value::Bool(true))])),
+                    ]),
+                    Value::Sequence(vec![Value::String("nested".into())]),
+                ]),
+            ),
+            ("empty", Value::Mapping(serde_yaml_ng::Mapping::new())),
+            ("f", Value::Number(2.0.into())),
+        ]);
+        let text = document(&["head\nline".into()], &doc);
+        assert_eq!(
+            text,
+            "# head line\nname: \"x\"\nlist:\n  - \"a\"\n  - k: 1\n    m:\n      ok: true\n  -\n    - \"nested\"\nempty: {}\nf: 2.0\n"
+        );
+    }
+
+    #[test]
+    fn multi_line_strings_are_literal_blocks_only_when_exact() {
+        let doc = map(&[
+            ("a", Value::String("one\n# two\n\n---\n".into())),
+            ("b", Value::String("x\ny".into())),
+            ("c", Value::String("x\r\ny".into())),
+            ("d", Value::String(" x\ny".into())),
+            ("d2", Value::String("x\n  y\n\tz".into())),
+            ("e", Value::String("x \ny".into())),
+            ("f", Value::String("x\ny\n\n".into())),
+        ]);
+        assert_eq!(
+            document(&[], &doc),
+            "a: |\n  one\n  # two\n\n  ---\nb: |-\n  x\n  y\nc: \"x\\r\\ny\"\nd: \" x\\ny\"\nd2: |-\n  x\n    y\n  \tz\ne: \"x \\ny\"\nf: \"x\\ny\\n\\n\"\n"
+        );
+    }
+
+    #[test]
+    fn long_keys_are_explicit() {
+        let long = "K".repeat(1200);
+        let text = document(&[], &map(&[(&long, Value::String("v".into()))]));
+        assert_eq!(text, format!("? {long}\n: \"v\"\n"));
+    }
+}

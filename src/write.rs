@@ -1,0 +1,180 @@
+//! The output folder: every environment's files written atomically (each file
+//! to a temporary sibling, then renamed), a manifest of what bomc wrote with
+//! hashes, stale files from bomc's previous manifest removed — and nothing
+//! else ever deleted.
+
+use crate::diag::{Diagnostic, ErrorCode};
+use crate::emit::Artifact;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+pub const MANIFEST: &str = "bomc-manifest.json";
+
+/// One environment's output: its folder (relative to the output root) and files.
+pub struct Output {
+    pub dir: PathBuf,
+    pub source: String,
+    pub landscape: String,
+    pub environment: String,
+    pub instance: String,
+    pub lifetime: String,
+    pub purpose: Option<String>,
+    pub expires: Option<String>,
+    pub artifacts: Vec<Artifact>,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub struct ManifestFile {
+    pub path: String,
+    pub sha256: String,
+    pub bytes: usize,
+}
+
+/// `bomc-manifest.json`: what bomc wrote into one environment folder.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub struct Manifest {
+    pub generator: String,
+    pub source: String,
+    pub landscape: String,
+    pub environment: String,
+    pub instance: String,
+    pub lifetime: String,
+    pub purpose: Option<String>,
+    pub expires: Option<String>,
+    pub files: Vec<ManifestFile>,
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn io_error(path: &Path, err: std::io::Error) -> Diagnostic {
+    Diagnostic::new(ErrorCode::OutputNotWritable, format!("cannot write `{}`: {err}", path.display()))
+        .help("check that the output folder is writable and is not a file; the previous output is left as it was")
+}
+
+/// Reads the manifest bomc left in `dir`, if any.
+pub fn read_manifest(dir: &Path) -> Option<Manifest> {
+    let text = std::fs::read_to_string(dir.join(MANIFEST)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Relative artifact paths must stay inside their folder.
+fn safe_relative(path: &str) -> bool {
+    !path.is_empty()
+        && !path.starts_with('/')
+        && path
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+}
+
+/// Writes every output under `root`. All files are first written to temporary
+/// siblings; only when all of them are written are they renamed into place, so
+/// an error leaves the previous output as it was. Returns the files written.
+pub fn write(root: &Path, outputs: &[Output]) -> Result<Vec<PathBuf>, Diagnostic> {
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let result = stage_all(root, outputs, &mut staged);
+    if let Err(err) = result {
+        for (tmp, _) in &staged {
+            let _ = std::fs::remove_file(tmp);
+        }
+        return Err(err);
+    }
+    let mut written = Vec::new();
+    for (tmp, dest) in &staged {
+        std::fs::rename(tmp, dest).map_err(|e| io_error(dest, e))?;
+        written.push(dest.clone());
+    }
+    // Files bomc wrote last time that this build no longer produces.
+    for output in outputs {
+        let dir = root.join(&output.dir);
+        let now: BTreeSet<&str> = output.artifacts.iter().map(|a| a.path.as_str()).collect();
+        if let Some(previous) = previous_manifests(&dir) {
+            for file in previous.files {
+                if !now.contains(file.path.as_str()) && safe_relative(&file.path) {
+                    let _ = std::fs::remove_file(dir.join(&file.path));
+                }
+            }
+        }
+    }
+    Ok(written)
+}
+
+fn previous_manifests(dir: &Path) -> Option<Manifest> {
+    // The manifest has already been replaced; the previous one was kept aside.
+    let text = std::fs::read_to_string(dir.join(format!(".{MANIFEST}.previous"))).ok();
+    let _ = std::fs::remove_file(dir.join(format!(".{MANIFEST}.previous")));
+    serde_json::from_str(&text?).ok()
+}
+
+fn stage_all(
+    root: &Path,
+    outputs: &[Output],
+    staged: &mut Vec<(PathBuf, PathBuf)>,
+) -> Result<(), Diagnostic> {
+    let pid = std::process::id();
+    for output in outputs {
+        let dir = root.join(&output.dir);
+        std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+        let mut files = Vec::new();
+        for artifact in &output.artifacts {
+            if !safe_relative(&artifact.path) {
+                return Err(io_error(
+                    &dir.join(&artifact.path),
+                    std::io::Error::other("path leaves the output folder"),
+                ));
+            }
+            let dest = dir.join(&artifact.path);
+            files.push(ManifestFile {
+                path: artifact.path.clone(),
+                sha256: sha256(artifact.contents.as_bytes()),
+                bytes: artifact.contents.len(),
+            });
+            stage(&dest, artifact.contents.as_bytes(), pid, staged)?;
+        }
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let manifest = Manifest {
+            generator: format!("bomc {}", env!("CARGO_PKG_VERSION")),
+            source: output.source.clone(),
+            landscape: output.landscape.clone(),
+            environment: output.environment.clone(),
+            instance: output.instance.clone(),
+            lifetime: output.lifetime.clone(),
+            purpose: output.purpose.clone(),
+            expires: output.expires.clone(),
+            files,
+        };
+        let text = serde_json::to_string_pretty(&manifest)
+            .map_err(|e| io_error(&dir, std::io::Error::other(e)))?
+            + "\n";
+        // Keep the previous manifest aside so stale files can be found after the swap.
+        if let Ok(previous) = std::fs::read(dir.join(MANIFEST)) {
+            stage(
+                &dir.join(format!(".{MANIFEST}.previous")),
+                &previous,
+                pid,
+                staged,
+            )?;
+        }
+        stage(&dir.join(MANIFEST), text.as_bytes(), pid, staged)?;
+    }
+    Ok(())
+}
+
+fn stage(
+    dest: &Path,
+    bytes: &[u8],
+    pid: u32,
+    staged: &mut Vec<(PathBuf, PathBuf)>,
+) -> Result<(), Diagnostic> {
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
+    let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = parent.join(format!(".{name}.bomc-{pid}.tmp"));
+    std::fs::write(&tmp, bytes).map_err(|e| io_error(&tmp, e))?;
+    staged.push((tmp, dest.to_path_buf()));
+    Ok(())
+}

@@ -1,0 +1,494 @@
+//! CloudFormation output: every example environment passes cfn-lint with no
+//! error or warning, persistent environments pass checkov (every skip carries
+//! its reason in the template), and the template says what the landscape
+//! means: least-privilege security groups, deletion policies by lifetime,
+//! tags everywhere, secrets only by reference.
+
+use crate::{NOW, bomc, build_examples, root, temp_dir, venv_tool};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn template(dir: &Path) -> Value {
+    let text = std::fs::read_to_string(dir.join("cloudformation.json")).expect("template written");
+    serde_json::from_str(&text).expect("template is JSON")
+}
+
+fn templates(out: &Path) -> Vec<(String, String, PathBuf)> {
+    build_examples("cloudformation", out)
+}
+
+#[test]
+fn every_example_environment_passes_cfn_lint() {
+    let out = temp_dir("cfn-lint");
+    let built = templates(&out);
+    assert!(built.len() >= 12, "{} environments", built.len());
+    let files: Vec<PathBuf> = built
+        .iter()
+        .map(|(_, _, dir)| dir.join("cloudformation.json"))
+        .collect();
+    let run = std::process::Command::new(venv_tool("cfn-lint"))
+        .args(&files)
+        .output()
+        .expect("cfn-lint runs");
+    let report = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success() && report.trim().is_empty(),
+        "cfn-lint:\n{report}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+#[test]
+fn persistent_environments_pass_checkov() {
+    let out = temp_dir("cfn-checkov");
+    let built = templates(&out);
+    let mut checked = 0;
+    for (example, env, dir) in &built {
+        if template(dir)["Metadata"]["bomc"].get("expires").is_some() {
+            continue;
+        }
+        checked += 1;
+        let run = std::process::Command::new(venv_tool("checkov"))
+            .args([
+                "--skip-download",
+                "--quiet",
+                "--compact",
+                "--framework",
+                "cloudformation",
+                "-f",
+            ])
+            .arg(dir.join("cloudformation.json"))
+            .current_dir(&out)
+            .output()
+            .expect("checkov runs");
+        let report = String::from_utf8_lossy(&run.stdout);
+        assert!(run.status.success(), "{example}/{env}:\n{report}");
+        assert!(
+            report.contains("Failed checks: 0"),
+            "{example}/{env}:\n{report}"
+        );
+    }
+    assert!(checked >= 6, "only {checked} persistent environments");
+    // Every skip says why.
+    for (_, _, dir) in &built {
+        for (id, resource) in template(dir)["Resources"].as_object().expect("resources") {
+            if let Some(skips) = resource["Metadata"]["checkov"]["skip"].as_array() {
+                for skip in skips {
+                    let reason = skip["comment"].as_str().unwrap_or("");
+                    assert!(
+                        reason.len() > 20,
+                        "{id}: skip {} without a reason",
+                        skip["id"]
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn build_one(example: &str, env: &str, sets: &[&str]) -> Value {
+    let out = temp_dir(&format!("cfn-{example}-{env}"));
+    let mut args = vec![
+        "build",
+        example,
+        "--env",
+        env,
+        "--target",
+        "cloudformation",
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--now",
+        NOW,
+    ];
+    args.extend_from_slice(sets);
+    let run = bomc(&root(), &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let dir = run
+        .stdout
+        .lines()
+        .next()
+        .and_then(|l| l.split(':').next())
+        .map(PathBuf::from)
+        .expect("folder");
+    template(&dir)
+}
+
+fn ingress(t: &Value, group: &str) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = t["Resources"]
+        .as_object()
+        .expect("resources")
+        .values()
+        .filter(|r| {
+            r["Type"] == "AWS::EC2::SecurityGroupIngress"
+                && r["Properties"]["GroupId"]["Fn::GetAtt"][0] == group
+        })
+        .map(|r| {
+            (
+                r["Properties"]["SourceSecurityGroupId"]["Fn::GetAtt"][0]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                r["Properties"]["FromPort"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn security_groups_admit_only_the_components_that_reference_them() {
+    let t = build_one("examples/messenger.bom", "production", &[]);
+    assert_eq!(
+        ingress(&t, "DbSecurityGroup"),
+        [("AuthSecurityGroup".to_string(), 3306)]
+    );
+    assert_eq!(
+        ingress(&t, "AuthSecurityGroup"),
+        [("LbSecurityGroup".to_string(), 9000)]
+    );
+    assert!(ingress(&t, "LbSecurityGroup").is_empty());
+    let lb = &t["Resources"]["LbSecurityGroup"]["Properties"]["SecurityGroupIngress"];
+    let open: Vec<u64> = lb
+        .as_array()
+        .expect("internet ingress")
+        .iter()
+        .filter_map(|r| r["FromPort"].as_u64())
+        .collect();
+    assert_eq!(open, [80, 443]);
+    // Nothing else is open to the internet.
+    for (id, r) in t["Resources"].as_object().expect("resources") {
+        if id != "LbSecurityGroup" {
+            assert!(
+                !r.to_string().contains("0.0.0.0/0"),
+                "{id} is open to the internet"
+            );
+        }
+    }
+}
+
+#[test]
+fn stateful_resources_are_protected_by_lifetime() {
+    let prod = build_one("examples/fooda.bom", "production", &[]);
+    let feature = build_one(
+        "examples/fooda.bom",
+        "feature",
+        &["--set", "branch=menu-search"],
+    );
+    let policy = |t: &Value, id: &str| {
+        t["Resources"][id]["DeletionPolicy"]
+            .as_str()
+            .unwrap_or("none")
+            .to_string()
+    };
+    assert_eq!(policy(&prod, "DbDatabase"), "Snapshot");
+    assert_eq!(
+        prod["Resources"]["DbDatabase"]["UpdateReplacePolicy"],
+        "Snapshot"
+    );
+    assert_eq!(
+        prod["Resources"]["DbDatabase"]["Properties"]["DeletionProtection"],
+        true
+    );
+    assert_eq!(
+        prod["Resources"]["DbDatabase"]["Properties"]["MultiAZ"],
+        true
+    );
+    assert_eq!(policy(&prod, "CacheCache"), "Snapshot");
+    assert_eq!(policy(&prod, "SearchDomain"), "Retain");
+    assert_eq!(policy(&feature, "DbDatabase"), "Delete");
+    assert_eq!(
+        feature["Resources"]["DbDatabase"]["Properties"]["DeletionProtection"],
+        false
+    );
+    assert_eq!(
+        feature["Resources"]["DbDatabase"]["Properties"]["MultiAZ"],
+        false
+    );
+    assert_eq!(policy(&feature, "CacheCache"), "Delete");
+    assert_eq!(policy(&feature, "SearchDomain"), "Delete");
+}
+
+#[test]
+fn services_roll_start_first_and_roll_back() {
+    let t = build_one("examples/messenger.bom", "production", &[]);
+    let service = &t["Resources"]["AuthService"];
+    assert_eq!(service["Properties"]["DesiredCount"], 4);
+    let deploy = &service["Properties"]["DeploymentConfiguration"];
+    assert_eq!(deploy["MinimumHealthyPercent"], 100);
+    assert_eq!(deploy["MaximumPercent"], 200);
+    assert_eq!(
+        deploy["DeploymentCircuitBreaker"],
+        serde_json::json!({"Enable": true, "Rollback": true})
+    );
+    let tg = &t["Resources"]["LbRootTargetGroup"]["Properties"];
+    assert_eq!(tg["HealthCheckPath"], "/health");
+    assert_eq!(tg["HealthyThresholdCount"], 2);
+    assert_eq!(tg["UnhealthyThresholdCount"], 3);
+    // The database starts before the service that needs it.
+    let depends: Vec<&str> = service["DependsOn"]
+        .as_array()
+        .expect("DependsOn")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(depends.contains(&"DbDatabase"), "{depends:?}");
+    let outputs = t["Outputs"].as_object().expect("outputs");
+    assert_eq!(outputs["LbUrl"]["Value"], "https://api.gomessenger.com");
+    assert!(t["Resources"]["LbDnsRecord"]["Properties"]["Name"] == "api.gomessenger.com");
+    assert_eq!(
+        t["Resources"]["LbCertificate"]["Properties"]["ValidationMethod"],
+        "DNS"
+    );
+}
+
+#[test]
+fn every_taggable_resource_carries_the_environment() {
+    let t = build_one("examples/messenger.bom", "story", &["--set", "id=US-217"]);
+    const UNTAGGABLE: &[&str] = &[
+        "AWS::EC2::SecurityGroupIngress",
+        "AWS::ElasticLoadBalancingV2::Listener",
+        "AWS::ElasticLoadBalancingV2::ListenerRule",
+        "AWS::Route53::RecordSet",
+    ];
+    for (id, r) in t["Resources"].as_object().expect("resources") {
+        let ty = r["Type"].as_str().unwrap_or("");
+        if UNTAGGABLE.contains(&ty) {
+            continue;
+        }
+        let tags: Vec<(String, String)> = r["Properties"]["Tags"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{id} ({ty}) has no tags"))
+            .iter()
+            .map(|t| {
+                (
+                    t["Key"].as_str().unwrap_or("").to_string(),
+                    t["Value"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        for expected in [
+            ("bomc:landscape", "messenger"),
+            ("bomc:environment", "story"),
+            ("bomc:lifetime", "ephemeral"),
+            ("bomc:expires", "2026-11-27T23:00:00Z"),
+            ("bomc:purpose", "user test for story US-217"),
+        ] {
+            assert!(
+                tags.contains(&(expected.0.to_string(), expected.1.to_string())),
+                "{id}: {tags:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn secrets_are_references_never_values() {
+    let out = temp_dir("cfn-secrets");
+    let sentinel = "sentinel-value-7f3a9c";
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_bomc"))
+        .args([
+            "build",
+            "examples/messenger.bom",
+            "--env",
+            "production",
+            "--target",
+            "cloudformation",
+            "--out",
+        ])
+        .arg(&out)
+        .args(["--now", NOW])
+        .current_dir(root())
+        .env("MESSENGER_DB", sentinel)
+        .env("messenger/db", sentinel)
+        .output()
+        .expect("bomc runs");
+    assert!(run.status.success());
+    let dir = out.join("messenger/production");
+    let text = std::fs::read_to_string(dir.join("cloudformation.json")).expect("template");
+    assert!(!text.contains(sentinel));
+    let t: Value = serde_json::from_str(&text).expect("JSON");
+    let container = &t["Resources"]["AuthTaskDefinition"]["Properties"]["ContainerDefinitions"][0];
+    let secret = container["Secrets"]
+        .as_array()
+        .expect("secrets")
+        .iter()
+        .find(|s| s["Name"] == "DB_PASSWORD")
+        .expect("DB_PASSWORD");
+    assert!(
+        secret["ValueFrom"]["Fn::Sub"]
+            .as_str()
+            .is_some_and(|v| v.ends_with(":secret:messenger/db"))
+    );
+    assert!(
+        !container["Environment"]
+            .to_string()
+            .contains("messenger/db")
+    );
+    assert_eq!(
+        t["Resources"]["DbDatabase"]["Properties"]["MasterUserPassword"],
+        "{{resolve:secretsmanager:messenger/db:SecretString}}"
+    );
+}
+
+/// 1,000 services, 20 databases, a load balancer with 40 routes.
+fn large_landscape(services: usize) -> String {
+    use std::fmt::Write as _;
+    let dbs = services / 50;
+    let mut text =
+        String::from("import \"postgres\"\nimport \"load_balancer\"\n\nlandscape big {\n");
+    for d in 0..dbs {
+        let _ = writeln!(
+            text,
+            "  postgres db{d} {{\n    database = \"db{d}\"\n    password = secret(\"big/db{d}\")\n  }}"
+        );
+    }
+    for s in 0..services {
+        let db = s % dbs;
+        let upstream = if s > 0 {
+            format!("\n      UPSTREAM = \"http://${{svc{}.host}}:8080\"", s - 1)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            text,
+            "  service svc{s} {{\n    image = \"ghcr.io/big/svc:1.0.{s}\"\n    ports {{ http = 8080 }}\n    health {{ path = \"/health\" }}\n    env {{\n      DB = \"postgres://${{db{db}.host}}:${{db{db}.ports.postgres}}/db{db}\"\n      DB_PASSWORD = db{db}.password{upstream}\n    }}\n  }}"
+        );
+    }
+    text.push_str("  load_balancer lb {\n    domain = \"big.example.com\"\n    routes {\n");
+    for s in (0..services).step_by(25) {
+        let _ = writeln!(text, "      \"/svc{s}\" = svc{s}.ports.http");
+    }
+    text.push_str("    }\n  }\n}\n\nenvironment production {}\n");
+    text
+}
+
+#[test]
+fn a_thousand_services_split_into_nested_stacks_within_quotas() {
+    let work = temp_dir("cfn-quota");
+    let source = work.join("big.bom");
+    std::fs::write(&source, large_landscape(1000)).expect("write");
+    let out = work.join("out");
+    let run = bomc(
+        &root(),
+        &[
+            "build",
+            source.to_str().expect("utf-8"),
+            "--env",
+            "production",
+            "--target",
+            "cloudformation",
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--now",
+            NOW,
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let dir = out.join("big/production");
+    let mut files = vec![dir.join("cloudformation.json")];
+    let mut nested: Vec<PathBuf> = std::fs::read_dir(dir.join("cloudformation"))
+        .expect("nested templates")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    nested.sort();
+    assert!(nested.len() >= 10, "{} nested stacks", nested.len());
+    files.extend(nested.iter().cloned());
+    let root_t = template(&dir);
+    let stacks: Vec<&Value> = root_t["Resources"]
+        .as_object()
+        .expect("resources")
+        .values()
+        .filter(|r| r["Type"] == "AWS::CloudFormation::Stack")
+        .collect();
+    assert_eq!(stacks.len(), nested.len());
+    let mut resources = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("readable");
+        assert!(
+            text.len() <= 1_000_000,
+            "{}: {} bytes",
+            file.display(),
+            text.len()
+        );
+        let t: Value = serde_json::from_str(&text).expect("JSON");
+        let count = |k: &str| t[k].as_object().map_or(0, |m| m.len());
+        assert!(
+            count("Resources") <= 500,
+            "{}: {} resources",
+            file.display(),
+            count("Resources")
+        );
+        assert!(count("Parameters") <= 200, "{}", file.display());
+        assert!(count("Outputs") <= 200, "{}", file.display());
+        resources += count("Resources");
+        // Every parameter of a nested stack is passed by the root.
+        if let Some(name) = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .filter(|n| n.starts_with("nested-"))
+        {
+            let stack = stacks
+                .iter()
+                .find(|s| {
+                    s["Properties"]["TemplateURL"]["Fn::Join"][1][1].as_str()
+                        == Some(&format!("/{name}"))
+                })
+                .expect("a stack resource for each nested template");
+            for p in t["Parameters"]
+                .as_object()
+                .map(|m| m.keys().cloned().collect::<Vec<_>>())
+                .unwrap_or_default()
+            {
+                assert!(
+                    stack["Properties"]["Parameters"].get(&p).is_some(),
+                    "{name}: parameter {p} not passed"
+                );
+            }
+        }
+    }
+    assert!(resources > 5000, "{resources} resources in all");
+    let lint = std::process::Command::new(venv_tool("cfn-lint"))
+        .args(&files)
+        .output()
+        .expect("cfn-lint runs");
+    let report = String::from_utf8_lossy(&lint.stdout);
+    assert!(
+        lint.status.success() && report.trim().is_empty(),
+        "cfn-lint:\n{}",
+        report.chars().take(4000).collect::<String>()
+    );
+}
+
+#[test]
+fn yaml_templates_on_request_pass_cfn_lint() {
+    let out = temp_dir("cfn-yaml");
+    let run = bomc(
+        &root(),
+        &[
+            "build",
+            "examples/fooda.bom",
+            "--env",
+            "production",
+            "--target",
+            "cloudformation",
+            "--cloudformation-yaml",
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--now",
+            NOW,
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let file = out.join("fooda/production/cloudformation.yaml");
+    assert!(file.exists() && !out.join("fooda/production/cloudformation.json").exists());
+    let lint = std::process::Command::new(venv_tool("cfn-lint"))
+        .arg(&file)
+        .output()
+        .expect("cfn-lint runs");
+    assert!(
+        lint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lint.stdout)
+    );
+}

