@@ -861,6 +861,30 @@ impl<'p> Evaluator<'p> {
         );
     }
 
+    /// `context` of a module's image, relative to the main file's folder.
+    fn rebase(&self, module: crate::resolve::ModuleId, context: &str) -> Option<String> {
+        let path = std::path::Path::new(context);
+        if path.is_absolute() {
+            return None;
+        }
+        let dir_of = |m: usize| {
+            let file = self.program.modules.get(m)?.file;
+            self.program
+                .sources
+                .get(file)
+                .path
+                .as_ref()?
+                .parent()
+                .map(std::path::Path::to_path_buf)
+        };
+        let module_dir = dir_of(module.0)?;
+        let main_dir = dir_of(0)?;
+        let relative = module_dir.strip_prefix(&main_dir).ok()?;
+        let joined = relative.join(path);
+        let text = joined.to_string_lossy().replace("/./", "/");
+        Some(text.strip_prefix("./").unwrap_or(&text).to_string())
+    }
+
     /// The image definition a resolved reference named.
     fn image_def(&self, name: &str) -> Option<DefId> {
         self.image_ids.get(name).copied()
@@ -923,6 +947,14 @@ impl<'p> Evaluator<'p> {
                     .label(def.name.span, "needs a base")
                     .help("set `from = \"debian:12.5-slim\"` (a pinned image) or `from = OTHER_IMAGE` to build on another definition"),
             );
+        }
+        // Build contexts are written relative to the file defining the image;
+        // the model keeps them relative to the main file, as the emitters read them.
+        if id.module.0 != 0
+            && let Some(Value::String(context)) = settings.get("context").cloned()
+            && let Some(rebased) = self.rebase(id.module, &context)
+        {
+            settings.insert(String::from("context"), Value::String(rebased));
         }
         if let Some(Value::Image(parent)) = settings.get("from").cloned()
             && let Some(pid) = self.image_def(&parent)
