@@ -15,6 +15,8 @@ pub const MANIFEST: &str = "bomc-manifest.json";
 /// One environment's output: its folder (relative to the output root) and files.
 pub struct Output {
     pub dir: PathBuf,
+    pub project: String,
+    pub port_block: u32,
     pub source: String,
     pub landscape: String,
     pub environment: String,
@@ -36,6 +38,12 @@ pub struct ManifestFile {
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 pub struct Manifest {
     pub generator: String,
+    /// The compose project / stack name of this instance.
+    #[serde(default)]
+    pub project: String,
+    /// The block of host ports this instance publishes in.
+    #[serde(default)]
+    pub port_block: u32,
     pub source: String,
     pub landscape: String,
     pub environment: String,
@@ -60,6 +68,41 @@ fn io_error(path: &Path, err: std::io::Error) -> Diagnostic {
 pub fn read_manifest(dir: &Path) -> Option<Manifest> {
     let text = std::fs::read_to_string(dir.join(MANIFEST)).ok()?;
     serde_json::from_str(&text).ok()
+}
+
+/// Every instance bomc built under `root`: (folder relative to root, manifest).
+pub fn instances(root: &Path) -> Vec<(PathBuf, Manifest)> {
+    let mut out = Vec::new();
+    let Ok(landscapes) = std::fs::read_dir(root) else {
+        return out;
+    };
+    let mut landscapes: Vec<PathBuf> = landscapes
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    landscapes.sort();
+    for landscape in landscapes {
+        let Ok(instances) = std::fs::read_dir(&landscape) else {
+            continue;
+        };
+        let mut dirs: Vec<PathBuf> = instances
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        dirs.sort();
+        for dir in dirs {
+            if let Some(m) = read_manifest(&dir) {
+                let rel = dir
+                    .strip_prefix(root)
+                    .map(Path::to_path_buf)
+                    .unwrap_or(dir.clone());
+                out.push((rel, m));
+            }
+        }
+    }
+    out
 }
 
 /// Relative artifact paths must stay inside their folder.
@@ -138,6 +181,8 @@ fn stage_all(
         files.sort_by(|a, b| a.path.cmp(&b.path));
         let manifest = Manifest {
             generator: format!("bomc {}", env!("CARGO_PKG_VERSION")),
+            project: output.project.clone(),
+            port_block: output.port_block,
             source: output.source.clone(),
             landscape: output.landscape.clone(),
             environment: output.environment.clone(),

@@ -11,8 +11,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 /// Build time: `--now`, else `SOURCE_DATE_EPOCH` (reproducible builds), else the clock.
-fn now(args: &BuildArgs) -> Result<i64, Diagnostic> {
-    if let Some(text) = &args.now {
+pub(super) fn now(now: Option<&str>) -> Result<i64, Diagnostic> {
+    if let Some(text) = now {
         return time::parse_rfc3339(text).ok_or_else(|| {
             Diagnostic::new(
                 ErrorCode::InvalidNow,
@@ -49,7 +49,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     if !diags.is_empty() {
         return fail(&mut checked, diags);
     }
-    let now = match now(args) {
+    let now = match now(args.now.as_deref()) {
         Ok(n) => n,
         Err(d) => {
             diags.push(d);
@@ -113,6 +113,12 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
 
+    // Host-port blocks already taken by instances in the output folder.
+    let existing = write::instances(&args.out);
+    let mut taken: std::collections::BTreeMap<(String, String), u32> = existing
+        .iter()
+        .map(|(_, m)| ((m.landscape.clone(), m.instance.clone()), m.port_block))
+        .collect();
     let mut outputs = Vec::new();
     for env in environments {
         let opts = crate::eval::Options {
@@ -128,6 +134,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         };
         let graph = crate::graph::Graph::build(&landscape);
         let instance = instance_name(&landscape);
+        let port_block = port_block(&mut taken, &landscape.name, &instance);
         let ctx = BuildContext {
             landscape: &landscape,
             graph: &graph,
@@ -135,6 +142,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             source_dir: &source_dir,
             now,
             instance: instance.clone(),
+            port_block,
         };
         let mut artifacts = Vec::new();
         for target in &targets {
@@ -145,6 +153,8 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         }
         outputs.push(Output {
             dir: std::path::PathBuf::from(&landscape.name).join(&instance),
+            project: ctx.project(),
+            port_block,
             source: source.clone(),
             landscape: landscape.name.clone(),
             environment: ctx.environment().to_string(),
@@ -202,6 +212,27 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         let _ = writeln!(std::io::stderr(), "note: skipped environment {s}");
     }
     ExitCode::SUCCESS
+}
+
+/// The instance's block of host ports: the one it had, else the lowest free
+/// block among the landscape's instances.
+fn port_block(
+    taken: &mut std::collections::BTreeMap<(String, String), u32>,
+    landscape: &str,
+    instance: &str,
+) -> u32 {
+    let key = (landscape.to_string(), instance.to_string());
+    if let Some(b) = taken.get(&key) {
+        return *b;
+    }
+    let used: std::collections::BTreeSet<u32> = taken
+        .iter()
+        .filter(|((l, _), _)| l == landscape)
+        .map(|(_, b)| *b)
+        .collect();
+    let block = (0..).find(|b| !used.contains(b)).unwrap_or(0);
+    taken.insert(key, block);
+    block
 }
 
 /// The environment instance: its name, then its parameters' values, so two

@@ -2,9 +2,11 @@
 
 mod build;
 mod check;
+mod envs;
 mod graph;
 mod impact;
 mod model;
+mod reap;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -60,6 +62,52 @@ pub enum Command {
     ///   bomc build env.bom --env production --target compose --out out
     ///   bomc build env.bom --env story --set id=US-217 --now 2026-11-27T09:00:00Z
     Build(BuildArgs),
+    /// List environments: those a file declares (name, persistent or ephemeral,
+    /// TTL, purpose, parameters), or with --out those built into an output folder
+    /// (and running under a Docker engine), with purpose and expiry.
+    ///
+    /// Examples:
+    ///   bomc envs env.bom
+    ///   bomc envs env.bom --format json
+    ///   bomc envs --out out
+    Envs(EnvsArgs),
+    /// Take down expired ephemeral environments built into an output folder:
+    /// prints (with --dry-run) or runs `docker compose -p PROJECT down --volumes`
+    /// for each. Persistent and live environments are never touched.
+    ///
+    /// Examples:
+    ///   bomc reap --out out --dry-run
+    ///   bomc reap --out out
+    Reap(ReapArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct EnvsArgs {
+    /// A .bom file: list the environments it declares.
+    #[arg(required_unless_present = "out")]
+    pub file: Option<PathBuf>,
+    /// An output folder: list the environment instances built into it.
+    #[arg(long, value_name = "DIR", conflicts_with = "file")]
+    pub out: Option<PathBuf>,
+    /// The time expiry is judged against (default: now).
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReapArgs {
+    /// The output folder bomc built into.
+    #[arg(long, default_value = "out", value_name = "DIR")]
+    pub out: PathBuf,
+    /// The time expiry is judged against (default: now).
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// Print the commands instead of running them.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -193,6 +241,8 @@ pub fn run() -> ExitCode {
         Command::Graph(args) => graph::run(&args),
         Command::Impact(args) => impact::run(&args),
         Command::Build(args) => build::run(&args),
+        Command::Envs(args) => envs::run(&args),
+        Command::Reap(args) => reap::run(&args),
     }
 }
 

@@ -20,6 +20,10 @@ pub struct BuildContext<'a> {
     pub now: i64,
     /// The environment instance: `production`, `story-us-217`.
     pub instance: String,
+    /// Which block of host ports this instance publishes in (0 for the first
+    /// instance of a landscape in the output folder, 1 for the next…), so
+    /// instances side by side on one host never collide.
+    pub port_block: u32,
 }
 
 impl BuildContext<'_> {

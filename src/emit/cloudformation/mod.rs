@@ -7,6 +7,7 @@
 
 mod alb;
 mod ecs;
+mod expiry;
 mod managed;
 mod security;
 mod split;
@@ -342,6 +343,12 @@ pub fn emit(ctx: &BuildContext, options: &EmitOptions) -> Result<Vec<Artifact>, 
             }
         }
     }
+    let types: BTreeSet<String> = t
+        .resources
+        .values()
+        .filter_map(|r| r["Type"].as_str().map(String::from))
+        .collect();
+    expiry::self_delete(&mut t, &types);
     let mut template = Map::new();
     template.insert(
         String::from("AWSTemplateFormatVersion"),

@@ -311,6 +311,20 @@ fn environment(
     s.secrets.sort();
 }
 
+/// How many host ports one instance may use per published port: the most
+/// replicas of any public component.
+fn port_stride(plan: &Plan) -> i64 {
+    plan.ctx
+        .landscape
+        .components
+        .iter()
+        .filter(|c| c.setting("public") == Some(&Value::Bool(true)))
+        .map(replicas)
+        .max()
+        .unwrap_or(1)
+        .max(1)
+}
+
 /// Public components publish the ports they serve (a load balancer its `http`
 /// port, with its HAProxy configuration); the others only expose them.
 fn ports(
@@ -329,9 +343,13 @@ fn ports(
         .collect();
     let replicas = replicas(c);
     if c.setting("public") == Some(&Value::Bool(true)) {
+        // Each instance of the landscape publishes in its own block of host
+        // ports, as wide as the most replicated public component.
+        let shift = i64::from(plan.ctx.port_block) * port_stride(plan);
         for n in &serving {
             // Several replicas cannot share a host port: one port each.
-            let last = i64::from(*n) + replicas - 1;
+            let first = i64::from(*n) + shift;
+            let last = first + replicas - 1;
             if last > 65_535 {
                 errors.push(name_error(
                     c,
@@ -345,9 +363,9 @@ fn ports(
             s.ports.push(Published {
                 target: *n,
                 published: if replicas > 1 {
-                    format!("{n}-{last}")
+                    format!("{first}-{last}")
                 } else {
-                    n.to_string()
+                    first.to_string()
                 },
                 protocol: "tcp",
             });

@@ -1,0 +1,319 @@
+//! `bomc envs`: the environments a file declares, or the environment
+//! instances built into an output folder (and running, when a Docker engine
+//! answers), with their purpose and expiry.
+
+use super::{EnvsArgs, Format, report};
+use crate::syntax::ast::{ExprKind, Member, StrPart};
+use serde::Serialize;
+use std::io::Write;
+use std::process::ExitCode;
+
+#[derive(Serialize)]
+struct Parameter {
+    name: String,
+    #[serde(rename = "type")]
+    ty: String,
+    default: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct Declared {
+    name: String,
+    kind: &'static str,
+    ttl: Option<u64>,
+    purpose: Option<String>,
+    parameters: Vec<Parameter>,
+}
+
+#[derive(Serialize)]
+pub(super) struct Instance {
+    pub landscape: String,
+    pub instance: String,
+    pub environment: String,
+    pub lifetime: String,
+    pub purpose: Option<String>,
+    pub expires: Option<String>,
+    pub expired: bool,
+    pub project: String,
+    /// Where it was found: `output` (a folder bomc built) or `docker` (running containers).
+    pub found_in: &'static str,
+    pub folder: Option<String>,
+}
+
+fn type_text(t: &crate::syntax::ast::TypeExpr) -> String {
+    match &t.arg {
+        Some(a) => format!("{}<{}>", t.name, type_text(&a.node)),
+        None => t.name.clone(),
+    }
+}
+
+/// A default as JSON: literals as values, anything else as its source text.
+fn default_json(e: &crate::syntax::ast::Expr, source: &str) -> serde_json::Value {
+    let text = || {
+        serde_json::Value::String(
+            source
+                .get(e.span.start as usize..e.span.end as usize)
+                .unwrap_or("")
+                .to_string(),
+        )
+    };
+    match &e.kind {
+        ExprKind::Int(i) => serde_json::json!(i),
+        ExprKind::Float(f) => serde_json::json!(f),
+        ExprKind::Bool(b) => serde_json::json!(b),
+        ExprKind::Str(parts) => match parts.as_slice() {
+            [] => serde_json::json!(""),
+            [StrPart::Text(t)] => serde_json::json!(t),
+            _ => text(),
+        },
+        _ => text(),
+    }
+}
+
+fn declared(args: &EnvsArgs, file: &std::path::Path) -> ExitCode {
+    let checked = crate::check_file(file, &crate::eval::Options::default());
+    if !checked.diagnostics.is_empty() {
+        report(&checked, args.format);
+        return ExitCode::from(1);
+    }
+    let program = &checked.program;
+    let source = program
+        .main()
+        .map(|m| program.sources.get(m.file).text.as_str())
+        .unwrap_or("");
+    let mut list = Vec::new();
+    for env in crate::resolve::environments(program) {
+        let mut ttl = None;
+        let mut purpose = None;
+        let mut parameters = Vec::new();
+        for member in &env.body.members {
+            match member {
+                Member::Assign(a) if a.path.len() == 1 && a.path[0].node == "ttl" => {
+                    if let ExprKind::Duration(ms) = a.value.kind {
+                        ttl = Some(ms / 1000);
+                    }
+                }
+                Member::Assign(a) if a.path.len() == 1 && a.path[0].node == "purpose" => {
+                    purpose = Some(match &a.value.kind {
+                        ExprKind::Str(parts)
+                            if parts.iter().all(|p| matches!(p, StrPart::Text(_))) =>
+                        {
+                            parts
+                                .iter()
+                                .map(|p| match p {
+                                    StrPart::Text(t) => t.as_str(),
+                                    StrPart::Interp(..) => "",
+                                })
+                                .collect()
+                        }
+                        _ => source
+                            .get(a.value.span.start as usize..a.value.span.end as usize)
+                            .unwrap_or("")
+                            .trim_matches('"')
+                            .to_string(),
+                    });
+                }
+                Member::Param(p) => parameters.push(Parameter {
+                    name: p.name.node.clone(),
+                    ty: type_text(&p.ty.node),
+                    default: p.default.as_ref().map(|d| default_json(d, source)),
+                }),
+                _ => {}
+            }
+        }
+        list.push(Declared {
+            name: env.name.node.clone(),
+            kind: if ttl.is_some() {
+                "ephemeral"
+            } else {
+                "persistent"
+            },
+            ttl,
+            purpose,
+            parameters,
+        });
+    }
+    let mut out = std::io::stdout();
+    match args.format {
+        Format::Json => {
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&list).unwrap_or_default()
+            );
+        }
+        Format::Human => {
+            if list.is_empty() {
+                let _ = writeln!(out, "{} declares no environments", file.display());
+            }
+            for d in &list {
+                let ttl = d
+                    .ttl
+                    .map(|s| format!(", ttl {}", crate::eval::sets::format_duration(s * 1000)))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "{} ({}{ttl})", d.name, d.kind);
+                if let Some(p) = &d.purpose {
+                    let _ = writeln!(out, "  purpose: {p}");
+                }
+                for p in &d.parameters {
+                    let default = match &p.default {
+                        Some(v) => format!(" = {v}"),
+                        None => String::from(" (required: --set)"),
+                    };
+                    let _ = writeln!(out, "  param {}: {}{default}", p.name, p.ty);
+                }
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Instances built into `out` and, when a Docker engine answers, running ones.
+pub(super) fn instances(out: &std::path::Path, now: i64) -> Vec<Instance> {
+    let expired = |e: &Option<String>| {
+        e.as_deref()
+            .and_then(crate::lower::time::parse_rfc3339)
+            .is_some_and(|t| t <= now)
+    };
+    let mut list: Vec<Instance> = crate::write::instances(out)
+        .into_iter()
+        .map(|(dir, m)| Instance {
+            expired: expired(&m.expires),
+            project: if m.project.is_empty() {
+                crate::lower::dns_label(&format!("{}-{}", m.landscape, m.instance), 63)
+            } else {
+                m.project
+            },
+            landscape: m.landscape,
+            instance: m.instance,
+            environment: m.environment,
+            lifetime: m.lifetime,
+            purpose: m.purpose,
+            expires: m.expires,
+            found_in: "output",
+            folder: Some(out.join(dir).display().to_string()),
+        })
+        .collect();
+    for running in docker_instances() {
+        if !list.iter().any(|i| i.project == running.project) {
+            list.push(Instance {
+                expired: expired(&running.expires),
+                ..running
+            });
+        }
+    }
+    list
+}
+
+/// Compose projects bomc built that a Docker engine knows, from their labels.
+fn docker_instances() -> Vec<Instance> {
+    let format = "{{.Label \"com.docker.compose.project\"}}\t{{.Label \"org.bomc.landscape\"}}\t{{.Label \"org.bomc.instance\"}}\t{{.Label \"org.bomc.environment\"}}\t{{.Label \"org.bomc.lifetime\"}}\t{{.Label \"org.bomc.expires\"}}\t{{.Label \"org.bomc.purpose\"}}";
+    let Ok(out) = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "--all",
+            "--filter",
+            "label=org.bomc.generated-by=bomc",
+            "--format",
+            format,
+        ])
+        .stderr(std::process::Stdio::null())
+        .output()
+    else {
+        return Vec::new();
+    };
+    if !out.status.success() {
+        return Vec::new();
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            let [
+                project,
+                landscape,
+                instance,
+                environment,
+                lifetime,
+                expires,
+                purpose,
+            ] = f.as_slice()
+            else {
+                return None;
+            };
+            if project.is_empty() || !seen.insert(project.to_string()) {
+                return None;
+            }
+            let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+            Some(Instance {
+                landscape: landscape.to_string(),
+                instance: instance.to_string(),
+                environment: environment.to_string(),
+                lifetime: lifetime.to_string(),
+                purpose: opt(purpose),
+                expires: opt(expires),
+                expired: false,
+                project: project.to_string(),
+                found_in: "docker",
+                folder: None,
+            })
+        })
+        .collect()
+}
+
+pub fn run(args: &EnvsArgs) -> ExitCode {
+    if let Some(file) = &args.file {
+        return declared(args, file);
+    }
+    let now = match super::build::now(args.now.as_deref()) {
+        Ok(n) => n,
+        Err(d) => {
+            let checked = crate::Checked {
+                program: Default::default(),
+                diagnostics: vec![d],
+                landscapes: Vec::new(),
+            };
+            report(&checked, args.format);
+            return ExitCode::from(1);
+        }
+    };
+    let folder = args
+        .out
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("out"));
+    let list = instances(&folder, now);
+    let mut out = std::io::stdout();
+    match args.format {
+        Format::Json => {
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&list).unwrap_or_default()
+            );
+        }
+        Format::Human => {
+            if list.is_empty() {
+                let _ = writeln!(out, "no environment instances in {}", folder.display());
+            }
+            for i in &list {
+                let state = match (&i.expires, i.expired) {
+                    (Some(e), true) => format!("expired {e}"),
+                    (Some(e), false) => format!("expires {e}"),
+                    (None, _) => String::from("persistent"),
+                };
+                let purpose = i
+                    .purpose
+                    .as_deref()
+                    .map(|p| format!(" — {p}"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "{:<40} {state}{purpose}",
+                    format!("{}/{}", i.landscape, i.instance)
+                );
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
