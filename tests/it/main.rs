@@ -5,6 +5,7 @@ mod build_cloudformation;
 mod build_compose;
 mod build_dockerfile;
 mod cli;
+mod environments;
 mod examples;
 mod fuzz;
 mod graph;

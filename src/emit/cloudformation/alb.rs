@@ -55,7 +55,17 @@ pub(crate) fn load_balancer(t: &mut Template, c: &Component) {
         .params
         .get("domain")
         .and_then(Value::as_str)
-        .map(String::from);
+        .map(str::to_ascii_lowercase);
+    if let Some(d) = &domain
+        && !super::valid_dns_name(d)
+    {
+        t.errors.push(
+            crate::diag::Diagnostic::new(crate::diag::ErrorCode::NameNotValid, format!("`{d}` is not a valid DNS name for `{}`", c.name))
+                .label(c.name_span, "its `domain`")
+                .help("DNS names are labels of letters, digits and `-` separated by dots; check the parameters that build the domain (e.g. `--set id=us-217`)"),
+        );
+        return;
+    }
     let tls = !matches!(c.params.get("tls"), Some(Value::Bool(false))) && domain.is_some();
     let subnets = t.public_subnets();
     let tags = t.tags();

@@ -64,6 +64,8 @@ pub(crate) struct Template<'a> {
     pub secrets: BTreeSet<String>,
     /// Notes on values adjusted to AWS limits, kept in the template's metadata.
     pub notes: Vec<String>,
+    /// Values a target cannot take (reported, nothing written).
+    pub errors: Vec<Diagnostic>,
 }
 
 /// Tag values may hold letters, digits, spaces and `_.:/=+-@`; anything else becomes `-`.
@@ -216,6 +218,19 @@ impl<'a> Template<'a> {
     }
 }
 
+/// Whether `name` is a DNS name Route53 and ACM accept: labels of letters,
+/// digits and `-` (not at either end), at most 63 characters each, 253 in all.
+pub(crate) fn valid_dns_name(name: &str) -> bool {
+    name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
 /// Joins parts, merging adjacent literals; a single literal stays a string.
 fn join(parts: Vec<Json>) -> Json {
     let mut merged: Vec<Json> = Vec::new();
@@ -255,6 +270,7 @@ pub fn emit(ctx: &BuildContext, options: &EmitOptions) -> Result<Vec<Artifact>, 
         realisation: BTreeMap::new(),
         secrets: BTreeSet::new(),
         notes: Vec::new(),
+        errors: Vec::new(),
     };
     let mut diags = Vec::new();
     let mut seen: BTreeMap<String, &Component> = BTreeMap::new();
@@ -342,6 +358,9 @@ pub fn emit(ctx: &BuildContext, options: &EmitOptions) -> Result<Vec<Artifact>, 
                 );
             }
         }
+    }
+    if !t.errors.is_empty() {
+        return Err(std::mem::take(&mut t.errors));
     }
     let types: BTreeSet<String> = t
         .resources
