@@ -286,7 +286,7 @@ fn expiry_is_exact_and_only_ephemeral_stacks_delete_themselves() {
                     let tags = t["Resources"]["Cluster"]["Properties"]["Tags"].to_string();
                     assert!(
                         tags.contains(&format!("\"Key\":\"bomc:expires\",\"Value\":\"{expires}\""))
-                            || !t["Resources"].get("Cluster").is_some(),
+                            || t["Resources"].get("Cluster").is_none(),
                         "{env}"
                     );
                     let compose =
