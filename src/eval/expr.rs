@@ -352,9 +352,14 @@ impl<'p> Evaluator<'p> {
         scope: ScopeId,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
+        if name.node == "select" {
+            return self.select(args, span, scope, diags);
+        }
         if name.node != "secret" {
-            let help = did_you_mean(&name.node, ["secret"], |_| {
-                String::from("the only function is `secret(\"name\")`")
+            let help = did_you_mean(&name.node, ["secret", "select"], |_| {
+                String::from(
+                    "the functions are `secret(\"name\")` and `select(key, { choice = value, … })`",
+                )
             });
             diags.push(
                 Diagnostic::new(
@@ -408,6 +413,65 @@ impl<'p> Evaluator<'p> {
             return None;
         }
         Some(Value::Secret(secret))
+    }
+
+    /// `select(key, { a = x, b = y })`: the value under `key` — how a blue/green
+    /// switch picks the live colour from a parameter.
+    fn select(
+        &mut self,
+        args: &'p [ast::Expr],
+        span: Span,
+        scope: ScopeId,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        let [key, choices] = args else {
+            diags.push(
+                Diagnostic::new(ErrorCode::BadArguments, format!("`select` takes two arguments, found {}", args.len()))
+                    .label(span, "wrong number of arguments")
+                    .help("write `select(live, { blue = auth_blue.ports.http, green = auth_green.ports.http })`"),
+            );
+            return None;
+        };
+        let chosen = self.eval_leaf(key, scope, diags)?;
+        let Value::String(chosen) = chosen else {
+            diags.push(
+                Diagnostic::new(
+                    ErrorCode::BadArguments,
+                    format!("`select` chooses by a string, found {}", chosen.describe()),
+                )
+                .label(key.span, "not a string")
+                .help("pass a string parameter, e.g. `param live: string = \"blue\"`"),
+            );
+            return None;
+        };
+        let ExprKind::Map(_) = &choices.kind else {
+            diags.push(
+                Diagnostic::new(ErrorCode::BadArguments, "`select` needs a map of choices")
+                    .label(choices.span, "not a `{ … }` map")
+                    .help("write the choices as a map: `{ blue = …, green = … }`"),
+            );
+            return None;
+        };
+        let Value::Map(mut map) = self.eval_typed(choices, &Type::Any, scope, diags)? else {
+            return None;
+        };
+        match map.remove(&chosen) {
+            Some(v) => Some(v),
+            None => {
+                let help = did_you_mean(&chosen, map.keys().map(String::as_str), |all| {
+                    format!("the choices are {}", one_of(&all))
+                });
+                diags.push(
+                    Diagnostic::new(
+                        ErrorCode::BadArguments,
+                        format!("`{chosen}` is not one of the choices"),
+                    )
+                    .label(key.span, format!("is `{chosen}`"))
+                    .help(help),
+                );
+                None
+            }
+        }
     }
 
     fn record_reference(&mut self, target: usize, attribute: String, span: Span) {

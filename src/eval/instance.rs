@@ -618,6 +618,22 @@ impl<'p> Evaluator<'p> {
         let param_default = inst.params.get(key).and_then(|(p, _)| p.default.as_ref());
         let self_scope = inst.self_scope;
         let ty = ty?;
+        // Ephemeral environments run one copy of what the landscape sizes with
+        // a fixed number, unless the environment itself asks for more
+        // (`auth.replicas = 3`); counts that follow a parameter follow it.
+        if key == "replicas"
+            && let Some(env) = self.ephemeral_scope
+            && let Some(src) = source
+            && src.scope != env
+            && matches!(src.expr.kind, crate::syntax::ast::ExprKind::Int(_))
+        {
+            return self
+                .eval_typed(src.expr, ty, src.scope, diags)
+                .map(|v| match v {
+                    Value::Int(n) if n > 1 => Value::Int(1),
+                    other => other,
+                });
+        }
         let mut value = match (source, param_default) {
             (Some(src), _) => self.eval_typed(src.expr, ty, src.scope, diags),
             (None, Some(default)) => self.eval_typed(default, ty, self_scope, diags),

@@ -156,6 +156,8 @@ pub(crate) struct Evaluator<'p> {
     sets_used: BTreeSet<String>,
     /// Checking a kind on its own: instances may leave `image`/`build` to their users.
     checking_kinds: bool,
+    /// The environment's scope, when it is ephemeral (see `replicas` in `compute_field`).
+    ephemeral_scope: Option<ScopeId>,
     /// The scopes whose parameters `--set` binds: the root landscape's and the environment's.
     cli_scopes: Vec<ScopeId>,
     /// Environment assignments to parameters of included landscapes, by the
@@ -176,6 +178,7 @@ impl<'p> Evaluator<'p> {
             image_ids: BTreeMap::new(),
             sets_used: BTreeSet::new(),
             checking_kinds: false,
+            ephemeral_scope: None,
             cli_scopes: Vec::new(),
             include_overrides: BTreeMap::new(),
         }
@@ -326,6 +329,12 @@ impl<'p> Evaluator<'p> {
             }
         });
 
+        if environment
+            .as_ref()
+            .is_some_and(|e| matches!(e.lifetime, Lifetime::Ephemeral { .. }))
+        {
+            self.ephemeral_scope = Some(env_scope);
+        }
         for a in &overrides {
             if let Some((param, inclusion)) = a.path.split_last() {
                 let full = inclusion

@@ -422,3 +422,125 @@ fn envs_and_reap_act_only_on_expired_ephemeral_instances() {
     assert_eq!(later.stdout.lines().count(), 2, "{}", later.stdout);
     assert!(!later.stdout.contains("production"));
 }
+
+fn replicas(example: &str, args: &[&str]) -> Vec<(String, i64)> {
+    let mut all = vec!["model", example];
+    all.extend_from_slice(args);
+    let m = json_of(&bomc(&root(), &all));
+    m["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or("").to_string(),
+                c["settings"]["replicas"]["value"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn ephemeral_environments_run_one_copy_unless_they_ask_for_more() {
+    let prod = replicas("examples/collective-health.bom", &["--env", "production"]);
+    assert!(prod.iter().any(|(_, n)| *n > 1), "{prod:?}");
+    let story = replicas(
+        "examples/collective-health.bom",
+        &["--env", "story", "--set", "id=us-217"],
+    );
+    assert!(story.iter().all(|(_, n)| *n == 1), "{story:?}");
+    // A count the environment sets (through a parameter) is kept: the perf test wants 16 workers.
+    let perf = replicas(
+        "examples/lidar.bom",
+        &["--env", "perf-test", "--set", "release=2.3.1"],
+    );
+    assert!(
+        perf.contains(&("processing-worker".to_string(), 16)),
+        "{perf:?}"
+    );
+}
+
+#[test]
+fn switching_colour_touches_only_the_load_balancer_piece() {
+    let build = |colour: &str| -> (Value, String) {
+        let out = temp_dir(&format!("bluegreen-{colour}"));
+        let run = bomc(
+            &root(),
+            &[
+                "build",
+                "examples/messenger-bluegreen.bom",
+                "--env",
+                "production",
+                "--set",
+                &format!("live={colour}"),
+                "--out",
+                out.to_str().expect("utf-8"),
+                "--now",
+                NOW,
+                "--target",
+                "cloudformation,compose",
+            ],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let dir = out.join("messenger_bluegreen/production");
+        let t = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("cloudformation.json")).expect("template"),
+        )
+        .expect("JSON");
+        (
+            t,
+            std::fs::read_to_string(dir.join("compose.yaml")).expect("compose"),
+        )
+    };
+    let (blue, blue_compose) = build("blue");
+    let (green, green_compose) = build("green");
+    // The live colour is the one the load balancer's target group serves.
+    let served = |t: &Value| -> String {
+        t["Resources"]
+            .as_object()
+            .expect("resources")
+            .iter()
+            .find(|(_, r)| {
+                r["Type"] == "AWS::ECS::Service"
+                    && r["Properties"]["LoadBalancers"][0]["TargetGroupArn"]["Ref"]
+                        == "LbRootTargetGroup"
+            })
+            .map(|(id, _)| id.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(served(&blue), "AuthBlueService");
+    assert_eq!(served(&green), "AuthGreenService");
+    // Data, task definitions and the load balancer itself do not change.
+    for id in [
+        "DbDatabase",
+        "AuthBlueTaskDefinition",
+        "AuthGreenTaskDefinition",
+        "LbLoadBalancer",
+        "LbRootTargetGroup",
+        "LbRootRule",
+        "LbHttpsListener",
+    ] {
+        assert_eq!(
+            blue["Resources"][id], green["Resources"][id],
+            "{id} changed with the colour"
+        );
+    }
+    let changed: Vec<&String> = blue["Resources"]
+        .as_object()
+        .expect("resources")
+        .iter()
+        .filter(|(id, r)| green["Resources"].get(id.as_str()) != Some(r))
+        .map(|(id, _)| id)
+        .collect();
+    for id in &changed {
+        assert!(
+            id.starts_with("AuthBlue") || id.starts_with("AuthGreen"),
+            "{id} changed with the colour"
+        );
+    }
+    // On compose, HAProxy's backend follows the colour.
+    assert!(
+        blue_compose.contains("auth_blue:9000 check")
+            && green_compose.contains("auth_green:9000 check")
+    );
+}

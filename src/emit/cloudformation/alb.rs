@@ -48,6 +48,12 @@ fn patterns(path: &str) -> Vec<String> {
     }
 }
 
+/// Listener-rule priorities: each instance of a landscape gets its own band of
+/// 50 (by its port block), so instances attached to one listener never collide.
+fn rule_priority(t: &Template, index: usize) -> u64 {
+    u64::from(t.ctx.port_block) * 50 + index as u64 + 1
+}
+
 pub(crate) fn load_balancer(t: &mut Template, c: &Component) {
     let id = t.id(&c.name);
     let persistent = !t.ephemeral();
@@ -225,7 +231,7 @@ pub(crate) fn load_balancer(t: &mut Template, c: &Component) {
                 "Type": "AWS::ElasticLoadBalancingV2::ListenerRule",
                 "Properties": {
                     "ListenerArn": {"Ref": listener},
-                    "Priority": priority + 1,
+                    "Priority": rule_priority(t, priority),
                     "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": patterns(&path)}}],
                     "Actions": [{"Type": "forward", "TargetGroupArn": {"Ref": tg}}],
                 }
