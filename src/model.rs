@@ -107,6 +107,9 @@ pub struct Environment {
     pub lifetime: Lifetime,
     pub purpose: Option<String>,
     pub params: BTreeMap<String, Value>,
+    /// Long-lived infrastructure to attach to: `cluster`, `listener`,
+    /// `load_balancer_dns`, `load_balancer_security_group`.
+    pub shared: BTreeMap<String, String>,
 }
 
 /// A reference from one component to another: a dependency edge, with why it exists.

@@ -134,6 +134,33 @@ pub static IMAGE: Schema = Schema {
     ],
 };
 
+/// Shared infrastructure an environment attaches to (cloud targets).
+pub static SHARED: Schema = Schema {
+    what: "shared infrastructure",
+    fields: &[
+        field(
+            "cluster",
+            Type::Str,
+            "name of an existing ECS cluster to run in",
+        ),
+        field(
+            "listener",
+            Type::Str,
+            "ARN of an existing HTTPS listener to add routes to",
+        ),
+        field(
+            "load_balancer_dns",
+            Type::Str,
+            "DNS name of that listener's load balancer",
+        ),
+        field(
+            "load_balancer_security_group",
+            Type::Str,
+            "security group of that load balancer",
+        ),
+    ],
+};
+
 pub static ENVIRONMENT: Schema = Schema {
     what: "environment",
     fields: &[
@@ -143,5 +170,10 @@ pub static ENVIRONMENT: Schema = Schema {
             "time to live; makes the environment ephemeral",
         ),
         field("purpose", Type::Str, "why the environment exists"),
+        field(
+            "shared",
+            Type::Record(&SHARED),
+            "long-lived infrastructure to attach to instead of creating it",
+        ),
     ],
 };

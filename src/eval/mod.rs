@@ -318,6 +318,19 @@ impl<'p> Evaluator<'p> {
                 .iter()
                 .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
                 .collect();
+            let shared = env_settings
+                .get("shared")
+                .zip(crate::check::schema::ENVIRONMENT.field("shared"))
+                .and_then(|(a, field)| self.eval_typed(&a.value, &field.ty, env_scope, diags))
+                .and_then(|v| match v {
+                    Value::Map(m) => Some(
+                        m.iter()
+                            .map(|(k, v)| (k.clone(), self.display(v)))
+                            .collect(),
+                    ),
+                    _ => None,
+                })
+                .unwrap_or_default();
             model::Environment {
                 name: env.name.node.clone(),
                 lifetime: match ttl {
@@ -326,6 +339,7 @@ impl<'p> Evaluator<'p> {
                 },
                 purpose: purpose.map(|p| self.display(&p)),
                 params,
+                shared,
             }
         });
 

@@ -149,6 +149,7 @@ fn load_yaml(path: &Path) -> Value {
 fn two_instances_of_every_ephemeral_environment_never_collide() {
     let out = temp_dir("envs-two");
     let mut pairs = 0;
+    let mut shared_listener_rules = 0;
     let mut composes = Vec::new();
     let mut templates = Vec::new();
     for path in bom_files(&root().join("examples")) {
@@ -205,6 +206,33 @@ fn two_instances_of_every_ephemeral_environment_never_collide() {
                     .collect()
             };
             assert!(dns(&ta).is_disjoint(&dns(&tb)), "{env}: DNS names collide");
+            // Rules on a listener both instances share must not share priorities.
+            let shared_rules = |t: &Value| -> BTreeSet<(String, u64)> {
+                t["Resources"]
+                    .as_object()
+                    .expect("resources")
+                    .values()
+                    .filter(|r| {
+                        r["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"
+                            && r["Properties"]["ListenerArn"].is_string()
+                    })
+                    .map(|r| {
+                        (
+                            r["Properties"]["ListenerArn"]
+                                .as_str()
+                                .unwrap_or("")
+                                .to_string(),
+                            r["Properties"]["Priority"].as_u64().unwrap_or(0),
+                        )
+                    })
+                    .collect()
+            };
+            let (ra, rb) = (shared_rules(&ta), shared_rules(&tb));
+            assert!(
+                ra.is_disjoint(&rb),
+                "{env}: listener-rule priorities collide: {ra:?} {rb:?}"
+            );
+            shared_listener_rules += ra.len();
             composes.extend([a.join("compose.yaml"), b.join("compose.yaml")]);
             templates.extend([a.join("cloudformation.json"), b.join("cloudformation.json")]);
         }
@@ -213,6 +241,7 @@ fn two_instances_of_every_ephemeral_environment_never_collide() {
         pairs >= 6,
         "only {pairs} ephemeral environments with parameters"
     );
+    assert!(shared_listener_rules > 0, "no example attaches to a shared listener");
     // Both instances pass the validators of the build.
     let lint = std::process::Command::new(venv_tool("cfn-lint"))
         .args(&templates)
@@ -543,4 +572,53 @@ fn switching_colour_touches_only_the_load_balancer_piece() {
         blue_compose.contains("auth_blue:9000 check")
             && green_compose.contains("auth_green:9000 check")
     );
+}
+
+#[test]
+fn a_branch_environment_attaches_to_shared_infrastructure() {
+    let out = temp_dir("envs-shared");
+    let dir = build(
+        &out,
+        &root().join("examples/fooda.bom"),
+        "feature",
+        &[String::from("--set"), String::from("branch=menu-search")],
+    );
+    let t: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("cloudformation.json")).expect("template"),
+    )
+    .expect("JSON");
+    let types: BTreeSet<&str> = t["Resources"]
+        .as_object()
+        .expect("resources")
+        .values()
+        .filter_map(|r| r["Type"].as_str())
+        .collect();
+    for own in [
+        "AWS::ECS::Cluster",
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        "AWS::ElasticLoadBalancingV2::Listener",
+        "AWS::CertificateManager::Certificate",
+    ] {
+        assert!(!types.contains(own), "creates its own {own}");
+    }
+    assert_eq!(
+        t["Resources"]["WebService"]["Properties"]["Cluster"],
+        "fooda-dev"
+    );
+    let rule = &t["Resources"]["LbRootRule"]["Properties"];
+    assert!(
+        rule["ListenerArn"]
+            .as_str()
+            .is_some_and(|a| a.contains("listener/app/fooda-dev"))
+    );
+    assert_eq!(
+        rule["Conditions"][0]["HostHeaderConfig"]["Values"][0],
+        "menu-search.dev.example.com"
+    );
+    assert_eq!(
+        t["Resources"]["LbDnsRecord"]["Properties"]["ResourceRecords"][0],
+        "fooda-dev-1234567890.us-east-1.elb.amazonaws.com"
+    );
+    let ingress = &t["Resources"]["WebFromLbPort3000"]["Properties"];
+    assert_eq!(ingress["SourceSecurityGroupId"], "sg-0a1b2c3d4e5f60718");
 }

@@ -72,6 +72,10 @@ pub(crate) fn load_balancer(t: &mut Template, c: &Component) {
         );
         return;
     }
+    if let Some(listener) = t.shared("listener").map(String::from) {
+        attach_to_shared(t, c, &listener, domain.as_deref());
+        return;
+    }
     let tls = !matches!(c.params.get("tls"), Some(Value::Bool(false))) && domain.is_some();
     let subnets = t.public_subnets();
     let tags = t.tags();
@@ -163,68 +167,8 @@ pub(crate) fn load_balancer(t: &mut Template, c: &Component) {
         );
         format!("{id}HttpListener")
     };
-    let by_name: std::collections::BTreeMap<&str, &Component> = t
-        .ctx
-        .landscape
-        .components
-        .iter()
-        .map(|c| (c.name.as_str(), c))
-        .collect();
     for (priority, (path, port)) in routes(c).into_iter().enumerate() {
-        let health = by_name.get(port.component.as_str()).and_then(|target| {
-            match target.settings.get("health") {
-                Some(Value::Map(h)) => Some(h.clone()),
-                _ => None,
-            }
-        });
-        let health_path = health
-            .as_ref()
-            .and_then(|h| h.get("path"))
-            .and_then(Value::as_str)
-            .unwrap_or("/")
-            .to_string();
-        let interval = crate::lower::seconds(health.as_ref().and_then(|h| h.get("interval")))
-            .unwrap_or(30)
-            .clamp(5, 300);
-        let healthy = health
-            .as_ref()
-            .and_then(|h| h.get("healthy"))
-            .and_then(Value::as_int)
-            .unwrap_or(2)
-            .clamp(2, 10);
-        let unhealthy = health
-            .as_ref()
-            .and_then(|h| h.get("unhealthy"))
-            .and_then(Value::as_int)
-            .unwrap_or(3)
-            .clamp(2, 10);
-        let timeout = crate::lower::seconds(health.as_ref().and_then(|h| h.get("timeout")))
-            .unwrap_or(5)
-            .clamp(2, 120)
-            .min(interval.saturating_sub(1).max(2));
-        let vpc = t.vpc();
-        let tg = target_group_id(t, &c.name, &path);
-        let tags = t.tags();
-        t.add(
-            tg.clone(),
-            json!({
-                "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
-                "Properties": {
-                    "TargetType": "ip",
-                    "Protocol": "HTTP",
-                    "Port": port.number,
-                    "VpcId": vpc,
-                    "HealthCheckPath": health_path,
-                    "HealthCheckIntervalSeconds": interval,
-                    "HealthCheckTimeoutSeconds": timeout,
-                    "HealthyThresholdCount": healthy,
-                    "UnhealthyThresholdCount": unhealthy,
-                    "Matcher": {"HttpCode": "200-399"},
-                    "TargetGroupAttributes": [{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}],
-                    "Tags": tags,
-                }
-            }),
-        );
+        let tg = target_group(t, c, &path, &port);
         t.add(
             rule_id(t, &c.name, &path),
             json!({
@@ -262,4 +206,137 @@ pub(crate) fn load_balancer(t: &mut Template, c: &Component) {
             json!({"Description": format!("{} URL", c.name), "Value": {"Fn::Join": ["", ["http://", {"Fn::GetAtt": [format!("{id}LoadBalancer"), "DNSName"]}]]}}),
         );
     }
+}
+
+/// Routes on a long-lived listener shared by many environments: rules match
+/// the environment's host name (and path), with this instance's priorities;
+/// the DNS name points at the shared load balancer.
+fn attach_to_shared(t: &mut Template, c: &Component, listener: &str, domain: Option<&str>) {
+    let Some(domain) = domain else {
+        t.errors.push(
+            crate::diag::Diagnostic::new(
+                crate::diag::ErrorCode::MissingSetting,
+                format!("`{}` attaches to a shared listener but has no `domain`", c.name),
+            )
+            .label(c.name_span, "needs a domain")
+            .help("routes on a shared listener are told apart by host name: give the load balancer a `domain`"),
+        );
+        return;
+    };
+    let Some(dns) = t.shared("load_balancer_dns").map(String::from) else {
+        t.errors.push(
+            crate::diag::Diagnostic::new(
+                crate::diag::ErrorCode::MissingSetting,
+                "`shared` names a listener but not `load_balancer_dns`",
+            )
+            .label(c.name_span, "routes go to the shared listener")
+            .help("add `load_balancer_dns` and `load_balancer_security_group` of the shared load balancer to the environment's `shared { … }`"),
+        );
+        return;
+    };
+    let id = t.id(&c.name);
+    for (index, (path, port)) in routes(c).into_iter().enumerate() {
+        let tg = target_group(t, c, &path, &port);
+        t.add(
+            rule_id(t, &c.name, &path),
+            json!({
+                "Type": "AWS::ElasticLoadBalancingV2::ListenerRule",
+                "Properties": {
+                    "ListenerArn": listener,
+                    "Priority": rule_priority(t, index),
+                    "Conditions": [
+                        {"Field": "host-header", "HostHeaderConfig": {"Values": [domain]}},
+                        {"Field": "path-pattern", "PathPatternConfig": {"Values": patterns(&path)}},
+                    ],
+                    "Actions": [{"Type": "forward", "TargetGroupArn": {"Ref": tg}}],
+                }
+            }),
+        );
+    }
+    let zone = t.parameter(
+        "HostedZoneId",
+        json!({"Type": "AWS::Route53::HostedZone::Id", "Description": "Route53 hosted zone of the landscape's domain names"}),
+    );
+    t.add(
+        format!("{id}DnsRecord"),
+        json!({
+            "Type": "AWS::Route53::RecordSet",
+            "Properties": {"HostedZoneId": zone, "Name": domain, "Type": "CNAME", "TTL": "60", "ResourceRecords": [dns]}
+        }),
+    );
+    t.outputs.insert(
+        format!("{id}Url"),
+        json!({"Description": format!("{} URL", c.name), "Value": format!("https://{domain}")}),
+    );
+}
+
+/// The target group of one route, health-checked as the landscape says.
+fn target_group(
+    t: &mut Template,
+    c: &Component,
+    path: &str,
+    port: &crate::model::PortRef,
+) -> String {
+    let by_name: std::collections::BTreeMap<&str, &Component> = t
+        .ctx
+        .landscape
+        .components
+        .iter()
+        .map(|c| (c.name.as_str(), c))
+        .collect();
+    let health = by_name.get(port.component.as_str()).and_then(|target| {
+        match target.settings.get("health") {
+            Some(Value::Map(h)) => Some(h.clone()),
+            _ => None,
+        }
+    });
+    let health_path = health
+        .as_ref()
+        .and_then(|h| h.get("path"))
+        .and_then(Value::as_str)
+        .unwrap_or("/")
+        .to_string();
+    let interval = crate::lower::seconds(health.as_ref().and_then(|h| h.get("interval")))
+        .unwrap_or(30)
+        .clamp(5, 300);
+    let healthy = health
+        .as_ref()
+        .and_then(|h| h.get("healthy"))
+        .and_then(Value::as_int)
+        .unwrap_or(2)
+        .clamp(2, 10);
+    let unhealthy = health
+        .as_ref()
+        .and_then(|h| h.get("unhealthy"))
+        .and_then(Value::as_int)
+        .unwrap_or(3)
+        .clamp(2, 10);
+    let timeout = crate::lower::seconds(health.as_ref().and_then(|h| h.get("timeout")))
+        .unwrap_or(5)
+        .clamp(2, 120)
+        .min(interval.saturating_sub(1).max(2));
+    let vpc = t.vpc();
+    let tg = target_group_id(t, &c.name, path);
+    let tags = t.tags();
+    t.add(
+        tg.clone(),
+        json!({
+            "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",
+            "Properties": {
+                "TargetType": "ip",
+                "Protocol": "HTTP",
+                "Port": port.number,
+                "VpcId": vpc,
+                "HealthCheckPath": health_path,
+                "HealthCheckIntervalSeconds": interval,
+                "HealthCheckTimeoutSeconds": timeout,
+                "HealthyThresholdCount": healthy,
+                "UnhealthyThresholdCount": unhealthy,
+                "Matcher": {"HttpCode": "200-399"},
+                "TargetGroupAttributes": [{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}],
+                "Tags": tags,
+            }
+        }),
+    );
+    tg
 }

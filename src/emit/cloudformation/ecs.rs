@@ -9,16 +9,18 @@ use serde_json::{Value as Json, json};
 
 pub(crate) fn cluster(t: &mut Template) {
     let tags = t.tags();
-    t.add(
-        String::from("Cluster"),
-        json!({
-            "Type": "AWS::ECS::Cluster",
-            "Properties": {
-                "ClusterSettings": [{"Name": "containerInsights", "Value": "enabled"}],
-                "Tags": tags,
-            }
-        }),
-    );
+    if t.shared("cluster").is_none() {
+        t.add(
+            String::from("Cluster"),
+            json!({
+                "Type": "AWS::ECS::Cluster",
+                "Properties": {
+                    "ClusterSettings": [{"Name": "containerInsights", "Value": "enabled"}],
+                    "Tags": tags,
+                }
+            }),
+        );
+    }
     let vpc = t.vpc();
     let namespace = t.namespace();
     let tags = t.tags();
@@ -328,7 +330,10 @@ pub(crate) fn workload(t: &mut Template, c: &Component) {
     let mut service = json!({
         "Type": "AWS::ECS::Service",
         "Properties": {
-            "Cluster": {"Ref": "Cluster"},
+            "Cluster": match t.shared("cluster") {
+                Some(name) => json!(name),
+                None => json!({"Ref": "Cluster"}),
+            },
             "TaskDefinition": {"Ref": format!("{id}TaskDefinition")},
             "DesiredCount": replicas,
             "LaunchType": "FARGATE",

@@ -109,25 +109,31 @@ impl<'a> Template<'a> {
             .unwrap_or_else(|| pascal(component))
     }
 
-    /// The resource whose readiness stands for the component (for `DependsOn`).
+    /// The resource whose readiness stands for the component (for `DependsOn`),
+    /// if this template creates it.
     pub fn main_resource(&self, component: &str) -> Option<String> {
         let id = self.id(component);
-        Some(match self.realisation.get(component)? {
-            Realisation::Ecs => {
-                let key = format!("{id}Service");
-                if self.resources.contains_key(&key) {
-                    key
-                } else {
-                    return None;
-                }
-            }
+        let key = match self.realisation.get(component)? {
+            Realisation::Ecs => format!("{id}Service"),
             Realisation::Rds => format!("{id}Database"),
             Realisation::Redis => format!("{id}Cache"),
             Realisation::OpenSearch => format!("{id}Domain"),
             Realisation::RabbitMq => format!("{id}Broker"),
             Realisation::Bucket => format!("{id}Bucket"),
             Realisation::LoadBalancer => format!("{id}LoadBalancer"),
-        })
+        };
+        self.resources.contains_key(&key).then_some(key)
+    }
+
+    /// Shared infrastructure the environment attaches to (`shared { … }`).
+    pub fn shared(&self, key: &str) -> Option<&str> {
+        self.ctx
+            .landscape
+            .environment
+            .as_ref()?
+            .shared
+            .get(key)
+            .map(String::as_str)
     }
 
     /// The host name of a component, as a CloudFormation expression.

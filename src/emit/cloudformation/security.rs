@@ -18,8 +18,12 @@ pub(crate) fn security_groups(t: &mut Template) {
             (c.name.clone(), t.realisation[&c.name], tls)
         })
         .collect();
+    let shared_lb = t.shared("listener").is_some();
     for (name, realisation, tls) in &components {
-        if *realisation == Realisation::Bucket {
+        // Buckets have no network interface; a shared load balancer has its own group.
+        if *realisation == Realisation::Bucket
+            || (*realisation == Realisation::LoadBalancer && shared_lb)
+        {
             continue;
         }
         let id = t.id(name);
@@ -57,6 +61,13 @@ pub(crate) fn security_groups(t: &mut Template) {
                 continue;
             }
             let from_id = t.id(&a.from);
+            let source = match (
+                t.realisation.get(&a.from),
+                t.shared("load_balancer_security_group"),
+            ) {
+                (Some(Realisation::LoadBalancer), Some(sg)) if shared_lb => json!(sg),
+                _ => json!({"Fn::GetAtt": [format!("{from_id}SecurityGroup"), "GroupId"]}),
+            };
             for port in &a.ports {
                 let container_port = port.number;
                 t.add(
@@ -65,7 +76,7 @@ pub(crate) fn security_groups(t: &mut Template) {
                         "Type": "AWS::EC2::SecurityGroupIngress",
                         "Properties": {
                             "GroupId": {"Fn::GetAtt": [format!("{target_id}SecurityGroup"), "GroupId"]},
-                            "SourceSecurityGroupId": {"Fn::GetAtt": [format!("{from_id}SecurityGroup"), "GroupId"]},
+                            "SourceSecurityGroupId": source,
                             "IpProtocol": "tcp",
                             "FromPort": container_port,
                             "ToPort": container_port,
