@@ -492,3 +492,89 @@ fn yaml_templates_on_request_pass_cfn_lint() {
         String::from_utf8_lossy(&lint.stdout)
     );
 }
+
+#[test]
+fn strings_stay_data_in_templates() {
+    let nasty = [
+        "it's \"quoted\"",
+        "two\nlines",
+        "${AWS::Region}",
+        "# not a comment",
+        "---",
+        "&anchor *alias",
+        "yes",
+        "on",
+        "0755",
+        "22:22",
+        "{\"Ref\": \"Cluster\"}",
+    ];
+    let work = temp_dir("cfn-injection");
+    let mut text = String::from(
+        "landscape shop {\n  service api {\n    image = \"ghcr.io/shop/api:3.1.0\"\n    ports { http = 8080 }\n    env {\n",
+    );
+    for (i, value) in nasty.iter().enumerate() {
+        let escaped = value
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+            .replace('$', "\\$");
+        text.push_str(&format!("      V{i} = \"{escaped}\"\n"));
+    }
+    text.push_str("    }\n  }\n}\n\nenvironment production {}\n");
+    let source = work.join("shop.bom");
+    std::fs::write(&source, text).expect("write");
+    for yaml in [false, true] {
+        let out = work.join(if yaml { "yaml" } else { "json" });
+        let mut args = vec![
+            "build",
+            source.to_str().expect("utf-8"),
+            "--env",
+            "production",
+            "--target",
+            "cloudformation",
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--now",
+            NOW,
+        ];
+        if yaml {
+            args.push("--cloudformation-yaml");
+        }
+        let run = bomc(&root(), &args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let file = out.join("shop/production").join(if yaml {
+            "cloudformation.yaml"
+        } else {
+            "cloudformation.json"
+        });
+        // Parsed by PyYAML (YAML 1.1; JSON is YAML) and by ruamel (YAML 1.2).
+        for reader in [
+            "import yaml,sys,json; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+            "import sys,json; from ruamel.yaml import YAML; print(json.dumps(YAML(typ='safe').load(open(sys.argv[1]))))",
+        ] {
+            let parsed = std::process::Command::new(venv_tool("python"))
+                .args(["-c", reader])
+                .arg(&file)
+                .output()
+                .expect("python runs");
+            assert!(
+                parsed.status.success(),
+                "{}",
+                String::from_utf8_lossy(&parsed.stderr)
+            );
+            let t: Value = serde_json::from_slice(&parsed.stdout).expect("JSON");
+            let env = t["Resources"]["ApiTaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+                ["Environment"]
+                .as_array()
+                .expect("environment")
+                .clone();
+            for (i, value) in nasty.iter().enumerate() {
+                let entry = env
+                    .iter()
+                    .find(|e| e["Name"] == format!("V{i}"))
+                    .expect("variable");
+                assert_eq!(entry["Value"], *value, "V{i} (yaml output: {yaml})");
+            }
+        }
+    }
+}

@@ -241,7 +241,10 @@ fn two_instances_of_every_ephemeral_environment_never_collide() {
         pairs >= 6,
         "only {pairs} ephemeral environments with parameters"
     );
-    assert!(shared_listener_rules > 0, "no example attaches to a shared listener");
+    assert!(
+        shared_listener_rules > 0,
+        "no example attaches to a shared listener"
+    );
     // Both instances pass the validators of the build.
     let lint = std::process::Command::new(venv_tool("cfn-lint"))
         .args(&templates)
