@@ -250,6 +250,7 @@ fn every_taggable_resource_carries_the_environment() {
         "AWS::ElasticLoadBalancingV2::Listener",
         "AWS::ElasticLoadBalancingV2::ListenerRule",
         "AWS::Route53::RecordSet",
+        "AWS::Scheduler::Schedule",
     ];
     for (id, r) in t["Resources"].as_object().expect("resources") {
         let ty = r["Type"].as_str().unwrap_or("");
