@@ -53,43 +53,46 @@ const PROBE_PATH: &str = "/usr/local/bin/bomc-healthcheck";
 const TEMPLATES: &[(&str, &str)] = &[
     (
         "base",
-        include_str!("../../stdlib/templates/base.Dockerfile.hbs"),
+        include_str!("../../../stdlib/templates/base.Dockerfile.hbs"),
     ),
     (
         "go",
-        include_str!("../../stdlib/templates/go.Dockerfile.hbs"),
+        include_str!("../../../stdlib/templates/go.Dockerfile.hbs"),
     ),
     (
         "node",
-        include_str!("../../stdlib/templates/node.Dockerfile.hbs"),
+        include_str!("../../../stdlib/templates/node.Dockerfile.hbs"),
     ),
     (
         "python",
-        include_str!("../../stdlib/templates/python.Dockerfile.hbs"),
+        include_str!("../../../stdlib/templates/python.Dockerfile.hbs"),
     ),
     (
         "ruby",
-        include_str!("../../stdlib/templates/ruby.Dockerfile.hbs"),
+        include_str!("../../../stdlib/templates/ruby.Dockerfile.hbs"),
     ),
     (
         "java",
-        include_str!("../../stdlib/templates/java.Dockerfile.hbs"),
+        include_str!("../../../stdlib/templates/java.Dockerfile.hbs"),
     ),
     (
         "static",
-        include_str!("../../stdlib/templates/static.Dockerfile.hbs"),
+        include_str!("../../../stdlib/templates/static.Dockerfile.hbs"),
     ),
 ];
 
 const PARTIALS: &[(&str, &str)] = &[
     (
         "_header",
-        include_str!("../../stdlib/templates/_header.hbs"),
+        include_str!("../../../stdlib/templates/_header.hbs"),
     ),
-    ("_probe", include_str!("../../stdlib/templates/_probe.hbs")),
+    (
+        "_probe",
+        include_str!("../../../stdlib/templates/_probe.hbs"),
+    ),
     (
         "_runtime",
-        include_str!("../../stdlib/templates/_runtime.hbs"),
+        include_str!("../../../stdlib/templates/_runtime.hbs"),
     ),
 ];
 
@@ -761,494 +764,11 @@ fn toolchain_from_root(tc: &Toolchain, root: &str) -> Option<String> {
 // ---------------------------------------------------------------------------
 // Health
 
-/// An image's health check, as the components running it declare it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Health {
-    /// `--interval=2s` …
-    options: Vec<String>,
-    command: Vec<String>,
-    /// Whether the command is `bomc-healthcheck`.
-    probe: bool,
-}
+mod encode;
+mod health;
 
-/// `2s`, `1500ms`: a Go duration, as HEALTHCHECK options take them.
-fn go_duration(ms: u64) -> String {
-    if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{ms}ms")
-    }
-}
-
-/// The health check of one component, or why it has none in a Dockerfile.
-fn component_health(c: &Component) -> Result<Option<Health>, String> {
-    let Some(Value::Map(h)) = c.settings.get("health") else {
-        return Ok(None);
-    };
-    let mut options = Vec::new();
-    for (key, flag) in [
-        ("interval", "interval"),
-        ("timeout", "timeout"),
-        ("start_period", "start-period"),
-    ] {
-        if let Some(Value::Duration(ms)) = h.get(key) {
-            options.push(format!("--{flag}={}", go_duration(*ms)));
-        }
-    }
-    if let Some(Value::Int(n)) = h.get("unhealthy")
-        && *n > 0
-    {
-        options.push(format!("--retries={n}"));
-    }
-    if let Some(cmd) = h.get("command") {
-        let command = match cmd {
-            Value::List(items) => items
-                .iter()
-                .map(|v| crate::lower::text(v, &Local))
-                .collect::<Option<Vec<String>>>(),
-            _ => None,
-        };
-        return match command {
-            Some(command) if !command.is_empty() => Ok(Some(Health {
-                options,
-                command,
-                probe: false,
-            })),
-            _ => Err(format!(
-                "the health command of `{}` is not a list of plain strings",
-                c.name
-            )),
-        };
-    }
-    let ports = c.ports();
-    let port = match h.get("port") {
-        Some(Value::String(p)) => ports.get(p.as_str()).copied(),
-        _ => ports.values().next().copied(),
-    };
-    let Some(port) = port else {
-        return Err(format!(
-            "the health check of `{}` names no command and no port",
-            c.name
-        ));
-    };
-    let target = match h.get("path") {
-        Some(path) => match crate::lower::text(path, &Local) {
-            Some(path) => format!("http://127.0.0.1:{port}{path}"),
-            None => {
-                return Err(format!(
-                    "the health path of `{}` is not a plain string",
-                    c.name
-                ));
-            }
-        },
-        None => format!("tcp://127.0.0.1:{port}"),
-    };
-    Ok(Some(Health {
-        options,
-        command: vec![String::from(PROBE_PATH), target],
-        probe: true,
-    }))
-}
-
-/// The image's HEALTHCHECK (`None`: `HEALTHCHECK NONE`) and comments saying why.
-fn image_health(builders: &[&Component]) -> (Option<Health>, Vec<String>) {
-    let names = |cs: &[&Component]| {
-        cs.iter()
-            .map(|c| format!("`{}`", c.name))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if builders.is_empty() {
-        return (
-            None,
-            vec![String::from(
-                "A layer: no component runs it, so no health check; images built on it declare their own.",
-            )],
-        );
-    }
-    let services: Vec<&Component> = builders
-        .iter()
-        .copied()
-        .filter(|c| c.settings.get("run").and_then(Value::as_str) != Some("once"))
-        .collect();
-    if services.is_empty() {
-        return (
-            None,
-            vec![format!(
-                "Only run-once jobs use this image ({}): no health check.",
-                names(builders)
-            )],
-        );
-    }
-    let mut checks = BTreeSet::new();
-    for c in &services {
-        match component_health(c) {
-            Ok(h) => {
-                checks.insert(h);
-            }
-            Err(why) => {
-                return (
-                    None,
-                    vec![format!(
-                        "No health check: {why}; compose and CloudFormation carry it."
-                    )],
-                );
-            }
-        }
-    }
-    let mut checks: Vec<Option<Health>> = checks.into_iter().collect();
-    match (checks.len(), checks.pop().flatten()) {
-        (1, Some(h)) => (
-            Some(h),
-            vec![format!(
-                "Health check of {}, as the landscape declares it.",
-                names(&services)
-            )],
-        ),
-        (1, None) => (
-            None,
-            vec![format!(
-                "No health check: {} declare{} none.",
-                names(&services),
-                if services.len() == 1 { "s" } else { "" }
-            )],
-        ),
-        _ => (
-            None,
-            vec![
-                format!(
-                    "No health check: {} run this image with different health checks (or none);",
-                    names(&services)
-                ),
-                String::from("compose and CloudFormation carry each component's own."),
-            ],
-        ),
-    }
-}
-
-/// Host names inside an image are the component names (images do not know targets).
-struct Local;
-
-impl crate::lower::Resolve for Local {
-    fn host(&self, component: &str) -> String {
-        component.to_string()
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Values from the .bom file
-
-/// A value of an image setting as text, or what it is instead.
-fn image_text(value: &Value) -> Result<String, &'static str> {
-    const HOST: &str = "a component's host name, which differs per target";
-    match value {
-        Value::String(s) => Ok(s.clone()),
-        Value::Int(i) => Ok(i.to_string()),
-        Value::Float(f) => Ok(f.to_string()),
-        Value::Bool(b) => Ok(b.to_string()),
-        Value::Port(p) => Ok(p.number.to_string()),
-        Value::Template(parts) => parts
-            .iter()
-            .map(|p| match p {
-                Part::Text(t) => Ok(t.clone()),
-                Part::Port(p) => Ok(p.number.to_string()),
-                Part::Host(_) => Err(HOST),
-            })
-            .collect(),
-        Value::Host(_) => Err(HOST),
-        Value::Secret(_) => Err("a secret, which never goes into an image"),
-        Value::List(_) | Value::Map(_) => Err("a list or a map"),
-        Value::Duration(_) | Value::Size(_) | Value::Image(_) | Value::Component(_) => {
-            crate::lower::text(value, &Local).ok_or("a value that is not text")
-        }
-    }
-}
-
-fn string_list(value: &Value) -> Result<Vec<String>, &'static str> {
-    match value {
-        Value::List(items) => items.iter().map(image_text).collect(),
-        _ => Err("a value that is not a list"),
-    }
-}
-
-fn string_map(value: &Value) -> Result<BTreeMap<String, String>, &'static str> {
-    match value {
-        Value::Map(items) => items
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), image_text(v)?)))
-            .collect(),
-        _ => Err("a value that is not a map"),
-    }
-}
-
-fn is_identifier(s: &str) -> bool {
-    s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// `1.22.1`, `3.3.0-bookworm`: starts with a digit; letters, digits, `._-`.
-fn is_version(s: &str) -> bool {
-    s.len() <= 128
-        && s.starts_with(|c: char| c.is_ascii_digit())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-}
-
-/// A pinned image reference made only of characters with no meaning to a
-/// Dockerfile (no `$`, quotes, spaces, `#` or `\`).
-fn base_reference(s: &str) -> bool {
-    s.len() <= 512
-        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && s.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | ':' | '@' | '+')
-        })
-        && crate::check::types::is_pinned(s)
-}
-
-/// A path in an `onbuild` COPY or WORKDIR: no `$`, quotes, `\` or spaces,
-/// which COPY and WORKDIR would interpret.
-fn is_plain_path(s: &str) -> bool {
-    !s.is_empty()
-        && !s.starts_with('-')
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._/*?@+=:,~%-".contains(c))
-}
-
-/// One `onbuild` entry as a safe instruction (without `ONBUILD`), or a help line.
-fn onbuild_instruction(text: &str) -> Result<String, String> {
-    const SUPPORTED: &str =
-        "`onbuild` takes RUN, COPY, WORKDIR, ENV and EXPOSE instructions, one per entry";
-    let text = text.trim();
-    if text.chars().any(char::is_control) {
-        return Err(String::from(
-            "an `onbuild` entry is one instruction on one line",
-        ));
-    }
-    let (keyword, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
-    let rest = rest.trim();
-    if rest.is_empty() {
-        return Err(format!("{SUPPORTED}, each with its arguments"));
-    }
-    match keyword.to_ascii_uppercase().as_str() {
-        "RUN" => {
-            let argv = if rest.starts_with('[') {
-                serde_json::from_str::<Vec<String>>(rest)
-                    .map_err(|_| String::from("`RUN [...]` takes a JSON array of strings"))?
-            } else {
-                vec![
-                    String::from("/bin/sh"),
-                    String::from("-c"),
-                    rest.to_string(),
-                ]
-            };
-            if argv.is_empty() {
-                return Err(String::from("`RUN []` runs nothing"));
-            }
-            Ok(format!("RUN {}", json_array(&argv)))
-        }
-        "COPY" => {
-            let (flags, paths): (Vec<String>, Vec<String>) = if rest.starts_with('[') {
-                let paths = serde_json::from_str::<Vec<String>>(rest)
-                    .map_err(|_| String::from("`COPY [...]` takes a JSON array of strings"))?;
-                (Vec::new(), paths)
-            } else {
-                let words: Vec<&str> = rest.split_whitespace().collect();
-                let n = words.iter().take_while(|w| w.starts_with("--")).count();
-                (
-                    words[..n].iter().map(|w| w.to_string()).collect(),
-                    words[n..].iter().map(|w| w.to_string()).collect(),
-                )
-            };
-            for flag in &flags {
-                if !copy_flag(flag) {
-                    return Err(format!(
-                        "COPY flag {flag:?} is not supported here: use `--chown=UID:GID`, `--chmod=0755` or `--link`"
-                    ));
-                }
-            }
-            if paths.len() < 2 {
-                return Err(String::from(
-                    "COPY takes at least a source and a destination",
-                ));
-            }
-            if let Some(bad) = paths.iter().find(|p| !is_plain_path(p)) {
-                return Err(format!(
-                    "COPY path {bad:?} holds characters a Dockerfile would interpret: use letters, digits and `._/*?@+=:,~%-`"
-                ));
-            }
-            let mut out = String::from("COPY ");
-            for flag in &flags {
-                out.push_str(flag);
-                out.push(' ');
-            }
-            out.push_str(&json_array(&paths));
-            Ok(out)
-        }
-        "WORKDIR" => {
-            if rest.starts_with('/') && is_plain_path(rest) {
-                Ok(format!("WORKDIR {rest}"))
-            } else {
-                Err(String::from(
-                    "WORKDIR takes an absolute path of letters, digits and `._/*?@+=:,~%-`",
-                ))
-            }
-        }
-        "ENV" => {
-            let (key, value) = match rest.split_once('=') {
-                Some((k, v)) if !k.contains(char::is_whitespace) => (k, v),
-                _ => rest.split_once(char::is_whitespace).unwrap_or((rest, "")),
-            };
-            if !is_identifier(key) {
-                return Err(String::from(
-                    "ENV takes `NAME=value`, NAME of letters, digits and `_`",
-                ));
-            }
-            let value = value.trim();
-            let value = value
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .unwrap_or(value);
-            if !lintable(value) {
-                return Err(String::from(
-                    "an ENV value with a backslash before a quote or at the end is misread by hadolint: drop the backslash",
-                ));
-            }
-            Ok(format!("ENV {key}={}", quoted(value)))
-        }
-        "EXPOSE" => {
-            let ports: Vec<&str> = rest.split_whitespace().collect();
-            let ok = ports.iter().all(|p| {
-                let (n, proto) = p.split_once('/').unwrap_or((p, "tcp"));
-                matches!(proto, "tcp" | "udp") && n.parse::<u16>().is_ok_and(|n| n > 0)
-            });
-            if ok {
-                Ok(format!("EXPOSE {}", ports.join(" ")))
-            } else {
-                Err(String::from(
-                    "EXPOSE takes port numbers, optionally with `/tcp` or `/udp`",
-                ))
-            }
-        }
-        _ => Err(SUPPORTED.to_string()),
-    }
-}
-
-fn copy_flag(flag: &str) -> bool {
-    if flag == "--link" {
-        return true;
-    }
-    if let Some(owner) = flag.strip_prefix("--chown=") {
-        let mut parts = owner.split(':');
-        let ok = |p: Option<&str>| {
-            p.is_some_and(|p| {
-                !p.is_empty() && p.len() <= 10 && p.chars().all(|c| c.is_ascii_digit())
-            })
-        };
-        let (u, g, extra) = (parts.next(), parts.next(), parts.next());
-        return ok(u) && (g.is_none() || ok(g)) && extra.is_none();
-    }
-    if let Some(mode) = flag.strip_prefix("--chmod=") {
-        return (3..=4).contains(&mode.len()) && mode.chars().all(|c| ('0'..='7').contains(&c));
-    }
-    false
-}
-
-// ---------------------------------------------------------------------------
-// Encoding
-
-/// Characters a Dockerfile line cannot hold: controls and Unicode line breaks.
-fn unsafe_char(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
-}
-
-/// `\n`, `\u0007`: the JSON escape text of a character a line cannot hold.
-fn escape_text(c: char, out: &mut String) {
-    match c {
-        '\n' => out.push_str("\\n"),
-        '\r' => out.push_str("\\r"),
-        '\t' => out.push_str("\\t"),
-        c => {
-            let mut buf = [0u16; 2];
-            for unit in c.encode_utf16(&mut buf) {
-                out.push_str(&format!("\\u{unit:04x}"));
-            }
-        }
-    }
-}
-
-/// A JSON string for an exec-form array. Docker reads it with a JSON decoder
-/// and no shell, so no character in it means anything to the Dockerfile; a
-/// backslash is written `\u005c`, which hadolint also reads correctly.
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\u005c"),
-            c if unsafe_char(c) => escape_text(c, &mut out),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// `["a", "b"]`: an exec-form argument list.
-fn json_array(items: &[String]) -> String {
-    let parts: Vec<String> = items.iter().map(|s| json_string(s)).collect();
-    format!("[{}]", parts.join(", "))
-}
-
-/// A double-quoted Dockerfile word (LABEL, ARG, ENV): Docker reads `\"`, `\\`
-/// and `\$` as the characters themselves and expands nothing. Characters a
-/// line cannot hold are written as their escape text (a newline as `\n`),
-/// which Docker keeps as those two characters.
-fn quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' | '\\' | '$' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if unsafe_char(c) => escape_text(c, &mut out),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Whether hadolint reads `quoted(s)` in a LABEL or ENV line as Docker does:
-/// it misreads an escaped backslash right before a quote (`"a\\"`, `"\\\""`).
-fn lintable(s: &str) -> bool {
-    !s.ends_with('\\') && !s.contains("\\\"")
-}
-
-/// Text for a comment line: one line, and no linter directives.
-fn comment(s: &str) -> String {
-    let line: String = s
-        .chars()
-        .map(|c| if unsafe_char(c) { ' ' } else { c })
-        .collect();
-    let line = line
-        .replace("checkov:", "checkov :")
-        .replace("hadolint ", "hadolint: ");
-    line.trim_end()
-        .trim_end_matches('\\')
-        .trim_end()
-        .to_string()
-}
-
-/// A single-quoted shell word.
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
-// ---------------------------------------------------------------------------
-// build.sh
+use encode::*;
+use health::*;
 
 fn build_script(ctx: &BuildContext, order: &[&Image], tags: &BTreeMap<String, String>) -> String {
     let source_dir = ctx.source_dir.display().to_string();
