@@ -4,6 +4,7 @@
 //! against its type as it goes. The output is the [`model::Landscape`].
 
 mod expr;
+mod image;
 mod instance;
 mod scope;
 pub mod sets;

@@ -1,0 +1,126 @@
+//! Image definitions: evaluated once each, on first use by a component's
+//! `build` (and through `from` for the images they build on).
+
+use super::{Evaluator, duplicate_setting, misplaced};
+use crate::check::schema::IMAGE;
+use crate::diag::{Diagnostic, Diagnostics, ErrorCode, did_you_mean, one_of};
+use crate::model::{self, Value};
+use crate::resolve::DefId;
+use crate::syntax::ast::{self, Member};
+use std::collections::BTreeMap;
+
+impl<'p> Evaluator<'p> {
+    /// `context` of a module's image, relative to the main file's folder.
+    pub(super) fn rebase(&self, module: crate::resolve::ModuleId, context: &str) -> Option<String> {
+        let path = std::path::Path::new(context);
+        if path.is_absolute() {
+            return None;
+        }
+        let dir_of = |m: usize| {
+            let file = self.program.modules.get(m)?.file;
+            self.program
+                .sources
+                .get(file)
+                .path
+                .as_ref()?
+                .parent()
+                .map(std::path::Path::to_path_buf)
+        };
+        let module_dir = dir_of(module.0)?;
+        let main_dir = dir_of(0)?;
+        let relative = module_dir.strip_prefix(&main_dir).ok()?;
+        let joined = relative.join(path);
+        let text = joined.to_string_lossy().replace("/./", "/");
+        Some(text.strip_prefix("./").unwrap_or(&text).to_string())
+    }
+
+    /// The image definition a resolved reference named.
+    pub(super) fn image_def(&self, name: &str) -> Option<DefId> {
+        self.image_ids.get(name).copied()
+    }
+
+    /// Evaluates image definition `id` once.
+    pub(super) fn image(&mut self, name: &str, id: DefId, diags: &mut Diagnostics) {
+        if self.images.contains_key(name) {
+            return;
+        }
+        self.images.insert(name.to_string(), None);
+        let def: &'p ast::Definition = self.program.def(id);
+        let scope = self.new_scope(id.module, None);
+        let mut settings = BTreeMap::new();
+        let mut from_span = None;
+        let before = diags.len();
+        for member in &def.body.members {
+            let Member::Assign(a) = member else {
+                diags.push(misplaced(
+                    member.span(),
+                    "a declaration inside an image",
+                    "an image holds settings: `from`, `template`, `context`, `steps`…",
+                ));
+                continue;
+            };
+            let key = &a.path[0];
+            let Some(field) = IMAGE.field(&key.node).filter(|_| a.path.len() == 1) else {
+                let help = did_you_mean(&key.node, IMAGE.names(), |all| {
+                    format!("an image takes {}", one_of(&all))
+                });
+                diags.push(
+                    Diagnostic::new(
+                        ErrorCode::UnknownSetting,
+                        format!("unknown image setting `{}`", a.path_text()),
+                    )
+                    .label(key.span, "unknown setting")
+                    .help(help),
+                );
+                continue;
+            };
+            if settings.contains_key(field.name) {
+                diags.push(duplicate_setting(a));
+                continue;
+            }
+            if let Some(v) = self.eval_typed(&a.value, &field.ty, scope, diags) {
+                if field.name == "from" && matches!(v, Value::Image(_)) {
+                    from_span = Some(a.value.span);
+                }
+                settings.insert(field.name.to_string(), v);
+            }
+        }
+        if !def
+            .body
+            .members
+            .iter()
+            .any(|m| matches!(m, Member::Assign(a) if a.path[0].node == "from"))
+        {
+            diags.push(
+                Diagnostic::new(ErrorCode::MissingSetting, format!("image `{name}` has no `from`"))
+                    .label(def.name.span, "needs a base")
+                    .help("set `from = \"debian:12.5-slim\"` (a pinned image) or `from = OTHER_IMAGE` to build on another definition"),
+            );
+        }
+        // Build contexts are written relative to the file defining the image;
+        // the model keeps them relative to the main file, as the emitters read them.
+        if id.module.0 != 0
+            && let Some(Value::String(context)) = settings.get("context").cloned()
+            && let Some(rebased) = self.rebase(id.module, &context)
+        {
+            settings.insert(String::from("context"), Value::String(rebased));
+        }
+        if let Some(Value::Image(parent)) = settings.get("from").cloned()
+            && let Some(pid) = self.image_def(&parent)
+        {
+            self.image(&parent, pid, diags);
+        }
+        if diags.len() == before {
+            self.images.insert(
+                name.to_string(),
+                Some(model::Image {
+                    name: name.to_string(),
+                    docs: def.docs.clone(),
+                    settings: settings.into_iter().collect(),
+                    span: def.name.span,
+                    from_span,
+                }),
+            );
+        }
+    }
+}
