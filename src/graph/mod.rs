@@ -299,6 +299,11 @@ impl Graph {
                 g.add_edge(from, to, kind, Some(reason), ports);
             }
             if let Some(Value::Map(routes)) = c.params.get("routes") {
+                // Where each route's target is named, looked up once per component.
+                let mut route_spans: BTreeMap<&str, Span> = BTreeMap::new();
+                for r in c.references.iter().filter(|r| r.setting == "routes") {
+                    route_spans.entry(r.target.as_str()).or_insert(r.span);
+                }
                 for (path, target) in routes {
                     let Value::Port(port) = target else { continue };
                     let Some(to) = g.node(&port.component) else {
@@ -311,11 +316,9 @@ impl Graph {
                         String::from("routes"),
                         None,
                     );
-                    let span = c
-                        .references
-                        .iter()
-                        .find(|r| r.setting == "routes" && r.target == port.component)
-                        .map(|r| r.span)
+                    let span = route_spans
+                        .get(port.component.as_str())
+                        .copied()
                         .unwrap_or(c.span);
                     let use_ = PortUse {
                         name: port.port.clone(),

@@ -103,7 +103,9 @@ impl BuildContext<'_> {
 }
 
 /// Lowercases and replaces anything outside `[a-z0-9-]` with `-`, collapses
-/// repeats, trims to `max` characters, and makes it start with a letter.
+/// repeats and makes it start with a letter. A name longer than `max` is cut
+/// and ends with 8 hex digits of a hash of the whole name, so two long names
+/// that share a prefix stay different.
 pub fn dns_label(text: &str, max: usize) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -117,11 +119,41 @@ pub fn dns_label(text: &str, max: usize) -> String {
     if !out.starts_with(|c: char| c.is_ascii_lowercase()) {
         out.insert_str(0, "x-");
     }
+    if out.len() > max && max > 12 {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(out.as_bytes());
+        let suffix: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        out.truncate(max - 9);
+        while out.ends_with('-') {
+            out.pop();
+        }
+        out.push('-');
+        out.push_str(&suffix);
+        return out;
+    }
     out.truncate(max);
     while out.ends_with('-') {
         out.pop();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dns_label;
+
+    #[test]
+    fn long_names_stay_distinct_within_their_limit() {
+        assert_eq!(
+            dns_label("Messenger_Story US-217", 63),
+            "messenger-story-us-217"
+        );
+        let a = dns_label(&format!("{}-a", "x".repeat(80)), 50);
+        let b = dns_label(&format!("{}-b", "x".repeat(80)), 50);
+        assert!(a.len() <= 50 && b.len() <= 50);
+        assert_ne!(a, b);
+        assert_eq!(dns_label("9lives", 63), "x-9lives");
+    }
 }
 
 /// `auth-db` → `AuthDb`: a CloudFormation logical id part (alphanumeric).

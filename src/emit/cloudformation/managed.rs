@@ -242,7 +242,8 @@ fn rabbitmq(t: &mut Template, c: &Component) {
             "DeletionPolicy": policy,
             "UpdateReplacePolicy": policy,
             "Properties": {
-                "BrokerName": super::physical(t, &c.name),
+                // Amazon MQ broker names have at most 50 characters.
+                "BrokerName": crate::lower::dns_label(&format!("{}-{}", t.ctx.project(), c.name), 50),
                 "EngineType": "RABBITMQ",
                 "EngineVersion": version,
                 "HostInstanceType": if persistent { param_str(c, "instance_class", "mq.t3.micro") } else { String::from("mq.t3.micro") },

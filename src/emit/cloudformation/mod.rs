@@ -386,6 +386,7 @@ pub fn emit(ctx: &BuildContext, options: &EmitOptions) -> Result<Vec<Artifact>, 
         "landscape": ctx.landscape.name,
         "environment": ctx.environment(),
         "instance": ctx.instance,
+        "stack_name": ctx.project(),
         "notes": t.notes,
     });
     if let Some(expires) = ctx.expires() {
