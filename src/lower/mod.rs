@@ -138,24 +138,6 @@ pub fn dns_label(text: &str, max: usize) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::dns_label;
-
-    #[test]
-    fn long_names_stay_distinct_within_their_limit() {
-        assert_eq!(
-            dns_label("Messenger_Story US-217", 63),
-            "messenger-story-us-217"
-        );
-        let a = dns_label(&format!("{}-a", "x".repeat(80)), 50);
-        let b = dns_label(&format!("{}-b", "x".repeat(80)), 50);
-        assert!(a.len() <= 50 && b.len() <= 50);
-        assert_ne!(a, b);
-        assert_eq!(dns_label("9lives", 63), "x-9lives");
-    }
-}
-
 /// `auth-db` → `AuthDb`: a CloudFormation logical id part (alphanumeric).
 pub fn pascal(text: &str) -> String {
     let mut out = String::new();
@@ -225,5 +207,23 @@ pub fn seconds(value: Option<&Value>) -> Option<u64> {
     match value? {
         Value::Duration(ms) => Some((ms / 1000).max(1)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dns_label;
+
+    #[test]
+    fn long_names_stay_distinct_within_their_limit() {
+        assert_eq!(
+            dns_label("Messenger_Story US-217", 63),
+            "messenger-story-us-217"
+        );
+        let a = dns_label(&format!("{}-a", "x".repeat(80)), 50);
+        let b = dns_label(&format!("{}-b", "x".repeat(80)), 50);
+        assert!(a.len() <= 50 && b.len() <= 50);
+        assert_ne!(a, b);
+        assert_eq!(dns_label("9lives", 63), "x-9lives");
     }
 }
