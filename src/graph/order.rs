@@ -19,13 +19,26 @@ fn topological(
     deps: impl Fn(NodeIndex) -> BTreeSet<NodeIndex>,
 ) -> Vec<NodeIndex> {
     let mut waiting: Vec<usize> = vec![0; count];
-    let mut dependents: Vec<Vec<NodeIndex>> = vec![Vec::new(); count];
+    let mut edges: Vec<(usize, NodeIndex)> = Vec::new();
     for &n in nodes {
         let d = deps(n);
         waiting[n.index()] = d.len();
-        for m in d {
-            dependents[m.index()].push(n);
-        }
+        edges.extend(d.into_iter().map(|m| (m.index(), n)));
+    }
+    // Dependents of each node, stored flat (counting sort by node): one
+    // allocation instead of a vector per node.
+    let mut start = vec![0usize; count + 1];
+    for &(m, _) in &edges {
+        start[m + 1] += 1;
+    }
+    for i in 0..count {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut dependents = vec![NodeIndex::new(0); edges.len()];
+    for &(m, n) in &edges {
+        dependents[fill[m]] = n;
+        fill[m] += 1;
     }
     let mut ready: BinaryHeap<Reverse<NodeIndex>> = nodes
         .iter()
@@ -37,7 +50,7 @@ fn topological(
     while let Some(Reverse(n)) = ready.pop() {
         out.push(n);
         placed[n.index()] = true;
-        for m in &dependents[n.index()] {
+        for m in &dependents[start[n.index()]..start[n.index() + 1]] {
             let w = &mut waiting[m.index()];
             *w = w.saturating_sub(1);
             if *w == 0 {
