@@ -194,6 +194,7 @@ impl<'p> Evaluator<'p> {
         diags: &mut Diagnostics,
     ) -> Option<Value> {
         let mut out = BTreeMap::new();
+        let mut first_spans: BTreeMap<&str, Span> = BTreeMap::new();
         let mut ok = true;
         for member in &block.members {
             let Member::Assign(a) = member else {
@@ -232,11 +233,12 @@ impl<'p> Evaluator<'p> {
                 ok = false;
                 continue;
             };
-            if out.contains_key(&key.node) {
-                diags.push(super::duplicate_setting(a));
+            if let Some(first) = first_spans.get(key.node.as_str()) {
+                diags.push(super::duplicate_setting(a, Some(*first)));
                 ok = false;
                 continue;
             }
+            first_spans.insert(key.node.as_str(), key.span);
             match self.eval_typed(&a.value, ty, scope, diags) {
                 Some(v) => {
                     out.insert(key.node.clone(), v);

@@ -48,6 +48,7 @@ impl<'p> Evaluator<'p> {
         let def: &'p ast::Definition = self.program.def(id);
         let scope = self.new_scope(id.module, None);
         let mut settings = BTreeMap::new();
+        let mut first_spans: BTreeMap<&str, crate::source::Span> = BTreeMap::new();
         let mut from_span = None;
         let before = diags.len();
         for member in &def.body.members {
@@ -74,10 +75,11 @@ impl<'p> Evaluator<'p> {
                 );
                 continue;
             };
-            if settings.contains_key(field.name) {
-                diags.push(duplicate_setting(a));
+            if let Some(first) = first_spans.get(field.name) {
+                diags.push(duplicate_setting(a, Some(*first)));
                 continue;
             }
+            first_spans.insert(field.name, key.span);
             if let Some(v) = self.eval_typed(&a.value, &field.ty, scope, diags) {
                 if field.name == "from" && matches!(v, Value::Image(_)) {
                     from_span = Some(a.value.span);

@@ -316,12 +316,14 @@ impl<'p> Evaluator<'p> {
         body_scope: ScopeId,
         diags: &mut Diagnostics,
     ) {
-        let mut seen: BTreeMap<&str, ()> = BTreeMap::new();
+        let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
         for member in &c.body.members {
             match member {
                 Member::Assign(a) => {
-                    if a.path.len() == 1 && seen.insert(a.path[0].node.as_str(), ()).is_some() {
-                        diags.push(duplicate_setting(a));
+                    if a.path.len() == 1
+                        && let Some(first) = seen.insert(a.path[0].node.as_str(), a.path[0].span)
+                    {
+                        diags.push(duplicate_setting(a, Some(first)));
                         continue;
                     }
                     self.attach_assign(i, a, body_scope, diags);
@@ -425,8 +427,8 @@ impl<'p> Evaluator<'p> {
         for member in &c.body.members {
             match member {
                 Member::Assign(a) if a.path.len() == 1 && params.contains_key(a.path[0].node.as_str()) => {
-                    if assigned.insert(a.path[0].node.as_str(), a).is_some() {
-                        diags.push(duplicate_setting(a));
+                    if let Some(prev) = assigned.insert(a.path[0].node.as_str(), a) {
+                        diags.push(duplicate_setting(a, prev.path.first().map(|k| k.span)));
                     }
                 }
                 Member::Assign(a) => {

@@ -253,12 +253,12 @@ impl<'p> Evaluator<'p> {
                         if a.path.len() > 1 {
                             overrides.push(a);
                         } else if crate::check::schema::ENVIRONMENT.field(first).is_some() {
-                            if env_settings.insert(first, a).is_some() {
-                                diags.push(duplicate_setting(a));
+                            if let Some(prev) = env_settings.insert(first, a) {
+                                diags.push(duplicate_setting(a, prev.path.first().map(|k| k.span)));
                             }
                         } else if landscape_params.contains_key(first) {
-                            if env_assigns.insert(first, a).is_some() {
-                                diags.push(duplicate_setting(a));
+                            if let Some(prev) = env_assigns.insert(first, a) {
+                                diags.push(duplicate_setting(a, prev.path.first().map(|k| k.span)));
                             }
                         } else {
                             let candidates: Vec<&str> = landscape_params
@@ -666,20 +666,22 @@ fn find_environment<'p>(
     None
 }
 
-fn duplicate_setting(a: &ast::Assign) -> Diagnostic {
-    Diagnostic::new(
+/// E0309, labelled where the setting is given again and, when known, first.
+fn duplicate_setting(a: &ast::Assign, first: Option<Span>) -> Diagnostic {
+    let again = a.path.first().map(|k| k.span).unwrap_or(a.span).to(a
+        .path
+        .last()
+        .map(|k| k.span)
+        .unwrap_or(a.span));
+    let mut diag = Diagnostic::new(
         ErrorCode::DuplicateSetting,
         format!("`{}` is set twice", a.path_text()),
     )
-    .label(
-        a.path.first().map(|k| k.span).unwrap_or(a.span).to(a
-            .path
-            .last()
-            .map(|k| k.span)
-            .unwrap_or(a.span)),
-        "set again here",
-    )
-    .help("remove one of the assignments; each setting is given once per block")
+    .label(again, "set again here");
+    if let Some(first) = first {
+        diag = diag.label(first, "first set here");
+    }
+    diag.help("remove one of the assignments; each setting is given once per block")
 }
 
 fn misplaced(span: Span, what: &str, help: &str) -> Diagnostic {
