@@ -12,10 +12,14 @@ use std::path::{Path, PathBuf};
 
 pub const MANIFEST: &str = "bomc-manifest.json";
 
-/// One environment's output: its folder (relative to the output root) and files.
-pub struct Output {
-    pub dir: PathBuf,
+/// What identifies an environment instance, as its manifest records it.
+#[derive(Serialize, Deserialize, Debug, PartialEq, Clone)]
+pub struct Instance {
+    /// The compose project / stack name of this instance.
+    #[serde(default)]
     pub project: String,
+    /// The block of host ports this instance publishes in.
+    #[serde(default)]
     pub port_block: u32,
     pub source: String,
     pub landscape: String,
@@ -24,6 +28,13 @@ pub struct Output {
     pub lifetime: String,
     pub purpose: Option<String>,
     pub expires: Option<String>,
+}
+
+/// One environment's output: its folder (relative to the output root), what
+/// it is, and its files.
+pub struct Output {
+    pub dir: PathBuf,
+    pub info: Instance,
     pub artifacts: Vec<Artifact>,
 }
 
@@ -38,19 +49,8 @@ pub struct ManifestFile {
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 pub struct Manifest {
     pub generator: String,
-    /// The compose project / stack name of this instance.
-    #[serde(default)]
-    pub project: String,
-    /// The block of host ports this instance publishes in.
-    #[serde(default)]
-    pub port_block: u32,
-    pub source: String,
-    pub landscape: String,
-    pub environment: String,
-    pub instance: String,
-    pub lifetime: String,
-    pub purpose: Option<String>,
-    pub expires: Option<String>,
+    #[serde(flatten)]
+    pub info: Instance,
     pub files: Vec<ManifestFile>,
 }
 
@@ -181,15 +181,7 @@ fn stage_all(
         files.sort_by(|a, b| a.path.cmp(&b.path));
         let manifest = Manifest {
             generator: format!("bomc {}", env!("CARGO_PKG_VERSION")),
-            project: output.project.clone(),
-            port_block: output.port_block,
-            source: output.source.clone(),
-            landscape: output.landscape.clone(),
-            environment: output.environment.clone(),
-            instance: output.instance.clone(),
-            lifetime: output.lifetime.clone(),
-            purpose: output.purpose.clone(),
-            expires: output.expires.clone(),
+            info: output.info.clone(),
             files,
         };
         let text = serde_json::to_string_pretty(&manifest)

@@ -117,7 +117,12 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     let existing = write::instances(&args.out);
     let mut taken: std::collections::BTreeMap<(String, String), u32> = existing
         .iter()
-        .map(|(_, m)| ((m.landscape.clone(), m.instance.clone()), m.port_block))
+        .map(|(_, m)| {
+            (
+                (m.info.landscape.clone(), m.info.instance.clone()),
+                m.info.port_block,
+            )
+        })
         .collect();
     let mut outputs = Vec::new();
     for env in environments {
@@ -153,19 +158,21 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         }
         outputs.push(Output {
             dir: std::path::PathBuf::from(&landscape.name).join(&instance),
-            project: ctx.project(),
-            port_block,
-            source: source.clone(),
-            landscape: landscape.name.clone(),
-            environment: ctx.environment().to_string(),
-            instance: instance.clone(),
-            lifetime: String::from(if ctx.is_ephemeral() {
-                "ephemeral"
-            } else {
-                "persistent"
-            }),
-            purpose: ctx.purpose().map(String::from),
-            expires: ctx.expires(),
+            info: write::Instance {
+                project: ctx.project(),
+                port_block,
+                source: source.clone(),
+                landscape: landscape.name.clone(),
+                environment: ctx.environment().to_string(),
+                instance: instance.clone(),
+                lifetime: String::from(if ctx.is_ephemeral() {
+                    "ephemeral"
+                } else {
+                    "persistent"
+                }),
+                purpose: ctx.purpose().map(String::from),
+                expires: ctx.expires(),
+            },
             artifacts,
         });
     }
@@ -201,10 +208,11 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             output.artifacts.len() + 1,
             if output.artifacts.is_empty() { "" } else { "s" },
             output
+                .info
                 .expires
                 .as_ref()
                 .map(|e| format!("ephemeral, expires {e}"))
-                .unwrap_or_else(|| output.lifetime.clone())
+                .unwrap_or_else(|| output.info.lifetime.clone())
         );
     }
     let _ = written;

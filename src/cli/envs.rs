@@ -177,6 +177,7 @@ pub(super) fn instances(out: &std::path::Path, now: i64) -> Vec<Instance> {
     };
     let mut list: Vec<Instance> = crate::write::instances(out)
         .into_iter()
+        .map(|(dir, m)| (dir, m.info))
         .map(|(dir, m)| Instance {
             expired: expired(&m.expires),
             project: if m.project.is_empty() {

@@ -272,51 +272,44 @@ impl Loader<'_> {
         Some(diag.help("modules cannot import each other in a circle; move the shared definitions into a module both import"))
     }
 
+    /// The module's own definitions, then those of its imports (each import
+    /// standing where it is written); a name given twice is E0203.
     fn build_scope(&mut self, id: ModuleId, imported: &[(ModuleId, Span)]) {
         let mut scope: BTreeMap<String, DefId> = BTreeMap::new();
         let mut origin: BTreeMap<String, Span> = BTreeMap::new();
-        let module = &self.program.modules[id.0];
-        for (index, def) in module.ast.definitions.iter().enumerate() {
-            if def.kind == crate::syntax::ast::DefKind::Environment {
-                continue;
-            }
-            let name = def.name.node.clone();
-            if let Some(first) = origin.get(&name) {
-                self.diags.push(
-                    Diagnostic::new(
-                        ErrorCode::DuplicateDefinition,
-                        format!("`{name}` is defined twice"),
-                    )
-                    .label(def.name.span, "defined again here")
-                    .label(*first, "first defined here")
-                    .help("rename one of them; landscapes, kinds and images share one namespace"),
-                );
-                continue;
-            }
-            origin.insert(name.clone(), def.name.span);
-            scope.insert(name, DefId { module: id, index });
-        }
-        for (m, import_span) in imported {
-            let other = &self.program.modules[m.0];
-            for (index, def) in other.ast.definitions.iter().enumerate() {
+        let sources =
+            std::iter::once((id, None)).chain(imported.iter().map(|(m, span)| (*m, Some(*span))));
+        for (m, via) in sources {
+            let module = &self.program.modules[m.0];
+            for (index, def) in module.ast.definitions.iter().enumerate() {
                 if def.kind == crate::syntax::ast::DefKind::Environment {
                     continue;
                 }
                 let name = def.name.node.clone();
                 if let Some(first) = origin.get(&name) {
-                    self.diags.push(
-                        Diagnostic::new(
+                    let diag = match via {
+                        None => Diagnostic::new(
+                            ErrorCode::DuplicateDefinition,
+                            format!("`{name}` is defined twice"),
+                        )
+                        .label(def.name.span, "defined again here")
+                        .label(*first, "first defined here")
+                        .help(
+                            "rename one of them; landscapes, kinds and images share one namespace",
+                        ),
+                        Some(import) => Diagnostic::new(
                             ErrorCode::DuplicateDefinition,
                             format!("`{name}` is defined here and by an imported module"),
                         )
                         .label(*first, "defined here")
-                        .label(*import_span, format!("this import also defines `{name}`"))
+                        .label(import, format!("this import also defines `{name}`"))
                         .help("rename the local definition, or drop the import"),
-                    );
+                    };
+                    self.diags.push(diag);
                     continue;
                 }
-                origin.insert(name.clone(), *import_span);
-                scope.insert(name, DefId { module: *m, index });
+                origin.insert(name.clone(), via.unwrap_or(def.name.span));
+                scope.insert(name, DefId { module: m, index });
             }
         }
         self.program.modules[id.0].scope = scope;
