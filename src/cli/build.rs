@@ -5,7 +5,6 @@ use super::{BuildArgs, report};
 use crate::diag::{Diagnostic, Diagnostics, ErrorCode};
 use crate::emit::{self, EmitOptions, Target};
 use crate::lower::{BuildContext, dns_label, time};
-use crate::syntax::ast::Member;
 use crate::write::{self, Output};
 use std::io::Write;
 use std::process::ExitCode;
@@ -67,17 +66,12 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             .filter(|env| {
                 let missing: Vec<&str> = env
                     .body
-                    .members
-                    .iter()
-                    .filter_map(|m| match m {
-                        Member::Param(p)
-                            if p.default.is_none()
-                                && !args.target.sets.iter().any(|(k, _)| *k == p.name.node) =>
-                        {
-                            Some(p.name.node.as_str())
-                        }
-                        _ => None,
+                    .params()
+                    .filter(|p| {
+                        p.default.is_none()
+                            && !args.target.sets.iter().any(|(k, _)| *k == p.name.node)
                     })
+                    .map(|p| p.name.node.as_str())
                     .collect();
                 if missing.is_empty() {
                     true

@@ -136,11 +136,7 @@ fn declared(args: &EnvsArgs, file: &std::path::Path) -> ExitCode {
     let mut out = std::io::stdout();
     match args.format {
         Format::Json => {
-            let _ = writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&list).unwrap_or_default()
-            );
+            super::print_json(&list);
         }
         Format::Human => {
             if list.is_empty() {
@@ -287,11 +283,7 @@ pub fn run(args: &EnvsArgs) -> ExitCode {
     let mut out = std::io::stdout();
     match args.format {
         Format::Json => {
-            let _ = writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&list).unwrap_or_default()
-            );
+            super::print_json(&list);
         }
         Format::Human => {
             if list.is_empty() {

@@ -91,11 +91,7 @@ pub fn run(args: &ImpactArgs) -> ExitCode {
                     })
                     .collect(),
             };
-            let _ = writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&report).unwrap_or_default()
-            );
+            super::print_json(&report);
         }
         Format::Human => {
             let names = args.names.join(", ");

@@ -263,6 +263,13 @@ pub(crate) fn evaluate(
     }
 }
 
+/// Prints a value as pretty JSON on stdout.
+pub(crate) fn print_json(value: &impl serde::Serialize) {
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    let _ = writeln!(std::io::stdout(), "{text}");
+}
+
 /// Prints diagnostics in the chosen format: human text on stderr, JSON on stdout.
 pub(crate) fn report(checked: &crate::Checked, format: Format) {
     use std::io::{IsTerminal, Write};

@@ -416,12 +416,8 @@ impl<'p> Evaluator<'p> {
         self.scopes[child.0].prefix = format!("{full}-");
         let params: BTreeMap<&str, &ast::Param> = def
             .body
-            .members
-            .iter()
-            .filter_map(|m| match m {
-                Member::Param(p) => Some((p.name.node.as_str(), p)),
-                _ => None,
-            })
+            .params()
+            .map(|p| (p.name.node.as_str(), p))
             .collect();
         let mut assigned: BTreeMap<&str, &'p ast::Assign> = BTreeMap::new();
         for member in &c.body.members {

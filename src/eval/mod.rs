@@ -219,12 +219,8 @@ impl<'p> Evaluator<'p> {
         let mut env_settings: BTreeMap<&str, &'p ast::Assign> = BTreeMap::new();
         let landscape_params: BTreeMap<&str, &ast::Param> = def
             .body
-            .members
-            .iter()
-            .filter_map(|m| match m {
-                Member::Param(p) => Some((p.name.node.as_str(), p)),
-                _ => None,
-            })
+            .params()
+            .map(|p| (p.name.node.as_str(), p))
             .collect();
         if let Some(env) = env_def {
             for member in &env.body.members {
@@ -448,13 +444,9 @@ pub fn unknown_sets<'a>(
     {
         let mut known: Vec<&str> = def
             .body
-            .members
-            .iter()
-            .chain(envs.flat_map(|e| e.body.members.iter()))
-            .filter_map(|m| match m {
-                Member::Param(p) => Some(p.name.node.as_str()),
-                _ => None,
-            })
+            .params()
+            .chain(envs.flat_map(|e| e.body.params()))
+            .map(|p| p.name.node.as_str())
             .collect();
         known.sort_unstable();
         let mut reported = BTreeSet::new();

@@ -56,6 +56,16 @@ pub struct Block {
     pub span: Span,
 }
 
+impl Block {
+    /// The `param` declarations of the block, in order.
+    pub fn params(&self) -> impl Iterator<Item = &Param> {
+        self.members.iter().filter_map(|m| match m {
+            Member::Param(p) => Some(p),
+            _ => None,
+        })
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum Member {
     Param(Param),

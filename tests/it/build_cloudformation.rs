@@ -4,14 +4,9 @@
 //! means: least-privilege security groups, deletion policies by lifetime,
 //! tags everywhere, secrets only by reference.
 
-use crate::{NOW, bomc, build_examples, root, temp_dir, venv_tool};
+use crate::{NOW, bomc, build_examples, root, temp_dir, template, venv_tool};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-fn template(dir: &Path) -> Value {
-    let text = std::fs::read_to_string(dir.join("cloudformation.json")).expect("template written");
-    serde_json::from_str(&text).expect("template is JSON")
-}
 
 fn templates(out: &Path) -> Vec<(String, String, PathBuf)> {
     build_examples("cloudformation", out)
@@ -103,13 +98,7 @@ fn build_one(example: &str, env: &str, sets: &[&str]) -> Value {
     args.extend_from_slice(sets);
     let run = bomc(&root(), &args);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let dir = run
-        .stdout
-        .lines()
-        .next()
-        .and_then(|l| l.split(':').next())
-        .map(PathBuf::from)
-        .expect("folder");
+    let dir = crate::written_folder(&run);
     template(&dir)
 }
 

@@ -91,12 +91,7 @@ fn build(out: &Path, example: &Path, env: &str, sets: &[String]) -> PathBuf {
     args.extend(sets.iter().map(String::as_str));
     let run = bomc(&root(), &args);
     assert_eq!(run.code, 0, "{} {env}: {}", example.display(), run.stderr);
-    run.stdout
-        .lines()
-        .next()
-        .and_then(|l| l.split(':').next())
-        .map(PathBuf::from)
-        .expect("folder")
+    crate::written_folder(&run)
 }
 
 /// The `--set`s of an environment with every value made different for a second instance.
@@ -183,12 +178,7 @@ fn two_instances_of_every_ephemeral_environment_never_collide() {
                 pa.is_disjoint(&pb),
                 "{env}: host ports collide: {pa:?} {pb:?}"
             );
-            let read = |d: &Path| -> Value {
-                serde_json::from_str(
-                    &std::fs::read_to_string(d.join("cloudformation.json")).expect("template"),
-                )
-                .expect("JSON")
-            };
+            let read = |d: &Path| -> Value { crate::template(d) };
             let (ta, tb) = (read(&a), read(&b));
             let (na, nb) = (names_in_template(&ta), names_in_template(&tb));
             let shared: Vec<&String> = na.intersection(&nb).collect();
@@ -287,10 +277,7 @@ fn expiry_is_exact_and_only_ephemeral_stacks_delete_themselves() {
                 .expect("declared")
                 .clone();
             let dir = build(&out, &path, &env, &sets);
-            let t: Value = serde_json::from_str(
-                &std::fs::read_to_string(dir.join("cloudformation.json")).expect("template"),
-            )
-            .expect("JSON");
+            let t: Value = crate::template(&dir);
             let schedules: Vec<&Value> = t["Resources"]
                 .as_object()
                 .expect("resources")
@@ -515,10 +502,7 @@ fn switching_colour_touches_only_the_load_balancer_piece() {
         );
         assert_eq!(run.code, 0, "{}", run.stderr);
         let dir = out.join("messenger_bluegreen/production");
-        let t = serde_json::from_str(
-            &std::fs::read_to_string(dir.join("cloudformation.json")).expect("template"),
-        )
-        .expect("JSON");
+        let t = crate::template(&dir);
         (
             t,
             std::fs::read_to_string(dir.join("compose.yaml")).expect("compose"),
@@ -586,10 +570,7 @@ fn a_branch_environment_attaches_to_shared_infrastructure() {
         "feature",
         &[String::from("--set"), String::from("branch=menu-search")],
     );
-    let t: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("cloudformation.json")).expect("template"),
-    )
-    .expect("JSON");
+    let t: Value = crate::template(&dir);
     let types: BTreeSet<&str> = t["Resources"]
         .as_object()
         .expect("resources")

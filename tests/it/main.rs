@@ -110,13 +110,7 @@ pub fn build_examples(target: &str, out: &Path) -> Vec<(String, String, PathBuf)
                 path.display(),
                 run.stderr
             );
-            let dir = run
-                .stdout
-                .lines()
-                .next()
-                .and_then(|l| l.split(':').next())
-                .map(PathBuf::from)
-                .expect("build prints the folder it wrote");
+            let dir = written_folder(&run);
             let stem = path
                 .file_stem()
                 .and_then(|s| s.to_str())
@@ -126,6 +120,22 @@ pub fn build_examples(target: &str, out: &Path) -> Vec<(String, String, PathBuf)
         }
     }
     built
+}
+
+/// The environment folder `bomc build` reports on its first line of output.
+pub fn written_folder(run: &Run) -> PathBuf {
+    run.stdout
+        .lines()
+        .next()
+        .and_then(|l| l.split(':').next())
+        .map(PathBuf::from)
+        .expect("build prints the folder it wrote")
+}
+
+/// The CloudFormation template in an environment folder.
+pub fn template(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("cloudformation.json")).expect("template written");
+    serde_json::from_str(&text).expect("template is JSON")
 }
 
 /// A fresh, empty temporary folder for one test.

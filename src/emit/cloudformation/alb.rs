@@ -48,6 +48,11 @@ fn patterns(path: &str) -> Vec<String> {
     }
 }
 
+/// The default action of a listener: nothing is routed there unless a rule says so.
+fn not_found() -> serde_json::Value {
+    json!([{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain", "MessageBody": "not found"}}])
+}
+
 /// Listener-rule priorities: each instance of a landscape gets its own band of
 /// 50 (by its port block), so instances attached to one listener never collide.
 fn rule_priority(t: &Template, index: usize) -> u64 {
@@ -134,7 +139,7 @@ pub(crate) fn load_balancer(t: &mut Template, c: &Component) {
                     "Protocol": "HTTPS",
                     "SslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
                     "Certificates": [{"CertificateArn": {"Ref": format!("{id}Certificate")}}],
-                    "DefaultActions": [{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain", "MessageBody": "not found"}}],
+                    "DefaultActions": not_found(),
                 }
             }),
         );
@@ -160,7 +165,7 @@ pub(crate) fn load_balancer(t: &mut Template, c: &Component) {
                     "LoadBalancerArn": {"Ref": format!("{id}LoadBalancer")},
                     "Port": 80,
                     "Protocol": "HTTP",
-                    "DefaultActions": [{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain", "MessageBody": "not found"}}],
+                    "DefaultActions": not_found(),
                 },
                 "Metadata": skips(&[("CKV_AWS_2", "the landscape declares this load balancer without TLS (`tls = false`)"), ("CKV_AWS_103", "no TLS on this listener: `tls = false`")]),
             }),
