@@ -45,6 +45,10 @@ pub enum Part {
     Text(String),
     Host(String),
     Port(PortRef),
+    /// The URL clients reach a component at (scheme, host and port differ per target).
+    Url(String),
+    /// The real name of a bucket on the target.
+    BucketName(String),
 }
 
 impl Value {
@@ -137,6 +141,15 @@ pub struct Component {
     /// The kind's own parameters (`database`, `routes`…).
     pub params: BTreeMap<String, Value>,
     pub references: Vec<Reference>,
+    /// Settings and parameters the environment assigns itself
+    /// (`db.instance_class = …`): sizing defaults never override them.
+    pub set_by_environment: std::collections::BTreeSet<String>,
+    /// Settings an ephemeral environment sized down on its own, with the
+    /// value the landscape declares (`replicas`: 2 → 1).
+    pub sized_down: BTreeMap<String, Value>,
+    /// Where each setting's value is written.
+    #[serde(skip)]
+    pub setting_spans: BTreeMap<String, Span>,
     #[serde(skip)]
     pub span: Span,
     /// The component's name where it is declared.

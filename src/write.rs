@@ -28,6 +28,9 @@ pub struct Instance {
     pub lifetime: String,
     pub purpose: Option<String>,
     pub expires: Option<String>,
+    /// What bomc changed or ignored on its own (`W` codes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// One environment's output: its folder (relative to the output root), what

@@ -4,7 +4,7 @@
 use super::{BuildArgs, report};
 use crate::diag::{Diagnostic, Diagnostics, ErrorCode};
 use crate::emit::{self, EmitOptions, Target};
-use crate::lower::{BuildContext, dns_label, time};
+use crate::lower::time;
 use crate::write::{self, Output};
 use std::io::Write;
 use std::process::ExitCode;
@@ -38,6 +38,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     let mut checked = crate::Checked {
         program,
         diagnostics: Vec::new(),
+        warnings: Vec::new(),
         landscapes: Vec::new(),
     };
     let fail = |checked: &mut crate::Checked, diags: Diagnostics| {
@@ -118,7 +119,16 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             )
         })
         .collect();
+    let settings = crate::BuildSettings {
+        source: &source,
+        source_dir: &source_dir,
+        now,
+        out: &args.out,
+    };
+    let mut port_block =
+        |landscape: &str, instance: &str| port_block(&mut taken, landscape, instance);
     let mut outputs = Vec::new();
+    let mut warnings = Vec::new();
     for env in environments {
         let opts = crate::eval::Options {
             environment: env.clone(),
@@ -126,49 +136,39 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             placeholders: false,
             shared_sets: args.target.env.is_none(),
         };
-        let mut run = Diagnostics::default();
-        let Some(landscape) = crate::evaluate_landscape(program, &opts, &mut run) else {
-            run.into_vec().into_iter().for_each(|d| diags.push(d));
+        let Some(plan) = crate::compile(program, &opts, &settings, &mut port_block, &mut diags)
+        else {
             continue;
         };
-        let graph = crate::graph::Graph::build(&landscape);
-        let instance = instance_name(&landscape);
-        let port_block = port_block(&mut taken, &landscape.name, &instance);
-        let ctx = BuildContext {
-            landscape: &landscape,
-            graph: &graph,
-            source: &source,
-            source_dir: &source_dir,
-            now,
-            instance: instance.clone(),
-            port_block,
-        };
-        let mut artifacts = Vec::new();
-        for target in &targets {
-            match emit::emit(*target, &ctx, &options) {
-                Ok(mut a) => artifacts.append(&mut a),
-                Err(errs) => errs.into_iter().for_each(|d| diags.push(d)),
+        let artifacts = match crate::build(&plan, &targets, &options) {
+            Ok(a) => a,
+            Err(errors) => {
+                errors.into_iter().for_each(|d| diags.push(d));
+                continue;
             }
-        }
+        };
+        let instance = &plan.instance;
         outputs.push(Output {
-            dir: std::path::PathBuf::from(&landscape.name).join(&instance),
+            dir: std::path::PathBuf::from(&instance.landscape).join(&instance.instance),
             info: write::Instance {
-                project: ctx.project(),
-                port_block,
+                project: instance.project.clone(),
+                port_block: instance.port_block,
                 source: source.clone(),
-                landscape: landscape.name.clone(),
-                environment: ctx.environment().to_string(),
-                instance: instance.clone(),
-                lifetime: String::from(if ctx.is_ephemeral() {
+                landscape: instance.landscape.clone(),
+                environment: instance.environment.clone(),
+                instance: instance.instance.clone(),
+                lifetime: String::from(if instance.is_ephemeral() {
                     "ephemeral"
                 } else {
                     "persistent"
                 }),
-                purpose: ctx.purpose().map(String::from),
-                expires: ctx.expires(),
+                purpose: instance.purpose.clone(),
+                expires: instance.expires().map(String::from),
+                notes: emit::notes(&plan),
             },
             artifacts,
         });
+        warnings.extend(plan.warnings);
     }
     // Checked against the whole file too, so a build never ships what `check` rejects.
     if diags.is_empty() {
@@ -185,6 +185,14 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     }
     if !diags.is_empty() {
         return fail(&mut checked, diags);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    checked.warnings = warnings
+        .into_iter()
+        .filter(|d| seen.insert((d.code, d.message.clone(), d.primary_span())))
+        .collect();
+    if args.format == super::Format::Human {
+        report(&checked, args.format);
     }
     let written = match write::write(&args.out, &outputs) {
         Ok(w) => w,
@@ -235,28 +243,4 @@ fn port_block(
     let block = (0..).find(|b| !used.contains(b)).unwrap_or(0);
     taken.insert(key, block);
     block
-}
-
-/// The environment instance: its name, then its parameters' values, so two
-/// instances of one environment (`story-us-217`, `story-us-218`) never share a folder.
-fn instance_name(landscape: &crate::model::Landscape) -> String {
-    let Some(env) = &landscape.environment else {
-        return String::from("default");
-    };
-    let mut name = env.name.clone();
-    for value in env.params.values() {
-        if let Some(text) = crate::lower::text(value, &NoHosts) {
-            name.push('-');
-            name.push_str(&text);
-        }
-    }
-    dns_label(&name, 63)
-}
-
-struct NoHosts;
-
-impl crate::lower::Resolve for NoHosts {
-    fn host(&self, component: &str) -> String {
-        component.to_string()
-    }
 }

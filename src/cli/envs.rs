@@ -83,16 +83,30 @@ fn declared(args: &EnvsArgs, file: &std::path::Path) -> ExitCode {
         .unwrap_or("");
     let mut list = Vec::new();
     for env in crate::resolve::environments(program) {
+        // Lifetime, TTL and purpose as evaluated (parameters at their
+        // defaults, required ones as placeholders), as `build` sees them.
+        let evaluated = checked
+            .landscapes
+            .iter()
+            .filter_map(|l| l.environment.as_ref())
+            .find(|e| e.name == env.name.node);
+        let required = env.body.params().any(|p| p.default.is_none());
         let mut ttl = None;
+        let mut ephemeral = false;
+        if let Some(crate::model::Lifetime::Ephemeral { ttl_ms }) = evaluated.map(|e| &e.lifetime) {
+            ephemeral = true;
+            // A TTL computed from a required parameter is known only at build time.
+            let literal = env.body.members.iter().any(|m| {
+                matches!(m, Member::Assign(a) if a.path.len() == 1 && a.path[0].node == "ttl" && matches!(a.value.kind, ExprKind::Duration(_)))
+            });
+            if literal || !required {
+                ttl = Some(ttl_ms / 1000);
+            }
+        }
         let mut purpose = None;
         let mut parameters = Vec::new();
         for member in &env.body.members {
             match member {
-                Member::Assign(a) if a.path.len() == 1 && a.path[0].node == "ttl" => {
-                    if let ExprKind::Duration(ms) = a.value.kind {
-                        ttl = Some(ms / 1000);
-                    }
-                }
                 Member::Assign(a) if a.path.len() == 1 && a.path[0].node == "purpose" => {
                     purpose = Some(match &a.value.kind {
                         ExprKind::Str(parts)
@@ -123,11 +137,7 @@ fn declared(args: &EnvsArgs, file: &std::path::Path) -> ExitCode {
         }
         list.push(Declared {
             name: env.name.node.clone(),
-            kind: if ttl.is_some() {
-                "ephemeral"
-            } else {
-                "persistent"
-            },
+            kind: if ephemeral { "ephemeral" } else { "persistent" },
             ttl,
             purpose,
             parameters,
@@ -267,6 +277,7 @@ pub fn run(args: &EnvsArgs) -> ExitCode {
         Ok(n) => n,
         Err(d) => {
             let checked = crate::Checked {
+                warnings: Vec::new(),
                 program: Default::default(),
                 diagnostics: vec![d],
                 landscapes: Vec::new(),

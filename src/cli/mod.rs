@@ -273,7 +273,18 @@ pub(crate) fn print_json(value: &impl serde::Serialize) {
 /// Prints diagnostics in the chosen format: human text on stderr, JSON on stdout.
 pub(crate) fn report(checked: &crate::Checked, format: Format) {
     use std::io::{IsTerminal, Write};
-    let diags = &checked.diagnostics;
+    let all: Vec<crate::diag::Diagnostic>;
+    let diags = if checked.warnings.is_empty() {
+        &checked.diagnostics
+    } else {
+        all = checked
+            .diagnostics
+            .iter()
+            .chain(&checked.warnings)
+            .cloned()
+            .collect();
+        &all
+    };
     match format {
         Format::Json => {
             let json = crate::diag::render_json(diags, &checked.program.sources);

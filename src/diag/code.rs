@@ -13,6 +13,11 @@ macro_rules! error_codes {
         impl ErrorCode {
             pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
 
+            /// Whether it is a warning (`W` code): bomc went on, having changed or ignored something.
+            pub fn is_warning(self) -> bool {
+                self.code().starts_with('W')
+            }
+
             /// The stable code, e.g. `E0302`.
             pub fn code(self) -> &'static str {
                 match self {
@@ -70,6 +75,10 @@ error_codes! {
     CircularDefinition = "E0315", "value defined in terms of itself";
     InvalidValue = "E0316", "value not allowed for this setting";
     UnpinnedImage = "E0317", "image reference without a pinned version";
+    // Lowering: what no target can run
+    HealthNeedsCommand = "E0318", "probe health check on an image bomc does not build";
+    HealthWithoutPort = "E0319", "health check on a component that serves no port";
+    UnsupportedVersion = "E0320", "version the managed service does not offer";
     // Graph
     DependencyCycle = "E0401", "dependency cycle";
     UnknownNode = "E0402", "`bomc impact` names nothing in the landscape";
@@ -77,6 +86,13 @@ error_codes! {
     OutputNotWritable = "E0501", "output folder cannot be written";
     InvalidNow = "E0502", "`--now` is not an RFC 3339 time";
     NameNotValid = "E0503", "a name cannot be made valid for a target";
+    // Warnings: what bomc changed or ignored on its own
+    SizedDown = "W0001", "ephemeral environment sized a component down";
+    HealthAdjusted = "W0002", "health check setting moved into a target's limits";
+    NotHonoured = "W0003", "setting a target cannot honour";
+    ResourcesRounded = "W0004", "CPU or memory raised to a size the target offers";
+    EndpointDiffers = "W0005", "address built by hand for a service reached differently on AWS";
+    EngineSubstituted = "W0006", "managed service runs a compatible engine";
 }
 
 impl std::fmt::Display for ErrorCode {

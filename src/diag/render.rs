@@ -26,7 +26,17 @@ impl fmt::Debug for Report<'_> {
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.primary {
-            write!(f, "error[{}]: {}", self.diag.code.code(), self.diag.message)
+            let severity = if self.diag.code.is_warning() {
+                "warning"
+            } else {
+                "error"
+            };
+            write!(
+                f,
+                "{severity}[{}]: {}",
+                self.diag.code.code(),
+                self.diag.message
+            )
         } else {
             f.write_str("related location:")
         }
@@ -48,7 +58,9 @@ impl miette::Diagnostic for Report<'_> {
     }
 
     fn severity(&self) -> Option<miette::Severity> {
-        Some(if self.primary {
+        Some(if self.primary && self.diag.code.is_warning() {
+            miette::Severity::Warning
+        } else if self.primary {
             miette::Severity::Error
         } else {
             miette::Severity::Advice
@@ -141,7 +153,7 @@ pub fn render_human(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> S
             out.push_str(&format!("error[{}]: {}\n", diag.code.code(), diag.message));
         }
     }
-    let n = diags.len();
+    let n = diags.iter().filter(|d| !d.code.is_warning()).count();
     if n > 0 {
         out.push_str(&format!(
             "{n} error{} found\n",
@@ -209,7 +221,11 @@ pub fn render_json(diags: &[Diagnostic], sources: &SourceMap) -> String {
             let first = labels.first();
             JsonDiagnostic {
                 code: d.code.code(),
-                severity: "error",
+                severity: if d.code.is_warning() {
+                    "warning"
+                } else {
+                    "error"
+                },
                 message: &d.message,
                 file: first.map(|l| l.file),
                 line: first.map(|l| l.line),

@@ -1,5 +1,6 @@
-//! Emitters: one per target, same shape — a [`BuildContext`] in, the files of
-//! one environment out (paths relative to the environment's output folder).
+//! Emitters: one per target, same shape — a [`Plan`] in, the files of one
+//! environment instance out (paths relative to the instance's output folder).
+//! They translate the plan and decide nothing else; no emitter calls another.
 //! Structured formats are built as typed values and serialized with serde;
 //! only Dockerfiles are text, rendered with handlebars.
 
@@ -9,7 +10,7 @@ pub mod dockerfile;
 pub mod yaml;
 
 use crate::diag::Diagnostic;
-pub use crate::lower::BuildContext;
+use crate::lower::plan::Plan;
 
 /// One emitted file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,12 +42,20 @@ pub struct EmitOptions {
 /// Emits one target for one environment.
 pub fn emit(
     target: Target,
-    ctx: &BuildContext,
+    plan: &Plan,
     options: &EmitOptions,
 ) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
     match target {
-        Target::Compose => compose::emit(ctx),
-        Target::Cloudformation => cloudformation::emit(ctx, options),
-        Target::Dockerfile => dockerfile::emit(ctx),
+        Target::Compose => compose::emit(plan),
+        Target::Cloudformation => cloudformation::emit(plan, options),
+        Target::Dockerfile => dockerfile::emit(plan),
     }
+}
+
+/// The notes every target records: what bomc changed or ignored, by code.
+pub fn notes(plan: &Plan) -> Vec<String> {
+    plan.warnings
+        .iter()
+        .map(|w| format!("{}: {}", w.code.code(), w.message))
+        .collect()
 }

@@ -678,7 +678,21 @@ impl<'p> Evaluator<'p> {
                         self.index(v, tail, diags)
                     }
                     "name" => {
-                        let v = Value::String(self.instances[i].name.clone());
+                        let name = self.instances[i].name.clone();
+                        // A bucket's name is the one its target gives it
+                        // (S3 names are global), so it stays symbolic.
+                        let managed = self.field(i, "managed", span, diags);
+                        let v = if managed.as_ref().and_then(Value::as_str) == Some("s3") {
+                            self.record_reference(i, String::from("name"), span);
+                            Value::Template(vec![Part::BucketName(name)])
+                        } else {
+                            Value::String(name)
+                        };
+                        self.index(v, tail, diags)
+                    }
+                    "url" => {
+                        self.record_reference(i, String::from("url"), span);
+                        let v = Value::Template(vec![Part::Url(self.instances[i].name.clone())]);
                         self.index(v, tail, diags)
                     }
                     "ports" => {
@@ -733,12 +747,12 @@ impl<'p> Evaluator<'p> {
                     }
                     other => {
                         if self.instances[i].field_type(other).is_none() {
-                            let mut names = vec!["host", "name", "ports"];
+                            let mut names = vec!["host", "name", "ports", "url"];
                             names.extend(self.instances[i].setting_names());
                             let inst = &self.instances[i].name;
                             let help = did_you_mean(other, names.iter().copied(), |_| {
                                 format!(
-                                    "a component has `host`, `name`, `ports.NAME` and its settings; `{inst}` has no `{other}`"
+                                    "a component has `host`, `name`, `url`, `ports.NAME` and its settings; `{inst}` has no `{other}`"
                                 )
                             });
                             diags.push(

@@ -43,6 +43,8 @@ pub struct Instance<'p> {
     pub nested: Vec<(&'p [Ident], Source<'p>)>,
     pub state: BTreeMap<&'p str, FieldState>,
     pub references: Vec<model::Reference>,
+    /// Settings an ephemeral environment sized down, with the declared value.
+    pub sized_down: BTreeMap<String, Value>,
 }
 
 impl Instance<'_> {
@@ -247,6 +249,7 @@ impl<'p> Evaluator<'p> {
             nested: Vec::new(),
             state: BTreeMap::new(),
             references: Vec::new(),
+            sized_down: BTreeMap::new(),
         });
         i
     }
@@ -276,6 +279,7 @@ impl<'p> Evaluator<'p> {
             nested: Vec::new(),
             state: BTreeMap::new(),
             references: Vec::new(),
+            sized_down: BTreeMap::new(),
         });
         for member in &def.body.members {
             match member {
@@ -625,12 +629,16 @@ impl<'p> Evaluator<'p> {
             && src.scope != env
             && matches!(src.expr.kind, crate::syntax::ast::ExprKind::Int(_))
         {
-            return self
-                .eval_typed(src.expr, ty, src.scope, diags)
-                .map(|v| match v {
-                    Value::Int(n) if n > 1 => Value::Int(1),
-                    other => other,
-                });
+            let declared = self.eval_typed(src.expr, ty, src.scope, diags);
+            if let Some(Value::Int(n)) = declared
+                && n > 1
+            {
+                self.instances[i]
+                    .sized_down
+                    .insert(key.to_string(), Value::Int(n));
+                return Some(Value::Int(1));
+            }
+            return declared;
         }
         let mut value = match (source, param_default) {
             (Some(src), _) => self.eval_typed(src.expr, ty, src.scope, diags),
@@ -797,6 +805,24 @@ impl<'p> Evaluator<'p> {
         if diags.len() > before {
             return None;
         }
+        let environment = self.environment_scope;
+        let set_by_environment = inst
+            .sources
+            .iter()
+            .filter(|(_, s)| Some(s.scope) == environment)
+            .map(|(k, _)| k.to_string())
+            .chain(
+                inst.nested
+                    .iter()
+                    .filter(|(_, s)| Some(s.scope) == environment)
+                    .filter_map(|(p, _)| p.first().map(|k| k.node.clone())),
+            )
+            .collect();
+        let setting_spans = inst
+            .sources
+            .iter()
+            .map(|(k, s)| (k.to_string(), s.expr.span))
+            .collect();
         Some(model::Component {
             name: inst.name.clone(),
             kind: inst.kind_chain.clone(),
@@ -804,6 +830,9 @@ impl<'p> Evaluator<'p> {
             settings,
             params,
             references: inst.references.clone(),
+            set_by_environment,
+            sized_down: inst.sized_down.clone(),
+            setting_spans,
             span: inst.span,
             name_span: inst.name_span,
         })

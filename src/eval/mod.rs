@@ -9,6 +9,8 @@ mod instance;
 mod scope;
 pub mod sets;
 
+pub use expr::scalar_text;
+
 use crate::diag::{Diagnostic, Diagnostics, ErrorCode, did_you_mean, one_of};
 use crate::model::{self, Lifetime, Value};
 use crate::resolve::{DefId, ModuleId, Program};
@@ -159,6 +161,8 @@ pub(crate) struct Evaluator<'p> {
     checking_kinds: bool,
     /// The environment's scope, when it is ephemeral (see `replicas` in `compute_field`).
     ephemeral_scope: Option<ScopeId>,
+    /// The environment's scope: what it assigns wins over sizing defaults.
+    environment_scope: Option<ScopeId>,
     /// The scopes whose parameters `--set` binds: the root landscape's and the environment's.
     cli_scopes: Vec<ScopeId>,
     /// Environment assignments to parameters of included landscapes, by the
@@ -180,6 +184,7 @@ impl<'p> Evaluator<'p> {
             sets_used: BTreeSet::new(),
             checking_kinds: false,
             ephemeral_scope: None,
+            environment_scope: None,
             cli_scopes: Vec::new(),
             include_overrides: BTreeMap::new(),
         }
@@ -345,6 +350,9 @@ impl<'p> Evaluator<'p> {
             .is_some_and(|e| matches!(e.lifetime, Lifetime::Ephemeral { .. }))
         {
             self.ephemeral_scope = Some(env_scope);
+        }
+        if environment.is_some() {
+            self.environment_scope = Some(env_scope);
         }
         for a in &overrides {
             if let Some((param, inclusion)) = a.path.split_last() {
@@ -599,6 +607,8 @@ impl<'p> Evaluator<'p> {
                     model::Part::Text(t) => t.clone(),
                     model::Part::Host(h) => h.clone(),
                     model::Part::Port(p) => p.number.to_string(),
+                    model::Part::Url(c) => format!("{c}.url"),
+                    model::Part::BucketName(c) => c.clone(),
                 })
                 .collect(),
             other => expr::scalar_text(other).unwrap_or_default(),

@@ -288,6 +288,9 @@ impl Graph {
                         .collect()
                 } else if r.attribute == "host" && !named_ports.contains(r.target.as_str()) {
                     target_ports.to_vec()
+                } else if r.attribute == "url" {
+                    // A URL names the component's first port.
+                    target_ports.iter().take(1).cloned().collect()
                 } else {
                     Vec::new()
                 };

@@ -1,105 +1,223 @@
-//! Lowering: what every target needs from a landscape, decided once — names,
-//! labels and tags, the expiry, and how symbolic values (host names, ports,
-//! templates) become text on a target.
+//! Lowering: the evaluated model and its graph in, one typed [`Plan`] per
+//! environment instance out. Settings are read here, once; defaults, sizing,
+//! clamps, names, health, secrets and endpoints are decided here, once; what
+//! bomc changes on its own is a `W` warning recorded in the plan. Emitters
+//! take the plan and nothing else.
 
+pub mod contracts;
+mod image;
+pub mod plan;
 pub mod time;
+mod workload;
 
+use crate::diag::{Diagnostic, ErrorCode};
 use crate::graph::Graph;
-use crate::model::{Landscape, Lifetime, Part, Value};
+use crate::model::{Landscape, Lifetime, Value};
+use plan::{Instance, Plan, SecretNames, Shared};
 use std::collections::BTreeMap;
+use std::path::Path;
 
-/// Everything an emitter gets.
-pub struct BuildContext<'a> {
-    pub landscape: &'a Landscape,
-    pub graph: &'a Graph,
+/// What lowering needs besides the model: where the file is, when the build
+/// happens, and which block of host ports the instance gets.
+pub struct Context<'a> {
     /// The `.bom` file as the user named it, for generated-file headers.
     pub source: &'a str,
-    /// The directory of that file, to resolve build contexts.
-    pub source_dir: &'a std::path::Path,
-    /// Build time, seconds since the epoch (`--now`).
+    /// Its folder, to resolve build contexts.
+    pub source_dir: &'a Path,
+    /// Build time, seconds since the epoch.
     pub now: i64,
-    /// The environment instance: `production`, `story-us-217`.
-    pub instance: String,
-    /// Which block of host ports this instance publishes in (0 for the first
-    /// instance of a landscape in the output folder, 1 for the next…), so
-    /// instances side by side on one host never collide.
+    /// Which block of host ports the instance publishes in.
     pub port_block: u32,
+    /// The output root (`--out`); the instance goes to `<out>/<landscape>/<instance>`.
+    pub out: &'a Path,
 }
 
-impl BuildContext<'_> {
-    pub fn environment(&self) -> &str {
-        self.landscape
-            .environment
-            .as_ref()
-            .map(|e| e.name.as_str())
-            .unwrap_or("default")
+/// Lowers one evaluated landscape. Errors are what no target can run; the
+/// plan's `warnings` what bomc changed or ignored.
+pub fn lower(landscape: &Landscape, graph: &Graph, ctx: &Context) -> Result<Plan, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let instance = instance(landscape, ctx);
+    let start_order = crate::graph::start_order(graph);
+    let access = crate::graph::access(graph);
+    let images = image::images(landscape, graph, &instance, &mut errors);
+    let secrets = secrets(landscape, &mut errors);
+    let mut lowering = workload::Lowering {
+        landscape,
+        graph,
+        instance: &instance,
+        errors: &mut errors,
+        warnings: &mut warnings,
+    };
+    let workloads = lowering.workloads();
+    if !errors.is_empty() {
+        return Err(errors);
     }
+    let images = image::finish(images, &workloads);
+    Ok(Plan {
+        instance,
+        workloads,
+        images,
+        start_order,
+        access,
+        secrets,
+        warnings,
+    })
+}
 
-    pub fn is_ephemeral(&self) -> bool {
-        matches!(
-            self.landscape.environment.as_ref().map(|e| &e.lifetime),
-            Some(Lifetime::Ephemeral { .. })
-        )
+/// A model value as plan text (hosts, ports and URLs kept symbolic); `None`
+/// for secrets and collections. For the raw escape hatches.
+pub fn plan_text(value: &Value) -> Option<plan::Text> {
+    workload::text(value)
+}
+
+/// The environment instance: its name, then its parameters' values, so two
+/// instances of one environment (`story-us-217`, `story-us-218`) never share a folder.
+pub fn instance_name(landscape: &Landscape) -> String {
+    let Some(env) = &landscape.environment else {
+        return String::from("default");
+    };
+    let mut name = env.name.clone();
+    for value in env.params.values() {
+        if let Some(text) = crate::eval::scalar_text(value) {
+            name.push('-');
+            name.push_str(&text);
+        }
     }
+    dns_label(&name, 63)
+}
 
-    /// When an ephemeral environment expires (RFC 3339), computed from `now`.
-    pub fn expires(&self) -> Option<String> {
-        match self.landscape.environment.as_ref().map(|e| &e.lifetime) {
-            Some(Lifetime::Ephemeral { ttl_ms }) => {
-                let ttl = i64::try_from(ttl_ms / 1000).unwrap_or(i64::MAX / 4);
-                Some(time::format_rfc3339(self.now.saturating_add(ttl)))
+fn instance(landscape: &Landscape, ctx: &Context) -> Instance {
+    let env = landscape.environment.as_ref();
+    let environment = env
+        .map(|e| e.name.clone())
+        .unwrap_or_else(|| String::from("default"));
+    let instance = instance_name(landscape);
+    let project = dns_label(&format!("{}-{instance}", landscape.name), 63);
+    let lifetime = match env.map(|e| &e.lifetime) {
+        Some(Lifetime::Ephemeral { ttl_ms }) => {
+            let ttl_seconds = ttl_ms / 1000;
+            let ttl = i64::try_from(ttl_seconds).unwrap_or(i64::MAX / 4);
+            plan::Lifetime::Ephemeral {
+                ttl_seconds,
+                expires: time::format_rfc3339(ctx.now.saturating_add(ttl)),
             }
-            _ => None,
         }
+        _ => plan::Lifetime::Persistent,
+    };
+    let purpose = env.and_then(|e| e.purpose.clone());
+    let shared_of = |key: &str| env.and_then(|e| e.shared.get(key).cloned());
+    let shared = Shared {
+        cluster: shared_of("cluster"),
+        listener: shared_of("listener"),
+        load_balancer_dns: shared_of("load_balancer_dns"),
+        load_balancer_security_group: shared_of("load_balancer_security_group"),
+    };
+    let mut labels = BTreeMap::new();
+    labels.insert(String::from("generated-by"), String::from("bomc"));
+    labels.insert(String::from("source"), ctx.source.to_string());
+    labels.insert(String::from("landscape"), landscape.name.clone());
+    labels.insert(String::from("environment"), environment.clone());
+    labels.insert(String::from("instance"), instance.clone());
+    labels.insert(
+        String::from("lifetime"),
+        String::from(match lifetime {
+            plan::Lifetime::Ephemeral { .. } => "ephemeral",
+            plan::Lifetime::Persistent => "persistent",
+        }),
+    );
+    if let Some(p) = &purpose {
+        labels.insert(String::from("purpose"), p.clone());
     }
-
-    pub fn purpose(&self) -> Option<&str> {
-        self.landscape
-            .environment
-            .as_ref()
-            .and_then(|e| e.purpose.as_deref())
+    if let plan::Lifetime::Ephemeral { expires, .. } = &lifetime {
+        labels.insert(String::from("expires"), expires.clone());
     }
-
-    /// `messenger-story-us-217`: the project / stack name, lowercase,
-    /// `[a-z0-9-]`, starting with a letter.
-    pub fn project(&self) -> String {
-        dns_label(&format!("{}-{}", self.landscape.name, self.instance), 63)
+    let header = format!(
+        "Generated by bomc from {} (landscape {}, environment {environment}). Do not edit: change the .bom file and rebuild.",
+        ctx.source, landscape.name
+    );
+    let output_dir = ctx.out.join(&landscape.name).join(&instance);
+    Instance {
+        landscape: landscape.name.clone(),
+        environment,
+        instance,
+        project,
+        source: ctx.source.to_string(),
+        source_dir: ctx.source_dir.to_path_buf(),
+        output_dir,
+        port_block: ctx.port_block,
+        lifetime,
+        purpose,
+        shared,
+        labels,
+        header,
     }
+}
 
-    /// Labels / tags carried by everything bomc emits for this environment.
-    pub fn labels(&self) -> BTreeMap<String, String> {
-        let mut labels = BTreeMap::new();
-        labels.insert(String::from("generated-by"), String::from("bomc"));
-        labels.insert(String::from("source"), self.source.to_string());
-        labels.insert(String::from("landscape"), self.landscape.name.clone());
-        labels.insert(String::from("environment"), self.environment().to_string());
-        labels.insert(String::from("instance"), self.instance.clone());
-        labels.insert(
-            String::from("lifetime"),
-            String::from(if self.is_ephemeral() {
-                "ephemeral"
+/// `messenger/db` → key `messenger_db`, variable `MESSENGER_DB`.
+pub fn secret_names(name: &str) -> SecretNames {
+    let key: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
             } else {
-                "persistent"
-            }),
-        );
-        if let Some(p) = self.purpose() {
-            labels.insert(String::from("purpose"), p.to_string());
-        }
-        if let Some(e) = self.expires() {
-            labels.insert(String::from("expires"), e);
-        }
-        labels
+                '_'
+            }
+        })
+        .collect();
+    let mut variable: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if !variable.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        variable.insert(0, '_');
     }
+    SecretNames { key, variable }
+}
 
-    /// A one-line generated-file notice.
-    pub fn header(&self) -> String {
-        format!(
-            "Generated by bomc from {} (landscape {}, environment {}). Do not edit: change the .bom file and rebuild.",
-            self.source,
-            self.landscape.name,
-            self.environment()
-        )
+/// Every secret read through `env`, with its compose names, which must stay distinct.
+fn secrets(landscape: &Landscape, errors: &mut Vec<Diagnostic>) -> BTreeMap<String, SecretNames> {
+    let mut secrets: BTreeMap<String, SecretNames> = BTreeMap::new();
+    let mut first_user = BTreeMap::new();
+    for c in &landscape.components {
+        let env = c.settings.get("env").and_then(Value::as_map);
+        for v in env.into_iter().flat_map(|e| e.values()) {
+            if let Value::Secret(s) = v {
+                first_user.entry(s.clone()).or_insert(c);
+                secrets.entry(s.clone()).or_insert_with(|| secret_names(s));
+            }
+        }
     }
+    let mut keys: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut variables: BTreeMap<&str, &str> = BTreeMap::new();
+    for (name, s) in &secrets {
+        let clash = [
+            keys.insert(&s.key, name).map(|other| (other, &s.key)),
+            variables
+                .insert(&s.variable, name)
+                .map(|other| (other, &s.variable)),
+        ];
+        if let Some((other, value)) = clash.into_iter().flatten().next()
+            && let Some(c) = first_user.get(name)
+        {
+            errors.push(
+                Diagnostic::new(
+                    ErrorCode::NameNotValid,
+                    format!("secrets `{other}` and `{name}` would both be `{value}` on compose"),
+                )
+                .label(c.name_span, "in this component")
+                .help("rename one of them: compose secret names and environment variables keep only letters, digits, `.`, `_` and `-`"),
+            );
+        }
+    }
+    secrets
 }
 
 /// Lowercases and replaces anything outside `[a-z0-9-]` with `-`, collapses
@@ -153,66 +271,22 @@ pub fn pascal(text: &str) -> String {
     out
 }
 
-/// How a target names the host of a component and realises a port reference.
-pub trait Resolve {
-    fn host(&self, component: &str) -> String;
-    fn port(&self, port: &crate::model::PortRef) -> String {
-        port.number.to_string()
-    }
-}
-
-/// A value that is text on the target, with references resolved; `None` for
-/// secrets, lists and maps (which each target handles itself).
-pub fn text(value: &Value, resolve: &dyn Resolve) -> Option<String> {
-    Some(match value {
-        Value::String(s) => s.clone(),
-        Value::Template(parts) => parts
-            .iter()
-            .map(|p| match p {
-                Part::Text(t) => t.clone(),
-                Part::Host(h) => resolve.host(h),
-                Part::Port(p) => resolve.port(p),
-            })
-            .collect(),
-        Value::Host(h) => resolve.host(h),
-        Value::Port(p) => resolve.port(p),
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => f.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Duration(ms) => crate::eval::sets::format_duration(*ms),
-        Value::Size(b) => b.to_string(),
-        Value::Image(i) | Value::Component(i) => i.clone(),
-        Value::Secret(_) | Value::List(_) | Value::Map(_) => return None,
-    })
-}
-
-/// The list of strings in a `list<string>` setting, resolved.
-pub fn text_list(value: Option<&Value>, resolve: &dyn Resolve) -> Option<Vec<String>> {
-    match value? {
-        Value::List(items) => items.iter().map(|v| text(v, resolve)).collect(),
-        _ => None,
-    }
-}
-
-/// A setting of a component, as a string.
-pub fn setting_str<'a>(c: &'a crate::model::Component, name: &str) -> Option<&'a str> {
-    c.settings
-        .get(name)
-        .or_else(|| c.params.get(name))
-        .and_then(Value::as_str)
-}
-
-/// A duration setting in whole seconds (at least 1).
-pub fn seconds(value: Option<&Value>) -> Option<u64> {
-    match value? {
-        Value::Duration(ms) => Some((ms / 1000).max(1)),
-        _ => None,
-    }
+/// Whether `name` is a DNS name Route53 and ACM accept: labels of letters,
+/// digits and `-` (not at either end), at most 63 characters each, 253 in all.
+pub fn valid_dns_name(name: &str) -> bool {
+    name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::dns_label;
+    use super::*;
 
     #[test]
     fn long_names_stay_distinct_within_their_limit() {
@@ -225,5 +299,19 @@ mod tests {
         assert!(a.len() <= 50 && b.len() <= 50);
         assert_ne!(a, b);
         assert_eq!(dns_label("9lives", 63), "x-9lives");
+    }
+
+    #[test]
+    fn secret_names_are_compose_names() {
+        let s = secret_names("messenger/db");
+        assert_eq!(
+            (s.key.as_str(), s.variable.as_str()),
+            ("messenger_db", "MESSENGER_DB")
+        );
+        let s = secret_names("1/a+b=c@d.e");
+        assert_eq!(
+            (s.key.as_str(), s.variable.as_str()),
+            ("1_a_b_c_d.e", "_1_A_B_C_D_E")
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! The diagnostics corpus: `tests/ui/errors/E0xxx-what.bom` holds one mistake
-//! each. A header line `// args: …` gives the command (default `check {file}`).
-//! Each run must exit 1, report the file's code first (in JSON), and render
-//! exactly as the snapshot in `tests/ui/snapshots/` shows.
+//! each, `tests/ui/warnings/W0xxx-what.bom` one thing bomc changes or ignores
+//! on its own. A header line `// args: …` gives the command (default
+//! `check {file}`). Each run must exit 1 (0 for a warning), report the file's
+//! code first (in JSON), and render exactly as the snapshot in
+//! `tests/ui/snapshots/` shows.
 
 use crate::{bom_files, bomc, root};
 use bomc::diag::ErrorCode;
@@ -22,6 +24,18 @@ fn every_invalid_file_gives_its_diagnostic() {
     let dir = root().join("tests/ui/errors");
     let files = bom_files(&dir);
     assert!(files.len() >= 60, "the corpus has {} files", files.len());
+    run_corpus(&dir, &files, 1);
+}
+
+#[test]
+fn every_warning_file_gives_its_warning() {
+    let dir = root().join("tests/ui/warnings");
+    let files = bom_files(&dir);
+    assert!(files.len() >= 6, "the corpus has {} files", files.len());
+    run_corpus(&dir, &files, 0);
+}
+
+fn run_corpus(dir: &std::path::Path, files: &[std::path::PathBuf], exit: i32) {
     let mut failures = Vec::new();
     for path in &files {
         let name = path
@@ -33,10 +47,10 @@ fn every_invalid_file_gives_its_diagnostic() {
         let args = args_of(&text, name);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
 
-        let human = bomc(&dir, &args);
-        if human.code != 1 {
+        let human = bomc(dir, &args);
+        if human.code != exit {
             failures.push(format!(
-                "{name}: exit code {} (expected 1)\n{}",
+                "{name}: exit code {} (expected {exit})\n{}",
                 human.code, human.stderr
             ));
             continue;
@@ -47,7 +61,7 @@ fn every_invalid_file_gives_its_diagnostic() {
 
         let mut json_args = args.clone();
         json_args.extend(["--format", "json"]);
-        let json = bomc(&dir, &json_args);
+        let json = bomc(dir, &json_args);
         let diags: serde_json::Value =
             serde_json::from_str(&json.stdout).expect("JSON diagnostics");
         let first = diags
@@ -78,8 +92,9 @@ fn every_invalid_file_gives_its_diagnostic() {
 
 #[test]
 fn every_error_code_has_a_case_and_a_doc() {
-    let dir = root().join("tests/ui/errors");
-    let covered: BTreeSet<String> = bom_files(&dir)
+    let mut files = bom_files(&root().join("tests/ui/errors"));
+    files.extend(bom_files(&root().join("tests/ui/warnings")));
+    let covered: BTreeSet<String> = files
         .iter()
         .filter_map(|p| p.file_name()?.to_str()?.get(..5).map(String::from))
         .collect();

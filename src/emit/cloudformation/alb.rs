@@ -1,9 +1,10 @@
 //! Load balancers: an internet-facing ALB, HTTPS with an ACM certificate
 //! validated through Route53 (HTTP redirects to it), one target group and
-//! listener rule per route (longest path first), and the DNS record.
+//! listener rule per route (longest path first, priorities from the plan),
+//! and the DNS record.
 
 use super::{Template, skips};
-use crate::model::{Component, Value};
+use crate::lower::plan::{LoadBalancer, Route, Workload};
 use serde_json::json;
 
 fn route_key(path: &str) -> String {
@@ -15,28 +16,12 @@ fn route_key(path: &str) -> String {
     }
 }
 
-pub(crate) fn target_group_id(t: &Template, lb: &str, path: &str) -> String {
-    format!("{}{}TargetGroup", t.id(lb), route_key(path))
+pub(crate) fn target_group_id(lb: &Workload, route: &Route) -> String {
+    format!("{}{}TargetGroup", lb.id, route_key(&route.path))
 }
 
-pub(crate) fn rule_id(t: &Template, lb: &str, path: &str) -> String {
-    format!("{}{}Rule", t.id(lb), route_key(path))
-}
-
-/// Routes in rule order: longer (more specific) paths first, then by path.
-fn routes(c: &Component) -> Vec<(String, crate::model::PortRef)> {
-    let mut out: Vec<(String, crate::model::PortRef)> = match c.params.get("routes") {
-        Some(Value::Map(m)) => m
-            .iter()
-            .filter_map(|(path, v)| match v {
-                Value::Port(p) => Some((path.clone(), p.clone())),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    out.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
-    out
+pub(crate) fn rule_id(lb: &Workload, route: &Route) -> String {
+    format!("{}{}Rule", lb.id, route_key(&route.path))
 }
 
 fn patterns(path: &str) -> Vec<String> {
@@ -53,35 +38,15 @@ fn not_found() -> serde_json::Value {
     json!([{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain", "MessageBody": "not found"}}])
 }
 
-/// Listener-rule priorities: each instance of a landscape gets its own band of
-/// 50 (by its port block), so instances attached to one listener never collide.
-fn rule_priority(t: &Template, index: usize) -> u64 {
-    u64::from(t.ctx.port_block) * 50 + index as u64 + 1
-}
-
-pub(crate) fn load_balancer(t: &mut Template, c: &Component) {
-    let id = t.id(&c.name);
+pub(crate) fn load_balancer(t: &mut Template, w: &Workload, lb: &LoadBalancer) {
+    let id = w.id.clone();
     let persistent = !t.ephemeral();
-    let domain = c
-        .params
-        .get("domain")
-        .and_then(Value::as_str)
-        .map(str::to_ascii_lowercase);
-    if let Some(d) = &domain
-        && !super::valid_dns_name(d)
-    {
-        t.errors.push(
-            crate::diag::Diagnostic::new(crate::diag::ErrorCode::NameNotValid, format!("`{d}` is not a valid DNS name for `{}`", c.name))
-                .label(c.name_span, "its `domain`")
-                .help("DNS names are labels of letters, digits and `-` separated by dots; check the parameters that build the domain (e.g. `--set id=us-217`)"),
-        );
+    let domain = lb.domain.clone();
+    if let Some(listener) = t.plan.instance.shared.listener.clone() {
+        attach_to_shared(t, w, lb, &listener);
         return;
     }
-    if let Some(listener) = t.shared("listener").map(String::from) {
-        attach_to_shared(t, c, &listener, domain.as_deref());
-        return;
-    }
-    let tls = !matches!(c.params.get("tls"), Some(Value::Bool(false))) && domain.is_some();
+    let tls = lb.tls;
     let subnets = t.public_subnets();
     let tags = t.tags();
     t.add(
@@ -172,16 +137,16 @@ pub(crate) fn load_balancer(t: &mut Template, c: &Component) {
         );
         format!("{id}HttpListener")
     };
-    for (priority, (path, port)) in routes(c).into_iter().enumerate() {
-        let tg = target_group(t, c, &path, &port);
+    for route in &lb.routes {
+        let tg = target_group(t, w, route);
         t.add(
-            rule_id(t, &c.name, &path),
+            rule_id(w, route),
             json!({
                 "Type": "AWS::ElasticLoadBalancingV2::ListenerRule",
                 "Properties": {
                     "ListenerArn": {"Ref": listener},
-                    "Priority": rule_priority(t, priority),
-                    "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": patterns(&path)}}],
+                    "Priority": route.priority,
+                    "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": patterns(&route.path)}}],
                     "Actions": [{"Type": "forward", "TargetGroupArn": {"Ref": tg}}],
                 }
             }),
@@ -204,54 +169,38 @@ pub(crate) fn load_balancer(t: &mut Template, c: &Component) {
             }),
         );
         let scheme = if tls { "https" } else { "http" };
-        t.outputs.insert(format!("{id}Url"), json!({"Description": format!("{} URL", c.name), "Value": format!("{scheme}://{domain}")}));
+        t.outputs.insert(format!("{id}Url"), json!({"Description": format!("{} URL", w.name), "Value": format!("{scheme}://{domain}")}));
     } else {
         t.outputs.insert(
             format!("{id}Url"),
-            json!({"Description": format!("{} URL", c.name), "Value": {"Fn::Join": ["", ["http://", {"Fn::GetAtt": [format!("{id}LoadBalancer"), "DNSName"]}]]}}),
+            json!({"Description": format!("{} URL", w.name), "Value": {"Fn::Join": ["", ["http://", {"Fn::GetAtt": [format!("{id}LoadBalancer"), "DNSName"]}]]}}),
         );
     }
 }
 
 /// Routes on a long-lived listener shared by many environments: rules match
 /// the environment's host name (and path), with this instance's priorities;
-/// the DNS name points at the shared load balancer.
-fn attach_to_shared(t: &mut Template, c: &Component, listener: &str, domain: Option<&str>) {
-    let Some(domain) = domain else {
-        t.errors.push(
-            crate::diag::Diagnostic::new(
-                crate::diag::ErrorCode::MissingSetting,
-                format!("`{}` attaches to a shared listener but has no `domain`", c.name),
-            )
-            .label(c.name_span, "needs a domain")
-            .help("routes on a shared listener are told apart by host name: give the load balancer a `domain`"),
-        );
+/// the DNS name points at the shared load balancer. (Lowering checked that
+/// the domain and the shared load balancer's DNS name are given.)
+fn attach_to_shared(t: &mut Template, w: &Workload, lb: &LoadBalancer, listener: &str) {
+    let (Some(domain), Some(dns)) = (
+        lb.domain.clone(),
+        t.plan.instance.shared.load_balancer_dns.clone(),
+    ) else {
         return;
     };
-    let Some(dns) = t.shared("load_balancer_dns").map(String::from) else {
-        t.errors.push(
-            crate::diag::Diagnostic::new(
-                crate::diag::ErrorCode::MissingSetting,
-                "`shared` names a listener but not `load_balancer_dns`",
-            )
-            .label(c.name_span, "routes go to the shared listener")
-            .help("add `load_balancer_dns` and `load_balancer_security_group` of the shared load balancer to the environment's `shared { … }`"),
-        );
-        return;
-    };
-    let id = t.id(&c.name);
-    for (index, (path, port)) in routes(c).into_iter().enumerate() {
-        let tg = target_group(t, c, &path, &port);
+    for route in &lb.routes {
+        let tg = target_group(t, w, route);
         t.add(
-            rule_id(t, &c.name, &path),
+            rule_id(w, route),
             json!({
                 "Type": "AWS::ElasticLoadBalancingV2::ListenerRule",
                 "Properties": {
                     "ListenerArn": listener,
-                    "Priority": rule_priority(t, index),
+                    "Priority": route.priority,
                     "Conditions": [
                         {"Field": "host-header", "HostHeaderConfig": {"Values": [domain]}},
-                        {"Field": "path-pattern", "PathPatternConfig": {"Values": patterns(&path)}},
+                        {"Field": "path-pattern", "PathPatternConfig": {"Values": patterns(&route.path)}},
                     ],
                     "Actions": [{"Type": "forward", "TargetGroupArn": {"Ref": tg}}],
                 }
@@ -263,66 +212,24 @@ fn attach_to_shared(t: &mut Template, c: &Component, listener: &str, domain: Opt
         json!({"Type": "AWS::Route53::HostedZone::Id", "Description": "Route53 hosted zone of the landscape's domain names"}),
     );
     t.add(
-        format!("{id}DnsRecord"),
+        format!("{}DnsRecord", w.id),
         json!({
             "Type": "AWS::Route53::RecordSet",
             "Properties": {"HostedZoneId": zone, "Name": domain, "Type": "CNAME", "TTL": "60", "ResourceRecords": [dns]}
         }),
     );
     t.outputs.insert(
-        format!("{id}Url"),
-        json!({"Description": format!("{} URL", c.name), "Value": format!("https://{domain}")}),
+        format!("{}Url", w.id),
+        json!({"Description": format!("{} URL", w.name), "Value": format!("https://{domain}")}),
     );
 }
 
-/// The target group of one route, health-checked as the landscape says.
-fn target_group(
-    t: &mut Template,
-    c: &Component,
-    path: &str,
-    port: &crate::model::PortRef,
-) -> String {
-    let by_name: std::collections::BTreeMap<&str, &Component> = t
-        .ctx
-        .landscape
-        .components
-        .iter()
-        .map(|c| (c.name.as_str(), c))
-        .collect();
-    let health = by_name.get(port.component.as_str()).and_then(|target| {
-        match target.settings.get("health") {
-            Some(Value::Map(h)) => Some(h.clone()),
-            _ => None,
-        }
-    });
-    let health_path = health
-        .as_ref()
-        .and_then(|h| h.get("path"))
-        .and_then(Value::as_str)
-        .unwrap_or("/")
-        .to_string();
-    let interval = crate::lower::seconds(health.as_ref().and_then(|h| h.get("interval")))
-        .unwrap_or(30)
-        .clamp(5, 300);
-    let healthy = health
-        .as_ref()
-        .and_then(|h| h.get("healthy"))
-        .and_then(Value::as_int)
-        .unwrap_or(2)
-        .clamp(2, 10);
-    let unhealthy = health
-        .as_ref()
-        .and_then(|h| h.get("unhealthy"))
-        .and_then(Value::as_int)
-        .unwrap_or(3)
-        .clamp(2, 10);
-    let timeout = crate::lower::seconds(health.as_ref().and_then(|h| h.get("timeout")))
-        .unwrap_or(5)
-        .clamp(2, 120)
-        .min(interval.saturating_sub(1).max(2));
+/// The target group of one route, probed as the plan says.
+fn target_group(t: &mut Template, lb: &Workload, route: &Route) -> String {
     let vpc = t.vpc();
-    let tg = target_group_id(t, &c.name, path);
+    let tg = target_group_id(lb, route);
     let tags = t.tags();
+    let h = &route.health;
     t.add(
         tg.clone(),
         json!({
@@ -330,13 +237,13 @@ fn target_group(
             "Properties": {
                 "TargetType": "ip",
                 "Protocol": "HTTP",
-                "Port": port.number,
+                "Port": route.port,
                 "VpcId": vpc,
-                "HealthCheckPath": health_path,
-                "HealthCheckIntervalSeconds": interval,
-                "HealthCheckTimeoutSeconds": timeout,
-                "HealthyThresholdCount": healthy,
-                "UnhealthyThresholdCount": unhealthy,
+                "HealthCheckPath": h.path,
+                "HealthCheckIntervalSeconds": h.interval_s,
+                "HealthCheckTimeoutSeconds": h.timeout_s,
+                "HealthyThresholdCount": h.healthy,
+                "UnhealthyThresholdCount": h.unhealthy,
                 "Matcher": {"HttpCode": "200-399"},
                 "TargetGroupAttributes": [{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}],
                 "Tags": tags,

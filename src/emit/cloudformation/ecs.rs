@@ -1,15 +1,17 @@
 //! ECS on Fargate: the cluster, a private DNS namespace for service discovery,
-//! and for each container component a log group, a task definition and —
-//! unless it is a one-off job — a service with rolling, start-first
-//! deployments gated on health checks and rolled back by the circuit breaker.
+//! and for each container component a log group, a task definition, a task
+//! role when its managed dependencies need grants, and — unless it is a
+//! one-off job — a service with rolling, start-first deployments gated on
+//! health checks and rolled back by the circuit breaker.
 
 use super::{Template, physical, skips};
-use crate::model::{Component, Value};
+use crate::lower::contracts::{self, Managed};
+use crate::lower::plan::{Check, EnvValue, Health, ImageSource, Role, Workload};
 use serde_json::{Value as Json, json};
 
 pub(crate) fn cluster(t: &mut Template) {
     let tags = t.tags();
-    if t.shared("cluster").is_none() {
+    if t.plan.instance.shared.cluster.is_none() {
         t.add(
             String::from("Cluster"),
             json!({
@@ -42,7 +44,7 @@ pub(crate) fn cluster(t: &mut Template) {
         json!({
             "Type": "AWS::IAM::Role",
             "Properties": {
-                "Description": "Role of the running containers: no AWS permissions unless a landscape adds them",
+                "Description": "Role of the running containers that need no AWS permissions",
                 "AssumeRolePolicyDocument": assume_ecs_tasks(),
                 "Tags": tags,
             }
@@ -93,112 +95,97 @@ pub(crate) fn execution_role(t: &mut Template) {
     );
 }
 
-/// Fargate CPU units and memory (MiB) of a valid combination, at least what
-/// the component asks for.
-fn fargate_size(c: &Component) -> (u32, u32) {
-    let cpu = match c.settings.get("cpu") {
-        Some(Value::Float(f)) => *f,
-        _ => 0.25,
-    };
-    let memory = match c.settings.get("memory") {
-        Some(Value::Size(b)) => (*b / (1 << 20)) as u32,
-        _ => 512,
-    };
-    let want_cpu = (cpu * 1024.0).ceil() as u32;
-    const SIZES: [(u32, u32, u32, u32); 7] = [
-        (256, 512, 2048, 512),
-        (512, 1024, 4096, 1024),
-        (1024, 2048, 8192, 1024),
-        (2048, 4096, 16384, 1024),
-        (4096, 8192, 30720, 1024),
-        (8192, 16384, 61440, 4096),
-        (16384, 32768, 122880, 8192),
-    ];
-    for (units, min, max, step) in SIZES {
-        if units < want_cpu || memory > max {
+/// The task role's grants a workload needs on the managed services it uses:
+/// S3 objects of the buckets it reads or writes, HTTP on the search domains.
+fn grants(t: &Template, w: &Workload) -> Vec<Json> {
+    let mut statements = Vec::new();
+    for (server, clients) in &t.plan.access {
+        if !clients.iter().any(|a| a.from == w.name) {
             continue;
         }
-        let mut m = min;
-        while m < memory {
-            m += step;
+        let Some(s) = t.workloads.get(server.as_str()) else {
+            continue;
+        };
+        let id = &s.id;
+        let (managed, resource, objects) = match &s.role {
+            Role::Bucket(_) => (
+                Managed::S3,
+                json!({"Fn::GetAtt": [format!("{id}Bucket"), "Arn"]}),
+                json!({"Fn::Sub": format!("${{{id}Bucket.Arn}}/*")}),
+            ),
+            Role::Search(_) => (
+                Managed::OpenSearch,
+                json!({"Fn::GetAtt": [format!("{id}Domain"), "Arn"]}),
+                json!({"Fn::Sub": format!("${{{id}Domain.Arn}}/*")}),
+            ),
+            _ => continue,
+        };
+        let (on_resource, on_objects): (Vec<&str>, Vec<&str>) = contracts::client_grants(managed)
+            .iter()
+            .partition(|a| contracts::S3_BUCKET_LEVEL_ACTIONS.contains(a));
+        if !on_resource.is_empty() {
+            statements
+                .push(json!({"Effect": "Allow", "Action": on_resource, "Resource": resource}));
         }
-        if units == 256 && m == 1536 {
-            m = 2048;
+        if !on_objects.is_empty() {
+            statements.push(json!({"Effect": "Allow", "Action": on_objects, "Resource": objects}));
         }
-        return (units, m.min(max));
     }
-    (16384, 122880)
+    statements
 }
 
-fn probe(c: &Component, t: &Template) -> Option<Json> {
-    let Some(Value::Map(health)) = c.settings.get("health") else {
-        return None;
-    };
-    let command: Vec<Json> = match health.get("command") {
-        Some(Value::List(items)) => {
-            let mut cmd = vec![Json::String(String::from("CMD"))];
-            for item in items {
-                cmd.push(t.text(item)?);
+/// The role a workload's containers run as: its own when it needs grants.
+fn task_role(t: &mut Template, w: &Workload) -> Json {
+    let statements = grants(t, w);
+    if statements.is_empty() {
+        return json!({"Fn::GetAtt": ["TaskRole", "Arn"]});
+    }
+    let id = format!("{}TaskRole", w.id);
+    let tags = t.tags();
+    t.add(
+        id.clone(),
+        json!({
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "Description": format!("Role of `{}`'s containers: access to the managed services it uses", w.name),
+                "AssumeRolePolicyDocument": assume_ecs_tasks(),
+                "Policies": [{"PolicyName": "managed-services", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}],
+                "Tags": tags,
             }
-            cmd
-        }
-        _ => {
-            let path = health.get("path").and_then(Value::as_str).unwrap_or("/");
-            let ports = c.ports();
-            let port = health
-                .get("port")
-                .and_then(Value::as_str)
-                .and_then(|p| ports.get(p).copied())
-                .or_else(|| ports.values().next().copied())?;
-            let url = format!("http://127.0.0.1:{port}{path}");
-            if c.settings.contains_key("build") {
-                // Images bomc builds carry a probe binary (see the Dockerfile templates).
-                return Some(health_check(
-                    vec![
-                        json!("CMD"),
-                        json!("/usr/local/bin/bomc-healthcheck"),
-                        json!(url),
-                    ],
-                    health,
-                ));
-            }
-            vec![
-                json!("CMD-SHELL"),
-                json!(format!(
-                    "wget -q -O /dev/null '{}' || exit 1",
-                    url.replace('\'', "'\\''")
-                )),
-            ]
-        }
-    };
-    Some(health_check(command, health))
+        }),
+    );
+    json!({"Fn::GetAtt": [id, "Arn"]})
 }
 
-fn health_check(command: Vec<Json>, health: &std::collections::BTreeMap<String, Value>) -> Json {
-    let secs = |key: &str, default: u64, min: u64, max: u64| {
-        crate::lower::seconds(health.get(key))
-            .unwrap_or(default)
-            .clamp(min, max)
+fn health_check(t: &Template, h: &Health) -> Json {
+    let command: Vec<Json> = match &h.check {
+        Check::Exec { command } => std::iter::once(json!("CMD"))
+            .chain(command.iter().map(|c| json!(c)))
+            .collect(),
+        Check::Shell { command } => vec![json!("CMD-SHELL"), json!(command)],
+        probe => std::iter::once(json!("CMD"))
+            .chain(
+                probe
+                    .probe_command()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Json::String),
+            )
+            .collect(),
     };
-    let count = |key: &str, default: i64| {
-        health
-            .get(key)
-            .and_then(Value::as_int)
-            .unwrap_or(default)
-            .clamp(1, 10)
-    };
+    let _ = t;
     json!({
         "Command": command,
-        "Interval": secs("interval", 30, 5, 300),
-        "Timeout": secs("timeout", 5, 2, 60),
-        "Retries": count("unhealthy", 3),
-        "StartPeriod": secs("start_period", 0, 0, 300),
+        "Interval": h.ecs.interval_s,
+        "Timeout": h.ecs.timeout_s,
+        "Retries": h.ecs.retries,
+        "StartPeriod": h.ecs.start_period_s,
     })
 }
 
 /// Log group, task definition and (for long-running components) service.
-pub(crate) fn workload(t: &mut Template, c: &Component) {
-    let id = t.id(&c.name);
+pub(crate) fn workload(t: &mut Template, w: &Workload) {
+    let id = w.id.clone();
     let retention = if t.ephemeral() { 7 } else { 90 };
     let tags = t.tags();
     t.add(
@@ -211,41 +198,37 @@ pub(crate) fn workload(t: &mut Template, c: &Component) {
             "Metadata": skips(&[("CKV_AWS_158", "logs are encrypted at rest with the CloudWatch Logs service key; a customer key adds cost without a requirement")]),
         }),
     );
-    let image = match (c.settings.get("image"), c.settings.get("build")) {
-        (Some(Value::String(image)), _) => Json::String(image.clone()),
-        (_, Some(Value::Image(name))) => {
+    let image = match &w.image {
+        ImageSource::Pull(reference) => Json::String(reference.clone()),
+        ImageSource::Build(name) => {
             let registry = t.parameter(
                 "ImageRegistry",
                 json!({"Type": "String", "Description": "Registry (e.g. an ECR repository URI prefix) holding the images bomc's Dockerfiles build", "AllowedPattern": "^[a-z0-9][a-z0-9./:-]*$"}),
             );
-            json!({"Fn::Join": ["", [registry, format!("/{}-{name}:{}", t.ctx.project(), t.ctx.instance)]]})
+            let instance = &t.plan.instance;
+            json!({"Fn::Join": ["", [registry, format!("/{}-{name}:{}", instance.project, instance.instance)]]})
         }
-        _ => Json::String(String::new()),
     };
     let mut environment = Vec::new();
     let mut secrets = Vec::new();
-    if let Some(Value::Map(env)) = c.settings.get("env") {
-        for (name, value) in env {
-            match value {
-                Value::Secret(secret) => {
-                    t.secrets.insert(secret.clone());
-                    secrets.push(json!({"Name": name, "ValueFrom": {"Fn::Sub": format!("arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{secret}")}}));
-                }
-                other => {
-                    if let Some(v) = t.text(other) {
-                        environment.push(json!({"Name": name, "Value": v}));
-                    }
-                }
+    for var in w.env.iter().filter(|v| !v.compose_only) {
+        match &var.value {
+            EnvValue::Secret(s) => {
+                t.secrets.insert(s.secret.clone());
+                secrets.push(json!({"Name": var.name, "ValueFrom": {"Fn::Sub": format!("arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{}", s.secret)}}));
+            }
+            EnvValue::Text(text) => {
+                environment.push(json!({"Name": var.name, "Value": t.text(text)}));
             }
         }
     }
-    let ports: Vec<Json> = c
-        .ports()
-        .values()
-        .map(|p| json!({"ContainerPort": p, "Protocol": "tcp"}))
+    let ports: Vec<Json> = w
+        .ports
+        .iter()
+        .map(|p| json!({"ContainerPort": p.number, "Protocol": p.protocol.as_str()}))
         .collect();
     let mut container = json!({
-        "Name": c.name,
+        "Name": w.name,
         "Image": image,
         "Essential": true,
         "PortMappings": ports,
@@ -255,55 +238,44 @@ pub(crate) fn workload(t: &mut Template, c: &Component) {
             "Options": {
                 "awslogs-group": {"Ref": format!("{id}LogGroup")},
                 "awslogs-region": {"Ref": "AWS::Region"},
-                "awslogs-stream-prefix": c.name,
+                "awslogs-stream-prefix": w.name,
             }
         },
     });
     if !secrets.is_empty() {
         container["Secrets"] = json!(secrets);
     }
-    if let Some(Value::List(items)) = c.settings.get("command") {
-        let cmd: Option<Vec<Json>> = items.iter().map(|i| t.text(i)).collect();
-        if let Some(cmd) = cmd {
-            container["Command"] = json!(cmd);
-        }
+    if let Some(command) = &w.command {
+        container["Command"] = json!(command.iter().map(|c| t.text(c)).collect::<Vec<_>>());
     }
-    if let Some(probe) = probe(c, t) {
-        if let Some(Value::Map(h)) = c.settings.get("health")
-            && crate::lower::seconds(h.get("interval")).is_some_and(|s| s < 5)
-        {
-            t.notes.push(format!(
-                "{}: health check interval raised to 5s, the ECS minimum",
-                c.name
-            ));
-        }
-        container["HealthCheck"] = probe;
+    if let Some(h) = &w.health {
+        container["HealthCheck"] = health_check(t, h);
     }
-    let (cpu, memory) = fargate_size(c);
+    let (cpu, memory) = w.fargate.unwrap_or((256, 512));
+    let role = task_role(t, w);
     let tags = t.tags();
     t.add(
         format!("{id}TaskDefinition"),
         json!({
             "Type": "AWS::ECS::TaskDefinition",
             "Properties": {
-                "Family": physical(t, &c.name),
+                "Family": physical(t, &w.name),
                 "RequiresCompatibilities": ["FARGATE"],
                 "NetworkMode": "awsvpc",
                 "Cpu": cpu.to_string(),
                 "Memory": memory.to_string(),
                 "ExecutionRoleArn": {"Fn::GetAtt": ["ExecutionRole", "Arn"]},
-                "TaskRoleArn": {"Fn::GetAtt": ["TaskRole", "Arn"]},
+                "TaskRoleArn": role,
                 "ContainerDefinitions": [container],
                 "Tags": tags,
             },
             "Metadata": skips(&[("CKV_AWS_336", "containers may write to their root filesystem (temporary files); they run as a non-root user")]),
         }),
     );
-    let job = c.settings.get("run").and_then(Value::as_str) == Some("once");
-    if job {
+    if w.is_job() {
         t.outputs.insert(
             format!("{id}TaskDefinition"),
-            json!({"Description": format!("Run `{}` once (e.g. aws ecs run-task) before rolling out", c.name), "Value": {"Ref": format!("{id}TaskDefinition")}}),
+            json!({"Description": format!("Run `{}` once (e.g. aws ecs run-task) before rolling out", w.name), "Value": {"Ref": format!("{id}TaskDefinition")}}),
         );
         return;
     }
@@ -313,7 +285,7 @@ pub(crate) fn workload(t: &mut Template, c: &Component) {
         json!({
             "Type": "AWS::ServiceDiscovery::Service",
             "Properties": {
-                "Name": c.name,
+                "Name": w.name,
                 "NamespaceId": {"Fn::GetAtt": ["Namespace", "Id"]},
                 "DnsConfig": {"DnsRecords": [{"Type": "A", "TTL": 10}], "RoutingPolicy": "MULTIVALUE"},
                 "HealthCheckCustomConfig": {"FailureThreshold": 1},
@@ -322,20 +294,15 @@ pub(crate) fn workload(t: &mut Template, c: &Component) {
         }),
     );
     let subnets = t.private_subnets();
-    let replicas = c
-        .settings
-        .get("replicas")
-        .and_then(Value::as_int)
-        .unwrap_or(1);
     let mut service = json!({
         "Type": "AWS::ECS::Service",
         "Properties": {
-            "Cluster": match t.shared("cluster") {
+            "Cluster": match &t.plan.instance.shared.cluster {
                 Some(name) => json!(name),
                 None => json!({"Ref": "Cluster"}),
             },
             "TaskDefinition": {"Ref": format!("{id}TaskDefinition")},
-            "DesiredCount": replicas,
+            "DesiredCount": w.replicas,
             "LaunchType": "FARGATE",
             "PropagateTags": "SERVICE",
             "EnableECSManagedTags": true,
@@ -353,32 +320,19 @@ pub(crate) fn workload(t: &mut Template, c: &Component) {
             "Tags": t.tags(),
         }
     });
-    let targets: Vec<(String, String, u16)> = t
-        .ctx
-        .landscape
-        .components
-        .iter()
-        .filter_map(|lb| match lb.params.get("routes") {
-            Some(Value::Map(routes)) => Some((lb, routes)),
-            _ => None,
-        })
-        .flat_map(|(lb, routes)| {
-            routes.iter().filter_map(move |(path, v)| match v {
-                Value::Port(p) if p.component == c.name => {
-                    Some((lb.name.clone(), path.clone(), p.number))
-                }
-                _ => None,
-            })
-        })
-        .collect();
-    if !targets.is_empty() {
-        let mut balancers = Vec::new();
-        let mut depends = Vec::new();
-        for (lb, path, port) in &targets {
-            let tg = super::alb::target_group_id(t, lb, path);
-            balancers.push(json!({"ContainerName": c.name, "ContainerPort": port, "TargetGroupArn": {"Ref": tg}}));
-            depends.push(json!(super::alb::rule_id(t, lb, path)));
+    let mut balancers = Vec::new();
+    let mut depends = Vec::new();
+    for lb in &t.plan.workloads {
+        let Role::LoadBalancer(balancer) = &lb.role else {
+            continue;
+        };
+        for route in balancer.routes.iter().filter(|r| r.component == w.name) {
+            let tg = super::alb::target_group_id(lb, route);
+            balancers.push(json!({"ContainerName": w.name, "ContainerPort": route.port, "TargetGroupArn": {"Ref": tg}}));
+            depends.push(json!(super::alb::rule_id(lb, route)));
         }
+    }
+    if !balancers.is_empty() {
         service["Properties"]["LoadBalancers"] = json!(balancers);
         service["Properties"]["HealthCheckGracePeriodSeconds"] = json!(60);
         service["DependsOn"] = json!(depends);

@@ -1,69 +1,36 @@
-//! CloudFormation: one template per environment. ECS on Fargate for
-//! containers, managed services for the stateful stdlib kinds (RDS,
-//! ElastiCache, OpenSearch, Amazon MQ, S3), an ALB with HTTPS and Route53 for
-//! load balancers, security groups that admit only the components the graph
-//! says may connect, Secrets Manager references for secrets, tags on every
-//! taggable resource. The template is built as typed JSON values.
+//! CloudFormation: one template per environment instance, translated from
+//! the plan. ECS on Fargate for containers, managed services for the
+//! stateful stdlib kinds (RDS, ElastiCache, OpenSearch, Amazon MQ, S3), an
+//! ALB with HTTPS and Route53 for load balancers, security groups that admit
+//! only the components the graph says may connect, task roles granting what
+//! each component's managed dependencies need, Secrets Manager references
+//! for secrets, tags on every taggable resource. Built as typed JSON values.
 
 mod alb;
 mod ecs;
 mod expiry;
 mod managed;
+mod raw;
 mod security;
 mod split;
 
-use super::{Artifact, BuildContext, EmitOptions};
+use super::{Artifact, EmitOptions};
 use crate::diag::{Diagnostic, ErrorCode};
-use crate::lower::{dns_label, pascal};
-use crate::model::{Component, Part, Value};
+use crate::lower::dns_label;
+use crate::lower::plan::{Piece, Plan, Role, Text, Workload};
 use serde_json::{Map, Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// How a component is realised on CloudFormation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Realisation {
-    /// An ECS service (or, for jobs, a task definition run on demand).
-    Ecs,
-    Rds,
-    Redis,
-    OpenSearch,
-    RabbitMq,
-    Bucket,
-    LoadBalancer,
-}
-
-impl Realisation {
-    fn of(c: &Component) -> Realisation {
-        match c
-            .settings
-            .get("managed")
-            .and_then(Value::as_str)
-            .unwrap_or("none")
-        {
-            "rds-mysql" | "rds-postgres" => Realisation::Rds,
-            "elasticache-redis" => Realisation::Redis,
-            "opensearch" => Realisation::OpenSearch,
-            "amazonmq-rabbitmq" => Realisation::RabbitMq,
-            "s3" => Realisation::Bucket,
-            "alb" => Realisation::LoadBalancer,
-            _ => Realisation::Ecs,
-        }
-    }
-}
-
 /// The template under construction.
 pub(crate) struct Template<'a> {
-    pub ctx: &'a BuildContext<'a>,
+    pub plan: &'a Plan,
     pub resources: Map<String, Json>,
     pub parameters: Map<String, Json>,
     pub outputs: Map<String, Json>,
-    /// Logical id prefix of each component (`auth` → `Auth`).
-    pub ids: BTreeMap<String, String>,
-    pub realisation: BTreeMap<String, Realisation>,
+    /// Workloads by name.
+    pub workloads: BTreeMap<&'a str, &'a Workload>,
     /// Secrets the ECS tasks read, for the execution role's policy.
     pub secrets: BTreeSet<String>,
-    /// Notes on values adjusted to AWS limits, kept in the template's metadata.
-    pub notes: Vec<String>,
     /// Values a target cannot take (reported, nothing written).
     pub errors: Vec<Diagnostic>,
 }
@@ -84,16 +51,17 @@ fn tag_value(text: &str) -> String {
 
 impl<'a> Template<'a> {
     pub fn ephemeral(&self) -> bool {
-        self.ctx.is_ephemeral()
+        self.plan.instance.is_ephemeral()
     }
 
     /// `[{Key, Value}]` tags carried by every taggable resource.
     pub fn tags(&self) -> Json {
         Json::Array(
-            self.ctx
-                .labels()
-                .into_iter()
-                .map(|(k, v)| json!({"Key": format!("bomc:{k}"), "Value": tag_value(&v)}))
+            self.plan
+                .instance
+                .labels
+                .iter()
+                .map(|(k, v)| json!({"Key": format!("bomc:{k}"), "Value": tag_value(v)}))
                 .collect(),
         )
     }
@@ -103,87 +71,104 @@ impl<'a> Template<'a> {
     }
 
     pub fn id(&self, component: &str) -> String {
-        self.ids
+        self.workloads
             .get(component)
-            .cloned()
-            .unwrap_or_else(|| pascal(component))
+            .map(|w| w.id.clone())
+            .unwrap_or_else(|| crate::lower::pascal(component))
     }
 
     /// The resource whose readiness stands for the component (for `DependsOn`),
     /// if this template creates it.
     pub fn main_resource(&self, component: &str) -> Option<String> {
-        let id = self.id(component);
-        let key = match self.realisation.get(component)? {
-            Realisation::Ecs => format!("{id}Service"),
-            Realisation::Rds => format!("{id}Database"),
-            Realisation::Redis => format!("{id}Cache"),
-            Realisation::OpenSearch => format!("{id}Domain"),
-            Realisation::RabbitMq => format!("{id}Broker"),
-            Realisation::Bucket => format!("{id}Bucket"),
-            Realisation::LoadBalancer => format!("{id}LoadBalancer"),
+        let w = self.workloads.get(component)?;
+        let id = &w.id;
+        let key = match &w.role {
+            Role::Service => format!("{id}Service"),
+            Role::Job => format!("{id}TaskDefinition"),
+            Role::Database(_) => format!("{id}Database"),
+            Role::Cache(_) => format!("{id}Cache"),
+            Role::Search(_) => format!("{id}Domain"),
+            Role::Queue(_) => format!("{id}Broker"),
+            Role::Bucket(_) => format!("{id}Bucket"),
+            Role::LoadBalancer(_) => format!("{id}LoadBalancer"),
         };
         self.resources.contains_key(&key).then_some(key)
-    }
-
-    /// Shared infrastructure the environment attaches to (`shared { … }`).
-    pub fn shared(&self, key: &str) -> Option<&str> {
-        self.ctx
-            .landscape
-            .environment
-            .as_ref()?
-            .shared
-            .get(key)
-            .map(String::as_str)
     }
 
     /// The host name of a component, as a CloudFormation expression.
     pub fn host(&self, component: &str) -> Json {
         let id = self.id(component);
-        match self.realisation.get(component) {
-            Some(Realisation::Rds) => {
+        match self.workloads.get(component).map(|w| &w.role) {
+            Some(Role::Database(_)) => {
                 json!({"Fn::GetAtt": [format!("{id}Database"), "Endpoint.Address"]})
             }
-            Some(Realisation::Redis) => {
+            Some(Role::Cache(_)) => {
                 json!({"Fn::GetAtt": [format!("{id}Cache"), "PrimaryEndPoint.Address"]})
             }
-            Some(Realisation::OpenSearch) => {
+            Some(Role::Search(_)) => {
                 json!({"Fn::GetAtt": [format!("{id}Domain"), "DomainEndpoint"]})
             }
-            Some(Realisation::RabbitMq) => {
+            Some(Role::Queue(_)) => {
                 json!({"Fn::Select": [0, {"Fn::Split": [":", {"Fn::Select": [1, {"Fn::Split": ["://", {"Fn::Select": [0, {"Fn::GetAtt": [format!("{id}Broker"), "AmqpEndpoints"]}]}]}]}]}]})
             }
-            Some(Realisation::Bucket) => {
+            Some(Role::Bucket(_)) => {
                 json!({"Fn::GetAtt": [format!("{id}Bucket"), "RegionalDomainName"]})
             }
-            Some(Realisation::LoadBalancer) => {
-                json!({"Fn::GetAtt": [format!("{id}LoadBalancer"), "DNSName"]})
-            }
+            Some(Role::LoadBalancer(lb)) => match &lb.domain {
+                Some(domain) => json!(domain),
+                None => json!({"Fn::GetAtt": [format!("{id}LoadBalancer"), "DNSName"]}),
+            },
             _ => Json::String(format!("{component}.{}", self.namespace())),
         }
     }
 
-    /// The private DNS namespace ECS services register in.
-    pub fn namespace(&self) -> String {
-        format!("{}.internal", self.ctx.project())
+    /// The URL clients reach a component at on AWS: its contract's scheme
+    /// and port (S3: the regional endpoint).
+    pub fn url(&self, component: &str) -> Vec<Json> {
+        let Some(w) = self.workloads.get(component) else {
+            return vec![json!(component)];
+        };
+        let e = &w.endpoints.aws;
+        if matches!(w.role, Role::Bucket(_)) {
+            return vec![json!({"Fn::Sub": "https://s3.${AWS::Region}.${AWS::URLSuffix}"})];
+        }
+        let mut parts = vec![json!(format!("{}://", e.scheme)), self.host(component)];
+        if let Some(port) = e.port {
+            parts.push(json!(format!(":{port}")));
+        }
+        parts
     }
 
-    /// A text value as a CloudFormation expression: a string, or `Fn::Join`
-    /// over literal parts and host expressions. `None` for secrets and collections.
-    pub fn text(&self, value: &Value) -> Option<Json> {
-        let parts: Vec<Json> = match value {
-            Value::Template(parts) => parts
-                .iter()
-                .map(|p| match p {
-                    Part::Text(t) => Json::String(t.clone()),
-                    Part::Host(h) => self.host(h),
-                    Part::Port(p) => Json::String(p.number.to_string()),
-                })
-                .collect(),
-            Value::Host(h) => vec![self.host(h)],
-            Value::Port(p) => vec![Json::String(p.number.to_string())],
-            other => vec![Json::String(crate::lower::text(other, &Plain)?)],
-        };
-        Some(join(parts))
+    /// The private DNS namespace ECS services register in.
+    pub fn namespace(&self) -> String {
+        format!("{}.internal", self.plan.instance.project)
+    }
+
+    /// Text as a CloudFormation expression: a string, or `Fn::Join` over
+    /// literal parts and the AWS realisation of hosts, ports and URLs.
+    pub fn text(&self, text: &Text) -> Json {
+        let mut parts = Vec::new();
+        for piece in &text.0 {
+            match piece {
+                Piece::Literal(t) => parts.push(Json::String(t.clone())),
+                Piece::Host(h) => parts.push(self.host(h)),
+                Piece::Port {
+                    component,
+                    name,
+                    number,
+                } => {
+                    let n = self
+                        .workloads
+                        .get(component.as_str())
+                        .map(|w| w.endpoints.aws.port_number(name, *number))
+                        .unwrap_or(*number);
+                    parts.push(Json::String(n.to_string()));
+                }
+                Piece::Url(c) => parts.extend(self.url(c)),
+                Piece::BucketName(c) => parts.push(json!({"Ref": format!("{}Bucket", self.id(c))})),
+            }
+        }
+        join(parts)
     }
 
     pub fn deletion_policy(&self, snapshot_supported: bool) -> &'static str {
@@ -224,19 +209,6 @@ impl<'a> Template<'a> {
     }
 }
 
-/// Whether `name` is a DNS name Route53 and ACM accept: labels of letters,
-/// digits and `-` (not at either end), at most 63 characters each, 253 in all.
-pub(crate) fn valid_dns_name(name: &str) -> bool {
-    name.len() <= 253
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-}
-
 /// Joins parts, merging adjacent literals; a single literal stays a string.
 fn join(parts: Vec<Json>) -> Json {
     let mut merged: Vec<Json> = Vec::new();
@@ -248,16 +220,8 @@ fn join(parts: Vec<Json>) -> Json {
     }
     match merged.len() {
         0 => Json::String(String::new()),
-        1 if merged[0].is_string() => merged.remove(0),
+        1 => merged.remove(0),
         _ => json!({"Fn::Join": ["", merged]}),
-    }
-}
-
-struct Plain;
-
-impl crate::lower::Resolve for Plain {
-    fn host(&self, component: &str) -> String {
-        component.to_string()
     }
 }
 
@@ -266,93 +230,61 @@ pub(crate) fn skips(reasons: &[(&str, &str)]) -> Json {
     json!({"checkov": {"skip": reasons.iter().map(|(id, comment)| json!({"id": id, "comment": comment})).collect::<Vec<_>>()}})
 }
 
-pub fn emit(ctx: &BuildContext, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
+pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
     let mut t = Template {
-        ctx,
+        plan,
         resources: Map::new(),
         parameters: Map::new(),
         outputs: Map::new(),
-        ids: BTreeMap::new(),
-        realisation: BTreeMap::new(),
+        workloads: plan
+            .workloads
+            .iter()
+            .map(|w| (w.name.as_str(), w))
+            .collect(),
         secrets: BTreeSet::new(),
-        notes: Vec::new(),
         errors: Vec::new(),
     };
-    let mut diags = Vec::new();
-    let mut seen: BTreeMap<String, &Component> = BTreeMap::new();
-    for c in &ctx.landscape.components {
-        let id = pascal(&c.name);
-        if let Some(other) = seen.insert(id.clone(), c) {
-            diags.push(
-                Diagnostic::new(
-                    ErrorCode::NameNotValid,
-                    format!("components `{}` and `{}` get the same CloudFormation name `{id}`", other.name, c.name),
-                )
-                .label(c.name_span, format!("becomes `{id}`"))
-                .label(other.name_span, format!("also becomes `{id}`"))
-                .help("CloudFormation logical ids keep only letters and digits; rename one so they differ by more than `-` or `_`"),
-            );
-        }
-        t.ids.insert(c.name.clone(), id);
-        t.realisation.insert(c.name.clone(), Realisation::of(c));
-    }
-    if !diags.is_empty() {
-        return Err(diags);
-    }
-    let order = crate::graph::start_order(ctx.graph);
-    let by_name: BTreeMap<&str, &Component> = ctx
-        .landscape
-        .components
+    let in_order: Vec<&Workload> = plan
+        .start_order
         .iter()
-        .map(|c| (c.name.as_str(), c))
+        .filter_map(|name| t.workloads.get(name.as_str()).copied())
         .collect();
     security::security_groups(&mut t);
-    let has_ecs = t.realisation.values().any(|r| *r == Realisation::Ecs);
-    if has_ecs {
+    let containers = plan
+        .workloads
+        .iter()
+        .any(|w| matches!(w.role, Role::Service | Role::Job));
+    if containers {
         ecs::cluster(&mut t);
     }
     // Managed services and load balancers first: ECS services refer to them.
-    for name in &order {
-        let Some(c) = by_name.get(name.as_str()) else {
-            continue;
-        };
-        match t.realisation[name.as_str()] {
-            Realisation::Ecs => {}
-            Realisation::LoadBalancer => alb::load_balancer(&mut t, c),
-            other => managed::resource(&mut t, c, other),
+    for w in &in_order {
+        match &w.role {
+            Role::Service | Role::Job => {}
+            Role::LoadBalancer(lb) => alb::load_balancer(&mut t, w, lb),
+            _ => managed::resource(&mut t, w),
         }
     }
-    for name in &order {
-        let Some(c) = by_name.get(name.as_str()) else {
-            continue;
-        };
-        if t.realisation[name.as_str()] == Realisation::Ecs {
-            ecs::workload(&mut t, c);
+    for w in &in_order {
+        if matches!(w.role, Role::Service | Role::Job) {
+            ecs::workload(&mut t, w);
         }
     }
-    if has_ecs {
+    if containers {
         ecs::execution_role(&mut t);
     }
     // Start order: an ECS service waits for the components it needs.
-    for name in &order {
-        let Some(c) = by_name.get(name.as_str()) else {
-            continue;
-        };
-        if t.realisation[name.as_str()] != Realisation::Ecs {
+    for w in &in_order {
+        if w.role != Role::Service {
             continue;
         }
-        let service = format!("{}Service", t.id(name));
-        let Some(node) = ctx.graph.node(name) else {
-            continue;
-        };
-        let mut needs: BTreeSet<String> = ctx
-            .graph
-            .component_dependencies(node)
-            .into_iter()
-            .filter_map(|d| t.main_resource(&ctx.graph.graph[d].name))
+        let service = format!("{}Service", w.id);
+        let mut needs: BTreeSet<String> = w
+            .depends_on
+            .iter()
+            .filter_map(|d| t.main_resource(&d.component))
             .filter(|d| *d != service)
             .collect();
-        let _ = c;
         if let Some(Json::Object(res)) = t.resources.get_mut(&service) {
             if let Some(Json::Array(existing)) = res.get("DependsOn") {
                 needs.extend(existing.iter().filter_map(|v| v.as_str().map(String::from)));
@@ -365,6 +297,9 @@ pub fn emit(ctx: &BuildContext, options: &EmitOptions) -> Result<Vec<Artifact>, 
             }
         }
     }
+    for w in &plan.workloads {
+        raw::resources(&mut t, w);
+    }
     if !t.errors.is_empty() {
         return Err(std::mem::take(&mut t.errors));
     }
@@ -374,22 +309,23 @@ pub fn emit(ctx: &BuildContext, options: &EmitOptions) -> Result<Vec<Artifact>, 
         .filter_map(|r| r["Type"].as_str().map(String::from))
         .collect();
     expiry::self_delete(&mut t, &types);
+    let instance = &plan.instance;
     let mut template = Map::new();
     template.insert(
         String::from("AWSTemplateFormatVersion"),
         json!("2010-09-09"),
     );
-    template.insert(String::from("Description"), json!(ctx.header()));
+    template.insert(String::from("Description"), json!(instance.header));
     let mut metadata = Map::new();
     let mut info = json!({
-        "source": ctx.source,
-        "landscape": ctx.landscape.name,
-        "environment": ctx.environment(),
-        "instance": ctx.instance,
-        "stack_name": ctx.project(),
-        "notes": t.notes,
+        "source": instance.source,
+        "landscape": instance.landscape,
+        "environment": instance.environment,
+        "instance": instance.instance,
+        "stack_name": instance.project,
+        "notes": super::notes(plan),
     });
-    if let Some(expires) = ctx.expires() {
+    if let Some(expires) = instance.expires() {
         info["expires"] = json!(expires);
     }
     metadata.insert(String::from("bomc"), info);
@@ -411,7 +347,7 @@ pub fn emit(ctx: &BuildContext, options: &EmitOptions) -> Result<Vec<Artifact>, 
         );
     }
     if !split::needed(&template) {
-        return Ok(vec![render("cloudformation", &template, ctx, options)?]);
+        return Ok(vec![render("cloudformation", &template, plan, options)?]);
     }
     // Over the quotas: components (in start order) go to nested stacks; the
     // cluster, roles and load balancers stay in the root.
@@ -421,11 +357,12 @@ pub fn emit(ctx: &BuildContext, options: &EmitOptions) -> Result<Vec<Artifact>, 
         .map(|r| r.keys().cloned().collect())
         .unwrap_or_default();
     let mut by_prefix: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let id_to_name: BTreeMap<&str, &str> = t
-        .ids
+    let ids: BTreeMap<&str, &str> = plan
+        .workloads
         .iter()
-        .map(|(n, i)| (i.as_str(), n.as_str()))
+        .map(|w| (w.name.as_str(), w.id.as_str()))
         .collect();
+    let id_to_name: BTreeMap<&str, &str> = ids.iter().map(|(n, i)| (*i, *n)).collect();
     for rid in &resource_ids {
         // An ingress rule goes with the component that connects: it needs the
         // target, which starts earlier, so nested stacks only look back.
@@ -441,34 +378,33 @@ pub fn emit(ctx: &BuildContext, options: &EmitOptions) -> Result<Vec<Artifact>, 
             by_prefix.entry(source).or_default().push(rid.clone());
             continue;
         }
-        let owner = t
-            .ids
+        let owner = ids
             .iter()
             .filter(|(_, id)| {
-                rid.starts_with(id.as_str())
+                rid.starts_with(*id)
                     && rid[id.len()..].starts_with(|c: char| c.is_ascii_uppercase())
             })
             .max_by_key(|(_, id)| id.len())
-            .map(|(name, _)| name.clone());
+            .map(|(name, _)| name.to_string());
         if let Some(owner) = owner {
             by_prefix.entry(owner).or_default().push(rid.clone());
         }
     }
     let mut units = Vec::new();
-    for name in &order {
-        if t.realisation.get(name) == Some(&Realisation::LoadBalancer) {
+    for w in &in_order {
+        if matches!(w.role, Role::LoadBalancer(_)) {
             continue;
         }
-        if let Some(ids) = by_prefix.remove(name) {
+        if let Some(ids) = by_prefix.remove(&w.name) {
             units.push(split::Unit { ids });
         }
     }
     let shared: Vec<String> = by_prefix.into_values().flatten().collect();
     let parts = split::split(template, shared, units, "nested");
-    let mut artifacts = vec![render("cloudformation", &parts.root, ctx, options)?];
+    let mut artifacts = vec![render("cloudformation", &parts.root, plan, options)?];
     for (file, nested) in &parts.nested {
         let stem = file.trim_end_matches(".json");
-        let mut a = render(stem, nested, ctx, options)?;
+        let mut a = render(stem, nested, plan, options)?;
         a.path = format!("cloudformation/{}", a.path);
         artifacts.push(a);
     }
@@ -479,14 +415,14 @@ pub fn emit(ctx: &BuildContext, options: &EmitOptions) -> Result<Vec<Artifact>, 
 fn render(
     stem: &str,
     template: &Map<String, Json>,
-    ctx: &BuildContext,
+    plan: &Plan,
     options: &EmitOptions,
 ) -> Result<Artifact, Vec<Diagnostic>> {
     if options.cloudformation_yaml {
         let value = serde_yaml_ng::to_value(template).map_err(|e| vec![serialize_error(e)])?;
         Ok(Artifact {
             path: format!("{stem}.yaml"),
-            contents: super::yaml::document(&[ctx.header()], &value),
+            contents: super::yaml::document(&[plan.instance.header.clone()], &value),
         })
     } else {
         let json = serde_json::to_string_pretty(template).map_err(|e| vec![serialize_error(e)])?;
@@ -507,5 +443,5 @@ fn serialize_error(e: impl std::fmt::Display) -> Diagnostic {
 
 /// A DNS-safe short name for physical names (task families, namespaces).
 pub(crate) fn physical(t: &Template, component: &str) -> String {
-    dns_label(&format!("{}-{component}", t.ctx.project()), 255)
+    dns_label(&format!("{}-{component}", t.plan.instance.project), 255)
 }

@@ -3,30 +3,45 @@
 //! it, on the ports they use. Internet-facing load balancers alone accept
 //! traffic from anywhere, on 80 (redirected) and 443.
 
-use super::{Realisation, Template, skips};
+use super::{Template, skips};
+use crate::lower::plan::Role;
 use serde_json::json;
 
 pub(crate) fn security_groups(t: &mut Template) {
-    let access = crate::graph::access(t.ctx.graph);
-    let components: Vec<(String, Realisation, bool)> = t
-        .ctx
-        .landscape
-        .components
+    let plan = t.plan;
+    let shared_lb = plan.instance.shared.listener.is_some();
+    let is_bucket = |name: &str| {
+        matches!(
+            t.workloads.get(name).map(|w| &w.role),
+            Some(Role::Bucket(_))
+        )
+    };
+    let is_lb = |name: &str| {
+        matches!(
+            t.workloads.get(name).map(|w| &w.role),
+            Some(Role::LoadBalancer(_))
+        )
+    };
+    let buckets: std::collections::BTreeSet<&str> = plan
+        .workloads
         .iter()
-        .map(|c| {
-            let tls = !matches!(c.params.get("tls"), Some(crate::model::Value::Bool(false)));
-            (c.name.clone(), t.realisation[&c.name], tls)
-        })
+        .map(|w| w.name.as_str())
+        .filter(|n| is_bucket(n))
         .collect();
-    let shared_lb = t.shared("listener").is_some();
-    for (name, realisation, tls) in &components {
+    let balancers: std::collections::BTreeSet<&str> = plan
+        .workloads
+        .iter()
+        .map(|w| w.name.as_str())
+        .filter(|n| is_lb(n))
+        .collect();
+    for w in &plan.workloads {
+        let name = &w.name;
         // Buckets have no network interface; a shared load balancer has its own group.
-        if *realisation == Realisation::Bucket
-            || (*realisation == Realisation::LoadBalancer && shared_lb)
-        {
+        let tls = matches!(&w.role, Role::LoadBalancer(lb) if lb.tls);
+        if buckets.contains(name.as_str()) || (balancers.contains(name.as_str()) && shared_lb) {
             continue;
         }
-        let id = t.id(name);
+        let id = w.id.clone();
         let vpc = t.vpc();
         let mut group = json!({
             "Type": "AWS::EC2::SecurityGroup",
@@ -36,11 +51,11 @@ pub(crate) fn security_groups(t: &mut Template) {
                 "Tags": t.tags(),
             }
         });
-        if *realisation == Realisation::LoadBalancer {
+        if balancers.contains(name.as_str()) {
             let mut ingress = vec![
                 json!({"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "CidrIp": "0.0.0.0/0", "Description": "HTTP from the internet (redirected to HTTPS when TLS is on)"}),
             ];
-            if *tls {
+            if tls {
                 ingress.push(json!({"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0", "Description": "HTTPS from the internet"}));
             }
             group["Properties"]["SecurityGroupIngress"] = json!(ingress);
@@ -51,25 +66,26 @@ pub(crate) fn security_groups(t: &mut Template) {
         }
         t.add(format!("{id}SecurityGroup"), group);
     }
-    for (target, allowed) in access {
-        if t.realisation.get(&target) == Some(&Realisation::Bucket) {
+    for (target, allowed) in &plan.access {
+        if buckets.contains(target.as_str()) {
             continue;
         }
-        let target_id = t.id(&target);
+        let target_id = t.id(target);
+        let served = t.workloads.get(target.as_str()).map(|w| &w.endpoints.aws);
         for a in allowed {
-            if t.realisation.get(&a.from) == Some(&Realisation::Bucket) {
+            if buckets.contains(a.from.as_str()) {
                 continue;
             }
             let from_id = t.id(&a.from);
-            let source = match (
-                t.realisation.get(&a.from),
-                t.shared("load_balancer_security_group"),
-            ) {
-                (Some(Realisation::LoadBalancer), Some(sg)) if shared_lb => json!(sg),
+            let source = match &plan.instance.shared.load_balancer_security_group {
+                Some(sg) if shared_lb && balancers.contains(a.from.as_str()) => json!(sg),
                 _ => json!({"Fn::GetAtt": [format!("{from_id}SecurityGroup"), "GroupId"]}),
             };
             for port in &a.ports {
-                let container_port = port.number;
+                // The port the target serves on AWS (Amazon MQ's amqps is 5671).
+                let container_port = served
+                    .map(|e| e.port_number(&port.name, port.number))
+                    .unwrap_or(port.number);
                 t.add(
                     format!("{target_id}From{from_id}Port{container_port}"),
                     json!({

@@ -1,0 +1,1082 @@
+//! Components → workloads: every setting read once, defaults and sizing
+//! decided, health and secrets resolved, and what bomc changes reported.
+
+use super::contracts::{self, Managed, Side};
+use super::plan::*;
+use crate::diag::{Diagnostic, ErrorCode};
+use crate::graph::Graph;
+use crate::model::{Component, Landscape, Part, Value};
+use crate::source::Span;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub(super) struct Lowering<'a> {
+    pub landscape: &'a Landscape,
+    pub graph: &'a Graph,
+    pub instance: &'a Instance,
+    pub errors: &'a mut Vec<Diagnostic>,
+    pub warnings: &'a mut Vec<Diagnostic>,
+}
+
+/// The smallest sizes, which ephemeral environments run unless they say otherwise.
+const SMALLEST_DB: &str = "db.t3.micro";
+const SMALLEST_CACHE: &str = "cache.t3.micro";
+const SMALLEST_SEARCH: &str = "t3.small.search";
+const SMALLEST_MQ: &str = "mq.t3.micro";
+
+fn param<'c>(c: &'c Component, name: &str) -> Option<&'c Value> {
+    c.params.get(name).or_else(|| c.settings.get(name))
+}
+
+fn param_str(c: &Component, name: &str) -> Option<String> {
+    param(c, name).and_then(Value::as_str).map(String::from)
+}
+
+fn secret_of(c: &Component, name: &str) -> Option<String> {
+    match param(c, name) {
+        Some(Value::Secret(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// Where a setting is written, else the component's name.
+fn span_of(c: &Component, setting: &str) -> Span {
+    c.setting_spans.get(setting).copied().unwrap_or(c.name_span)
+}
+
+/// A value as target-resolved text; `None` for secrets and collections.
+pub(super) fn text(value: &Value) -> Option<Text> {
+    let scalar = |v: &Value| crate::eval::scalar_text(v).map(Piece::Literal);
+    let pieces = match value {
+        Value::Template(parts) => parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => Piece::Literal(t.clone()),
+                Part::Host(h) => Piece::Host(h.clone()),
+                Part::Port(p) => Piece::Port {
+                    component: p.component.clone(),
+                    name: p.port.clone(),
+                    number: p.number,
+                },
+                Part::Url(c) => Piece::Url(c.clone()),
+                Part::BucketName(c) => Piece::BucketName(c.clone()),
+            })
+            .collect(),
+        Value::Host(h) => vec![Piece::Host(h.clone())],
+        Value::Port(p) => vec![Piece::Port {
+            component: p.component.clone(),
+            name: p.port.clone(),
+            number: p.number,
+        }],
+        Value::Image(i) | Value::Component(i) => vec![Piece::Literal(i.clone())],
+        Value::Secret(_) | Value::List(_) | Value::Map(_) => return None,
+        other => vec![scalar(other)?],
+    };
+    Some(Text(pieces))
+}
+
+fn literal_list(value: &Value) -> Option<Vec<String>> {
+    match value {
+        Value::List(items) => items
+            .iter()
+            .map(|v| text(v).and_then(|t| t.as_literal()))
+            .collect(),
+        _ => None,
+    }
+}
+
+fn managed_of(c: &Component) -> Option<Managed> {
+    Managed::from_setting(c.settings.get("managed").and_then(Value::as_str)?)
+}
+
+/// Fargate CPU units and memory (MiB) of a valid combination, at least what
+/// is asked for.
+pub(super) fn fargate_size(cpu: f64, memory_mib: u64) -> (u32, u32) {
+    let want_cpu = (cpu * 1024.0).ceil() as u32;
+    let memory = u32::try_from(memory_mib).unwrap_or(u32::MAX);
+    const SIZES: [(u32, u32, u32, u32); 7] = [
+        (256, 512, 2048, 512),
+        (512, 1024, 4096, 1024),
+        (1024, 2048, 8192, 1024),
+        (2048, 4096, 16384, 1024),
+        (4096, 8192, 30720, 1024),
+        (8192, 16384, 61440, 4096),
+        (16384, 32768, 122880, 8192),
+    ];
+    for (units, min, max, step) in SIZES {
+        if units < want_cpu || memory > max {
+            continue;
+        }
+        let mut m = min;
+        while m < memory {
+            m += step;
+        }
+        if units == 256 && m == 1536 {
+            m = 2048;
+        }
+        return (units, m.min(max));
+    }
+    (16384, 122880)
+}
+
+impl Lowering<'_> {
+    fn warn(&mut self, code: ErrorCode, span: Span, label: &str, message: String, help: &str) {
+        self.warnings
+            .push(Diagnostic::new(code, message).label(span, label).help(help));
+    }
+
+    fn error(&mut self, code: ErrorCode, span: Span, label: &str, message: String, help: &str) {
+        self.errors
+            .push(Diagnostic::new(code, message).label(span, label).help(help));
+    }
+
+    fn ephemeral(&self) -> bool {
+        self.instance.is_ephemeral()
+    }
+
+    pub(super) fn workloads(&mut self) -> Vec<Workload> {
+        let landscape = self.landscape;
+        let ids = self.logical_ids();
+        let mut workloads: Vec<Workload> = landscape
+            .components
+            .iter()
+            .map(|c| self.workload(c, ids.get(&c.name).cloned().unwrap_or_default()))
+            .collect();
+        self.published_ports(&mut workloads);
+        self.dependencies(&mut workloads);
+        self.routes(&mut workloads);
+        self.endpoints_built_by_hand(&workloads);
+        workloads
+    }
+
+    /// CloudFormation logical-id prefixes, which must stay distinct.
+    fn logical_ids(&mut self) -> BTreeMap<String, String> {
+        let mut seen: BTreeMap<String, &Component> = BTreeMap::new();
+        let mut ids = BTreeMap::new();
+        for c in &self.landscape.components {
+            let id = super::pascal(&c.name);
+            if let Some(other) = seen.insert(id.clone(), c) {
+                self.errors.push(
+                    Diagnostic::new(
+                        ErrorCode::NameNotValid,
+                        format!("components `{}` and `{}` get the same CloudFormation name `{id}`", other.name, c.name),
+                    )
+                    .label(c.name_span, format!("becomes `{id}`"))
+                    .label(other.name_span, format!("also becomes `{id}`"))
+                    .help("CloudFormation logical ids keep only letters and digits; rename one so they differ by more than `-` or `_`"),
+                );
+            }
+            ids.insert(c.name.clone(), id);
+        }
+        ids
+    }
+
+    fn workload(&mut self, c: &Component, id: String) -> Workload {
+        let managed = managed_of(c);
+        let image = match (c.settings.get("build"), c.settings.get("image")) {
+            (Some(Value::Image(name)), _) => ImageSource::Build(name.clone()),
+            (_, Some(v)) => {
+                ImageSource::Pull(text(v).and_then(|t| t.as_literal()).unwrap_or_default())
+            }
+            _ => ImageSource::Pull(String::new()),
+        };
+        let ports: Vec<Port> = c
+            .ports()
+            .into_iter()
+            .filter_map(|(name, n)| {
+                Some(Port {
+                    name: name.to_string(),
+                    number: u16::try_from(n).ok()?,
+                    protocol: Protocol::Tcp,
+                })
+            })
+            .collect();
+        let role = self.role(c, managed, &ports);
+        let command = c.settings.get("command").and_then(|v| match v {
+            Value::List(items) => {
+                let list: Option<Vec<Text>> = items.iter().map(text).collect();
+                if list.is_none() {
+                    self.not_text(c, "command");
+                }
+                list
+            }
+            _ => None,
+        });
+        let env = self.environment(c, &image);
+        let health = self.health(c, &ports, &image, &role);
+        let volumes = self.volumes(c);
+        let replicas = c
+            .settings
+            .get("replicas")
+            .and_then(Value::as_int)
+            .unwrap_or(1)
+            .clamp(0, i64::from(u32::MAX)) as u32;
+        if let Some(declared) = c.sized_down.get("replicas") {
+            self.warn(
+                ErrorCode::SizedDown,
+                span_of(c, "replicas"),
+                "declared here",
+                format!(
+                    "`{}` runs 1 replica instead of {} in ephemeral environment `{}`",
+                    c.name,
+                    crate::eval::scalar_text(declared).unwrap_or_default(),
+                    self.instance.environment
+                ),
+                &format!("set `{}.replicas` in the environment to keep more", c.name),
+            );
+        }
+        let cpu = match c.settings.get("cpu") {
+            Some(Value::Float(f)) => *f,
+            Some(Value::Int(i)) => *i as f64,
+            _ => 0.25,
+        };
+        let memory_mib = match c.settings.get("memory") {
+            Some(Value::Size(b)) => b.div_ceil(1 << 20),
+            _ => 512,
+        };
+        let container = matches!(role, Role::Service | Role::Job);
+        let fargate = container.then(|| fargate_size(cpu, memory_mib));
+        if let Some((units, mib)) = fargate
+            && (f64::from(units) > cpu * 1024.0 + 0.5 || u64::from(mib) > memory_mib)
+        {
+            let span = c
+                .setting_spans
+                .get("memory")
+                .or_else(|| c.setting_spans.get("cpu"))
+                .copied()
+                .unwrap_or(c.name_span);
+            self.warn(
+                ErrorCode::ResourcesRounded,
+                span,
+                "asked for here",
+                format!(
+                    "`{}` asks for {cpu} vCPU and {memory_mib} MiB; Fargate runs it with {} vCPU and {mib} MiB, the nearest size it offers",
+                    c.name,
+                    f64::from(units) / 1024.0
+                ),
+                "choose a Fargate combination (0.25 vCPU: 512 MiB–2 GiB; 0.5: 1–4 GiB; 1: 2–8 GiB…) to silence this",
+            );
+        }
+        if c.settings.get("public") == Some(&Value::Bool(true))
+            && !matches!(role, Role::LoadBalancer(_))
+        {
+            self.warn(
+                ErrorCode::NotHonoured,
+                span_of(c, "public"),
+                "public",
+                format!(
+                    "`public = true` publishes `{}`'s ports on compose only; on AWS only load balancers are reachable from outside",
+                    c.name
+                ),
+                "put a `load_balancer` in front of it to reach it on AWS",
+            );
+        }
+        let storage_gib = match c.settings.get("storage") {
+            Some(Value::Size(b)) => Some(b.div_ceil(1 << 30).max(1)),
+            _ => None,
+        };
+        let labels = c
+            .settings
+            .get("labels")
+            .and_then(Value::as_map)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), text(v)?.as_literal()?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let cloudformation_resources = c
+            .settings
+            .get("cloudformation")
+            .and_then(Value::as_map)
+            .cloned()
+            .unwrap_or_default();
+        let endpoints = endpoints(managed, &role, &ports);
+        Workload {
+            name: c.name.clone(),
+            kind: c.kind.first().cloned().unwrap_or_default(),
+            id,
+            role,
+            image,
+            command,
+            ports,
+            env,
+            health,
+            volumes,
+            replicas,
+            cpu,
+            memory_mib,
+            storage_gib,
+            fargate,
+            endpoints,
+            public: c.settings.get("public") == Some(&Value::Bool(true)),
+            stateful: c.settings.get("stateful") == Some(&Value::Bool(true)),
+            depends_on: Vec::new(),
+            published: Vec::new(),
+            labels,
+            compose_overrides: c.settings.get("compose").cloned(),
+            cloudformation_resources,
+            span: c.span,
+            name_span: c.name_span,
+        }
+    }
+
+    fn not_text(&mut self, c: &Component, what: &str) {
+        self.error(
+            ErrorCode::SecretAsString,
+            c.name_span,
+            "in this component",
+            format!("the {what} of `{}` is not all text", c.name),
+            "give secrets to a container through `env`, as a whole value",
+        );
+    }
+
+    /// A class the ephemeral environment runs instead of the declared one,
+    /// unless the environment sets it itself.
+    fn sized_class(&mut self, c: &Component, setting: &str, smallest: &str) -> String {
+        let declared = param_str(c, setting).unwrap_or_else(|| smallest.to_string());
+        if !self.ephemeral() || declared == smallest || c.set_by_environment.contains(setting) {
+            return declared;
+        }
+        self.warn(
+            ErrorCode::SizedDown,
+            span_of(c, setting),
+            "declared here",
+            format!(
+                "`{}` runs `{smallest}` instead of `{declared}` in ephemeral environment `{}`",
+                c.name, self.instance.environment
+            ),
+            &format!(
+                "set `{}.{setting}` in the environment to keep a bigger size",
+                c.name
+            ),
+        );
+        smallest.to_string()
+    }
+
+    fn version<T>(&mut self, c: &Component, result: Result<T, String>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(why) => {
+                self.error(
+                    ErrorCode::UnsupportedVersion,
+                    span_of(c, "version"),
+                    "this version",
+                    format!("`{}`: {why}", c.name),
+                    "pick a version the managed service offers, or set `managed = \"none\"` to run the image as a container on every target",
+                );
+                None
+            }
+        }
+    }
+
+    fn role(&mut self, c: &Component, managed: Option<Managed>, ports: &[Port]) -> Role {
+        let first_port = ports.first().map(|p| p.number).unwrap_or(0);
+        let version = param_str(c, "version").unwrap_or_default();
+        match managed {
+            Some(m @ (Managed::RdsMysql | Managed::RdsPostgres)) => {
+                let engine = if m == Managed::RdsMysql {
+                    DbEngine::Mysql
+                } else {
+                    DbEngine::Postgres
+                };
+                let rds = contracts::rds_version(
+                    if engine == DbEngine::Mysql {
+                        contracts::RdsEngine::Mysql
+                    } else {
+                        contracts::RdsEngine::Postgres
+                    },
+                    &version,
+                );
+                let rds = self.version(c, rds);
+                Role::Database(Database {
+                    engine,
+                    engine_version: rds
+                        .as_ref()
+                        .map(|r| r.engine_version.clone())
+                        .unwrap_or_default(),
+                    auto_minor_version_upgrade: rds.is_none_or(|r| r.auto_minor_version_upgrade),
+                    version,
+                    database: param_str(c, "database"),
+                    user: param_str(c, "user"),
+                    password: secret_of(c, "password"),
+                    instance_class: self.sized_class(c, "instance_class", SMALLEST_DB),
+                    port: first_port,
+                })
+            }
+            Some(Managed::ElastiCacheRedis) => {
+                let engine = contracts::cache_engine(&version);
+                let engine = self.version(c, engine);
+                if let Some(note) = engine.as_ref().and_then(|e| e.note.clone()) {
+                    self.warn(
+                        ErrorCode::EngineSubstituted,
+                        span_of(c, "version"),
+                        "this version",
+                        format!("`{}`: {note}", c.name),
+                        "Valkey speaks the Redis protocol of the same version; pin `version` to 7.0.x to stay on Redis OSS",
+                    );
+                }
+                Role::Cache(Cache {
+                    engine: engine
+                        .as_ref()
+                        .map(|e| e.engine.to_string())
+                        .unwrap_or_default(),
+                    engine_version: engine.map(|e| e.engine_version).unwrap_or_default(),
+                    version,
+                    node_type: self.sized_class(c, "instance_class", SMALLEST_CACHE),
+                    port: first_port,
+                })
+            }
+            Some(Managed::OpenSearch) => {
+                let engine = contracts::search_engine(&version);
+                Role::Search(Search {
+                    engine_version: self.version(c, engine).unwrap_or_default(),
+                    version,
+                    instance_type: self.sized_class(c, "instance_class", SMALLEST_SEARCH),
+                })
+            }
+            Some(Managed::AmazonMqRabbitMq) => {
+                let engine = contracts::mq_engine(&version);
+                Role::Queue(Queue {
+                    engine_version: self.version(c, engine).unwrap_or_default(),
+                    version,
+                    user: param_str(c, "user").unwrap_or_else(|| String::from("app")),
+                    password: secret_of(c, "password"),
+                    instance_type: self.sized_class(c, "instance_class", SMALLEST_MQ),
+                })
+            }
+            Some(Managed::S3) => Role::Bucket(Bucket {
+                versioning: !matches!(param(c, "versioning"), Some(Value::Bool(false))),
+            }),
+            None if c.settings.get("managed").and_then(Value::as_str) == Some("alb") => {
+                self.load_balancer(c, ports)
+            }
+            None if c.settings.get("run").and_then(Value::as_str) == Some("once") => Role::Job,
+            None => Role::Service,
+        }
+    }
+
+    fn load_balancer(&mut self, c: &Component, ports: &[Port]) -> Role {
+        let domain = param_str(c, "domain").map(|d| d.to_ascii_lowercase());
+        if let Some(d) = &domain
+            && !super::valid_dns_name(d)
+        {
+            self.error(
+                ErrorCode::NameNotValid,
+                c.name_span,
+                "its `domain`",
+                format!("`{d}` is not a valid DNS name for `{}`", c.name),
+                "DNS names are labels of letters, digits and `-` separated by dots; check the parameters that build the domain (e.g. `--set id=us-217`)",
+            );
+        }
+        let http_port = ports
+            .iter()
+            .find(|p| p.name == "http")
+            .map(|p| p.number)
+            .unwrap_or(80);
+        for p in ports {
+            let aws = match p.name.as_str() {
+                "http" => 80,
+                "https" => 443,
+                _ => 0,
+            };
+            if p.number != aws {
+                self.warn(
+                    ErrorCode::NotHonoured,
+                    span_of(c, "ports"),
+                    "ports",
+                    format!(
+                        "`{}.ports.{} = {}` applies on compose only: on AWS the load balancer listens on 80 (HTTP) and 443 (HTTPS)",
+                        c.name, p.name, p.number
+                    ),
+                    "keep `http = 80` and `https = 443` to run the same on both targets",
+                );
+            }
+        }
+        let tls = !matches!(param(c, "tls"), Some(Value::Bool(false))) && domain.is_some();
+        if self.instance.shared.listener.is_some() {
+            if domain.is_none() {
+                self.error(
+                    ErrorCode::MissingSetting,
+                    c.name_span,
+                    "needs a domain",
+                    format!("`{}` attaches to a shared listener but has no `domain`", c.name),
+                    "routes on a shared listener are told apart by host name: give the load balancer a `domain`",
+                );
+            }
+            if self.instance.shared.load_balancer_dns.is_none() {
+                self.error(
+                    ErrorCode::MissingSetting,
+                    c.name_span,
+                    "routes go to the shared listener",
+                    String::from("`shared` names a listener but not `load_balancer_dns`"),
+                    "add `load_balancer_dns` and `load_balancer_security_group` of the shared load balancer to the environment's `shared { … }`",
+                );
+            }
+        }
+        let mut routes: Vec<Route> = match param(c, "routes") {
+            Some(Value::Map(m)) => m
+                .iter()
+                .filter_map(|(path, v)| match v {
+                    Value::Port(p) => Some(Route {
+                        path: path.clone(),
+                        component: p.component.clone(),
+                        port_name: p.port.clone(),
+                        port: p.number,
+                        priority: 0,
+                        health: TargetHealth {
+                            path: String::from("/"),
+                            interval_s: 30,
+                            timeout_s: 5,
+                            healthy: 2,
+                            unhealthy: 3,
+                        },
+                    }),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        routes.sort_by(|a, b| b.path.len().cmp(&a.path.len()).then(a.path.cmp(&b.path)));
+        // Each instance of a landscape gets its own band of 50 priorities (by
+        // its port block), so instances attached to one listener never collide.
+        for (index, r) in routes.iter_mut().enumerate() {
+            r.priority = self.instance.port_block * 50 + index as u32 + 1;
+        }
+        Role::LoadBalancer(LoadBalancer {
+            domain,
+            tls,
+            routes,
+            http_port,
+        })
+    }
+
+    /// `env`, secrets with how each reaches the variable on compose, and the
+    /// MinIO credentials of the buckets the component uses (compose only).
+    fn environment(&mut self, c: &Component, image: &ImageSource) -> Vec<EnvVar> {
+        let mut out = Vec::new();
+        let env = c.settings.get("env").and_then(Value::as_map);
+        let repository = match image {
+            ImageSource::Pull(r) => r.split([':', '@']).next().unwrap_or(""),
+            ImageSource::Build(_) => "",
+        };
+        let file_vars = contracts::image_reads_secret_files(repository);
+        let delivery = |name: &str| match image {
+            ImageSource::Build(_) => SecretDelivery::Shim(format!("{SHIM_SECRETS_DIR}/{name}")),
+            ImageSource::Pull(_) if file_vars.contains(&name) => SecretDelivery::File,
+            ImageSource::Pull(_) => SecretDelivery::Environment,
+        };
+        for (name, value) in env.into_iter().flatten() {
+            if name.is_empty()
+                || name.contains('=')
+                || name.contains('/')
+                || name.chars().any(char::is_control)
+            {
+                self.error(
+                    ErrorCode::NameNotValid,
+                    span_of(c, "env"),
+                    "in this environment",
+                    format!("`{}` cannot be an environment variable name", name.escape_debug()),
+                    "environment variable names cannot be empty or contain `=`, `/` or control characters",
+                );
+                continue;
+            }
+            let value = match value {
+                Value::Secret(secret) => {
+                    let compose = delivery(name);
+                    if compose == SecretDelivery::File
+                        && env.is_some_and(|e| e.contains_key(&format!("{name}_FILE")))
+                    {
+                        self.error(
+                            ErrorCode::NameNotValid,
+                            span_of(c, "env"),
+                            "in this environment",
+                            format!("`{name}` holds a secret, so compose sets `{name}_FILE`, which `env` also sets"),
+                            "remove one of the two variables",
+                        );
+                        continue;
+                    }
+                    EnvValue::Secret(SecretUse {
+                        secret: secret.clone(),
+                        compose,
+                    })
+                }
+                other => match text(other) {
+                    Some(t) => EnvValue::Text(t),
+                    None => {
+                        self.not_text(c, &format!("environment variable `{name}`"));
+                        continue;
+                    }
+                },
+            };
+            out.push(EnvVar {
+                name: name.clone(),
+                value,
+                compose_only: false,
+            });
+        }
+        // Clients of a bucket: on compose MinIO checks an access key; on AWS
+        // the task role grants access, and the SDKs need no key.
+        let buckets: BTreeSet<&str> = c
+            .references
+            .iter()
+            .map(|r| r.target.as_str())
+            .filter(|t| *t != c.name)
+            .collect();
+        for bucket in buckets {
+            let Some(b) = self.landscape.component(bucket) else {
+                continue;
+            };
+            if managed_of(b) != Some(Managed::S3) {
+                continue;
+            }
+            if let Some(user) = param_str(b, "user") {
+                out.push(EnvVar {
+                    name: String::from("AWS_ACCESS_KEY_ID"),
+                    value: EnvValue::Text(Text::literal(user)),
+                    compose_only: true,
+                });
+            }
+            if let Some(secret) = secret_of(b, "password") {
+                out.push(EnvVar {
+                    name: String::from("AWS_SECRET_ACCESS_KEY"),
+                    value: EnvValue::Secret(SecretUse {
+                        secret,
+                        compose: delivery("AWS_SECRET_ACCESS_KEY"),
+                    }),
+                    compose_only: true,
+                });
+            }
+        }
+        out
+    }
+
+    fn health(
+        &mut self,
+        c: &Component,
+        ports: &[Port],
+        image: &ImageSource,
+        role: &Role,
+    ) -> Option<Health> {
+        let h = c.settings.get("health").and_then(Value::as_map)?;
+        let span = span_of(c, "health");
+        let check = if let Some(command) = h.get("command") {
+            let Some(list) = literal_list(command) else {
+                self.not_text(c, "health command");
+                return None;
+            };
+            match list.split_first() {
+                Some((first, rest)) if first == "CMD-SHELL" => Check::Shell {
+                    command: rest.join(" "),
+                },
+                Some((first, rest)) if first == "CMD" => Check::Exec {
+                    command: rest.to_vec(),
+                },
+                Some((first, _)) if first == "NONE" => return None,
+                _ => Check::Exec { command: list },
+            }
+        } else {
+            let port = match h.get("port").and_then(Value::as_str) {
+                Some(name) => ports.iter().find(|p| p.name == name),
+                None => ports.first(),
+            };
+            let Some(port) = port else {
+                self.error(
+                    ErrorCode::HealthWithoutPort,
+                    span,
+                    "probes a port",
+                    format!("the health check of `{}` probes a port, but `{}` serves none", c.name, c.name),
+                    "declare the port it serves (`ports { http = 8080 }`), or check with `health { command = [...] }`",
+                );
+                return None;
+            };
+            match h.get("path").and_then(text).and_then(|t| t.as_literal()) {
+                Some(path) => Check::Http {
+                    port: port.number,
+                    path: if path.starts_with('/') {
+                        path
+                    } else {
+                        format!("/{path}")
+                    },
+                },
+                None => Check::Tcp { port: port.number },
+            }
+        };
+        if check.needs_probe()
+            && let ImageSource::Pull(reference) = image
+            && !role.is_managed()
+        {
+            self.error(
+                ErrorCode::HealthNeedsCommand,
+                span,
+                "checked by bomc's probe",
+                format!("the health check of `{}` needs bomc's probe, which only images bomc builds carry; `{reference}` is pulled", c.name),
+                "check with a command the image has, e.g. `health { command = [\"CMD-SHELL\", \"wget -q -O /dev/null http://127.0.0.1:8080/health\"] }`, or build the image (`build = IMAGE`)",
+            );
+        }
+        let ms = |key: &str| match h.get(key) {
+            Some(Value::Duration(ms)) => Some(*ms),
+            _ => None,
+        };
+        let count = |key: &str| {
+            h.get(key)
+                .and_then(Value::as_int)
+                .map(|n| n.clamp(0, i64::from(u32::MAX)) as u32)
+        };
+        let (interval_ms, timeout_ms, start_period_ms) =
+            (ms("interval"), ms("timeout"), ms("start_period"));
+        let (healthy, unhealthy) = (count("healthy"), count("unhealthy"));
+        if healthy.is_some_and(|n| n > 1) && matches!(role, Role::Service) {
+            self.warn(
+                ErrorCode::NotHonoured,
+                span,
+                "healthy",
+                format!(
+                    "`healthy = {}` of `{}` is honoured by AWS load balancers only: compose and ECS call a container healthy after one passing check",
+                    healthy.unwrap_or(1),
+                    c.name
+                ),
+                "drop `healthy` (or set it to 1) unless a load balancer routes to it",
+            );
+        }
+        let secs = |ms: Option<u64>, default: u64| ms.map(|m| (m / 1000).max(1)).unwrap_or(default);
+        let ecs = EcsHealth {
+            interval_s: secs(interval_ms, 30).clamp(5, 300),
+            timeout_s: secs(timeout_ms, 5).clamp(2, 60),
+            retries: unhealthy.unwrap_or(3).clamp(1, 10),
+            start_period_s: start_period_ms.map(|m| m / 1000).unwrap_or(0).min(300),
+        };
+        if matches!(role, Role::Service | Role::Job) {
+            let adjusted: Vec<String> = [
+                (
+                    "interval",
+                    interval_ms.map(|m| secs(Some(m), 30)),
+                    ecs.interval_s,
+                ),
+                (
+                    "timeout",
+                    timeout_ms.map(|m| secs(Some(m), 5)),
+                    ecs.timeout_s,
+                ),
+                (
+                    "unhealthy",
+                    unhealthy.map(u64::from),
+                    u64::from(ecs.retries),
+                ),
+                (
+                    "start_period",
+                    start_period_ms.map(|m| m / 1000),
+                    ecs.start_period_s,
+                ),
+            ]
+            .into_iter()
+            .filter_map(|(key, declared, used)| {
+                let declared = declared?;
+                (declared != used).then(|| format!("{key} {declared} → {used}"))
+            })
+            .collect();
+            if !adjusted.is_empty() {
+                self.warn(
+                    ErrorCode::HealthAdjusted,
+                    span,
+                    "health check",
+                    format!(
+                        "ECS runs the health check of `{}` within its limits: {}",
+                        c.name,
+                        adjusted.join(", ")
+                    ),
+                    "ECS takes intervals of 5–300 s, timeouts of 2–60 s, 1–10 retries and start periods up to 300 s",
+                );
+            }
+        }
+        Some(Health {
+            check,
+            interval_ms,
+            timeout_ms,
+            start_period_ms,
+            healthy,
+            unhealthy,
+            ecs,
+        })
+    }
+
+    fn volumes(&mut self, c: &Component) -> Vec<Volume> {
+        let mut out = Vec::new();
+        for (name, path) in c
+            .settings
+            .get("volumes")
+            .and_then(Value::as_map)
+            .into_iter()
+            .flatten()
+        {
+            let valid = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '.' | '_' | '-'));
+            match text(path).and_then(|t| t.as_literal()).filter(|_| valid) {
+                Some(path) => out.push(Volume {
+                    name: name.clone(),
+                    path,
+                }),
+                None => self.error(
+                    ErrorCode::NameNotValid,
+                    span_of(c, "volumes"),
+                    "in these volumes",
+                    format!("`{}` cannot be a volume name", name.escape_debug()),
+                    "volume names use letters, digits, `.`, `_` and `-`, and map to a path inside the container",
+                ),
+            }
+        }
+        out
+    }
+
+    /// Host ports on compose: public components publish the ports they serve
+    /// (a load balancer its HTTP port), each instance of the landscape in its
+    /// own block, as wide as the most replicated public component.
+    fn published_ports(&mut self, workloads: &mut [Workload]) {
+        let stride = workloads
+            .iter()
+            .filter(|w| w.public)
+            .map(|w| w.replicas.max(1))
+            .max()
+            .unwrap_or(1);
+        let shift = self.instance.port_block * stride;
+        for w in workloads.iter_mut().filter(|w| w.public) {
+            let serving: Vec<u16> = match &w.role {
+                Role::LoadBalancer(lb) => vec![lb.http_port],
+                _ => w.ports.iter().map(|p| p.number).collect(),
+            };
+            for target in serving {
+                let first = u32::from(target) + shift;
+                let last = first + w.replicas.max(1) - 1;
+                if last > 65_535 {
+                    self.errors.push(
+                        Diagnostic::new(
+                            ErrorCode::NameNotValid,
+                            format!(
+                                "{} replicas of `{}` cannot each publish a port from {target}",
+                                w.replicas, w.name
+                            ),
+                        )
+                        .label(w.name_span, "in this component")
+                        .help("use fewer replicas or a lower port"),
+                    );
+                    continue;
+                }
+                w.published.push(Published {
+                    target,
+                    first,
+                    last,
+                });
+            }
+        }
+    }
+
+    /// What each workload waits for: every component it depends on, until
+    /// that one completed (a job), is healthy (it has a check) or started.
+    fn dependencies(&self, workloads: &mut [Workload]) {
+        let wait: BTreeMap<String, Wait> = workloads
+            .iter()
+            .map(|w| {
+                let wait = if w.is_job() {
+                    Wait::Completed
+                } else if w.health.is_some() {
+                    Wait::Healthy
+                } else {
+                    Wait::Started
+                };
+                (w.name.clone(), wait)
+            })
+            .collect();
+        for w in workloads.iter_mut() {
+            let Some(node) = self.graph.node(&w.name) else {
+                continue;
+            };
+            let mut deps: Vec<Dependency> = self
+                .graph
+                .component_dependencies(node)
+                .into_iter()
+                .map(|d| self.graph.graph[d].name.clone())
+                .filter(|d| *d != w.name)
+                .filter_map(|d| {
+                    let wait = *wait.get(&d)?;
+                    Some(Dependency { component: d, wait })
+                })
+                .collect();
+            deps.sort_by(|a, b| a.component.cmp(&b.component));
+            w.depends_on = deps;
+        }
+    }
+
+    /// Each route's target-group probe: the routed component's HTTP check
+    /// within the load balancer's limits, else `GET /`.
+    fn routes(&mut self, workloads: &mut [Workload]) {
+        let health: BTreeMap<String, Option<Health>> = workloads
+            .iter()
+            .map(|w| (w.name.clone(), w.health.clone()))
+            .collect();
+        let mut warnings = Vec::new();
+        for w in workloads.iter_mut() {
+            let Role::LoadBalancer(lb) = &mut w.role else {
+                continue;
+            };
+            for r in &mut lb.routes {
+                let h = health.get(&r.component).cloned().flatten();
+                let secs = |ms: Option<u64>, default: u64| {
+                    ms.map(|m| (m / 1000).max(1)).unwrap_or(default)
+                };
+                let interval = secs(h.as_ref().and_then(|h| h.interval_ms), 30).clamp(5, 300);
+                let declared_timeout = secs(h.as_ref().and_then(|h| h.timeout_ms), 5);
+                let timeout = declared_timeout
+                    .clamp(2, 120)
+                    .min(interval.saturating_sub(1).max(2));
+                let declared_healthy = h.as_ref().and_then(|h| h.healthy).unwrap_or(2);
+                let declared_unhealthy = h.as_ref().and_then(|h| h.unhealthy).unwrap_or(3);
+                let path = match h.as_ref().map(|h| &h.check) {
+                    Some(Check::Http { path, .. }) => path.clone(),
+                    _ => {
+                        warnings.push(format!(
+                            "the load balancer `{}` probes `{}` with `GET /` on port {}: `{}` declares no HTTP health check",
+                            w.name, r.component, r.port, r.component
+                        ));
+                        String::from("/")
+                    }
+                };
+                r.health = TargetHealth {
+                    path,
+                    interval_s: interval,
+                    timeout_s: timeout,
+                    healthy: declared_healthy.clamp(2, 10),
+                    unhealthy: declared_unhealthy.clamp(2, 10),
+                };
+                let mut adjusted = Vec::new();
+                if let Some(h) = &h {
+                    if h.interval_ms.is_some_and(|m| secs(Some(m), 30) != interval) {
+                        adjusted.push(format!("interval {} → {interval}", secs(h.interval_ms, 30)));
+                    }
+                    if h.timeout_ms.is_some() && declared_timeout != timeout {
+                        adjusted.push(format!("timeout {declared_timeout} → {timeout}"));
+                    }
+                    if h.healthy.is_some() && declared_healthy != r.health.healthy {
+                        adjusted.push(format!("healthy {declared_healthy} → {}", r.health.healthy));
+                    }
+                    if h.unhealthy.is_some() && declared_unhealthy != r.health.unhealthy {
+                        adjusted.push(format!(
+                            "unhealthy {declared_unhealthy} → {}",
+                            r.health.unhealthy
+                        ));
+                    }
+                }
+                if !adjusted.is_empty() {
+                    warnings.push(format!(
+                        "the AWS load balancer `{}` probes `{}` within its limits: {}",
+                        w.name,
+                        r.component,
+                        adjusted.join(", ")
+                    ));
+                }
+            }
+            for message in warnings.drain(..) {
+                let code = if message.contains("within its limits") {
+                    ErrorCode::HealthAdjusted
+                } else {
+                    ErrorCode::NotHonoured
+                };
+                self.warnings.push(
+                    Diagnostic::new(code, message)
+                        .label(w.name_span, "this load balancer")
+                        .help("ALB target groups take intervals of 5–300 s, timeouts of 2–120 s below the interval, and 2–10 healthy and unhealthy checks; give the routed component an HTTP `health { path = … }`"),
+                );
+            }
+        }
+    }
+
+    /// A client that builds a URL from the host and port of a service reached
+    /// with TLS on AWS only gets the AWS port, but not the scheme: say so.
+    fn endpoints_built_by_hand(&mut self, workloads: &[Workload]) {
+        let differs: BTreeMap<&str, &Endpoints> = workloads
+            .iter()
+            .filter(|w| w.endpoints.aws.scheme != w.endpoints.compose.scheme)
+            .map(|w| (w.name.as_str(), &w.endpoints))
+            .collect();
+        for (w, c) in workloads.iter().zip(&self.landscape.components) {
+            for var in &w.env {
+                let EnvValue::Text(t) = &var.value else {
+                    continue;
+                };
+                let target = t.0.iter().find_map(|p| match p {
+                    Piece::Host(h) => Some(h.as_str()),
+                    Piece::Port { component, .. } => Some(component.as_str()),
+                    _ => None,
+                });
+                let Some((target, e)) = target.and_then(|t| differs.get_key_value(t)) else {
+                    continue;
+                };
+                self.warnings.push(
+                    Diagnostic::new(
+                        ErrorCode::EndpointDiffers,
+                        format!(
+                            "`{}` of `{}` is built from `{target}`'s host or port; on AWS `{target}` is reached with {} (port {}), which this value does not say",
+                            var.name,
+                            w.name,
+                            e.aws.scheme,
+                            e.aws.port.map(|p| p.to_string()).unwrap_or_else(|| String::from("default"))
+                        ),
+                    )
+                    .label(span_of(c, "env"), "in this environment")
+                    .help(format!("use `{target}.url`, which carries the scheme, host and port of each target")),
+                );
+            }
+        }
+    }
+}
+
+/// How clients reach a workload on each target: managed services by their
+/// contract, containers over plain HTTP on their first port.
+fn endpoints(managed: Option<Managed>, role: &Role, ports: &[Port]) -> Endpoints {
+    let first = ports.first();
+    let plain = |scheme: &str| Endpoint {
+        scheme: scheme.to_string(),
+        port: first.map(|p| p.number),
+        tls: false,
+        ports: BTreeMap::new(),
+    };
+    let Some(m) = managed else {
+        let scheme = match role {
+            Role::LoadBalancer(lb) if lb.tls => "https",
+            _ => "http",
+        };
+        let mut aws = plain(scheme);
+        if let Role::LoadBalancer(lb) = role {
+            aws.port = None;
+            aws.tls = lb.tls;
+        }
+        return Endpoints {
+            compose: plain("http"),
+            aws,
+        };
+    };
+    let side = |side: Side| {
+        let contract = contracts::endpoint(m, side);
+        let port = contract.port.or(first.map(|p| p.number));
+        let mut ports = BTreeMap::new();
+        if let (Some(first), Some(p)) = (first, contract.port)
+            && p != first.number
+        {
+            ports.insert(first.name.clone(), p);
+        }
+        Endpoint {
+            scheme: contract.scheme.to_string(),
+            port: if m == Managed::S3 && side == Side::Aws {
+                None
+            } else {
+                port
+            },
+            tls: contract.tls,
+            ports,
+        }
+    };
+    Endpoints {
+        compose: side(Side::Compose),
+        aws: side(Side::Aws),
+    }
+}
