@@ -37,7 +37,7 @@ fn every_warning_file_gives_its_warning() {
 
 fn run_corpus(dir: &std::path::Path, files: &[std::path::PathBuf], exit: i32) {
     let mut failures = Vec::new();
-    for path in &files {
+    for path in files {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())

@@ -99,7 +99,7 @@ fn delete_actions(resource_type: &str) -> &'static [&'static str] {
 
 /// Adds the self-delete schedule and its role, for ephemeral environments.
 pub(crate) fn self_delete(t: &mut Template, resource_types: &BTreeSet<String>) {
-    let Some(expires) = t.ctx.expires() else {
+    let Some(expires) = t.plan.instance.expires().map(String::from) else {
         return;
     };
     let at = expires.trim_end_matches('Z');
@@ -149,7 +149,7 @@ pub(crate) fn self_delete(t: &mut Template, resource_types: &BTreeSet<String>) {
         json!({
             "Type": "AWS::Scheduler::Schedule",
             "Properties": {
-                "Description": format!("Delete {} at its expiry", t.ctx.project()),
+                "Description": format!("Delete {} at its expiry", t.plan.instance.project),
                 "ScheduleExpression": format!("at({at})"),
                 "ScheduleExpressionTimezone": "UTC",
                 "FlexibleTimeWindow": {"Mode": "OFF"},
