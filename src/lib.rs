@@ -221,6 +221,7 @@ fn check_program(program: Program, mut diags: Diagnostics, options: &eval::Optio
             check_build(&program, &l, &g, &mut diags, &mut warnings);
             landscapes.push(l);
         }
+        eval::check_definitions(&program, &mut diags);
     } else if has_landscape {
         let mut all = vec![None];
         all.extend(
@@ -250,19 +251,10 @@ fn check_program(program: Program, mut diags: Diagnostics, options: &eval::Optio
                 diags.push(d);
             }
         }
-        duplicate_environments(&program, &mut diags);
-        if let Some(root) = eval::root_landscape(&program, &mut Diagnostics::default()) {
-            let envs = resolve::environments(&program);
-            eval::unknown_sets(
-                &options.sets,
-                &BTreeSet::new(),
-                program.def(root),
-                envs.into_iter(),
-                &mut diags,
-            );
-        }
+        check_file_level(&program, &options.sets, &mut diags);
+    } else {
+        eval::check_definitions(&program, &mut diags);
     }
-    eval::check_definitions(&program, &mut diags);
     let mut seen = BTreeSet::new();
     let diagnostics = diags
         .into_vec()
@@ -279,6 +271,29 @@ fn check_program(program: Program, mut diags: Diagnostics, options: &eval::Optio
         warnings,
         landscapes,
     }
+}
+
+/// What `check` finds in a file beyond its environments: environments
+/// declared twice, `--set` names no environment declares, and the kinds and
+/// images the file defines. `bomc build` runs this once, with each
+/// environment it builds, instead of checking the whole file again.
+pub fn check_file_level(
+    program: &Program,
+    sets: &[(String, String)],
+    diags: &mut Diagnostics,
+) {
+    duplicate_environments(program, diags);
+    if let Some(root) = eval::root_landscape(program, &mut Diagnostics::default()) {
+        let envs = resolve::environments(program);
+        eval::unknown_sets(
+            sets,
+            &BTreeSet::new(),
+            program.def(root),
+            envs.into_iter(),
+            diags,
+        );
+    }
+    eval::check_definitions(program, diags);
 }
 
 fn duplicate_environments(program: &Program, diags: &mut Diagnostics) {

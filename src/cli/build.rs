@@ -170,18 +170,11 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         });
         warnings.extend(plan.warnings);
     }
-    // Checked against the whole file too, so a build never ships what `check` rejects.
+    // The file-level checks (`check` runs them too), so a build never ships
+    // a file whose kinds or images `check` rejects; each environment built was
+    // checked as it was compiled.
     if diags.is_empty() {
-        let all = crate::check_file(
-            &args.target.file,
-            &crate::eval::Options {
-                environment: None,
-                sets: args.target.sets.clone(),
-                placeholders: true,
-                shared_sets: false,
-            },
-        );
-        all.diagnostics.into_iter().for_each(|d| diags.push(d));
+        crate::check_file_level(program, &args.target.sets, &mut diags);
     }
     if !diags.is_empty() {
         return fail(&mut checked, diags);

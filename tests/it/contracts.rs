@@ -749,3 +749,38 @@ fn check_and_build_agree_on_every_example_and_ui_file() {
     assert!(files.len() > 100, "only {} files", files.len());
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }
+
+/// `compose { }` is merged last: maps key by key, lists (and everything
+/// else) replaced whole — as docs/language.md says.
+#[test]
+fn the_compose_escape_hatch_merges_maps_and_replaces_lists() {
+    let text = r#"
+landscape shop {
+  service api {
+    image = "ghcr.io/shop/api:3.1.0"
+    command = ["serve", "--port", "8080"]
+    ports { http = 8080 }
+    replicas = 2
+    compose {
+      command = ["serve", "--debug"]
+      deploy {
+        update_config { order = "start-first" }
+      }
+    }
+  }
+}
+"#;
+    let (dir, file) = scratch("contracts-compose-hatch", text);
+    let out = dir.join("out");
+    let run = bomc(
+        &dir,
+        &["build", file.to_str().unwrap(), "--target", "compose", "--now", NOW, "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let c = compose(&crate::written_folder(&run));
+    let api = &c["services"]["api"];
+    assert_eq!(api["command"], json!(["serve", "--debug"]), "a list is replaced, not appended to");
+    assert_eq!(api["deploy"]["update_config"]["order"], json!("start-first"));
+    assert_eq!(api["deploy"]["replicas"], json!(2), "a map is merged: bomc's keys stay");
+    assert!(api["deploy"]["resources"]["limits"].is_object(), "{api}");
+}
