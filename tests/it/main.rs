@@ -7,6 +7,7 @@ mod build_dockerfile;
 mod cli;
 mod environments;
 mod examples;
+mod expiry;
 mod fuzz;
 mod graph;
 mod ui;
