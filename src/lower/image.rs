@@ -320,21 +320,7 @@ fn image_health(builders: &[&Workload]) -> (Option<Health>, Vec<String>) {
             )],
         );
     }
-    let checks: BTreeSet<Option<(Check, Option<u64>, Option<u64>, Option<u64>, Option<u32>)>> =
-        services
-            .iter()
-            .map(|w| {
-                w.health.as_ref().map(|h| {
-                    (
-                        h.check.clone(),
-                        h.interval_ms,
-                        h.timeout_ms,
-                        h.start_period_ms,
-                        h.unhealthy,
-                    )
-                })
-            })
-            .collect();
+    let checks: BTreeSet<Option<&Health>> = services.iter().map(|w| w.health.as_ref()).collect();
     if checks.len() > 1 {
         return (
             None,

@@ -427,7 +427,7 @@ pub const SHIM_PATH: &str = "/usr/local/bin/bomc-entrypoint";
 /// The health probe in images bomc builds.
 pub const PROBE_PATH: &str = "/usr/local/bin/bomc-healthcheck";
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Health {
     pub check: Check,
     pub interval_ms: Option<u64>,
@@ -442,7 +442,7 @@ pub struct Health {
 }
 
 /// ECS container health check values (seconds), within ECS's limits.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct EcsHealth {
     pub interval_s: u64,
     pub timeout_s: u64,

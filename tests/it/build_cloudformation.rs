@@ -342,7 +342,7 @@ fn large_landscape(services: usize) -> String {
         };
         let _ = writeln!(
             text,
-            "  service svc{s} {{\n    image = \"ghcr.io/big/svc:1.0.{s}\"\n    ports {{ http = 8080 }}\n    health {{ path = \"/health\" }}\n    env {{\n      DB = \"postgres://${{db{db}.host}}:${{db{db}.ports.postgres}}/db{db}\"\n      DB_PASSWORD = db{db}.password{upstream}\n    }}\n  }}"
+            "  service svc{s} {{\n    image = \"ghcr.io/big/svc:1.0.{s}\"\n    ports {{ http = 8080 }}\n    health {{ command = [\"CMD\", \"/svc\", \"--check\"] }}\n    env {{\n      DB = \"postgres://${{db{db}.host}}:${{db{db}.ports.postgres}}/db{db}\"\n      DB_PASSWORD = db{db}.password{upstream}\n    }}\n  }}"
         );
     }
     text.push_str("  load_balancer lb {\n    domain = \"big.example.com\"\n    routes {\n");

@@ -95,6 +95,8 @@ pub(crate) fn execution_role(t: &mut Template) {
     );
 }
 
+// ARNs are joined from `Fn::GetAtt` (not `Fn::Sub`) so that a split into
+// nested stacks can pass them as parameters.
 /// The task role's grants a workload needs on the managed services it uses:
 /// S3 objects of the buckets it reads or writes, HTTP on the search domains.
 fn grants(t: &Template, w: &Workload) -> Vec<Json> {
@@ -111,12 +113,12 @@ fn grants(t: &Template, w: &Workload) -> Vec<Json> {
             Role::Bucket(_) => (
                 Managed::S3,
                 json!({"Fn::GetAtt": [format!("{id}Bucket"), "Arn"]}),
-                json!({"Fn::Sub": format!("${{{id}Bucket.Arn}}/*")}),
+                json!({"Fn::Join": ["", [{"Fn::GetAtt": [format!("{id}Bucket"), "Arn"]}, "/*"]]}),
             ),
             Role::Search(_) => (
                 Managed::OpenSearch,
                 json!({"Fn::GetAtt": [format!("{id}Domain"), "Arn"]}),
-                json!({"Fn::Sub": format!("${{{id}Domain.Arn}}/*")}),
+                json!({"Fn::Join": ["", [{"Fn::GetAtt": [format!("{id}Domain"), "Arn"]}, "/*"]]}),
             ),
             _ => continue,
         };

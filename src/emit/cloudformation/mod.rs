@@ -422,7 +422,7 @@ fn render(
         let value = serde_yaml_ng::to_value(template).map_err(|e| vec![serialize_error(e)])?;
         Ok(Artifact {
             path: format!("{stem}.yaml"),
-            contents: super::yaml::document(&[plan.instance.header.clone()], &value),
+            contents: super::yaml::document(std::slice::from_ref(&plan.instance.header), &value),
         })
     } else {
         let json = serde_json::to_string_pretty(template).map_err(|e| vec![serialize_error(e)])?;
