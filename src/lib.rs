@@ -79,7 +79,14 @@ pub fn build(
 ) -> Result<Vec<emit::Artifact>, Vec<Diagnostic>> {
     let mut artifacts = Vec::new();
     let mut errors = Vec::new();
-    for target in targets {
+    // compose.yaml builds from the Dockerfiles beside it: they go with it.
+    let mut targets = targets.to_vec();
+    if targets.contains(&emit::Target::Compose) && !plan.images.is_empty() {
+        targets.push(emit::Target::Dockerfile);
+        targets.sort();
+        targets.dedup();
+    }
+    for target in &targets {
         match emit::emit(*target, plan, options) {
             Ok(mut a) => artifacts.append(&mut a),
             Err(mut e) => errors.append(&mut e),
@@ -277,11 +284,7 @@ fn check_program(program: Program, mut diags: Diagnostics, options: &eval::Optio
 /// declared twice, `--set` names no environment declares, and the kinds and
 /// images the file defines. `bomc build` runs this once, with each
 /// environment it builds, instead of checking the whole file again.
-pub fn check_file_level(
-    program: &Program,
-    sets: &[(String, String)],
-    diags: &mut Diagnostics,
-) {
+pub fn check_file_level(program: &Program, sets: &[(String, String)], diags: &mut Diagnostics) {
     duplicate_environments(program, diags);
     if let Some(root) = eval::root_landscape(program, &mut Diagnostics::default()) {
         let envs = resolve::environments(program);

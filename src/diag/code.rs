@@ -79,6 +79,7 @@ error_codes! {
     HealthNeedsCommand = "E0318", "probe health check on an image bomc does not build";
     HealthWithoutPort = "E0319", "health check on a component that serves no port";
     UnsupportedVersion = "E0320", "version the managed service does not offer";
+    ProcessUnknown = "E0321", "image run through the secrets shim does not say what to run";
     // Graph
     DependencyCycle = "E0401", "dependency cycle";
     UnknownNode = "E0402", "`bomc impact` names nothing in the landscape";

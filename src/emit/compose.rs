@@ -1,40 +1,47 @@
 //! The compose target: one `compose.yaml` (Compose Specification) per
-//! environment, built as typed values and written by [`yaml`], a writer that
-//! double-quotes every string so no YAML reader can take data for structure.
+//! environment instance, translated from the [`Plan`], built as typed values
+//! and written by [`yaml`](super::yaml), a writer that double-quotes every
+//! string so no YAML reader can take data for structure.
 //!
-//! How the landscape maps onto compose:
+//! How the plan maps onto compose:
 //!
-//! - **Services**: one per component, named like it; `Host` values resolve to
-//!   that name (Docker's DNS), `Port` values to the container port.
-//! - **Networks** follow the graph's access facts (least privilege): one
+//! - **Services**: one per workload, named like it; `Host` pieces resolve to
+//!   that name (Docker's DNS), `Port` pieces to the container port, `Url`
+//!   pieces to the workload's compose endpoint, `BucketName` pieces to the
+//!   bucket component's name.
+//! - **Networks** follow the plan's access facts (least privilege): one
 //!   network per client → server pair, `<client>.to.<server>`, joined by those
 //!   two only, so a component reaches exactly the components it references and
-//!   two clients of one database never share a network. A component in no pair
+//!   two clients of one database never share a network. A workload in no pair
 //!   gets a network of its own (`<name>`), so nothing lands on a shared
 //!   `default` network. Docker networks do not filter ports; `expose` lists the
-//!   ones the component serves.
-//! - **Ports**: only `public` components publish to the host (a load balancer
-//!   its `http` port: TLS is the cloud load balancer's job); the others `expose`.
-//!   A public component with several replicas publishes a range, one port each.
-//! - **Secrets** are never values: an `env` variable holding `secret("a/b")`
-//!   becomes `<NAME>_FILE: /run/secrets/a_b`, the service mounts the compose
-//!   secret `a_b`, and the top-level secret reads its value from the host
-//!   environment variable `A_B` when the stack is started.
-//! - **Volumes**: each `volumes` entry is a named volume `<component>.<name>`.
-//! - **depends_on**: every component dependency of the graph, waiting for
-//!   `service_completed_successfully` (jobs, `run = "once"`), `service_healthy`
-//!   (a health check exists) or `service_started`.
-//! - **Builds**: `context` is the image's `context` made absolute from the
-//!   directory of the `.bom` file (the emitter does not know where the output
-//!   folder will be, and compose resolves relative contexts against it);
-//!   the Dockerfile is inlined from the dockerfile target's
-//!   `images/<name>/Dockerfile`, so the compose file works wherever it is
-//!   written. The image is tagged `<project>/<image>:<instance>`.
+//!   ones the workload serves.
+//! - **Ports**: the plan's published host port ranges (public workloads);
+//!   the others `expose` what they serve (a load balancer its HTTP port only).
+//! - **Secrets** are never values. Each secret a service mounts is a top-level
+//!   compose secret read from a host environment variable when the stack
+//!   starts. How the value reaches the application's variable — under the
+//!   same name as on ECS — is the plan's choice per image: images bomc builds
+//!   get the compose secret mounted where their entrypoint shim reads it into
+//!   the variable; images that read `<NAME>_FILE` themselves get that variable
+//!   and the mount under `/run/secrets/`; any other image gets the variable
+//!   interpolated by compose from the host environment (`${VARIABLE:?…}`),
+//!   so the value is never in the file.
+//! - **Volumes**: each volume is a named volume `<component>.<name>`.
+//! - **depends_on**: the plan's dependencies, waiting for
+//!   `service_completed_successfully` (jobs), `service_healthy` (a health
+//!   check exists) or `service_started`.
+//! - **Builds**: `context` and `dockerfile` are relative — the context to the
+//!   folder the compose file is written to (compose resolves it from there),
+//!   the Dockerfile (`images/<name>/Dockerfile`, the dockerfile target) to the
+//!   context — so the file is the same wherever the tree is checked out. The
+//!   image is tagged as the plan says (`<project>/<image>:<instance>`).
 //! - **Load balancers** run HAProxy with a configuration generated from their
 //!   routes ([`haproxy`]), passed as an inline compose config.
 //! - **`$`**: compose interpolates `$VAR` and `${VAR}` in every string value
 //!   when it loads the file, so every `$` bomc writes is doubled (`$$`), which
-//!   compose turns back into one `$`.
+//!   compose turns back into one `$` — except in the `${VARIABLE:?…}` of a
+//!   secret delivered through the environment, which compose must interpolate.
 //! - The raw `compose` setting is merged into the service last (maps deeply,
 //!   everything else replaced).
 
@@ -42,79 +49,86 @@ mod haproxy;
 mod service;
 mod spec;
 
-use super::{Artifact, BuildContext};
+use super::Artifact;
 use crate::diag::{Diagnostic, ErrorCode};
-use crate::lower::Resolve;
-use crate::model::{Component, Value};
+use crate::lower::plan::{Piece, Plan, Text, Workload};
 use serde_yaml_ng::Value as Yaml;
-use spec::{ComposeFile, Healthcheck, Labelled};
+use spec::{ComposeFile, Labelled};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
 /// The file the compose target writes, relative to the environment's folder.
 pub const PATH: &str = "compose.yaml";
 
-/// Host names on compose are service names.
-struct Names;
+/// Everything one emit needs across services.
+struct Emit<'a> {
+    plan: &'a Plan,
+    /// Workloads by name.
+    workloads: BTreeMap<&'a str, &'a Workload>,
+    /// Workload → the networks it joins.
+    networks: BTreeMap<String, BTreeSet<String>>,
+    /// bomc's labels, `org.bomc.`-prefixed.
+    labels: BTreeMap<String, String>,
+}
 
-impl Resolve for Names {
-    fn host(&self, component: &str) -> String {
-        component.to_string()
+impl Emit<'_> {
+    /// The number a port of a component is served on, on compose.
+    fn port(&self, component: &str, name: &str, declared: u16) -> u16 {
+        self.workloads
+            .get(component)
+            .map(|w| w.endpoints.compose.port_number(name, declared))
+            .unwrap_or(declared)
+    }
+
+    /// A text as compose sees it (not yet `$`-escaped).
+    fn resolve(&self, text: &Text) -> String {
+        let mut out = String::new();
+        for piece in &text.0 {
+            match piece {
+                Piece::Literal(s) => out.push_str(s),
+                Piece::Host(c) | Piece::BucketName(c) => out.push_str(c),
+                Piece::Port {
+                    component,
+                    name,
+                    number,
+                } => out.push_str(&self.port(component, name, *number).to_string()),
+                Piece::Url(c) => match self.workloads.get(c.as_str()) {
+                    Some(w) => {
+                        let e = &w.endpoints.compose;
+                        out.push_str(&format!("{}://{c}", e.scheme));
+                        if let Some(port) = e.port {
+                            out.push_str(&format!(":{port}"));
+                        }
+                    }
+                    None => out.push_str(c),
+                },
+            }
+        }
+        out
     }
 }
 
-/// How a secret appears on compose.
-struct SecretName {
-    /// The top-level `secrets:` key, also the file name under `/run/secrets/`.
-    key: String,
-    /// The host environment variable that holds the value.
-    variable: String,
-}
-
-/// `messenger/db` → key `messenger_db`, variable `MESSENGER_DB`.
-fn secret_name(name: &str) -> SecretName {
-    let key: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let mut variable: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if !variable.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
-        variable.insert(0, '_');
+/// Workload → the networks it joins: one network per client → server pair
+/// the access facts allow; a workload in no pair gets one of its own.
+fn networks(plan: &Plan) -> BTreeMap<String, BTreeSet<String>> {
+    let mut networks: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (server, clients) in &plan.access {
+        for a in clients {
+            // Component names have no `.`, so these names cannot collide.
+            let net = format!("{}.to.{server}", a.from);
+            networks
+                .entry(a.from.clone())
+                .or_default()
+                .insert(net.clone());
+            networks.entry(server.clone()).or_default().insert(net);
+        }
     }
-    SecretName { key, variable }
-}
-
-fn name_error(c: &Component, message: String, help: &str) -> Diagnostic {
-    Diagnostic::new(ErrorCode::NameNotValid, message)
-        .label(c.name_span, "in this component")
-        .help(help.to_string())
-}
-
-/// The directory of the `.bom` file, absolute.
-fn source_dir(ctx: &BuildContext) -> PathBuf {
-    let dir = if ctx.source_dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        ctx.source_dir
-    };
-    std::fs::canonicalize(dir)
-        .or_else(|_| std::path::absolute(dir))
-        .unwrap_or_else(|_| dir.to_path_buf())
+    for w in &plan.workloads {
+        let own = networks.entry(w.name.clone()).or_default();
+        if own.is_empty() {
+            own.insert(w.name.clone());
+        }
+    }
+    networks
 }
 
 /// Doubles every `$` in every string value (not in keys): compose interpolates values.
@@ -128,109 +142,16 @@ fn escape_dollars(value: &mut Yaml) {
     }
 }
 
-/// Everything one emit needs across components.
-struct Plan<'a> {
-    ctx: &'a BuildContext<'a>,
-    /// Component → the networks it joins.
-    networks: BTreeMap<String, BTreeSet<String>>,
-    /// Secret name → its compose names.
-    secrets: BTreeMap<String, SecretName>,
-    /// `images/<name>/Dockerfile` → contents, from the dockerfile target.
-    dockerfiles: BTreeMap<String, String>,
-    /// Component → its health check, if compose can run one.
-    health: BTreeMap<String, Healthcheck>,
-    source_dir: PathBuf,
-}
-
-/// Component → the networks it joins: one network per client → server pair
-/// the access facts allow; a component in no pair gets one of its own.
-fn networks(ctx: &BuildContext) -> BTreeMap<String, BTreeSet<String>> {
-    let mut networks: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (server, clients) in crate::graph::access(ctx.graph) {
-        for a in clients {
-            // Component names have no `.`, so these names cannot collide.
-            let net = format!("{}.to.{server}", a.from);
-            networks
-                .entry(a.from.clone())
-                .or_default()
-                .insert(net.clone());
-            networks.entry(server.clone()).or_default().insert(net);
-        }
-    }
-    for c in &ctx.landscape.components {
-        let own = networks.entry(c.name.clone()).or_default();
-        if own.is_empty() {
-            own.insert(c.name.clone());
-        }
-    }
-    networks
-}
-
-/// The secrets components get through `env`, with their compose names, which
-/// must stay distinct.
-fn secrets(ctx: &BuildContext, errors: &mut Vec<Diagnostic>) -> BTreeMap<String, SecretName> {
-    let mut secrets: BTreeMap<String, SecretName> = BTreeMap::new();
-    let mut first_user: BTreeMap<String, &Component> = BTreeMap::new();
-    for c in &ctx.landscape.components {
-        for v in c
-            .setting("env")
-            .and_then(Value::as_map)
-            .into_iter()
-            .flat_map(|e| e.values())
-        {
-            if let Value::Secret(s) = v {
-                first_user.entry(s.clone()).or_insert(c);
-                secrets.entry(s.clone()).or_insert_with(|| secret_name(s));
-            }
-        }
-    }
-    let mut keys: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut variables: BTreeMap<&str, &str> = BTreeMap::new();
-    for (name, s) in &secrets {
-        let clash = [
-            keys.insert(&s.key, name).map(|other| (other, &s.key)),
-            variables
-                .insert(&s.variable, name)
-                .map(|other| (other, &s.variable)),
-        ];
-        if let Some((other, value)) = clash.into_iter().flatten().next()
-            && let Some(c) = first_user.get(name)
-        {
-            errors.push(name_error(
-                c,
-                format!("secrets `{other}` and `{name}` would both be `{value}` on compose"),
-                "rename one of them: compose secret names and environment variables keep only letters, digits, `.`, `_` and `-`",
-            ));
-        }
-    }
-    secrets
-}
-
-/// The Dockerfiles of the dockerfile target, when a component builds an image.
-fn dockerfiles(ctx: &BuildContext, errors: &mut Vec<Diagnostic>) -> BTreeMap<String, String> {
-    if !ctx
-        .landscape
-        .components
-        .iter()
-        .any(|c| c.setting("build").is_some())
-    {
-        return BTreeMap::new();
-    }
-    match super::dockerfile::emit(ctx) {
-        Ok(files) => files.into_iter().map(|a| (a.path, a.contents)).collect(),
-        Err(mut e) => {
-            errors.append(&mut e);
-            BTreeMap::new()
-        }
-    }
-}
-
-/// The comment at the top of the file: what it is, how to run it, and where
-/// the secrets' values come from.
+/// The comment at the top of the file: what it is, how to run it, where the
+/// secrets' values come from, and what bomc changed or ignored.
 fn header(plan: &Plan) -> Vec<String> {
-    let ctx = plan.ctx;
-    let mut comment = vec![ctx.header()];
-    if !plan.dockerfiles.is_empty() {
+    let instance = &plan.instance;
+    let mut comment = vec![instance.header.clone()];
+    if plan
+        .workloads
+        .iter()
+        .any(|w| matches!(w.image, crate::lower::plan::ImageSource::Build(_)))
+    {
         comment.push(String::from(
             "Build the images first, bases before the images built on them: sh images/build.sh (the dockerfile target).",
         ));
@@ -238,7 +159,7 @@ fn header(plan: &Plan) -> Vec<String> {
     comment.push(format!(
         "Start it with: docker compose -f {PATH} up --detach"
     ));
-    if let Some(expires) = ctx.expires() {
+    if let Some(expires) = instance.expires() {
         comment.push(format!(
             "Ephemeral: remove it after {expires} with: docker compose -f {PATH} down --volumes"
         ));
@@ -251,60 +172,52 @@ fn header(plan: &Plan) -> Vec<String> {
             comment.push(format!("  {} (secret(\"{name}\"))", s.variable));
         }
     }
+    let notes = super::notes(plan);
+    if !notes.is_empty() {
+        comment.push(String::from("Notes: what bomc changed or ignored:"));
+        comment.extend(notes.into_iter().map(|n| format!("  {n}")));
+    }
     comment
 }
 
-/// `compose.yaml` for the environment of `ctx`.
-pub fn emit(ctx: &BuildContext) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
-    let mut errors = Vec::new();
-    let secrets = secrets(ctx, &mut errors);
-    let dockerfiles = dockerfiles(ctx, &mut errors);
-    let mut health = BTreeMap::new();
-    for c in &ctx.landscape.components {
-        let probe = match c.setting("build") {
-            Some(Value::Image(image)) => dockerfiles
-                .get(&format!("images/{image}/Dockerfile"))
-                .is_some_and(|d| service::installs_probe(d)),
-            _ => false,
-        };
-        if let Some(h) = service::healthcheck(c, probe, &mut errors) {
-            health.insert(c.name.clone(), h);
-        }
-    }
-    let plan = Plan {
-        ctx,
-        networks: networks(ctx),
-        secrets,
-        dockerfiles,
-        health,
-        source_dir: source_dir(ctx),
+/// `compose.yaml` for the environment instance of `plan`.
+pub fn emit(plan: &Plan) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
+    let emit = Emit {
+        plan,
+        workloads: plan
+            .workloads
+            .iter()
+            .map(|w| (w.name.as_str(), w))
+            .collect(),
+        networks: networks(plan),
+        labels: plan
+            .instance
+            .labels
+            .iter()
+            .map(|(k, v)| (format!("org.bomc.{k}"), v.clone()))
+            .collect(),
     };
-
+    let mut errors = Vec::new();
     let mut file = ComposeFile {
-        name: ctx.project(),
+        name: plan.instance.project.clone(),
         services: BTreeMap::new(),
         networks: BTreeMap::new(),
         volumes: BTreeMap::new(),
         secrets: BTreeMap::new(),
         configs: BTreeMap::new(),
     };
-    let labels: BTreeMap<String, String> = ctx
-        .labels()
-        .into_iter()
-        .map(|(k, v)| (format!("org.bomc.{k}"), v))
-        .collect();
-    for net in plan.networks.values().flatten() {
+    for net in emit.networks.values().flatten() {
         file.networks.insert(
             net.clone(),
             Labelled {
-                labels: labels.clone(),
+                labels: emit.labels.clone(),
             },
         );
     }
-    for c in &ctx.landscape.components {
-        match service::service(&plan, c, &labels, &mut file) {
+    for w in &plan.workloads {
+        match service::service(&emit, w, &mut file) {
             Ok(s) => {
-                file.services.insert(c.name.clone(), s);
+                file.services.insert(w.name.clone(), s);
             }
             Err(mut e) => errors.append(&mut e),
         }
@@ -313,11 +226,17 @@ pub fn emit(ctx: &BuildContext) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
         return Err(errors);
     }
 
+    // Services come escaped (all but their secrets' interpolations); the rest
+    // of the file is escaped here.
     let mut doc = serde_yaml_ng::to_value(&file).map_err(|e| vec![internal(&e.to_string())])?;
-    escape_dollars(&mut doc);
+    if let Yaml::Mapping(m) = &mut doc {
+        m.iter_mut()
+            .filter(|(k, _)| k.as_str() != Some("services"))
+            .for_each(|(_, v)| escape_dollars(v));
+    }
     Ok(vec![Artifact {
         path: PATH.to_string(),
-        contents: super::yaml::document(&header(&plan), &doc),
+        contents: super::yaml::document(&header(plan), &doc),
     }])
 }
 
@@ -326,23 +245,4 @@ fn internal(message: &str) -> Diagnostic {
         ErrorCode::NameNotValid,
         format!("compose.yaml cannot be written: {message}"),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_names() {
-        let s = secret_name("messenger/db");
-        assert_eq!(
-            (s.key.as_str(), s.variable.as_str()),
-            ("messenger_db", "MESSENGER_DB")
-        );
-        let s = secret_name("1/a+b=c@d.e");
-        assert_eq!(
-            (s.key.as_str(), s.variable.as_str()),
-            ("1_a_b_c_d.e", "_1_A_B_C_D_E")
-        );
-    }
 }

@@ -267,9 +267,43 @@ fn tags(
     tags
 }
 
+/// Templates whose Dockerfile starts a program of their own (see the
+/// dockerfile emitter's default process).
+const TEMPLATES_WITH_A_PROCESS: &[&str] = &["go", "node", "ruby", "java"];
+
+/// Whether the image, or an image of the landscape it builds on, says what
+/// to run; a pulled base's own ENTRYPOINT and CMD do not count, since the
+/// secrets shim replaces them.
+fn knows_its_process(image: &BuildImage, images: &[BuildImage]) -> bool {
+    let mut current = Some(image);
+    let mut seen = BTreeSet::new();
+    while let Some(i) = current {
+        if !seen.insert(i.name.as_str()) {
+            return false;
+        }
+        if i.entrypoint.is_some()
+            || i.command.is_some()
+            || i.template
+                .as_deref()
+                .is_some_and(|t| TEMPLATES_WITH_A_PROCESS.contains(&t))
+        {
+            return true;
+        }
+        current = match &i.from {
+            BaseImage::Image(parent) => images.iter().find(|p| &p.name == parent),
+            BaseImage::Pinned(_) => None,
+        };
+    }
+    false
+}
+
 /// What the workloads built from each image need of it: the ports it
 /// serves, its HEALTHCHECK, the probe and the secrets shim.
-pub(super) fn finish(mut images: Vec<BuildImage>, workloads: &[Workload]) -> Vec<BuildImage> {
+pub(super) fn finish(
+    mut images: Vec<BuildImage>,
+    workloads: &[Workload],
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<BuildImage> {
     for image in &mut images {
         let builders: Vec<&Workload> = workloads
             .iter()
@@ -289,6 +323,30 @@ pub(super) fn finish(mut images: Vec<BuildImage>, workloads: &[Workload]) -> Vec
                 .any(|(_, s)| matches!(s.compose, SecretDelivery::Shim(_)))
         });
         (image.health, image.health_notes) = image_health(&builders);
+    }
+    for image in images.iter().filter(|i| i.shim) {
+        if knows_its_process(image, &images) {
+            continue;
+        }
+        let without: Vec<String> = workloads
+            .iter()
+            .filter(|w| w.image == ImageSource::Build(image.name.clone()) && w.command.is_none())
+            .map(|w| format!("`{}`", w.name))
+            .collect();
+        if !without.is_empty() {
+            errors.push(
+                Diagnostic::new(
+                    ErrorCode::ProcessUnknown,
+                    format!(
+                        "image `{}` starts its components through bomc's secrets shim, which replaces its base image's entrypoint, and neither it nor {} say what to run",
+                        image.name,
+                        without.join(", ")
+                    ),
+                )
+                .label(image.span, "this image")
+                .help("set `command` (or `entrypoint`) on the image, e.g. `command = [\"/docker-entrypoint.sh\", \"nginx\", \"-g\", \"daemon off;\"]`, or on each component built from it"),
+            );
+        }
     }
     images
 }

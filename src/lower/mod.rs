@@ -41,7 +41,6 @@ pub fn lower(landscape: &Landscape, graph: &Graph, ctx: &Context) -> Result<Plan
     let start_order = crate::graph::start_order(graph);
     let access = crate::graph::access(graph);
     let images = image::images(landscape, graph, &instance, &mut errors);
-    let secrets = secrets(landscape, &mut errors);
     let mut lowering = workload::Lowering {
         landscape,
         graph,
@@ -50,10 +49,11 @@ pub fn lower(landscape: &Landscape, graph: &Graph, ctx: &Context) -> Result<Plan
         warnings: &mut warnings,
     };
     let workloads = lowering.workloads();
+    let secrets = secrets(&workloads, &mut errors);
+    let images = image::finish(images, &workloads, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
-    let images = image::finish(images, &workloads);
     Ok(Plan {
         instance,
         workloads,
@@ -182,17 +182,19 @@ pub fn secret_names(name: &str) -> SecretNames {
     SecretNames { key, variable }
 }
 
-/// Every secret read through `env`, with its compose names, which must stay distinct.
-fn secrets(landscape: &Landscape, errors: &mut Vec<Diagnostic>) -> BTreeMap<String, SecretNames> {
+/// Every secret a workload reads, with its compose names, which must stay distinct.
+fn secrets(
+    workloads: &[plan::Workload],
+    errors: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, SecretNames> {
     let mut secrets: BTreeMap<String, SecretNames> = BTreeMap::new();
     let mut first_user = BTreeMap::new();
-    for c in &landscape.components {
-        let env = c.settings.get("env").and_then(Value::as_map);
-        for v in env.into_iter().flat_map(|e| e.values()) {
-            if let Value::Secret(s) = v {
-                first_user.entry(s.clone()).or_insert(c);
-                secrets.entry(s.clone()).or_insert_with(|| secret_names(s));
-            }
+    for w in workloads {
+        for (_, s) in w.secrets() {
+            first_user.entry(s.secret.clone()).or_insert(w);
+            secrets
+                .entry(s.secret.clone())
+                .or_insert_with(|| secret_names(&s.secret));
         }
     }
     let mut keys: BTreeMap<&str, &str> = BTreeMap::new();
@@ -205,14 +207,14 @@ fn secrets(landscape: &Landscape, errors: &mut Vec<Diagnostic>) -> BTreeMap<Stri
                 .map(|other| (other, &s.variable)),
         ];
         if let Some((other, value)) = clash.into_iter().flatten().next()
-            && let Some(c) = first_user.get(name)
+            && let Some(w) = first_user.get(name)
         {
             errors.push(
                 Diagnostic::new(
                     ErrorCode::NameNotValid,
                     format!("secrets `{other}` and `{name}` would both be `{value}` on compose"),
                 )
-                .label(c.name_span, "in this component")
+                .label(w.name_span, "in this component")
                 .help("rename one of them: compose secret names and environment variables keep only letters, digits, `.`, `_` and `-`"),
             );
         }

@@ -170,11 +170,24 @@ fn the_validator_rejects_what_it_should() {
         ("references", good.replace("    networks: [\"n\"]\n", "    depends_on: [\"b\"]\n"), "joins no network"),
         ("references", good.replace("    networks: [\"n\"]\n", "    networks: [\"n\"]\n    secrets: [\"s\"]\n"), "secret s is not declared"),
         ("formats", good.replace("busybox:1.36.1", "busybox:${TAG}"), "unescaped `$`"),
+        // A secret from the host is an environment variable's whole value, nothing else.
+        ("formats", good.replace("busybox:1.36.1", "${TAG:?set TAG}"), "unescaped `$`"),
+        ("formats", good.replace("    networks", "    environment: {A: \"${A:?set A} and more\"}\n    networks"), "unescaped `$`"),
         ("formats", good.replace("    networks", "    healthcheck: {test: [\"CMD\", \"true\"], interval: \"2 seconds\"}\n    networks"), "is not a duration"),
     ];
     let (ok, report) = validate(
         "schema,references,formats",
-        &[write(&dir, "good.yaml", good)],
+        &[
+            write(&dir, "good.yaml", good),
+            write(
+                &dir,
+                "from-host.yaml",
+                &good.replace(
+                    "    networks",
+                    "    environment: {A: \"${A:?set A to the value of secret a}\"}\n    networks",
+                ),
+            ),
+        ],
     );
     assert!(ok, "a valid file was rejected: {report}");
     for (i, (check, text, expected)) in cases.iter().enumerate() {
@@ -405,10 +418,11 @@ fn names_compose_cannot_carry_safely_are_errors() {
             "would both be",
         ),
         (
+            // mysql's entrypoint reads MYSQL_PASSWORD_FILE, which compose sets.
             "file-clash",
-            "service b {\n image = \"busybox:1.36.1\"\n env { P = secret(\"a/b\"), P_FILE = \"/x\" }\n }",
+            "service b {\n image = \"mysql:8.0.43\"\n env { MYSQL_PASSWORD = secret(\"a/b\"), MYSQL_PASSWORD_FILE = \"/x\" }\n }",
             "E0503",
-            "P_FILE",
+            "MYSQL_PASSWORD_FILE",
         ),
         (
             "raw-secret",
@@ -479,10 +493,118 @@ fn every_string(v: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// Pulled images whose entrypoint reads `<NAME>_FILE` for these variables, as
+/// their documentation says: compose gives them the file. Any other pulled
+/// image gets the variable itself, interpolated by compose from the host
+/// environment; images bomc builds read the mounted file through bomc's
+/// entrypoint shim, under the variable's own name (as on ECS). rabbitmq reads
+/// none: its 3.13 entrypoint exits 1 on `RABBITMQ_DEFAULT_PASS_FILE`.
+/// Sources: the docker-library entrypoints of mysql (8.0) and postgres (16),
+/// and minio's `loadEnvVarsFromFiles`.
+const READS_FILES: &[(&str, &[&str])] = &[
+    (
+        "mysql",
+        &[
+            "MYSQL_ROOT_PASSWORD",
+            "MYSQL_PASSWORD",
+            "MYSQL_USER",
+            "MYSQL_DATABASE",
+            "MYSQL_ROOT_HOST",
+        ],
+    ),
+    (
+        "postgres",
+        &[
+            "POSTGRES_PASSWORD",
+            "POSTGRES_USER",
+            "POSTGRES_DB",
+            "POSTGRES_INITDB_ARGS",
+        ],
+    ),
+    ("minio/minio", &["MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"]),
+    ("rabbitmq", &[]),
+];
+
+/// How a secret reaches a variable on compose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Delivery {
+    /// An image bomc builds: the compose secret mounted at
+    /// `/run/bomc/env/<NAME>`, which its entrypoint shim exports as `NAME`.
+    Shim,
+    /// `<NAME>_FILE` names the compose secret under `/run/secrets/`.
+    File,
+    /// `NAME` interpolated by compose from the host environment.
+    Host,
+}
+
+/// How the secret of `var` should reach a component of the model.
+fn delivery(component: &Value, var: &str) -> Delivery {
+    let settings = &component["settings"];
+    if settings["build"]["type"] == "image" {
+        return Delivery::Shim;
+    }
+    let image = settings["image"]["value"].as_str().unwrap_or_default();
+    let repository = image.split([':', '@']).next().unwrap_or_default();
+    let reads = READS_FILES
+        .iter()
+        .any(|(r, vars)| *r == repository && vars.contains(&var));
+    if reads {
+        Delivery::File
+    } else {
+        Delivery::Host
+    }
+}
+
+/// The value compose interpolates from the host for secret `name`.
+fn from_host(name: &str) -> String {
+    let v = secret_variable(name);
+    format!("${{{v}:?set {v} to the value of secret {name}}}")
+}
+
+/// Component → variable → (secret, delivery), from the model: `env`, and the
+/// MinIO key of the buckets a component uses (compose only).
+fn secret_uses(model: &Value) -> BTreeMap<String, BTreeMap<String, (String, Delivery)>> {
+    let components = model["components"].as_array().expect("components");
+    let mut uses: BTreeMap<String, BTreeMap<String, (String, Delivery)>> = BTreeMap::new();
+    for c in components {
+        let name = c["name"].as_str().expect("name").to_string();
+        for (var, v) in c["settings"]["env"]["value"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            if v["type"] == "secret" {
+                let secret = v["value"].as_str().expect("secret name").to_string();
+                uses.entry(name.clone())
+                    .or_default()
+                    .insert(var.clone(), (secret, delivery(c, var)));
+            }
+        }
+        for r in c["references"].as_array().into_iter().flatten() {
+            let Some(bucket) = components
+                .iter()
+                .find(|b| b["name"] == r["target"] && b["name"] != c["name"])
+            else {
+                continue;
+            };
+            let password = &bucket["params"]["password"];
+            if bucket["settings"]["managed"]["value"] == "s3" && password["type"] == "secret" {
+                let var = "AWS_SECRET_ACCESS_KEY";
+                let secret = password["value"].as_str().expect("secret name").to_string();
+                uses.entry(name.clone())
+                    .or_default()
+                    .insert(var.to_string(), (secret, delivery(c, var)));
+            }
+        }
+    }
+    uses
+}
+
 #[test]
 fn secrets_are_references_never_values() {
     let out = temp_dir("compose-secrets");
     let mut checked = 0;
+    let mut seen = BTreeSet::new();
     for path in crate::bom_files(&root().join("examples")) {
         for (env, sets) in crate::environments_of(&path) {
             let file = path.to_str().expect("utf-8");
@@ -490,23 +612,12 @@ fn secrets_are_references_never_values() {
             args.extend(sets.iter().map(String::as_str));
             let model: Value =
                 serde_json::from_str(&bomc(&root(), &args).stdout).expect("model is JSON");
-            // component → env variable → secret name
-            let mut uses: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-            for c in model["components"].as_array().expect("components") {
-                for (var, v) in c["settings"]["env"]["value"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                {
-                    if v["type"] == "secret" {
-                        let name = c["name"].as_str().expect("name").to_string();
-                        uses.entry(name)
-                            .or_default()
-                            .insert(var.clone(), v["value"].as_str().expect("name").to_string());
-                    }
-                }
-            }
-            let names: BTreeSet<&String> = uses.values().flat_map(|m| m.values()).collect();
+            let uses = secret_uses(&model);
+            let names: BTreeSet<&String> = uses
+                .values()
+                .flat_map(|m| m.values())
+                .map(|(n, _)| n)
+                .collect();
             if names.is_empty() {
                 continue;
             }
@@ -568,51 +679,99 @@ fn secrets_are_references_never_values() {
                 .expect("compose.yaml");
             let doc = load(compose);
 
-            // Top level: each secret read from the host variable named after it, nothing else.
+            let mut all_mounted = BTreeSet::new();
+            for (component, vars) in &uses {
+                let service = &doc["services"][component];
+                let environment = service["environment"]
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default();
+                let mounted: BTreeSet<String> = service["secrets"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|m| m.to_string())
+                    .collect();
+                let mut wanted = BTreeSet::new();
+                for (var, (name, how)) in vars {
+                    let key = secret_key(name);
+                    let file_var = format!("{var}_FILE");
+                    let what = format!("{file} {env}: {component}.{var} ({how:?})");
+                    match how {
+                        Delivery::Shim => {
+                            assert!(!environment.contains_key(var), "{what} carries a value");
+                            assert!(
+                                !environment.contains_key(&file_var),
+                                "{what}: an image bomc builds gets {file_var}"
+                            );
+                            wanted.insert(
+                                json!({ "source": key, "target": format!("/run/bomc/env/{var}") })
+                                    .to_string(),
+                            );
+                        }
+                        Delivery::File => {
+                            assert!(!environment.contains_key(var), "{what} carries a value");
+                            assert_eq!(
+                                environment.get(&file_var),
+                                Some(&json!(format!("/run/secrets/{key}"))),
+                                "{what}"
+                            );
+                            wanted.insert(json!(key).to_string());
+                        }
+                        Delivery::Host => {
+                            assert_eq!(
+                                environment.get(var),
+                                Some(&json!(from_host(name))),
+                                "{what}"
+                            );
+                            assert!(
+                                !environment.contains_key(&file_var),
+                                "{what}: gets {file_var}"
+                            );
+                        }
+                    }
+                    seen.insert(*how);
+                }
+                assert_eq!(
+                    mounted, wanted,
+                    "{file} {env}: {component} mounts other secrets than it uses"
+                );
+                all_mounted.extend(
+                    service["secrets"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|m| {
+                            m["source"]
+                                .as_str()
+                                .or(m.as_str())
+                                .expect("source")
+                                .to_string()
+                        }),
+                );
+            }
+            // Top level: each mounted secret read from the host variable named after it, nothing else.
             let expected: BTreeMap<String, Value> = names
                 .iter()
                 .map(|n| (secret_key(n), json!({ "environment": secret_variable(n) })))
+                .filter(|(k, _)| all_mounted.contains(k))
                 .collect();
             let declared: BTreeMap<String, Value> = doc["secrets"]
                 .as_object()
-                .expect("secrets")
-                .iter()
+                .into_iter()
+                .flatten()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             assert_eq!(declared, expected, "{file} {env}");
 
-            for (component, vars) in &uses {
-                let service = &doc["services"][component];
-                let environment = service["environment"].as_object().expect("environment");
-                let mounted: BTreeSet<String> =
-                    strings_of(&service["secrets"]).into_iter().collect();
-                for (var, name) in vars {
-                    assert!(
-                        !environment.contains_key(var),
-                        "{component}.{var} carries a secret as a value"
-                    );
-                    assert_eq!(
-                        environment[&format!("{var}_FILE")],
-                        json!(format!("/run/secrets/{}", secret_key(name))),
-                        "{component}.{var}"
-                    );
-                    assert!(
-                        mounted.contains(&secret_key(name)),
-                        "{component} does not mount {name}"
-                    );
-                }
-                let wanted: BTreeSet<String> = vars.values().map(|n| secret_key(n)).collect();
-                assert_eq!(
-                    mounted, wanted,
-                    "{component} mounts secrets it does not use"
-                );
-            }
-            // Secret names are references only: no value of the file mentions one.
+            // Secret names are references only: no value of the file mentions
+            // one but the message of a host interpolation.
             let mut all = Vec::new();
             every_string(&doc, &mut all);
             for name in &names {
                 assert!(
-                    !all.iter().any(|s| s.contains(name.as_str())),
+                    !all.iter()
+                        .any(|s| s.contains(name.as_str()) && *s != from_host(name)),
                     "{name} appears as a value"
                 );
             }
@@ -620,6 +779,11 @@ fn secrets_are_references_never_values() {
         }
     }
     assert!(checked >= 15, "only {checked} environments with secrets");
+    assert_eq!(
+        seen,
+        BTreeSet::from([Delivery::Shim, Delivery::File, Delivery::Host]),
+        "the examples use every way of delivering a secret"
+    );
 }
 
 fn conditions(doc: &Value) -> BTreeMap<String, BTreeMap<String, String>> {
@@ -845,19 +1009,22 @@ fn a_service_says_what_the_landscape_says() {
             "update_config": { "order": "start-first" },
         })
     );
-    // Built images carry the tag the dockerfile target gives them, and their
-    // Dockerfile; the health check runs the probe that Dockerfile installs.
+    // Built images carry the tag the dockerfile target gives them; the build
+    // is relative to the compose file's folder (see
+    // `builds_resolve_from_the_compose_files_folder`), never an inlined
+    // Dockerfile. The health check runs the probe that Dockerfile installs.
     assert_eq!(auth["image"], "messenger-production/go_auth:production");
-    assert_eq!(
-        auth["build"]["context"],
-        json!(root().join("examples/go-auth").display().to_string())
-    );
-    let dockerfile = auth["build"]["dockerfile_inline"]
-        .as_str()
-        .expect("Dockerfile inlined");
+    assert!(auth["build"]["dockerfile_inline"].is_null());
+    for key in ["context", "dockerfile"] {
+        let path = auth["build"][key].as_str().expect("build path");
+        assert!(!Path::new(path).is_absolute(), "{key}: {path}");
+    }
     assert!(
-        dockerfile.contains("# Image `go_auth`, tagged messenger-production/go_auth:production."),
-        "{dockerfile}"
+        auth["build"]["dockerfile"]
+            .as_str()
+            .is_some_and(|d| d.ends_with("/images/go_auth/Dockerfile")),
+        "{}",
+        auth["build"]
     );
     assert_eq!(
         health["test"],
@@ -867,6 +1034,14 @@ fn a_service_says_what_the_landscape_says() {
             "http://127.0.0.1:9000/health"
         ])
     );
+    // A secret reaches an image bomc builds under its own name, as on ECS:
+    // mounted where the image's entrypoint shim reads it, no `_FILE` variable.
+    assert_eq!(
+        auth["secrets"],
+        json!([{ "source": "messenger_db", "target": "/run/bomc/env/DB_PASSWORD" }])
+    );
+    assert!(auth["environment"]["DB_PASSWORD_FILE"].is_null());
+    assert!(auth["environment"]["DB_PASSWORD"].is_null());
     let db = &doc["services"]["db"];
     assert_eq!(
         db["volumes"],
@@ -907,17 +1082,324 @@ fn a_service_says_what_the_landscape_says() {
 
 #[test]
 fn building_twice_gives_identical_bytes() {
-    let first = example_composes("compose-twice-1");
-    let second = example_composes("compose-twice-2");
+    // The same output folder each time (`temp_dir` empties it): build
+    // contexts are relative to it, so the file is the same on every machine
+    // that has the same layout of source and output.
+    let read = |built: Vec<(String, String, PathBuf)>| -> Vec<(String, String, Vec<u8>)> {
+        built
+            .into_iter()
+            .map(|(example, env, f)| (example, env, std::fs::read(f).expect("compose.yaml")))
+            .collect()
+    };
+    let first = read(example_composes("compose-twice"));
+    let second = read(example_composes("compose-twice"));
     assert_eq!(first.len(), second.len());
     for ((example, env, a), (_, _, b)) in first.iter().zip(&second) {
-        // Built into different output folders: the compose file does not depend on where.
-        assert_ne!(a, b);
-        assert!(
-            std::fs::read(a).expect("first") == std::fs::read(b).expect("second"),
-            "{example} {env}: {} and {} differ",
-            a.display(),
-            b.display()
-        );
+        assert!(a == b, "{example} {env}: the two builds differ");
     }
+}
+
+/// `path` with `.` removed and `..` resolved, as compose joins paths.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// Where compose takes a service's build context and Dockerfile from: the
+/// context relative to the compose file's folder, the Dockerfile relative
+/// to the context.
+fn build_paths(compose: &Path, service: &Value) -> (PathBuf, PathBuf) {
+    let dir = compose.parent().expect("folder");
+    let context = service["build"]["context"].as_str().expect("context");
+    let dockerfile = service["build"]["dockerfile"].as_str().expect("dockerfile");
+    assert!(!Path::new(context).is_absolute(), "{context}");
+    assert!(!Path::new(dockerfile).is_absolute(), "{dockerfile}");
+    let context = lexical(&dir.join(context));
+    let dockerfile = lexical(&context.join(dockerfile));
+    (context, dockerfile)
+}
+
+const PROBE: &str = "/usr/local/bin/bomc-healthcheck";
+
+/// In every example, each service bomc builds finds its Dockerfile (the
+/// dockerfile target's) from the compose file, and its context where the
+/// image says; a health check that calls the probe is in an image whose
+/// Dockerfile installs it; and no check calls `wget`, which bomc used to
+/// invent and slim images lack.
+#[test]
+fn builds_resolve_from_the_compose_files_folder() {
+    let out = temp_dir("compose-builds");
+    let mut builds = 0;
+    for (example, env, dir) in build_examples("compose,dockerfile", &out) {
+        let compose = dir.join("compose.yaml");
+        let doc = load(&compose);
+        for (name, s) in services(&doc) {
+            let test = strings_of(&s["healthcheck"]["test"]);
+            assert!(
+                !test.iter().any(|t| t.contains("wget")),
+                "{example} {env} {name}: {test:?}"
+            );
+            if s["build"].is_null() {
+                assert!(
+                    !test.iter().any(|t| t == PROBE),
+                    "{example} {env} {name}: a pulled image has no probe"
+                );
+                continue;
+            }
+            builds += 1;
+            let (context, dockerfile) = build_paths(&compose, s);
+            let image = s["image"]
+                .as_str()
+                .and_then(|i| i.split('/').nth(1))
+                .and_then(|i| i.split(':').next())
+                .expect("image tag");
+            assert_eq!(
+                dockerfile,
+                dir.join("images").join(image).join("Dockerfile"),
+                "{example} {env} {name}"
+            );
+            let text = std::fs::read_to_string(&dockerfile).expect("the Dockerfile is there");
+            if test.iter().any(|t| t == PROBE) {
+                assert!(
+                    text.lines()
+                        .any(|l| l.starts_with("COPY ") && l.trim_end().ends_with(PROBE)),
+                    "{example} {env} {name}: the probe is not in {}",
+                    dockerfile.display()
+                );
+            }
+            // The contexts of the examples are folders beside their .bom files.
+            assert!(
+                context.starts_with(root().join("examples")) && context != root().join("examples"),
+                "{example} {env} {name}: {}",
+                context.display()
+            );
+        }
+    }
+    assert!(builds >= 20, "only {builds} builds");
+    // fooda's web is checked by the probe on its HTTP port (the ruby image has no wget).
+    let fooda = example("fooda", &["--env", "production"]);
+    assert_eq!(
+        fooda["services"]["web"]["healthcheck"]["test"],
+        json!(["CMD", PROBE, "http://127.0.0.1:3000/up"])
+    );
+}
+
+/// Contexts resolve from the compose file's folder, whatever the working
+/// directory and however the paths are written: an image's own context, a
+/// template's (the .bom file's folder) and a layer's (its images/ folder).
+#[test]
+fn relative_contexts_name_the_right_folders() {
+    let dir = fresh("compose-contexts");
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(repo.join("app/code")).expect("dirs");
+    std::fs::create_dir_all(repo.join("elsewhere")).expect("dirs");
+    write(
+        &repo.join("app"),
+        "stack.bom",
+        "landscape paths {\n  service app {\n    build = app_image\n    ports { http = 8080 }\n  }\n  service tool {\n    build = tool_image\n    command = [\"true\"]\n  }\n  service plain {\n    build = base_layer\n    command = [\"sleep\", \"1\"]\n  }\n}\n\nimage base_layer { from = \"debian:12.5-slim\" }\nimage app_image { from = base_layer, template = \"go\", context = \"./code\" }\nimage tool_image { from = base_layer, template = \"go\" }\n",
+    );
+    let build = |cwd: &Path, file: &str, out: &str| -> PathBuf {
+        let run = bomc(
+            cwd,
+            &[
+                "build",
+                file,
+                "--target",
+                "compose,dockerfile",
+                "--out",
+                out,
+                "--now",
+                NOW,
+            ],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let folder = crate::written_folder(&run);
+        cwd.join(folder).join("compose.yaml")
+    };
+    let expected = |compose: &Path| {
+        let doc = load(compose);
+        let folder = compose.parent().expect("folder").to_path_buf();
+        let canonical = |p: &Path| std::fs::canonicalize(p).expect("exists");
+        for (service, context, image) in [
+            ("app", repo.join("app/code"), "app_image"),
+            ("tool", repo.join("app"), "tool_image"),
+            ("plain", folder.join("images/base_layer"), "base_layer"),
+        ] {
+            let (c, d) = build_paths(compose, &doc["services"][service]);
+            assert_eq!(canonical(&c), canonical(&context), "{service}");
+            assert_eq!(
+                canonical(&d),
+                canonical(&folder.join("images").join(image).join("Dockerfile")),
+                "{service}"
+            );
+        }
+        doc
+    };
+    // Relative paths from the repository's root.
+    let doc = expected(&build(&repo, "app/stack.bom", "out"));
+    let services = &doc["services"];
+    assert_eq!(
+        services["app"]["build"],
+        json!({ "context": "../../../app/code", "dockerfile": "../../out/paths/default/images/app_image/Dockerfile" })
+    );
+    assert_eq!(
+        services["tool"]["build"],
+        json!({ "context": "../../../app", "dockerfile": "../out/paths/default/images/tool_image/Dockerfile" })
+    );
+    assert_eq!(
+        services["plain"]["build"],
+        json!({ "context": "images/base_layer", "dockerfile": "Dockerfile" })
+    );
+    // Absolute paths, from another folder, with `..` in them.
+    let file = repo.join("elsewhere/../app/./stack.bom");
+    expected(&build(
+        &repo.join("elsewhere"),
+        file.to_str().expect("utf-8"),
+        dir.join("out2").to_str().expect("utf-8"),
+    ));
+    // Relative paths that climb out of the working directory.
+    expected(&build(
+        &repo.join("elsewhere"),
+        "../app/stack.bom",
+        "../../out3",
+    ));
+}
+
+fn build_source(name: &str, source: &str) -> (PathBuf, Value) {
+    let dir = fresh(name);
+    let file = write(&dir, "s.bom", source);
+    let compose = build_one(&dir.join("out"), &file, &[]);
+    let doc = load(&compose);
+    (compose, doc)
+}
+
+/// A pulled image that reads neither bomc's shim nor `_FILE` variables gets
+/// the secret's variable from compose, which interpolates it from the host's
+/// environment when the stack starts: that one `${…}` is not escaped. rabbitmq
+/// is such an image: its 3.13 entrypoint exits 1 on `RABBITMQ_DEFAULT_PASS_FILE`.
+#[test]
+fn secrets_for_images_that_read_no_files_come_from_the_host() {
+    let (compose, doc) = build_source(
+        "compose-host-secret",
+        "landscape h {\n  service q {\n    image = \"rabbitmq:3.13.0-management-alpine\"\n    ports { amqp = 5672 }\n    env {\n      RABBITMQ_DEFAULT_USER = \"app\"\n      RABBITMQ_DEFAULT_PASS = secret(\"h/queue\")\n    }\n  }\n}\n",
+    );
+    let q = &doc["services"]["q"];
+    let value = "${H_QUEUE:?set H_QUEUE to the value of secret h/queue}";
+    assert_eq!(q["environment"]["RABBITMQ_DEFAULT_PASS"], value);
+    assert!(q["environment"]["RABBITMQ_DEFAULT_PASS_FILE"].is_null());
+    assert!(q["secrets"].is_null(), "nothing to mount: {}", q["secrets"]);
+    assert!(
+        doc["secrets"].is_null(),
+        "no compose secret without a mount"
+    );
+    // Written with one `$`, for compose to interpolate; every other `$` doubled.
+    let text = std::fs::read_to_string(&compose).expect("compose.yaml");
+    assert!(
+        text.contains(&format!("RABBITMQ_DEFAULT_PASS: \"{value}\"")),
+        "{text}"
+    );
+    assert!(!text.contains("$${H_QUEUE"), "{text}");
+    // The header says which variable to set.
+    assert!(text.contains("#   H_QUEUE (secret(\"h/queue\"))"), "{text}");
+    let (ok, report) = validate("schema,references,formats", &[compose]);
+    assert!(ok, "{report}");
+
+    // In the examples: the stdlib's rabbitmq, and every other rabbitmq, too.
+    let mut queues = 0;
+    for (example, env, file) in example_composes("compose-rabbitmq") {
+        let doc = load(&file);
+        for (name, s) in services(&doc) {
+            if !s["image"]
+                .as_str()
+                .is_some_and(|i| i.starts_with("rabbitmq:"))
+            {
+                continue;
+            }
+            queues += 1;
+            let environment = s["environment"].as_object().expect("environment");
+            assert!(
+                !environment
+                    .keys()
+                    .any(|k| k.starts_with("RABBITMQ_") && k.ends_with("_FILE")),
+                "{example} {env} {name}: {environment:?}"
+            );
+            let pass = environment["RABBITMQ_DEFAULT_PASS"]
+                .as_str()
+                .expect("password");
+            assert!(
+                pass.starts_with("${") && pass.contains(":?"),
+                "{example} {env} {name}: {pass}"
+            );
+        }
+    }
+    assert!(queues >= 3, "only {queues} rabbitmq services");
+}
+
+/// Images bomc builds read every secret through the entrypoint shim under
+/// the variable's own name: no `_FILE` variable, whatever the name.
+#[test]
+fn images_bomc_builds_get_no_file_variables() {
+    let (_, doc) = build_source(
+        "compose-shim",
+        "landscape s {\n  service app {\n    build = app_image\n    command = [\"true\"]\n    env {\n      PGPASSWORD = secret(\"s/db\")\n      MYSQL_PASSWORD = secret(\"s/db\")\n      TOKEN = secret(\"s/token\")\n    }\n  }\n}\n\nimage app_image { from = \"debian:12.5-slim\" }\n",
+    );
+    let app = &doc["services"]["app"];
+    assert!(app["environment"].is_null(), "{}", app["environment"]);
+    assert_eq!(
+        app["secrets"],
+        json!([
+            { "source": "s_db", "target": "/run/bomc/env/MYSQL_PASSWORD" },
+            { "source": "s_db", "target": "/run/bomc/env/PGPASSWORD" },
+            { "source": "s_token", "target": "/run/bomc/env/TOKEN" },
+        ])
+    );
+    assert_eq!(
+        doc["secrets"],
+        json!({ "s_db": { "environment": "S_DB" }, "s_token": { "environment": "S_TOKEN" } })
+    );
+    for (example, env, file) in example_composes("compose-shim-examples") {
+        let doc = load(&file);
+        for (name, s) in services(&doc).iter().filter(|(_, s)| !s["build"].is_null()) {
+            for (var, _) in s["environment"].as_object().into_iter().flatten() {
+                assert!(!var.ends_with("_FILE"), "{example} {env} {name}: {var}");
+            }
+            for mount in s["secrets"].as_array().into_iter().flatten() {
+                assert!(
+                    mount["target"]
+                        .as_str()
+                        .is_some_and(|t| t.starts_with("/run/bomc/env/")),
+                    "{example} {env} {name}: {mount}"
+                );
+            }
+        }
+    }
+}
+
+/// Health commands keep their compose form: `CMD-SHELL` runs a shell command
+/// (not the program `CMD-SHELL`), `CMD` and a bare list run a program.
+#[test]
+fn health_commands_keep_their_form() {
+    let (_, doc) = build_source(
+        "compose-health-forms",
+        "landscape f {\n  service shell {\n    image = \"busybox:1.36.1\"\n    health { command = [\"CMD-SHELL\", \"wget -q -O /dev/null http://\\$HOSTNAME:8080/ || exit 1\"] }\n  }\n  service exec {\n    image = \"busybox:1.36.1\"\n    health { command = [\"CMD\", \"true\"] }\n  }\n  service bare {\n    image = \"busybox:1.36.1\"\n    health { command = [\"test\", \"-e\", \"/tmp\"] }\n  }\n}\n",
+    );
+    let test = |s: &str| doc["services"][s]["healthcheck"]["test"].clone();
+    assert_eq!(
+        test("shell"),
+        json!([
+            "CMD-SHELL",
+            compose_escaped("wget -q -O /dev/null http://$HOSTNAME:8080/ || exit 1")
+        ])
+    );
+    assert_eq!(test("exec"), json!(["CMD", "true"]));
+    assert_eq!(test("bare"), json!(["CMD", "test", "-e", "/tmp"]));
 }

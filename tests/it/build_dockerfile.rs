@@ -742,6 +742,7 @@ fn planted_bom(p: &Planted) -> String {
     env {{
       EVIL = "{evil}"
       QUOTES = "{quotes}"
+      TOKEN = secret("evil/token")
     }}
     health {{ path = "{path}", port = "http", interval = 2s, unhealthy = 3 }}
   }}
@@ -903,6 +904,11 @@ fn strings_from_the_bom_file_never_add_an_instruction() {
         .map(|i| exec(&i.rest))
         .collect();
     assert_eq!(cmd, std::slice::from_ref(&p.command));
+    // It reads a secret: the shim runs first, then the entrypoint it inherits
+    // from base_image, written out unchanged.
+    let mut shimmed = vec![SHIM.to_string()];
+    shimmed.extend(p.entrypoint.iter().cloned());
+    assert_eq!(process(&nasty["app_image"]).0, Some(shimmed));
     let (_, probe) = healthcheck(&nasty["app_image"]).expect("a HEALTHCHECK");
     assert_eq!(
         probe,
@@ -1067,6 +1073,7 @@ landscape all_templates {
   service go_svc {
     build = go_app
     ports { http = 8080 }
+    env { API_TOKEN = secret("all/api-token") }
     health { path = "/health", interval = 3s, timeout = 1s, start_period = 10s, unhealthy = 2 }
   }
   service node_svc {
@@ -1086,6 +1093,7 @@ landscape all_templates {
   job rb_migrate {
     build = rb_app
     command = ["bin/rails", "db:migrate"]
+    env { DATABASE_PASSWORD = secret("all/db") }
   }
   service java_svc {
     build = java_app
@@ -1100,7 +1108,16 @@ landscape all_templates {
   service plain {
     build = plain_app
     ports { http = 80 }
-    health { path = "/ping" }
+    health { command = ["CMD-SHELL", "test -f /tmp/ready || exit 1"] }
+  }
+  service py_worker {
+    build = worker_app
+    env { QUEUE_PASSWORD = secret("all/queue") }
+  }
+  service bare {
+    build = bare_image
+    command = ["/bin/sleep", "infinity"]
+    env { TOKEN = secret("all/token") }
   }
 }
 
@@ -1120,6 +1137,8 @@ image rb_app { from = "ruby:3.3.0-slim-bookworm", template = "ruby", context = "
 image java_app { from = "eclipse-temurin:21.0.2_13-jre", template = "java", context = "./java" }
 image site_image { from = "nginxinc/nginx-unprivileged:1.25.4-alpine", template = "static", context = "./site" }
 image plain_app { from = py_runtime, context = "./plain", command = ["python", "-m", "plain"] }
+image worker_app { from = py_app }
+image bare_image { from = "debian:12.5-slim" }
 "#;
 
 #[test]
@@ -1146,6 +1165,7 @@ fn every_template_passes_hadolint_and_does_what_it_says() {
     assert_eq!(
         names,
         [
+            "bare_image",
             "go_app",
             "java_app",
             "node_app",
@@ -1154,7 +1174,8 @@ fn every_template_passes_hadolint_and_does_what_it_says() {
             "py_app",
             "py_runtime",
             "rb_app",
-            "site_image"
+            "site_image",
+            "worker_app"
         ]
     );
     let (ok, report) = hadolint(
@@ -1231,4 +1252,559 @@ fn every_template_passes_hadolint_and_does_what_it_says() {
             .iter()
             .any(|i| i.keyword == "COPY" && i.rest.starts_with('.'))
     );
+    // A shell check runs as `/bin/sh -c`, its command one JSON string; no probe.
+    let (_, cmd) = healthcheck(&files["plain_app"]).expect("plain_app");
+    assert_eq!(cmd, ["/bin/sh", "-c", "test -f /tmp/ready || exit 1"]);
+    assert!(!files["plain_app"].contains("AS probe"));
+    // Secrets: the shim runs first, before what the image ran without it;
+    // the CMD stays, and is written out when it would be inherited.
+    let shim = |rest: &[&str]| {
+        let mut argv = vec![SHIM.to_string()];
+        argv.extend(rest.iter().map(|s| s.to_string()));
+        Some(argv)
+    };
+    let argv = |items: &[&str]| Some(items.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    assert_eq!(process(&files["go_app"]), (shim(&["/app/go"]), None));
+    assert_eq!(
+        process(&files["rb_app"]),
+        (
+            shim(&[]),
+            argv(&["bin/rails", "server", "--binding", "0.0.0.0"])
+        )
+    );
+    assert_eq!(
+        process(&files["worker_app"]),
+        (shim(&[]), argv(&["python", "-m", "app"]))
+    );
+    assert!(
+        files["worker_app"].contains("# The CMD of `py_app`, written out"),
+        "{}",
+        files["worker_app"]
+    );
+    assert_eq!(process(&files["bare_image"]), (shim(&[]), None));
+    assert!(
+        files["bare_image"].contains("resets the CMD inherited from debian:12.5-slim"),
+        "{}",
+        files["bare_image"]
+    );
+    // Without secrets, no shim.
+    assert_eq!(process(&files["node_app"]), (None, argv(&["node", "."])));
+    assert_eq!(
+        process(&files["py_app"]),
+        (None, argv(&["python", "-m", "app"]))
+    );
+    // The probe stage builds what the image needs, and only that.
+    for (image, probe, entrypoint) in [
+        ("go_app", true, true),
+        ("rb_app", false, true),
+        ("node_app", true, false),
+        ("py_app", false, false),
+    ] {
+        let text = &files[image];
+        assert_eq!(copies(text, PROBE), probe, "{image}:\n{text}");
+        assert_eq!(copies(text, SHIM), entrypoint, "{image}:\n{text}");
+        assert_eq!(
+            text.contains("-o /bomc-healthcheck "),
+            probe,
+            "{image}:\n{text}"
+        );
+        assert_eq!(
+            text.contains("-o /bomc-entrypoint "),
+            entrypoint,
+            "{image}:\n{text}"
+        );
+        assert_eq!(
+            text.contains(" AS probe"),
+            probe || entrypoint,
+            "{image}:\n{text}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// bomc's helpers: the health probe and the secrets shim
+
+const PROBE: &str = "/usr/local/bin/bomc-healthcheck";
+const SHIM: &str = "/usr/local/bin/bomc-entrypoint";
+/// Where compose mounts the secrets the shim reads.
+const SHIM_DIR: &str = "/run/bomc/env/";
+
+/// The instructions of the run stage (from the last FROM).
+fn run_stage(text: &str) -> Vec<Instruction> {
+    let all = instructions(text);
+    let last = all
+        .iter()
+        .rposition(|i| i.keyword == "FROM")
+        .expect("a FROM");
+    all[last..].to_vec()
+}
+
+/// Whether the run stage copies the helper at `path` from the probe stage,
+/// and the probe stage builds it.
+fn copies(text: &str, path: &str) -> bool {
+    let file = path.rsplit('/').next().expect("a file name");
+    let copied = run_stage(text)
+        .iter()
+        .any(|i| i.keyword == "COPY" && i.rest == format!("--from=probe /{file} {path}"));
+    if copied {
+        assert!(
+            instructions(text)
+                .iter()
+                .any(|i| i.keyword == "FROM" && i.rest.ends_with(" AS probe")),
+            "{file} is copied from a probe stage that does not exist:\n{text}"
+        );
+        assert!(
+            text.contains(&format!("-o /{file} ")),
+            "the probe stage does not build {file}:\n{text}"
+        );
+    }
+    copied
+}
+
+/// The ENTRYPOINT and CMD of the run stage, decoded.
+fn process(text: &str) -> (Option<Vec<String>>, Option<Vec<String>>) {
+    let stage = run_stage(text);
+    let last = |keyword: &str| {
+        stage
+            .iter()
+            .rev()
+            .find(|i| i.keyword == keyword)
+            .map(|i| exec(&i.rest))
+    };
+    (last("ENTRYPOINT"), last("CMD"))
+}
+
+/// Component → the image definition it is built from, as the landscape says.
+fn built_from(model: &bomc::model::Landscape) -> BTreeMap<String, String> {
+    model
+        .components
+        .iter()
+        .filter_map(|c| match c.settings.get("build") {
+            Some(bomc::model::Value::Image(i)) => Some((c.name.clone(), i.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// compose.yaml of an environment folder, as JSON.
+fn compose_file(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("compose.yaml")).expect("compose.yaml written");
+    serde_yaml_ng::from_str(&text).expect("compose.yaml is YAML")
+}
+
+/// Every ECS container definition of a CloudFormation template.
+fn containers(template: &serde_json::Value) -> Vec<serde_json::Value> {
+    template["Resources"]
+        .as_object()
+        .expect("Resources")
+        .values()
+        .filter(|r| r["Type"] == "AWS::ECS::TaskDefinition")
+        .flat_map(|r| {
+            r["Properties"]["ContainerDefinitions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn calls_probe(command: &serde_json::Value) -> bool {
+    command.as_array().is_some_and(|c| {
+        c.iter()
+            .any(|w| w.as_str().is_some_and(|w| w.contains(PROBE)))
+    })
+}
+
+/// The contract behind every health check that calls the probe: compose and
+/// ECS run `/usr/local/bin/bomc-healthcheck` in a container of the image the
+/// component is built from, so that image carries it — also when the image
+/// itself declares `HEALTHCHECK NONE` because its components disagree, as
+/// fooda's `fooda_app` does (`web` checks over HTTP, `worker` not at all,
+/// `migrate` is a job).
+#[test]
+fn every_image_carries_the_probe_its_components_check_with() {
+    let built = build_examples(
+        "compose,cloudformation,dockerfile",
+        &temp_dir("docker-probe-contract"),
+    );
+    assert!(built.len() >= 19, "only {} environments built", built.len());
+    let mut checked = 0;
+    let mut fooda_app = 0;
+    for (example, env, dir) in &built {
+        let model = landscape(example, env);
+        let images = built_from(&model);
+        let files = dockerfiles(dir);
+        // Component → the targets whose check of it calls the probe.
+        let mut probed: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        let compose = compose_file(dir);
+        for (name, service) in compose["services"].as_object().expect("services") {
+            if calls_probe(&service["healthcheck"]["test"]) {
+                probed.entry(name.clone()).or_default().push("compose");
+            }
+        }
+        for container in containers(&crate::template(dir)) {
+            if calls_probe(&container["HealthCheck"]["Command"]) {
+                let name = container["Name"].as_str().expect("Name").to_string();
+                probed.entry(name).or_default().push("ECS");
+            }
+        }
+        for (component, targets) in &probed {
+            let what = format!(
+                "{example} --env {env}: `{component}` ({})",
+                targets.join(", ")
+            );
+            let image = images
+                .get(component)
+                .unwrap_or_else(|| panic!("{what} runs the probe in an image bomc does not build"));
+            let text = &files[image];
+            assert!(
+                copies(text, PROBE),
+                "{what} runs {PROBE}, which images/{image}/Dockerfile does not carry:\n{text}"
+            );
+            checked += 1;
+            if example == "fooda" && image == "fooda_app" {
+                assert!(targets.len() == 2, "{what}: compose and ECS both check it");
+                fooda_app += 1;
+            }
+        }
+    }
+    assert!(checked >= 20, "only {checked} components checked");
+    assert!(fooda_app >= 3, "fooda's web was checked {fooda_app} times");
+}
+
+/// A list setting of an image definition, as plain strings.
+fn image_list(model: &bomc::model::Landscape, image: &str, setting: &str) -> Option<Vec<String>> {
+    let image = model.images.iter().find(|i| i.name == image)?;
+    match image.settings.get(setting)? {
+        bomc::model::Value::List(items) => Some(
+            items
+                .iter()
+                .map(|v| v.as_str().expect("a plain string").to_string())
+                .collect(),
+        ),
+        other => panic!("`{setting}` of {image:?} is {other:?}"),
+    }
+}
+
+/// The contract behind secrets: compose mounts each secret a component reads
+/// at /run/bomc/env/<VARIABLE>, ECS sets <VARIABLE>; the program reads the
+/// same variable on both because the image it is built from starts it
+/// through bomc-entrypoint — in front of what the image ran before — and
+/// neither target replaces that ENTRYPOINT.
+#[test]
+fn every_image_whose_components_read_secrets_starts_them_through_the_shim() {
+    let built = build_examples(
+        "compose,cloudformation,dockerfile",
+        &temp_dir("docker-shim-contract"),
+    );
+    assert!(built.len() >= 19, "only {} environments built", built.len());
+    let mut checked = 0;
+    let mut mounted = 0;
+    for (example, env, dir) in &built {
+        let model = landscape(example, env);
+        let images = built_from(&model);
+        let files = dockerfiles(dir);
+        // Component → why it reads secrets.
+        let mut readers: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for c in &model.components {
+            let secrets = c
+                .settings
+                .get("env")
+                .and_then(|e| e.as_map())
+                .is_some_and(|e| {
+                    e.values()
+                        .any(|v| matches!(v, bomc::model::Value::Secret(_)))
+                });
+            if secrets && images.contains_key(&c.name) {
+                readers.entry(c.name.clone()).or_default().push("its env");
+            }
+        }
+        let compose = compose_file(dir);
+        for (name, service) in compose["services"].as_object().expect("services") {
+            let targets: Vec<&str> = service["secrets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s["target"].as_str())
+                .filter(|t| t.starts_with(SHIM_DIR))
+                .collect();
+            if targets.is_empty() {
+                continue;
+            }
+            for t in &targets {
+                let variable = &t[SHIM_DIR.len()..];
+                assert!(
+                    variable.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                        && variable
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                    "{example} --env {env}: `{name}` mounts {t}, which the shim refuses"
+                );
+            }
+            assert!(
+                service.get("entrypoint").is_none(),
+                "{example} --env {env}: `{name}` replaces the shim with `entrypoint:`"
+            );
+            readers.entry(name.clone()).or_default().push("compose");
+            mounted += 1;
+        }
+        for container in containers(&crate::template(dir)) {
+            let name = container["Name"].as_str().expect("Name").to_string();
+            let secrets = container["Secrets"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty());
+            if secrets && images.contains_key(&name) {
+                assert!(
+                    container.get("EntryPoint").is_none(),
+                    "{example} --env {env}: ECS `{name}` replaces the shim with EntryPoint"
+                );
+                readers.entry(name).or_default().push("ECS");
+            }
+        }
+        for (component, why) in &readers {
+            let what = format!("{example} --env {env}: `{component}` ({})", why.join(", "));
+            let image = images.get(component).unwrap_or_else(|| {
+                panic!("{what} reads /run/bomc/env from an image bomc does not build")
+            });
+            let text = &files[image];
+            assert!(
+                copies(text, SHIM),
+                "{what}: images/{image}/Dockerfile has no shim:\n{text}"
+            );
+            let (entrypoint, command) = process(text);
+            let entrypoint = entrypoint.unwrap_or_else(|| panic!("{what}: no ENTRYPOINT:\n{text}"));
+            assert_eq!(entrypoint[0], SHIM, "{what}:\n{text}");
+            if let Some(own) = image_list(&model, image, "entrypoint") {
+                assert_eq!(
+                    entrypoint[1..],
+                    own[..],
+                    "{what}: its own entrypoint follows the shim"
+                );
+            }
+            if let Some(own) = image_list(&model, image, "command") {
+                assert_eq!(command.as_ref(), Some(&own), "{what}: its CMD stays");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "only {checked} components checked");
+    assert!(
+        mounted >= 20,
+        "only {mounted} compose services mount secrets for the shim"
+    );
+}
+
+/// The Go toolchain, if this machine has one (scripts/test installs Debian's golang-go).
+fn go() -> Option<PathBuf> {
+    let found = Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    found.then(|| PathBuf::from("go"))
+}
+
+/// Runs the probe stage's RUN instructions of `text` as written — the Go
+/// sources printed by `printf`, compiled with CGO_ENABLED=0 — with the
+/// binaries written to `bin` instead of `/`: name → path.
+fn build_helpers(text: &str, work: &Path) -> BTreeMap<String, PathBuf> {
+    let all = instructions(text);
+    let start = all
+        .iter()
+        .position(|i| i.keyword == "FROM" && i.rest.ends_with(" AS probe"))
+        .unwrap_or_else(|| panic!("no probe stage:\n{text}"));
+    let bin = work.join("bin");
+    let cache = work.join("cache");
+    std::fs::create_dir_all(&bin).expect("bin");
+    let mut built = BTreeMap::new();
+    let mut workdir = work.to_path_buf();
+    for i in all[start + 1..].iter().take_while(|i| i.keyword != "FROM") {
+        match i.keyword.as_str() {
+            "WORKDIR" => {
+                workdir = work.join(i.rest.trim_start_matches('/'));
+                std::fs::create_dir_all(&workdir).expect("workdir");
+            }
+            "RUN" => {
+                let name = i
+                    .rest
+                    .split(" -o /")
+                    .nth(1)
+                    .and_then(|s| s.split_whitespace().next())
+                    .unwrap_or_else(|| panic!("RUN builds nothing: {}", i.rest))
+                    .to_string();
+                let command = i.rest.replace(
+                    &format!(" -o /{name} "),
+                    &format!(" -o {} ", bin.join(&name).display()),
+                );
+                let run = Command::new("sh")
+                    .arg("-c")
+                    .arg(&command)
+                    .current_dir(&workdir)
+                    .env("GOCACHE", cache.join("build"))
+                    .env("GOPATH", cache.join("path"))
+                    .env("GOFLAGS", "")
+                    .env("GOTOOLCHAIN", "local")
+                    .env("GOPROXY", "off")
+                    .env("GO111MODULE", "on")
+                    .output()
+                    .expect("sh runs");
+                assert!(
+                    run.status.success(),
+                    "building {name} failed:\n{}\n{}",
+                    String::from_utf8_lossy(&run.stdout),
+                    String::from_utf8_lossy(&run.stderr)
+                );
+                built.insert(name.clone(), bin.join(&name));
+            }
+            other => panic!("unexpected {other} in the probe stage"),
+        }
+    }
+    built
+}
+
+/// Runs `program args…` with BOMC_ENV_DIR = `env_dir`: (exit code, stdout,
+/// stderr, the child's PID).
+fn run_with(program: &Path, env_dir: &Path, args: &[&str]) -> (i32, String, String, u32) {
+    let child = Command::new(program)
+        .args(args)
+        .env("BOMC_ENV_DIR", env_dir)
+        .env("NAME", "from the environment")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the helper starts");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("the helper ends");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        pid,
+    )
+}
+
+/// The two Go programs bomc writes into Dockerfiles compile, and do what the
+/// Dockerfile says: the shim exports each file of its folder as the variable
+/// it names (trailing newlines dropped), refuses other names, and executes
+/// the command in its own place; the probe answers for TCP and HTTP.
+#[test]
+fn the_helpers_compile_and_do_what_they_say() {
+    if go().is_none() {
+        eprintln!(
+            "SKIPPED the_helpers_compile_and_do_what_they_say: no `go` on PATH (scripts/test installs golang-go)"
+        );
+        return;
+    }
+    let out = temp_dir("docker-helpers");
+    let run = bomc(
+        &root(),
+        &[
+            "build",
+            "examples/fooda.bom",
+            "--env",
+            "production",
+            "--target",
+            "dockerfile",
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--now",
+            NOW,
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let text = &dockerfiles(&out.join("fooda/production"))["fooda_app"];
+    let helpers = build_helpers(text, &out.join("work"));
+    assert_eq!(
+        helpers.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["bomc-entrypoint", "bomc-healthcheck"]
+    );
+    let shim = &helpers["bomc-entrypoint"];
+    let probe = &helpers["bomc-healthcheck"];
+
+    // The shim: files become variables, then the command runs as the same process.
+    let env = out.join("env");
+    std::fs::create_dir_all(env.join("nested")).expect("env dir");
+    std::fs::write(env.join("NAME"), "s3cret value\n\n").expect("write");
+    std::fs::write(env.join("_Other_2"), "line 1\nline 2 $HOME ' \"\n").expect("write");
+    std::fs::write(env.join("nested/IGNORED"), "x").expect("write");
+    let script = r#"echo "$$"; printf '%s|%s|%s|%s' "$NAME" "$_Other_2" "${nested:-}" "$1""#;
+    let (code, stdout, stderr, pid) = run_with(shim, &env, &["sh", "-c", script, "sh", "arg 1"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (first, rest) = stdout.split_once('\n').expect("two lines");
+    assert_eq!(
+        first,
+        pid.to_string(),
+        "the command runs in the shim's place"
+    );
+    assert_eq!(rest, "s3cret value|line 1\nline 2 $HOME ' \"||arg 1");
+    // Its exit code is the command's.
+    let (code, _, _, _) = run_with(shim, &env, &["sh", "-c", "exit 7"]);
+    assert_eq!(code, 7);
+    // Without the folder it only runs the command.
+    let (code, stdout, _, _) = run_with(
+        shim,
+        &out.join("missing"),
+        &["sh", "-c", "printf %s \"$NAME\""],
+    );
+    assert_eq!((code, stdout.as_str()), (0, "from the environment"));
+    // A file name that is not a variable name stops it before the command runs.
+    for bad in ["BAD-NAME", "1ABC", "dot.name"] {
+        let dir = out.join(format!("bad-{bad}"));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join(bad), "x").expect("write");
+        let (code, stdout, stderr, _) = run_with(shim, &dir, &["sh", "-c", "echo ran"]);
+        assert_eq!(code, 2, "{bad}: {stderr}");
+        assert!(stdout.is_empty(), "{bad}: the command ran");
+        assert!(
+            stderr.contains("bomc-entrypoint") && stderr.contains(bad),
+            "{stderr}"
+        );
+    }
+    // No command, or one that does not exist: exit 2 with a message.
+    let (code, _, stderr, _) = run_with(shim, &env, &[]);
+    assert!(
+        code == 2 && stderr.contains("no command"),
+        "{code} {stderr}"
+    );
+    let (code, _, stderr, _) = run_with(shim, &env, &["no-such-program-bomc"]);
+    assert!(
+        code == 2 && stderr.contains("no-such-program-bomc"),
+        "{code} {stderr}"
+    );
+
+    // The probe: TCP, then HTTP against a local server.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = listener.local_addr().expect("addr").port();
+    let probe_run = |url: &str| run_with(probe, &env, &[url]).0;
+    assert_eq!(probe_run(&format!("tcp://127.0.0.1:{port}")), 0);
+    let server = std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader, Write};
+        // The TCP probe's connection (never used), then two HTTP requests.
+        for _ in 0..3 {
+            let (mut stream, _) = listener.accept().expect("accept");
+            let mut line = String::new();
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                continue;
+            }
+            let status = if line.starts_with("GET /health ") {
+                "200 OK"
+            } else {
+                "503 Service Unavailable"
+            };
+            write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+            .expect("answer");
+        }
+    });
+    let healthy = probe_run(&format!("http://127.0.0.1:{port}/health"));
+    let unhealthy = probe_run(&format!("http://127.0.0.1:{port}/broken"));
+    server.join().expect("server");
+    assert_eq!((healthy, unhealthy), (0, 1));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let closed_port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    assert_eq!(probe_run(&format!("tcp://127.0.0.1:{closed_port}")), 1);
+    assert_eq!(run_with(probe, &env, &[]).0, 2);
 }

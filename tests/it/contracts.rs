@@ -774,13 +774,33 @@ landscape shop {
     let out = dir.join("out");
     let run = bomc(
         &dir,
-        &["build", file.to_str().unwrap(), "--target", "compose", "--now", NOW, "--out", out.to_str().unwrap()],
+        &[
+            "build",
+            file.to_str().unwrap(),
+            "--target",
+            "compose",
+            "--now",
+            NOW,
+            "--out",
+            out.to_str().unwrap(),
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let c = compose(&crate::written_folder(&run));
     let api = &c["services"]["api"];
-    assert_eq!(api["command"], json!(["serve", "--debug"]), "a list is replaced, not appended to");
-    assert_eq!(api["deploy"]["update_config"]["order"], json!("start-first"));
-    assert_eq!(api["deploy"]["replicas"], json!(2), "a map is merged: bomc's keys stay");
+    assert_eq!(
+        api["command"],
+        json!(["serve", "--debug"]),
+        "a list is replaced, not appended to"
+    );
+    assert_eq!(
+        api["deploy"]["update_config"]["order"],
+        json!("start-first")
+    );
+    assert_eq!(
+        api["deploy"]["replicas"],
+        json!(2),
+        "a map is merged: bomc's keys stay"
+    );
     assert!(api["deploy"]["resources"]["limits"].is_object(), "{api}");
 }

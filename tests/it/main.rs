@@ -1,10 +1,12 @@
 //! Integration tests: they run the built `bomc` binary, as users do.
 
+mod architecture;
 mod build;
 mod build_cloudformation;
 mod build_compose;
 mod build_dockerfile;
 mod cli;
+mod contracts;
 mod environments;
 mod examples;
 mod expiry;

@@ -16,7 +16,9 @@ Each FILE is checked for (all three unless --check names some)
   formats     what the schema leaves open because it allows `${VAR}` in
               every field: durations, replicas, ports, cpus, memory, restart
               policies, and that every `$` is escaped as `$$` (compose would
-              otherwise interpolate it).
+              otherwise interpolate it) — but for a service's environment
+              variable whose whole value is `${VARIABLE:?message}`: a secret
+              compose sets from the host environment when the stack starts.
 
 Prints one line per problem (`FILE: check: message`) and exits 1 if there is
 any, else prints nothing and exits 0.
@@ -33,6 +35,9 @@ DURATION = re.compile(r"^(\d+(h|m|s|ms|us|ns))+$")
 MEMORY = re.compile(r"^\d+[KMG]?$")
 PUBLISHED = re.compile(r"^(\d+)(-(\d+))?$")
 RESTART = {"no", "always", "on-failure", "unless-stopped"}
+# The one interpolation bomc writes on purpose: a secret's value taken from the
+# host environment (compose fails to start the stack when it is unset or empty).
+FROM_HOST = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^${}]*\}$")
 
 
 def strings(value, path="$"):
@@ -108,9 +113,14 @@ def check_references(doc):
             yield f"{kind[:-1]} {unused} is declared but no service uses it"
 
 
+def from_host(path, value):
+    parts = path.split(".")
+    return len(parts) >= 5 and parts[1] == "services" and parts[3] == "environment" and FROM_HOST.match(value)
+
+
 def check_formats(doc):
     for path, value in strings(doc):
-        if "$" in value.replace("$$", ""):
+        if "$" in value.replace("$$", "") and not from_host(path, value):
             yield f"{path}: unescaped `$` in {value!r} (compose would interpolate it)"
     for name, service in (doc.get("services") or {}).items():
         health = service.get("healthcheck") or {}

@@ -5,9 +5,10 @@
 //! character set before they are written: they come from `.bom` files and must
 //! not change the structure of the configuration.
 
+use super::Emit;
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::emit::yaml::one_line;
-use crate::model::{Component, Landscape, Value};
+use crate::lower::plan::{Check, LoadBalancer, Workload};
 use std::fmt::Write;
 
 /// Where the official image reads its configuration.
@@ -22,7 +23,7 @@ fn safe_path(path: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "/._~%+-:@,;=".contains(c))
 }
 
-fn path_error(lb: &Component, what: &str, path: &str) -> Diagnostic {
+fn path_error(lb: &Workload, what: &str, path: &str) -> Diagnostic {
     Diagnostic::new(
         ErrorCode::NameNotValid,
         format!(
@@ -35,54 +36,33 @@ fn path_error(lb: &Component, what: &str, path: &str) -> Diagnostic {
     .help("paths start with `/` and use letters, digits and `/._~%+-:@,;=` only")
 }
 
-struct Route<'a> {
-    path: &'a str,
-    target: &'a Component,
-    port: u16,
-}
-
-/// The configuration text, or why it cannot be written.
-pub fn config(
-    header: &str,
-    lb: &Component,
-    landscape: &Landscape,
-    listen: u16,
-) -> Result<String, Vec<Diagnostic>> {
+/// The configuration text of load balancer `w` (its plan `lb`), or why it
+/// cannot be written.
+pub fn config(emit: &Emit, w: &Workload, lb: &LoadBalancer) -> Result<String, Vec<Diagnostic>> {
     let mut errors = Vec::new();
+    // The plan's routes come longest prefix first: HAProxy takes the first
+    // matching rule.
     let mut routes = Vec::new();
-    if let Some(Value::Map(map)) = lb.params.get("routes") {
-        for (path, target) in map {
-            let Value::Port(port) = target else { continue };
-            let Some(component) = landscape.component(&port.component) else {
-                continue;
-            };
-            if !safe_path(path) {
-                errors.push(path_error(lb, "route path", path));
-                continue;
-            }
-            routes.push(Route {
-                path,
-                target: component,
-                port: port.number,
-            });
+    for r in &lb.routes {
+        let Some(target) = emit.workloads.get(r.component.as_str()) else {
+            continue;
+        };
+        if !safe_path(&r.path) {
+            errors.push(path_error(w, "route path", &r.path));
+            continue;
         }
+        routes.push((r, *target));
     }
-    // The longest prefix wins: HAProxy takes the first matching rule.
-    routes.sort_by(|a, b| b.path.len().cmp(&a.path.len()).then(a.path.cmp(b.path)));
 
     let mut out = String::new();
-    let _ = writeln!(out, "# {}", one_line(header));
+    let _ = writeln!(out, "# {}", one_line(&emit.plan.instance.header));
     let _ = writeln!(
         out,
         "# HAProxy for load balancer `{}`: the longest matching path prefix wins.",
-        lb.name
+        w.name
     );
-    if matches!(lb.params.get("tls"), Some(Value::Bool(true))) {
-        let domain = lb
-            .params
-            .get("domain")
-            .and_then(Value::as_str)
-            .unwrap_or("its domain");
+    if lb.tls {
+        let domain = lb.domain.as_deref().unwrap_or("its domain");
         let _ = writeln!(
             out,
             "# TLS for {} is terminated by the cloud load balancer; on compose this one serves HTTP.",
@@ -95,47 +75,38 @@ pub fn config(
          timeout connect 5s\n    timeout client 60s\n    timeout server 60s\n\n\
          resolvers docker\n    nameserver docker 127.0.0.11:53\n    hold valid 10s\n\n",
     );
-    let _ = writeln!(out, "frontend http\n    bind :{listen}");
-    for (i, r) in routes.iter().enumerate() {
+    let _ = writeln!(out, "frontend http\n    bind :{}", lb.http_port);
+    for (i, (r, _)) in routes.iter().enumerate() {
         let _ = writeln!(
             out,
             "    acl route{i} path_beg {}\n    use_backend route{i} if route{i}",
             r.path
         );
     }
-    for (i, r) in routes.iter().enumerate() {
+    for (i, (r, target)) in routes.iter().enumerate() {
         let _ = writeln!(out, "\nbackend route{i}");
-        let health = r.target.setting("health").and_then(Value::as_map);
-        if let Some(path) = health.and_then(|h| h.get("path")).and_then(Value::as_str) {
+        // The target's HTTP health check, on its own port when it is another one.
+        let mut check_port = String::new();
+        if let Some(Check::Http { port, path }) = target.health.as_ref().map(|h| &h.check) {
             if safe_path(path) {
                 let _ = writeln!(out, "    option httpchk GET {path}");
+                if *port != r.port {
+                    check_port = format!(" port {port}");
+                }
             } else {
                 errors.push(path_error(
-                    lb,
-                    &format!("health path of route target `{}`", r.target.name),
+                    w,
+                    &format!("health path of route target `{}`", target.name),
                     path,
                 ));
             }
         }
-        // Health checks go to the health check's port when it is another one.
-        let check_port = health
-            .filter(|h| h.contains_key("path"))
-            .and_then(|h| h.get("port"))
-            .and_then(Value::as_str)
-            .and_then(|name| r.target.ports().get(name).copied())
-            .filter(|p| *p != i64::from(r.port))
-            .map(|p| format!(" port {p}"))
-            .unwrap_or_default();
-        let replicas = r
-            .target
-            .setting("replicas")
-            .and_then(Value::as_int)
-            .unwrap_or(1)
-            .clamp(1, 1000);
+        // `server-template` takes 1 to 1000 servers.
+        let replicas = target.replicas.clamp(1, 1000);
         let _ = writeln!(
             out,
             "    server-template srv {replicas} {}:{} check{check_port} resolvers docker init-addr none",
-            r.target.name, r.port
+            target.name, r.port
         );
     }
     if errors.is_empty() {

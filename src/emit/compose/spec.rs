@@ -47,7 +47,7 @@ pub(super) struct Service {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(super) environment: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(super) secrets: Vec<String>,
+    pub(super) secrets: Vec<SecretMount>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(super) configs: Vec<ConfigMount>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -72,9 +72,19 @@ pub(super) struct Service {
 
 #[derive(Serialize)]
 pub(super) struct Build {
+    /// Relative to the compose file's folder.
     pub(super) context: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) dockerfile_inline: Option<String>,
+    /// Relative to the context.
+    pub(super) dockerfile: String,
+}
+
+/// A compose secret mounted into a service: the short syntax mounts it at
+/// `/run/secrets/<source>`, the long one where `target` says.
+#[derive(Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(untagged)]
+pub(super) enum SecretMount {
+    Short(String),
+    Long { source: String, target: String },
 }
 
 #[derive(Serialize)]
@@ -103,7 +113,7 @@ pub(super) struct DependsOn {
     pub(super) condition: &'static str,
 }
 
-#[derive(Serialize, Clone)]
+#[derive(Serialize)]
 pub(super) struct Healthcheck {
     pub(super) test: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -111,14 +121,14 @@ pub(super) struct Healthcheck {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) timeout: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) retries: Option<i64>,
+    pub(super) retries: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) start_period: Option<String>,
 }
 
 #[derive(Serialize)]
 pub(super) struct Deploy {
-    pub(super) replicas: i64,
+    pub(super) replicas: u32,
     pub(super) resources: Resources,
 }
 

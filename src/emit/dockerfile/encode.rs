@@ -2,62 +2,8 @@
 //! in the build script): JSON arrays for commands, quoted labels and args,
 //! checked ONBUILD instructions, shell quoting.
 
-use super::*;
-
-/// Host names inside an image are the component names (images do not know targets).
-pub(super) struct Local;
-
-impl crate::lower::Resolve for Local {
-    fn host(&self, component: &str) -> String {
-        component.to_string()
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Values from the .bom file
-
-/// A value of an image setting as text, or what it is instead.
-pub(super) fn image_text(value: &Value) -> Result<String, &'static str> {
-    const HOST: &str = "a component's host name, which differs per target";
-    match value {
-        Value::String(s) => Ok(s.clone()),
-        Value::Int(i) => Ok(i.to_string()),
-        Value::Float(f) => Ok(f.to_string()),
-        Value::Bool(b) => Ok(b.to_string()),
-        Value::Port(p) => Ok(p.number.to_string()),
-        Value::Template(parts) => parts
-            .iter()
-            .map(|p| match p {
-                Part::Text(t) => Ok(t.clone()),
-                Part::Port(p) => Ok(p.number.to_string()),
-                Part::Host(_) => Err(HOST),
-            })
-            .collect(),
-        Value::Host(_) => Err(HOST),
-        Value::Secret(_) => Err("a secret, which never goes into an image"),
-        Value::List(_) | Value::Map(_) => Err("a list or a map"),
-        Value::Duration(_) | Value::Size(_) | Value::Image(_) | Value::Component(_) => {
-            crate::lower::text(value, &Local).ok_or("a value that is not text")
-        }
-    }
-}
-
-pub(super) fn string_list(value: &Value) -> Result<Vec<String>, &'static str> {
-    match value {
-        Value::List(items) => items.iter().map(image_text).collect(),
-        _ => Err("a value that is not a list"),
-    }
-}
-
-pub(super) fn string_map(value: &Value) -> Result<BTreeMap<String, String>, &'static str> {
-    match value {
-        Value::Map(items) => items
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), image_text(v)?)))
-            .collect(),
-        _ => Err("a value that is not a map"),
-    }
-}
 
 pub(super) fn is_identifier(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
@@ -324,6 +270,3 @@ pub(super) fn comment(s: &str) -> String {
 pub(super) fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
-
-// ---------------------------------------------------------------------------
-// build.sh

@@ -1,17 +1,7 @@
-//! Health checks: what the landscape declares for the components built from
-//! an image, as a Dockerfile HEALTHCHECK.
+//! The image's HEALTHCHECK, as the plan decided it, in Dockerfile syntax.
 
-use super::*;
-
-/// An image's health check, as the components running it declare it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) struct Health {
-    /// `--interval=2s` …
-    pub(super) options: Vec<String>,
-    pub(super) command: Vec<String>,
-    /// Whether the command is `bomc-healthcheck`.
-    pub(super) probe: bool,
-}
+use super::encode::json_array;
+use crate::lower::plan::{Check, Health};
 
 /// `2s`, `1500ms`: a Go duration, as HEALTHCHECK options take them.
 pub(super) fn go_duration(ms: u64) -> String {
@@ -22,148 +12,86 @@ pub(super) fn go_duration(ms: u64) -> String {
     }
 }
 
-/// The health check of one component, or why it has none in a Dockerfile.
-pub(super) fn component_health(c: &Component) -> Result<Option<Health>, String> {
-    let Some(Value::Map(h)) = c.settings.get("health") else {
-        return Ok(None);
-    };
-    let mut options = Vec::new();
-    for (key, flag) in [
-        ("interval", "interval"),
-        ("timeout", "timeout"),
-        ("start_period", "start-period"),
-    ] {
-        if let Some(Value::Duration(ms)) = h.get(key) {
-            options.push(format!("--{flag}={}", go_duration(*ms)));
+/// The command HEALTHCHECK runs, in exec form: the probe for HTTP and TCP
+/// checks, the command itself, or a shell command as `/bin/sh -c` (what
+/// Docker's shell form runs, but with the command kept as one JSON string).
+pub(super) fn command(check: &Check) -> Vec<String> {
+    match check {
+        Check::Http { .. } | Check::Tcp { .. } => check.probe_command().unwrap_or_default(),
+        Check::Exec { command } => command.clone(),
+        Check::Shell { command } => {
+            vec![String::from("/bin/sh"), String::from("-c"), command.clone()]
         }
     }
-    if let Some(Value::Int(n)) = h.get("unhealthy")
-        && *n > 0
-    {
-        options.push(format!("--retries={n}"));
-    }
-    if let Some(cmd) = h.get("command") {
-        let command = match cmd {
-            Value::List(items) => items
-                .iter()
-                .map(|v| crate::lower::text(v, &Local))
-                .collect::<Option<Vec<String>>>(),
-            _ => None,
-        };
-        return match command {
-            Some(command) if !command.is_empty() => Ok(Some(Health {
-                options,
-                command,
-                probe: false,
-            })),
-            _ => Err(format!(
-                "the health command of `{}` is not a list of plain strings",
-                c.name
-            )),
-        };
-    }
-    let ports = c.ports();
-    let port = match h.get("port") {
-        Some(Value::String(p)) => ports.get(p.as_str()).copied(),
-        _ => ports.values().next().copied(),
-    };
-    let Some(port) = port else {
-        return Err(format!(
-            "the health check of `{}` names no command and no port",
-            c.name
-        ));
-    };
-    let target = match h.get("path") {
-        Some(path) => match crate::lower::text(path, &Local) {
-            Some(path) => format!("http://127.0.0.1:{port}{path}"),
-            None => {
-                return Err(format!(
-                    "the health path of `{}` is not a plain string",
-                    c.name
-                ));
-            }
-        },
-        None => format!("tcp://127.0.0.1:{port}"),
-    };
-    Ok(Some(Health {
-        options,
-        command: vec![String::from(PROBE_PATH), target],
-        probe: true,
-    }))
 }
 
-/// The image's HEALTHCHECK (`None`: `HEALTHCHECK NONE`) and comments saying why.
-pub(super) fn image_health(builders: &[&Component]) -> (Option<Health>, Vec<String>) {
-    let names = |cs: &[&Component]| {
-        cs.iter()
-            .map(|c| format!("`{}`", c.name))
-            .collect::<Vec<_>>()
-            .join(", ")
+/// What follows `HEALTHCHECK`: options and `CMD [...]`, or `NONE`.
+pub(super) fn healthcheck(health: Option<&Health>) -> String {
+    let Some(h) = health else {
+        return String::from("NONE");
     };
-    if builders.is_empty() {
-        return (
-            None,
-            vec![String::from(
-                "A layer: no component runs it, so no health check; images built on it declare their own.",
-            )],
-        );
-    }
-    let services: Vec<&Component> = builders
-        .iter()
-        .copied()
-        .filter(|c| c.settings.get("run").and_then(Value::as_str) != Some("once"))
-        .collect();
-    if services.is_empty() {
-        return (
-            None,
-            vec![format!(
-                "Only run-once jobs use this image ({}): no health check.",
-                names(builders)
-            )],
-        );
-    }
-    let mut checks = BTreeSet::new();
-    for c in &services {
-        match component_health(c) {
-            Ok(h) => {
-                checks.insert(h);
-            }
-            Err(why) => {
-                return (
-                    None,
-                    vec![format!(
-                        "No health check: {why}; compose and CloudFormation carry it."
-                    )],
-                );
-            }
+    let mut words = Vec::new();
+    for (ms, flag) in [
+        (h.interval_ms, "interval"),
+        (h.timeout_ms, "timeout"),
+        (h.start_period_ms, "start-period"),
+    ] {
+        if let Some(ms) = ms {
+            words.push(format!("--{flag}={}", go_duration(ms)));
         }
     }
-    let mut checks: Vec<Option<Health>> = checks.into_iter().collect();
-    match (checks.len(), checks.pop().flatten()) {
-        (1, Some(h)) => (
-            Some(h),
-            vec![format!(
-                "Health check of {}, as the landscape declares it.",
-                names(&services)
-            )],
-        ),
-        (1, None) => (
-            None,
-            vec![format!(
-                "No health check: {} declare{} none.",
-                names(&services),
-                if services.len() == 1 { "s" } else { "" }
-            )],
-        ),
-        _ => (
-            None,
-            vec![
-                format!(
-                    "No health check: {} run this image with different health checks (or none);",
-                    names(&services)
-                ),
-                String::from("compose and CloudFormation carry each component's own."),
-            ],
-        ),
+    if let Some(n) = h.unhealthy.filter(|n| *n > 0) {
+        words.push(format!("--retries={n}"));
+    }
+    words.push(format!("CMD {}", json_array(&command(&h.check))));
+    words.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lower::plan::EcsHealth;
+
+    fn health(check: Check) -> Health {
+        Health {
+            check,
+            interval_ms: Some(2000),
+            timeout_ms: Some(1500),
+            start_period_ms: None,
+            healthy: Some(2),
+            unhealthy: Some(3),
+            ecs: EcsHealth {
+                interval_s: 5,
+                timeout_s: 2,
+                retries: 3,
+                start_period_s: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn every_check_is_an_exec_form_command() {
+        assert_eq!(healthcheck(None), "NONE");
+        assert_eq!(
+            healthcheck(Some(&health(Check::Http {
+                port: 9000,
+                path: String::from("/health")
+            }))),
+            r#"--interval=2s --timeout=1500ms --retries=3 CMD ["/usr/local/bin/bomc-healthcheck", "http://127.0.0.1:9000/health"]"#
+        );
+        assert_eq!(
+            command(&Check::Tcp { port: 6379 }),
+            ["/usr/local/bin/bomc-healthcheck", "tcp://127.0.0.1:6379"]
+        );
+        // A shell command stays one string: quotes and `]` cannot end the array.
+        let shell = healthcheck(Some(&health(Check::Shell {
+            command: String::from("wget -q -O- \"http://x/\"] && echo ok # x"),
+        })));
+        let argv: Vec<String> =
+            serde_json::from_str(shell.split_once("CMD ").expect("CMD").1).expect("JSON");
+        assert_eq!(
+            argv,
+            ["/bin/sh", "-c", "wget -q -O- \"http://x/\"] && echo ok # x"]
+        );
     }
 }

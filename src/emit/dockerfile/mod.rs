@@ -1,10 +1,14 @@
-//! Dockerfiles: one per image definition at `images/<name>/Dockerfile`, and
-//! `images/build.sh`, which builds them all in the graph's build order (bases
+//! Dockerfiles: one per image the plan builds, at `images/<name>/Dockerfile`,
+//! and `images/build.sh`, which builds them all in the plan's order (bases
 //! first). Rendered with handlebars from `stdlib/templates/` (embedded in the
 //! binary): `base.Dockerfile.hbs` for an image without a template, one file
 //! per `template` (go, node, python, ruby, java, static), and three partials.
 //!
-//! Decisions:
+//! The plan decides what an image needs — its tag, user, ports, HEALTHCHECK,
+//! whether it carries the health probe and the secrets shim; this emitter
+//! writes it as Dockerfile syntax and refuses what it cannot write safely.
+//!
+//! Decisions about the syntax:
 //!
 //! - **Layers.** An image whose `from` is another definition builds `FROM
 //!   <project>/<parent>:<instance>` — the local tag `build.sh` gives the parent
@@ -14,41 +18,48 @@
 //!   toolchain's version comes from the `<LANG>_VERSION` build argument, else
 //!   from the chain's pinned root (`node:20.11.1-bookworm-slim` builds with
 //!   `node:20.11.1-bookworm`), else a pinned default.
-//! - **User.** Every Dockerfile ends with `USER <uid>:<uid>` (the image's `user`,
-//!   else the nearest ancestor's, else 10001). Commands that need root (`steps`
-//!   in a run stage, a parent's `onbuild`) switch to `USER 0:0` first.
-//! - **Health.** The components built from an image decide its `HEALTHCHECK`
-//!   when every long-running one declares the same check; otherwise, and for
-//!   layers, `HEALTHCHECK NONE` with a comment saying why (compose and
-//!   CloudFormation carry each component's own check). An HTTP or TCP check
-//!   runs `bomc-healthcheck`, a static binary compiled from the Go standard
-//!   library in a `probe` stage, so it works in any runtime image with no curl,
-//!   wget or shell (and so nothing needs unpinned apt/apk packages).
+//! - **User.** Every Dockerfile ends with `USER <uid>:<uid>`. Commands that need
+//!   root (`steps` in a run stage, a parent's `onbuild`) switch to `USER 0:0` first.
+//! - **bomc's helpers.** `bomc-healthcheck` (the probe HTTP and TCP checks run)
+//!   and `bomc-entrypoint` (the secrets shim) are static binaries compiled from
+//!   the Go standard library in one `probe` stage, so they work in any runtime
+//!   image with no curl, wget or shell (and nothing needs unpinned apt/apk
+//!   packages). An image gets the probe whenever a component built from it
+//!   checks with it — on compose or ECS, even when the image itself declares
+//!   `HEALTHCHECK NONE` — and the shim whenever one reads a secret.
+//! - **The shim.** Its ENTRYPOINT is `bomc-entrypoint` followed by what the
+//!   image ran before (its own entrypoint, its template's, or the one written
+//!   by a parent bomc builds); the CMD stays, and one the image would inherit
+//!   is written out, since an ENTRYPOINT resets it.
 //! - **Build order.** `images/build.sh` runs `docker build` for each image in
-//!   `graph::build_order`, with its context: `context` relative to the folder of
+//!   the plan's order, with its context: `context` relative to the folder of
 //!   the `.bom` file bomc was given (`BOMC_SOURCE_DIR` overrides it), the
 //!   `.bom` folder for a template without `context`, and the image's own
 //!   output folder (just the Dockerfile) for a layer without one.
 //! - **Data stays data.** Every string from a `.bom` file is encoded for its
 //!   place: exec-form JSON arrays for `RUN` steps, `ENTRYPOINT`, `CMD` and the
-//!   health command; double-quoted words with `\`, `"` and `$` escaped for
-//!   `LABEL` and `ARG`; control characters (a newline) as escape text. Names,
-//!   paths and versions that cannot be quoted are checked against a strict
-//!   character set, and a value that does not fit is a diagnostic.
+//!   health command (a shell check runs as `["/bin/sh", "-c", "…"]`);
+//!   double-quoted words with `\`, `"` and `$` escaped for `LABEL` and `ARG`;
+//!   control characters (a newline) as escape text. Names, paths and versions
+//!   that cannot be quoted are checked against a strict character set, and a
+//!   value that does not fit is a diagnostic.
 
-use super::{Artifact, BuildContext};
+mod encode;
+mod health;
+
+use super::Artifact;
 use crate::diag::{Diagnostic, ErrorCode};
-use crate::model::{Component, Image, Part, Value};
+use crate::lower::plan::{
+    BaseImage, BuildImage, EnvValue, ImageSource, Plan, SHIM_PATH, SHIM_SECRETS_DIR, SecretDelivery,
+};
+use crate::source::Span;
+use encode::*;
 use handlebars::Handlebars;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The user a container runs as when no image in the chain says.
-const DEFAULT_USER: i64 = 10001;
-/// The toolchain that compiles `bomc-healthcheck` (Go's own for Go images).
+/// The toolchain that compiles bomc's helpers (Go's own for Go images).
 const PROBE_IMAGE: &str = "golang:1.22.1-bookworm";
-/// Where the health probe lives in the image.
-const PROBE_PATH: &str = "/usr/local/bin/bomc-healthcheck";
 
 const TEMPLATES: &[(&str, &str)] = &[
     (
@@ -157,8 +168,13 @@ struct View {
     from: String,
     /// The build stage's toolchain image (templates with a build stage).
     build_from: String,
-    /// The probe stage's image, when the health check needs the probe.
-    probe: Option<String>,
+    /// The image of the `probe` stage that compiles bomc's helpers, when the
+    /// image carries one.
+    tools: Option<String>,
+    /// Carries `bomc-healthcheck`.
+    probe: bool,
+    /// Carries `bomc-entrypoint`, the secrets shim.
+    shim: bool,
     /// `NAME="value"`.
     args: Vec<String>,
     /// `"key"="value"`.
@@ -174,6 +190,8 @@ struct View {
     health_notes: Vec<String>,
     /// What follows `HEALTHCHECK`: options and `CMD [...]`, or `NONE`.
     healthcheck: String,
+    /// Comment lines above ENTRYPOINT (why the shim is there).
+    process_notes: Vec<String>,
     entrypoint: Option<String>,
     command: Option<String>,
 }
@@ -195,33 +213,24 @@ fn registry() -> Handlebars<'static> {
     hb
 }
 
-/// The Dockerfiles of every image the landscape uses, and `images/build.sh`.
-pub fn emit(ctx: &BuildContext) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
-    if ctx.landscape.images.is_empty() {
+/// The Dockerfiles of every image the plan builds, and `images/build.sh`.
+pub fn emit(plan: &Plan) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
+    if plan.images.is_empty() {
         return Ok(Vec::new());
     }
-    let images: BTreeMap<&str, &Image> = ctx
-        .landscape
-        .images
-        .iter()
-        .map(|i| (i.name.as_str(), i))
-        .collect();
-    let tags = tags(ctx)?;
-    let order = order(ctx, &images);
     let hb = registry();
     let mut diags = Vec::new();
     let mut artifacts = Vec::new();
-    for image in &order {
+    for image in &plan.images {
         let mut out = Errors::new(image);
-        let view = view(ctx, image, &images, &tags, &mut out);
+        let view = view(plan, image, &mut out);
         if !out.diags.is_empty() {
             diags.append(&mut out.diags);
             continue;
         }
         let template = image
-            .settings
-            .get("template")
-            .and_then(Value::as_str)
+            .template
+            .as_deref()
             .filter(|t| TEMPLATES.iter().any(|(n, _)| n == t))
             .unwrap_or("base");
         match hb.render(template, &view) {
@@ -246,7 +255,7 @@ pub fn emit(ctx: &BuildContext) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
     }
     artifacts.push(Artifact {
         path: String::from("images/build.sh"),
-        contents: build_script(ctx, &order, &tags),
+        contents: build_script(plan),
     });
     Ok(artifacts)
 }
@@ -272,15 +281,15 @@ fn tidy(text: &str) -> String {
 }
 
 /// Diagnostics about one image.
-struct Errors<'a> {
-    image: &'a Image,
+struct Errors {
+    span: Span,
     diags: Vec<Diagnostic>,
 }
 
-impl<'a> Errors<'a> {
-    fn new(image: &'a Image) -> Self {
+impl Errors {
+    fn new(image: &BuildImage) -> Self {
         Errors {
-            image,
+            span: image.span,
             diags: Vec::new(),
         }
     }
@@ -288,148 +297,29 @@ impl<'a> Errors<'a> {
     fn invalid(&mut self, message: String, help: impl Into<String>) {
         self.diags.push(
             Diagnostic::new(ErrorCode::InvalidValue, message)
-                .label(self.image.span, "in this image")
+                .label(self.span, "in this image")
                 .help(help),
         );
-    }
-}
-
-/// Images in build order (bases first), then any the graph does not know.
-fn order<'a>(ctx: &BuildContext, images: &BTreeMap<&str, &'a Image>) -> Vec<&'a Image> {
-    let mut seen = BTreeSet::new();
-    let mut out = Vec::new();
-    for name in crate::graph::build_order(ctx.graph) {
-        if let Some(image) = images.get(name.as_str())
-            && seen.insert(image.name.as_str())
-        {
-            out.push(*image);
-        }
-    }
-    for (name, image) in images {
-        if seen.insert(name) {
-            out.push(*image);
-        }
-    }
-    out
-}
-
-// ---------------------------------------------------------------------------
-// Tags
-
-/// `go_auth` → `go_auth`, `GoAuth` → `goauth`: a Docker repository path
-/// component (`[a-z0-9]+` joined by `.`, `_`, `__` or dashes).
-fn repository(name: &str) -> String {
-    let lower = name.to_ascii_lowercase();
-    let mut out = String::new();
-    let mut sep = String::new();
-    for c in lower.chars() {
-        if c.is_ascii_alphanumeric() {
-            if !out.is_empty() && !sep.is_empty() {
-                let ok = sep == "_" || sep == "__" || sep == "." || sep.chars().all(|c| c == '-');
-                out.push_str(if ok { &sep } else { "-" });
-            }
-            sep.clear();
-            out.push(c);
-        } else {
-            sep.push(c);
-        }
-    }
-    if out.is_empty() {
-        String::from("image")
-    } else {
-        out
-    }
-}
-
-/// The local tag of every image: `<project>/<image>:<instance>`.
-fn tags(ctx: &BuildContext) -> Result<BTreeMap<String, String>, Vec<Diagnostic>> {
-    let project = ctx.project();
-    let instance = &ctx.instance;
-    let valid_tag = !instance.is_empty()
-        && instance.len() <= 128
-        && instance.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-        && instance
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if !valid_tag || instance == "latest" {
-        return Err(vec![Diagnostic::new(
-            ErrorCode::NameNotValid,
-            format!("environment instance `{instance}` cannot tag the images it builds"),
-        )
-        .help("images are tagged `<project>/<image>:<instance>`, and `latest` is not a pinned tag: rename the environment")]);
-    }
-    let mut tags = BTreeMap::new();
-    let mut owners: BTreeMap<String, &str> = BTreeMap::new();
-    let mut diags = Vec::new();
-    for image in &ctx.landscape.images {
-        let repo = repository(&image.name);
-        if let Some(other) = owners.insert(repo.clone(), &image.name) {
-            diags.push(
-                Diagnostic::new(
-                    ErrorCode::NameNotValid,
-                    format!(
-                        "images `{other}` and `{}` would both be tagged `{project}/{repo}`",
-                        image.name
-                    ),
-                )
-                .label(image.span, "same image name as another, in lowercase")
-                .help("Docker image names are lowercase: rename one of the images"),
-            );
-        }
-        tags.insert(image.name.clone(), format!("{project}/{repo}:{instance}"));
-    }
-    if diags.is_empty() {
-        Ok(tags)
-    } else {
-        Err(diags)
     }
 }
 
 // ---------------------------------------------------------------------------
 // The view of one image
 
-fn parent(image: &Image) -> Option<&str> {
-    match image.settings.get("from") {
-        Some(Value::Image(p)) => Some(p),
-        _ => None,
-    }
-}
-
-/// The image and its ancestors, nearest first (stops at a cycle).
-fn chain<'a>(image: &'a Image, images: &BTreeMap<&str, &'a Image>) -> Vec<&'a Image> {
-    let mut out = vec![image];
-    let mut seen = BTreeSet::from([image.name.as_str()]);
-    let mut current = image;
-    while let Some(p) = parent(current).and_then(|p| images.get(p)) {
-        if !seen.insert(p.name.as_str()) {
-            break;
-        }
-        out.push(*p);
-        current = p;
-    }
-    out
-}
-
-fn view(
-    ctx: &BuildContext,
-    image: &Image,
-    images: &BTreeMap<&str, &Image>,
-    tags: &BTreeMap<String, String>,
-    out: &mut Errors,
-) -> View {
+fn view(plan: &Plan, image: &BuildImage, out: &mut Errors) -> View {
     let name = &image.name;
-    let template = image.settings.get("template").and_then(Value::as_str);
-    let chain = chain(image, images);
+    let template = image.template.as_deref();
     let mut notes = Vec::new();
 
     // The run stage's base.
-    let from = match image.settings.get("from") {
-        Some(Value::Image(p)) => match tags.get(p) {
-            Some(tag) => {
+    let from = match &image.from {
+        BaseImage::Image(p) => match plan.images.iter().find(|i| &i.name == p) {
+            Some(parent) => {
                 notes.push(format!(
-                    "Layer on `{p}` ({tag}): build images/{p}/Dockerfile first, as images/build.sh does."
+                    "Layer on `{p}` ({}): build images/{p}/Dockerfile first, as images/build.sh does.",
+                    parent.tag
                 ));
-                tag.clone()
+                parent.tag.clone()
             }
             None => {
                 out.invalid(
@@ -439,7 +329,14 @@ fn view(
                 String::new()
             }
         },
-        Some(Value::String(s)) => {
+        BaseImage::Pinned(s) if s.is_empty() => {
+            out.invalid(
+                format!("image `{name}` has no usable `from`"),
+                "set `from = \"debian:12.5-slim\"` (a pinned image) or `from = OTHER_IMAGE`",
+            );
+            String::new()
+        }
+        BaseImage::Pinned(s) => {
             if base_reference(s) {
                 notes.push(format!("Base image: {s} (pinned)."));
             } else {
@@ -450,37 +347,12 @@ fn view(
             }
             s.clone()
         }
-        _ => {
-            out.invalid(
-                format!("image `{name}` has no usable `from`"),
-                "set `from = \"debian:12.5-slim\"` (a pinned image) or `from = OTHER_IMAGE`",
-            );
-            String::new()
-        }
     };
     if let Some(t) = template {
         notes.push(format!("Template: {t}."));
     }
-
-    // The build context, as build.sh passes it.
-    let context = match image.settings.get("context") {
-        Some(v) => match image_text(v) {
-            Ok(c) => Some(c),
-            Err(why) => {
-                out.invalid(
-                    format!("`context` of image `{name}` is {why}"),
-                    "write the build context as a path relative to the .bom file",
-                );
-                None
-            }
-        },
-        None => None,
-    };
-    match &context {
-        Some(c) => notes.push(format!(
-            "Build context: {} (relative to the .bom file).",
-            comment(c)
-        )),
+    match &image.context {
+        Some(c) => notes.push(format!("Build context: {c} (relative to the .bom file).")),
         None if template.is_some() => {
             notes.push(String::from("Build context: the folder of the .bom file."))
         }
@@ -490,26 +362,16 @@ fn view(
     // Build arguments.
     let mut args = Vec::new();
     let mut arg_values = BTreeMap::new();
-    if let Some(v) = image.settings.get("args") {
-        match string_map(v) {
-            Ok(map) => {
-                for (k, v) in map {
-                    if !is_identifier(&k) {
-                        out.invalid(
-                            format!("build argument `{}` of image `{name}` is not a valid ARG name", k.escape_debug()),
-                            "name build arguments like environment variables: letters, digits and `_`, not starting with a digit",
-                        );
-                        continue;
-                    }
-                    args.push(format!("{k}={}", quoted(&v)));
-                    arg_values.insert(k, v);
-                }
-            }
-            Err(why) => out.invalid(
-                format!("`args` of image `{name}` holds {why}"),
-                "build arguments are plain strings",
-            ),
+    for (k, v) in &image.args {
+        if !is_identifier(k) {
+            out.invalid(
+                format!("build argument `{}` of image `{name}` is not a valid ARG name", k.escape_debug()),
+                "name build arguments like environment variables: letters, digits and `_`, not starting with a digit",
+            );
+            continue;
         }
+        args.push(format!("{k}={}", quoted(v)));
+        arg_values.insert(k.as_str(), v.as_str());
     }
 
     // The build stage's toolchain.
@@ -524,40 +386,23 @@ fn view(
                 );
                 String::new()
             }
-            None => chain
-                .last()
-                .and_then(|root| root.settings.get("from"))
-                .and_then(Value::as_str)
+            None => image
+                .root
+                .as_deref()
                 .and_then(|root| toolchain_from_root(tc, root))
                 .unwrap_or_else(|| (tc.image)(tc.default)),
         };
         notes.push(format!("Build stage toolchain: {build_from}."));
     }
 
-    // Steps, entrypoint, command.
-    let mut list = |setting: &str| -> Option<Vec<String>> {
-        let v = image.settings.get(setting)?;
-        match string_list(v) {
-            Ok(items) => Some(items),
-            Err(why) => {
-                out.invalid(
-                    format!("`{setting}` of image `{name}` holds {why}"),
-                    format!("`{setting}` is a list of plain strings"),
-                );
-                None
-            }
-        }
-    };
-    let steps: Vec<String> = list("steps")
-        .unwrap_or_default()
+    // Steps and ONBUILD instructions.
+    let steps: Vec<String> = image
+        .steps
         .iter()
         .map(|s| json_array(&[String::from("/bin/sh"), String::from("-c"), s.clone()]))
         .collect();
-    let mut entrypoint = list("entrypoint").map(|l| json_array(&l));
-    let mut command = list("command").map(|l| json_array(&l));
-    let onbuild_items = list("onbuild").unwrap_or_default();
     let mut onbuild = Vec::new();
-    for item in &onbuild_items {
+    for item in &image.onbuild {
         match onbuild_instruction(item) {
             Ok(i) => onbuild.push(i),
             Err(help) => out.invalid(
@@ -569,15 +414,19 @@ fn view(
             ),
         }
     }
-    if entrypoint.is_none() && command.is_none() {
-        (entrypoint, command) = default_process(template, context.as_deref(), name, &mut notes);
-    }
 
-    // The user: the image's, else the nearest ancestor's, else the default.
-    let uid = chain
-        .iter()
-        .find_map(|i| i.settings.get("user").and_then(Value::as_int))
-        .unwrap_or(DEFAULT_USER);
+    // The process: the image's own, or its template's; behind the shim when
+    // a component built from it reads secrets.
+    let (own_entrypoint, own_command) = own_process(image, &mut notes);
+    let mut process_notes = Vec::new();
+    let (entrypoint, command) = if image.shim {
+        shimmed(plan, image, &mut process_notes)
+    } else {
+        (own_entrypoint, own_command)
+    };
+
+    // The user.
+    let uid = image.user;
     if !(1..=2_147_483_647).contains(&uid) {
         out.invalid(
             format!("user {uid} of image `{name}` is not a non-root user id"),
@@ -586,61 +435,54 @@ fn view(
     }
     let user = format!("{uid}:{uid}");
 
-    // The components built from this image: ports and health check.
-    let builders: Vec<&Component> = ctx
-        .landscape
-        .components
+    // Ports and health, as the plan decided them for the components built from it.
+    let expose: Vec<String> = image
+        .expose
         .iter()
-        .filter(|c| matches!(c.settings.get("build"), Some(Value::Image(i)) if i == name))
+        .filter(|p| **p > 0)
+        .map(u16::to_string)
         .collect();
-    let expose: Vec<String> = builders
-        .iter()
-        .flat_map(|c| c.ports().into_values())
-        .filter(|p| (1..=65_535).contains(p))
-        .collect::<BTreeSet<i64>>()
-        .into_iter()
-        .map(|p| p.to_string())
-        .collect();
-    let (health, health_notes) = image_health(&builders);
-    let probe = match &health {
-        Some(h) if h.probe => Some(if template == Some("go") && !build_from.is_empty() {
+    let mut health_notes = image.health_notes.clone();
+    if let Some(h) = &image.health
+        && health::command(&h.check).is_empty()
+    {
+        out.invalid(
+            format!("the health check of image `{name}` runs an empty command"),
+            "give `health { command = [...] }` a program to run",
+        );
+    }
+    let probed = builders(plan, image)
+        .filter(|w| w.health.as_ref().is_some_and(|h| h.check.needs_probe()))
+        .map(|w| format!("`{}`", w.name))
+        .collect::<Vec<_>>();
+    let image_probes = image.health.as_ref().is_some_and(|h| h.check.needs_probe());
+    if image.probe && !image_probes && !probed.is_empty() {
+        health_notes.push(format!(
+            "bomc-healthcheck is in the image: compose and ECS check {} with it.",
+            probed.join(", ")
+        ));
+    }
+    let tools = (image.probe || image.shim).then(|| {
+        if template == Some("go") && !build_from.is_empty() {
             build_from.clone()
         } else {
             String::from(PROBE_IMAGE)
-        }),
-        _ => None,
-    };
-    let healthcheck = match &health {
-        Some(h) => {
-            let mut text = h.options.join(" ");
-            if !text.is_empty() {
-                text.push(' ');
-            }
-            text.push_str("CMD ");
-            text.push_str(&json_array(&h.command));
-            text
         }
-        None => String::from("NONE"),
-    };
+    });
 
-    let labels = labels(ctx, image, &from, out);
-
-    let copy_context = template.is_none()
-        && context.is_some()
-        && !parent(image).and_then(|p| images.get(p)).is_some_and(|p| {
-            p.settings
-                .get("onbuild")
-                .is_some_and(|o| !matches!(o, Value::List(l) if l.is_empty()))
-        });
+    let labels = labels(plan, image, &from, out);
+    let copy_context = template.is_none() && image.context.is_some() && !image.parent_onbuild;
 
     View {
-        header: comment(&ctx.header()),
+        header: comment(&plan.instance.header),
         name: name.clone(),
-        tag: tags.get(name).cloned().unwrap_or_default(),
-        notes,
+        tag: image.tag.clone(),
+        notes: notes.iter().map(|n| comment(n)).collect(),
         from,
         build_from,
-        probe,
+        tools,
+        probe: image.probe,
+        shim: image.shim,
         args,
         labels,
         steps,
@@ -648,16 +490,27 @@ fn view(
         copy_context,
         user,
         expose,
-        health_notes,
-        healthcheck,
-        entrypoint,
-        command,
+        health_notes: health_notes.iter().map(|n| comment(n)).collect(),
+        healthcheck: health::healthcheck(image.health.as_ref()),
+        process_notes: process_notes.iter().map(|n| comment(n)).collect(),
+        entrypoint: entrypoint.map(|e| json_array(&e)),
+        command: command.map(|c| json_array(&c)),
     }
+}
+
+/// The workloads built from `image`.
+fn builders<'a>(
+    plan: &'a Plan,
+    image: &'a BuildImage,
+) -> impl Iterator<Item = &'a crate::lower::plan::Workload> {
+    plan.workloads
+        .iter()
+        .filter(move |w| matches!(&w.image, ImageSource::Build(n) if *n == image.name))
 }
 
 /// `"key"="value"` for every label: OCI's, then the image's own, then bomc's
 /// (which nothing overrides).
-fn labels(ctx: &BuildContext, image: &Image, from: &str, out: &mut Errors) -> Vec<String> {
+fn labels(plan: &Plan, image: &BuildImage, from: &str, out: &mut Errors) -> Vec<String> {
     let name = &image.name;
     let mut labels: BTreeMap<String, String> = BTreeMap::new();
     labels.insert("org.opencontainers.image.title".into(), name.clone());
@@ -672,36 +525,26 @@ fn labels(ctx: &BuildContext, image: &Image, from: &str, out: &mut Errors) -> Ve
         "org.opencontainers.image.base.name".into(),
         from.to_string(),
     );
-    if let Some(v) = image.settings.get("labels") {
-        match string_map(v) {
-            Ok(map) => {
-                for (k, v) in map {
-                    if k.trim().is_empty() {
-                        out.invalid(
-                            format!("image `{name}` has a label with an empty key"),
-                            "name every label",
-                        );
-                    } else if k.starts_with("org.bomc.") {
-                        out.invalid(
-                            format!(
-                                "label `{}` of image `{name}` is in bomc's namespace",
-                                k.escape_debug()
-                            ),
-                            "bomc sets the `org.bomc.*` labels itself: choose another key",
-                        );
-                    } else {
-                        labels.insert(k, v);
-                    }
-                }
-            }
-            Err(why) => out.invalid(
-                format!("`labels` of image `{name}` holds {why}"),
-                "labels are plain strings",
-            ),
+    for (k, v) in &image.labels {
+        if k.trim().is_empty() {
+            out.invalid(
+                format!("image `{name}` has a label with an empty key"),
+                "name every label",
+            );
+        } else if k.starts_with("org.bomc.") {
+            out.invalid(
+                format!(
+                    "label `{}` of image `{name}` is in bomc's namespace",
+                    k.escape_debug()
+                ),
+                "bomc sets the `org.bomc.*` labels itself: choose another key",
+            );
+        } else {
+            labels.insert(k.clone(), v.clone());
         }
     }
-    for (k, v) in ctx.labels() {
-        labels.insert(format!("org.bomc.{k}"), v);
+    for (k, v) in &plan.instance.labels {
+        labels.insert(format!("org.bomc.{k}"), v.clone());
     }
     let mut lines = Vec::new();
     for (k, v) in &labels {
@@ -716,18 +559,122 @@ fn labels(ctx: &BuildContext, image: &Image, from: &str, out: &mut Errors) -> Ve
     lines
 }
 
+// ---------------------------------------------------------------------------
+// The process: ENTRYPOINT and CMD
+
+type Argv = Option<Vec<String>>;
+
+/// The ENTRYPOINT and CMD the image writes without the shim: its own, else
+/// (when it sets neither) its template's default.
+fn own_process(image: &BuildImage, notes: &mut Vec<String>) -> (Argv, Argv) {
+    if image.entrypoint.is_none() && image.command.is_none() {
+        default_process(
+            image.template.as_deref(),
+            image.context.as_deref(),
+            &image.name,
+            notes,
+        )
+    } else {
+        (image.entrypoint.clone(), image.command.clone())
+    }
+}
+
+/// What the image runs without the shim, as Docker records it: what it
+/// writes over what it inherits from a parent bomc builds (an ENTRYPOINT
+/// resets the inherited CMD). `None`: inherited from a pulled base, which
+/// bomc does not know.
+fn effective(plan: &Plan, image: &BuildImage, seen: &mut BTreeSet<String>) -> (Argv, Argv) {
+    let (entrypoint, command) = own_process(image, &mut Vec::new());
+    let (inherited_entrypoint, inherited_command) = match &image.from {
+        BaseImage::Image(p) if seen.insert(p.clone()) => plan
+            .images
+            .iter()
+            .find(|i| &i.name == p)
+            .map(|parent| effective(plan, parent, seen))
+            .unwrap_or_default(),
+        _ => (None, None),
+    };
+    let command = match (&entrypoint, command) {
+        (_, Some(c)) => Some(c),
+        (Some(_), None) => Some(Vec::new()),
+        (None, None) => inherited_command,
+    };
+    (entrypoint.or(inherited_entrypoint), command)
+}
+
+/// ENTRYPOINT `bomc-entrypoint` before what the image runs without it, the
+/// CMD unchanged (written out when it is inherited: the ENTRYPOINT resets
+/// it), and comments saying why.
+fn shimmed(plan: &Plan, image: &BuildImage, notes: &mut Vec<String>) -> (Argv, Argv) {
+    let (entrypoint, command) = effective(plan, image, &mut BTreeSet::from([image.name.clone()]));
+    let variables: BTreeSet<&str> = builders(plan, image)
+        .flat_map(|w| &w.env)
+        .filter(|e| {
+            matches!(&e.value, EnvValue::Secret(s) if matches!(s.compose, SecretDelivery::Shim(_)))
+        })
+        .map(|e| e.name.as_str())
+        .collect();
+    notes.push(format!(
+        "Secrets: compose mounts each secret a component reads as the file {SHIM_SECRETS_DIR}/<VARIABLE>;"
+    ));
+    notes.push(String::from(
+        "bomc-entrypoint sets every such variable to its file's contents, then runs the command",
+    ));
+    notes.push(String::from(
+        "(CMD, compose `command:`, ECS `Command`), so the program reads its secrets under the same",
+    ));
+    notes.push(String::from(
+        "names as on ECS, which sets them itself. Without the folder it only runs the command.",
+    ));
+    if !variables.is_empty() {
+        notes.push(format!(
+            "Secret variables: {}.",
+            variables.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    notes.push(String::from(
+        "It replaces the ENTRYPOINT of the base image: an image that needs that one chains it,",
+    ));
+    notes.push(String::from(
+        "e.g. `entrypoint = [\"/docker-entrypoint.sh\"]`, which bomc-entrypoint then runs.",
+    ));
+    // Whether the image writes no process of its own (nor its template).
+    let inherited = own_process(image, &mut Vec::new()) == (None, None);
+    match (&command, &image.from) {
+        (Some(c), BaseImage::Image(p)) if inherited && !c.is_empty() => notes.push(format!(
+            "The CMD of `{p}`, written out: this ENTRYPOINT resets the CMD an image inherits."
+        )),
+        (None, _) => {
+            let root = image.root.as_deref().unwrap_or("the base image");
+            let without: Vec<String> = builders(plan, image)
+                .filter(|w| w.command.is_none())
+                .map(|w| format!("`{}`", w.name))
+                .collect();
+            notes.push(if without.is_empty() {
+                format!("This ENTRYPOINT resets the CMD inherited from {root}: every component built from it sets its `command`.")
+            } else {
+                format!(
+                    "This ENTRYPOINT resets the CMD inherited from {root}, and {} set{} no `command`: set `command` on the image.",
+                    without.join(", "),
+                    if without.len() == 1 { "s" } else { "" }
+                )
+            });
+        }
+        _ => {}
+    }
+    let mut shim = vec![String::from(SHIM_PATH)];
+    shim.extend(entrypoint.unwrap_or_default());
+    (Some(shim), command.filter(|c| !c.is_empty()))
+}
+
 /// What a template runs when the image sets neither `entrypoint` nor `command`.
 fn default_process(
     template: Option<&str>,
     context: Option<&str>,
     name: &str,
     notes: &mut Vec<String>,
-) -> (Option<String>, Option<String>) {
-    let argv = |items: &[&str]| {
-        Some(json_array(
-            &items.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        ))
-    };
+) -> (Argv, Argv) {
+    let argv = |items: &[&str]| Some(items.iter().map(|s| s.to_string()).collect::<Vec<_>>());
     match template {
         Some("go") => {
             let binary = context
@@ -737,7 +684,7 @@ fn default_process(
             notes.push(String::from(
                 "Entrypoint: the binary named after the context folder (set `entrypoint` to choose another).",
             ));
-            (Some(json_array(&[format!("/app/{binary}")])), None)
+            (Some(vec![format!("/app/{binary}")]), None)
         }
         Some("node") => (None, argv(&["node", "."])),
         Some("ruby") => (None, argv(&["bin/rails", "server", "--binding", "0.0.0.0"])),
@@ -762,16 +709,11 @@ fn toolchain_from_root(tc: &Toolchain, root: &str) -> Option<String> {
 }
 
 // ---------------------------------------------------------------------------
-// Health
+// build.sh
 
-mod encode;
-mod health;
-
-use encode::*;
-use health::*;
-
-fn build_script(ctx: &BuildContext, order: &[&Image], tags: &BTreeMap<String, String>) -> String {
-    let source_dir = ctx.source_dir.display().to_string();
+fn build_script(plan: &Plan) -> String {
+    let instance = &plan.instance;
+    let source_dir = instance.source_dir.display().to_string();
     let source_dir = if source_dir.is_empty() {
         String::from(".")
     } else {
@@ -779,11 +721,12 @@ fn build_script(ctx: &BuildContext, order: &[&Image], tags: &BTreeMap<String, St
     };
     let mut s = String::new();
     s.push_str("#!/bin/sh\n");
-    s.push_str(&format!("# {}\n", comment(&ctx.header())));
+    s.push_str(&format!("# {}\n", comment(&instance.header)));
     s.push_str("#\n");
     s.push_str(&format!(
         "# Builds the images of landscape `{}` ({}) in dependency order, bases first,\n",
-        ctx.landscape.name, ctx.instance
+        comment(&instance.landscape),
+        comment(&instance.instance)
     ));
     s.push_str("# each tagged <project>/<image>:<instance> — the tag the images built on it use in FROM.\n");
     s.push_str(
@@ -799,20 +742,19 @@ fn build_script(ctx: &BuildContext, order: &[&Image], tags: &BTreeMap<String, St
         "source_dir=${{BOMC_SOURCE_DIR:-{}}}\n",
         sh_quote(&source_dir)
     ));
-    for image in order {
+    for image in &plan.images {
         let name = &image.name;
-        let tag = tags.get(name).map(String::as_str).unwrap_or_default();
-        let context = match image.settings.get("context").map(image_text) {
-            Some(Ok(c)) if std::path::Path::new(&c).is_absolute() => sh_quote(&c),
-            Some(Ok(c)) => format!("\"$source_dir\"/{}", sh_quote(&c)),
-            _ if image.settings.contains_key("template") => String::from("\"$source_dir\""),
-            _ => format!("\"$images/{name}\""),
+        let context = match &image.context {
+            Some(c) if std::path::Path::new(c).is_absolute() => sh_quote(c),
+            Some(c) => format!("\"$source_dir\"/{}", sh_quote(c)),
+            None if image.template.is_some() => String::from("\"$source_dir\""),
+            None => format!("\"$images/{name}\""),
         };
         s.push('\n');
-        s.push_str(&format!("echo {}\n", sh_quote(&format!("+ {tag}"))));
+        s.push_str(&format!("echo {}\n", sh_quote(&format!("+ {}", image.tag))));
         s.push_str(&format!(
             "docker build --file \"$images/{name}/Dockerfile\" --tag {} {context}\n",
-            sh_quote(tag)
+            sh_quote(&image.tag)
         ));
     }
     s
@@ -842,15 +784,6 @@ mod tests {
     fn quoted_words_escape_what_docker_interprets() {
         assert_eq!(quoted("a\"b\\c${HOME}"), r#""a\"b\\c\${HOME}""#);
         assert_eq!(quoted("x\nRUN y"), r#""x\nRUN y""#);
-    }
-
-    #[test]
-    fn repositories_are_docker_names() {
-        assert_eq!(repository("go_auth"), "go_auth");
-        assert_eq!(repository("GoAuth"), "goauth");
-        assert_eq!(repository("_a__b___c-_d"), "a__b-c-d");
-        assert_eq!(repository("a--b"), "a--b");
-        assert_eq!(repository("_"), "image");
     }
 
     #[test]
