@@ -377,10 +377,13 @@ fn envs_and_reap_act_only_on_expired_ephemeral_instances() {
             "json",
         ],
     ));
+    // Only what the output folder holds: a Docker engine may be running other
+    // bomc projects (the end-to-end suite's), which `envs` lists too.
     let state: Vec<(String, bool, Option<String>)> = list
         .as_array()
         .expect("array")
         .iter()
+        .filter(|i| i["found_in"] == "output")
         .map(|i| {
             (
                 i["instance"].as_str().unwrap_or("").to_string(),
