@@ -4,12 +4,17 @@
 //	app serve     answers /health and /info on $PORT (default 8080)
 //	app migrate   the one-off job: creates the marker table and adds one row
 //	app check     connects to every dependency it is given, exits 1 on failure
+//	app [FLAG...]  serve, as a stand-in for the examples' services: -p/--port
+//	              PORT and --db-host HOST are read from anywhere in the
+//	              arguments, other arguments are ignored
 //
 // It reads, as the landscape documents them:
 //
 //	APP_SECRET                          a secret; /info reports its SHA-256 only
 //	DB_HOST DB_PORT DB_NAME DB_USER     PostgreSQL
-//	DB_PASSWORD                         a secret
+//	DB_PASSWORD                         a secret; /info reports its SHA-256
+//	                                    (PostgreSQL is logged in to; on 3306,
+//	                                    a MySQL server's greeting is enough)
 //	CACHE_URL                           redis://host:port
 //	INSTANCE                            the environment instance, echoed in /info
 package main
@@ -29,10 +34,11 @@ import (
 const markerTable = "bomc_e2e_migrations"
 
 func main() {
-	if len(os.Args) < 2 {
-		log.Fatal("usage: app serve|migrate|check")
+	command := ""
+	if len(os.Args) > 1 {
+		command = os.Args[1]
 	}
-	switch os.Args[1] {
+	switch command {
 	case "serve":
 		serve()
 	case "migrate":
@@ -48,7 +54,20 @@ func main() {
 			os.Exit(1)
 		}
 	default:
-		log.Fatalf("unknown command %q", os.Args[1])
+		standIn(os.Args[1:])
+		serve()
+	}
+}
+
+// standIn takes the flags the examples give their services.
+func standIn(args []string) {
+	for i := 0; i+1 < len(args); i++ {
+		switch args[i] {
+		case "-p", "--port":
+			os.Setenv("PORT", args[i+1])
+		case "--db-host":
+			os.Setenv("DB_HOST", args[i+1])
+		}
 	}
 }
 
@@ -86,9 +105,11 @@ type Info struct {
 	Hostname     string `json:"hostname"`
 	SecretSet    bool   `json:"secret_set"`
 	SecretSHA256 string `json:"secret_sha256"`
+	DBPassword   string `json:"db_password_sha256"`
 	Database     bool   `json:"database"`
 	DatabaseErr  string `json:"database_error,omitempty"`
 	Migrations   int    `json:"migrations"`
+	MigrationErr string `json:"migrations_error,omitempty"`
 	Cache        bool   `json:"cache"`
 	CacheErr     string `json:"cache_error,omitempty"`
 }
@@ -99,20 +120,28 @@ func collect() Info {
 	host, _ := os.Hostname()
 	secret, set := os.LookupEnv("APP_SECRET")
 	sum := sha256.Sum256([]byte(secret))
+	password := sha256.Sum256([]byte(os.Getenv("DB_PASSWORD")))
 	info := Info{
+		DBPassword:   hex.EncodeToString(password[:]),
 		Instance:     os.Getenv("INSTANCE"),
 		Hostname:     host,
 		SecretSet:    set,
 		SecretSHA256: hex.EncodeToString(sum[:]),
 		Migrations:   -1,
 	}
-	if db, err := database(); err != nil {
+	if os.Getenv("DB_PORT") == "3306" {
+		if err := mysqlGreeting(os.Getenv("DB_HOST"), "3306"); err != nil {
+			info.DatabaseErr = err.Error()
+		} else {
+			info.Database = true
+		}
+	} else if db, err := database(); err != nil {
 		info.DatabaseErr = err.Error()
 	} else {
 		info.Database = true
 		rows, err := db.Query("SELECT count(*) FROM " + markerTable)
 		if err != nil {
-			info.DatabaseErr = err.Error()
+			info.MigrationErr = err.Error()
 		} else if len(rows) == 1 && len(rows[0]) == 1 {
 			fmt.Sscan(rows[0][0], &info.Migrations)
 		}

@@ -1,11 +1,13 @@
 package main
 
-// Redis: PING over RESP, enough to know the cache answers.
+// Redis: PING over RESP, enough to know the cache answers; and a MySQL
+// server's greeting.
 
 import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strings"
@@ -42,6 +44,24 @@ func redisPing(rawURL string) error {
 	}
 	if strings.TrimSpace(line) != "+PONG" {
 		return fmt.Errorf("redis answered %q to PING", strings.TrimSpace(line))
+	}
+	return nil
+}
+
+// mysqlGreeting reads a MySQL server's first packet: protocol version 10.
+func mysqlGreeting(host, port string) error {
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(host, port), 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	head := make([]byte, 5)
+	if _, err := io.ReadFull(conn, head); err != nil {
+		return err
+	}
+	if head[4] != 10 {
+		return fmt.Errorf("not a MySQL greeting: first byte %d", head[4])
 	}
 	return nil
 }
