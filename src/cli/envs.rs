@@ -37,6 +37,9 @@ pub(super) struct Instance {
     pub project: String,
     /// Where it was found: `output` (a folder bomc built) or `docker` (running containers).
     pub found_in: &'static str,
+    /// Containers of its compose project running on the Docker engine (0
+    /// when none, or when no engine answers).
+    pub running: usize,
     pub folder: Option<String>,
 }
 
@@ -199,22 +202,25 @@ pub(super) fn instances(out: &std::path::Path, now: i64) -> Vec<Instance> {
             expires: m.expires,
             found_in: "output",
             folder: Some(out.join(dir).display().to_string()),
+            running: 0,
         })
         .collect();
     for running in docker_instances() {
-        if !list.iter().any(|i| i.project == running.project) {
-            list.push(Instance {
+        match list.iter_mut().find(|i| i.project == running.project) {
+            Some(built) => built.running = running.running,
+            None => list.push(Instance {
                 expired: expired(&running.expires),
                 ..running
-            });
+            }),
         }
     }
     list
 }
 
-/// Compose projects bomc built that a Docker engine knows, from their labels.
+/// Compose projects bomc built that a Docker engine knows, from their labels,
+/// with how many of their containers run.
 fn docker_instances() -> Vec<Instance> {
-    let format = "{{.Label \"com.docker.compose.project\"}}\t{{.Label \"org.bomc.landscape\"}}\t{{.Label \"org.bomc.instance\"}}\t{{.Label \"org.bomc.environment\"}}\t{{.Label \"org.bomc.lifetime\"}}\t{{.Label \"org.bomc.expires\"}}\t{{.Label \"org.bomc.purpose\"}}";
+    let format = "{{.Label \"com.docker.compose.project\"}}\t{{.Label \"org.bomc.landscape\"}}\t{{.Label \"org.bomc.instance\"}}\t{{.Label \"org.bomc.environment\"}}\t{{.Label \"org.bomc.lifetime\"}}\t{{.Label \"org.bomc.expires\"}}\t{{.Label \"org.bomc.purpose\"}}\t{{.State}}";
     let Ok(out) = std::process::Command::new("docker")
         .args([
             "ps",
@@ -232,41 +238,46 @@ fn docker_instances() -> Vec<Instance> {
     if !out.status.success() {
         return Vec::new();
     }
-    let mut seen = std::collections::BTreeSet::new();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split('\t').collect();
-            let [
-                project,
-                landscape,
-                instance,
-                environment,
-                lifetime,
-                expires,
-                purpose,
-            ] = f.as_slice()
-            else {
-                return None;
-            };
-            if project.is_empty() || !seen.insert(project.to_string()) {
-                return None;
-            }
-            let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
-            Some(Instance {
-                landscape: landscape.to_string(),
-                instance: instance.to_string(),
-                environment: environment.to_string(),
-                lifetime: lifetime.to_string(),
-                purpose: opt(purpose),
-                expires: opt(expires),
-                expired: false,
-                project: project.to_string(),
-                found_in: "docker",
-                folder: None,
-            })
-        })
-        .collect()
+    let mut projects: Vec<Instance> = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [
+            project,
+            landscape,
+            instance,
+            environment,
+            lifetime,
+            expires,
+            purpose,
+            state,
+        ] = f.as_slice()
+        else {
+            continue;
+        };
+        if project.is_empty() {
+            continue;
+        }
+        let running = usize::from(*state == "running");
+        if let Some(known) = projects.iter_mut().find(|i| i.project == *project) {
+            known.running += running;
+            continue;
+        }
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        projects.push(Instance {
+            landscape: landscape.to_string(),
+            instance: instance.to_string(),
+            environment: environment.to_string(),
+            lifetime: lifetime.to_string(),
+            purpose: opt(purpose),
+            expires: opt(expires),
+            expired: false,
+            project: project.to_string(),
+            found_in: "docker",
+            folder: None,
+            running,
+        });
+    }
+    projects
 }
 
 pub fn run(args: &EnvsArgs) -> ExitCode {
@@ -311,6 +322,11 @@ pub fn run(args: &EnvsArgs) -> ExitCode {
                     .as_deref()
                     .map(|p| format!(" — {p}"))
                     .unwrap_or_default();
+                let state = match i.running {
+                    0 => state,
+                    1 => format!("{state}, running (1 container)"),
+                    n => format!("{state}, running ({n} containers)"),
+                };
                 let _ = writeln!(
                     out,
                     "{:<40} {state}{purpose}",

@@ -12,6 +12,7 @@ mod examples;
 mod expiry;
 mod fuzz;
 mod graph;
+mod runtime;
 mod ui;
 
 use std::path::{Path, PathBuf};

@@ -194,7 +194,10 @@ pub(super) fn service(
             .get(&w.name)
             .map(|n| n.iter().cloned().collect())
             .unwrap_or_default(),
-        healthcheck: w.health.as_ref().map(healthcheck),
+        healthcheck: match &w.health {
+            Some(h) => Some(healthcheck(h)),
+            None => inherited_check_off(emit, w),
+        },
         command: w
             .command
             .as_ref()
@@ -271,11 +274,35 @@ fn healthcheck(h: &Health) -> Healthcheck {
     };
     Healthcheck {
         test,
+        disable: false,
         interval: h.interval_ms.map(duration),
         timeout: h.timeout_ms.map(duration),
         retries: h.unhealthy,
         start_period: h.start_period_ms.map(duration),
     }
+}
+
+/// For a workload without a health check built from an image whose
+/// HEALTHCHECK is another component's (a job built from its service's image):
+/// that check turned off, else Docker would run it in the job's container —
+/// probing a port the job does not serve, and calling it unhealthy.
+fn inherited_check_off(emit: &Emit, w: &Workload) -> Option<Healthcheck> {
+    let ImageSource::Build(name) = &w.image else {
+        return None;
+    };
+    emit.plan
+        .images
+        .iter()
+        .find(|i| &i.name == name)
+        .and_then(|i| i.health.as_ref())
+        .map(|_| Healthcheck {
+            test: Vec::new(),
+            disable: true,
+            interval: None,
+            timeout: None,
+            retries: None,
+            start_period: None,
+        })
 }
 
 /// The image, or the build of an image definition.

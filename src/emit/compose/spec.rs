@@ -115,7 +115,11 @@ pub(super) struct DependsOn {
 
 #[derive(Serialize)]
 pub(super) struct Healthcheck {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(super) test: Vec<String>,
+    /// Turns off the image's HEALTHCHECK.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(super) disable: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) interval: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
