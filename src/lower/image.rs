@@ -8,6 +8,7 @@ use crate::diag::{Diagnostic, ErrorCode};
 use crate::graph::Graph;
 use crate::model::{Image, Landscape, Part, Value};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
 /// The user a container runs as when no image in the chain says.
 const DEFAULT_USER: i64 = 10001;
@@ -147,7 +148,11 @@ pub(super) fn images(
         .iter()
         .map(|i| (i.name.as_str(), i))
         .collect();
-    let tags = tags(landscape, instance, errors);
+    let repositories = repositories(landscape, errors);
+    let bomc_labels = BTreeMap::from([
+        (String::from("generated-by"), String::from("bomc")),
+        (String::from("landscape"), instance.landscape.clone()),
+    ]);
     let mut order: Vec<&Image> = Vec::new();
     let mut seen = BTreeSet::new();
     for name in crate::graph::build_order(graph)
@@ -198,7 +203,12 @@ pub(super) fn images(
             BuildImage {
                 name: image.name.clone(),
                 docs: image.docs.clone(),
-                tag: tags.get(&image.name).cloned().unwrap_or_default(),
+                repository: repositories.get(&image.name).cloned().unwrap_or_default(),
+                // Known once the workloads say what the image must carry (`finish`).
+                content_tag: String::new(),
+                tag: String::new(),
+                publish: false,
+                bomc_labels: bomc_labels.clone(),
                 from,
                 root,
                 template: r.text("template"),
@@ -222,49 +232,89 @@ pub(super) fn images(
         .collect()
 }
 
-/// The local tag of every image: `<project>/<image>:<instance>`.
-fn tags(
-    landscape: &Landscape,
-    instance: &Instance,
-    errors: &mut Vec<Diagnostic>,
-) -> BTreeMap<String, String> {
-    let project = &instance.project;
-    let name = &instance.instance;
-    let valid_tag = !name.is_empty()
-        && name.len() <= 128
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if !valid_tag || name == "latest" {
-        errors.push(
-            Diagnostic::new(
-                ErrorCode::NameNotValid,
-                format!("environment instance `{name}` cannot tag the images it builds"),
-            )
-            .help("images are tagged `<project>/<image>:<instance>`, and `latest` is not a pinned tag: rename the environment"),
-        );
-    }
-    let mut tags = BTreeMap::new();
+/// The repository of every image: `<landscape>/<image>`, shared by every
+/// instance of the landscape (their content tags tell the builds apart).
+fn repositories(landscape: &Landscape, errors: &mut Vec<Diagnostic>) -> BTreeMap<String, String> {
+    let prefix = repository(&landscape.name);
+    let mut repositories = BTreeMap::new();
     let mut owners: BTreeMap<String, &str> = BTreeMap::new();
     for image in &landscape.images {
-        let repo = repository(&image.name);
+        let repo = format!("{prefix}/{}", repository(&image.name));
         if let Some(other) = owners.insert(repo.clone(), &image.name) {
             errors.push(
                 Diagnostic::new(
                     ErrorCode::NameNotValid,
                     format!(
-                        "images `{other}` and `{}` would both be tagged `{project}/{repo}`",
+                        "images `{other}` and `{}` would both be the repository `{repo}`",
                         image.name
                     ),
                 )
                 .label(image.span, "same image name as another, in lowercase")
-                .help("Docker image names are lowercase: rename one of the images"),
+                .help("Docker repository names are lowercase: rename one of the images"),
             );
         }
-        tags.insert(image.name.clone(), format!("{project}/{repo}:{name}"));
+        repositories.insert(image.name.clone(), repo);
     }
-    tags
+    repositories
+}
+
+/// What the tag covers besides the image's fields and context: bump it when
+/// the way bomc renders Dockerfiles changes without a version change.
+const TAG_SCHEME: &str = "bomc image tag v1";
+
+/// Hex digits of the content tag (64 bits).
+const TAG_DIGITS: usize = 16;
+
+/// The content tag of every image, bases first: a SHA-256 over
+/// - the tag scheme and bomc's version (which renders the Dockerfile),
+/// - the image's fields as the plan holds them (canonical JSON, without the
+///   tag fields themselves): base, template, arguments, steps, user, labels,
+///   entrypoint, command, ports, HEALTHCHECK, probe and shim — everything the
+///   Dockerfile emitter reads,
+/// - the parent's tag, for an image built on another definition,
+/// - the build context as Docker sends it (`context.rs`): every path not
+///   excluded by `.dockerignore`, sorted, with its size, mode and SHA-256,
+///   leaving out bomc's output folder.
+///
+/// Nothing about the environment instance goes in, so instances built from
+/// the same sources share images, and any change to those sources makes a
+/// new tag, which rolls the services that run it.
+fn content_tags(images: &mut [BuildImage], source_dir: &Path, out: &Path) {
+    let mut tags: BTreeMap<String, String> = BTreeMap::new();
+    for image in images.iter_mut() {
+        let mut text = format!("{TAG_SCHEME}\nbomc {}\n", env!("CARGO_PKG_VERSION"));
+        let mut fields = serde_json::to_value(&*image).unwrap_or_default();
+        if let Some(map) = fields.as_object_mut() {
+            for key in ["repository", "content_tag", "tag", "publish"] {
+                map.remove(key);
+            }
+        }
+        text.push_str(&format!("definition {fields}\n"));
+        if let BaseImage::Image(parent) = &image.from {
+            let tag = tags.get(parent).map(String::as_str).unwrap_or("unknown");
+            text.push_str(&format!("parent {tag}\n"));
+        }
+        let context = match (&image.context, &image.template) {
+            (Some(c), _) => Some(source_dir.join(c)),
+            (None, Some(_)) => Some(source_dir.to_path_buf()),
+            // A layer without a context: Docker gets the Dockerfile's folder.
+            (None, None) => None,
+        };
+        text.push_str("context\n");
+        if let Some(dir) = context {
+            let dir = if dir.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                dir
+            };
+            text.push_str(&super::context::digest(&dir, &[out.to_path_buf()]));
+        }
+        use sha2::Digest;
+        let digest = super::context::hex(&sha2::Sha256::digest(text.as_bytes()));
+        image.content_tag = digest[..TAG_DIGITS].to_string();
+        image.tag = format!("{}:{}", image.repository, image.content_tag);
+        tags.insert(image.name.clone(), image.tag.clone());
+    }
 }
 
 /// Templates whose Dockerfile starts a program of their own (see the
@@ -298,10 +348,12 @@ fn knows_its_process(image: &BuildImage, images: &[BuildImage]) -> bool {
 }
 
 /// What the workloads built from each image need of it: the ports it
-/// serves, its HEALTHCHECK, the probe and the secrets shim.
+/// serves, its HEALTHCHECK, the probe and the secrets shim; then its tag.
 pub(super) fn finish(
     mut images: Vec<BuildImage>,
     workloads: &[Workload],
+    instance: &Instance,
+    out: &Path,
     errors: &mut Vec<Diagnostic>,
 ) -> Vec<BuildImage> {
     for image in &mut images {
@@ -323,6 +375,7 @@ pub(super) fn finish(
                 .any(|(_, s)| matches!(s.compose, SecretDelivery::Shim(_)))
         });
         (image.health, image.health_notes) = image_health(&builders);
+        image.publish = !builders.is_empty();
     }
     for image in images.iter().filter(|i| i.shim) {
         if knows_its_process(image, &images) {
@@ -348,6 +401,7 @@ pub(super) fn finish(
             );
         }
     }
+    content_tags(&mut images, &instance.source_dir, out);
     images
 }
 

@@ -4,6 +4,7 @@
 //! bomc changes on its own is a `W` warning recorded in the plan. Emitters
 //! take the plan and nothing else.
 
+mod context;
 pub mod contracts;
 mod image;
 pub mod plan;
@@ -50,7 +51,8 @@ pub fn lower(landscape: &Landscape, graph: &Graph, ctx: &Context) -> Result<Plan
     };
     let workloads = lowering.workloads();
     let secrets = secrets(&workloads, &mut errors);
-    let images = image::finish(images, &workloads, &mut errors);
+    let images = image::finish(images, &workloads, &instance, ctx.out, &mut errors);
+    let publish = publish(&instance);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -58,11 +60,34 @@ pub fn lower(landscape: &Landscape, graph: &Graph, ctx: &Context) -> Result<Plan
         instance,
         workloads,
         images,
+        publish,
         start_order,
         access,
         secrets,
         warnings,
     })
+}
+
+/// Images run on AWS are built for the platform the task definitions
+/// declare: Fargate's default, Linux on x86-64.
+pub const PLATFORM: &str = "linux/amd64";
+
+/// How long a registry keeps an image that no persistent instance runs: longer
+/// than an ephemeral environment usually lives, short enough that a story's
+/// images do not pile up.
+pub const IMAGE_RETENTION_DAYS: u32 = 30;
+
+/// Publishing: persistent instances move a `live-<instance>` tag to the images
+/// they run, which the repositories' lifecycle policy never expires; every
+/// other image expires `IMAGE_RETENTION_DAYS` after it was pushed.
+fn publish(instance: &Instance) -> plan::Publish {
+    let live_prefix = String::from("live-");
+    plan::Publish {
+        platform: String::from(PLATFORM),
+        live_tag: (!instance.is_ephemeral()).then(|| format!("{live_prefix}{}", instance.instance)),
+        live_prefix,
+        retention_days: IMAGE_RETENTION_DAYS,
+    }
 }
 
 /// A model value as plan text (hosts, ports and URLs kept symbolic); `None`

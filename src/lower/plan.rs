@@ -20,6 +20,8 @@ pub struct Plan {
     pub workloads: Vec<Workload>,
     /// The images bomc builds, bases first.
     pub images: Vec<BuildImage>,
+    /// How the images are published to a registry for the cloud.
+    pub publish: Publish,
     /// Component names, dependencies first.
     pub start_order: Vec<String>,
     /// Component → who may connect to it, on which ports (least privilege).
@@ -507,13 +509,40 @@ pub enum Wait {
     Started,
 }
 
+/// How images reach the registry the cloud pulls from (`images/publish.sh`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Publish {
+    /// The platform images are built for when published: what the task
+    /// definitions declare (`RuntimePlatform`).
+    pub platform: String,
+    /// A tag moved to the images a persistent instance runs
+    /// (`live-production`), which the repositories' lifecycle policy keeps.
+    pub live_tag: Option<String>,
+    /// Tag prefix the lifecycle policy keeps (`live-`).
+    pub live_prefix: String,
+    /// Days after which the lifecycle policy expires an image that carries
+    /// no live tag.
+    pub retention_days: u32,
+}
+
 /// An image bomc builds.
 #[derive(Debug, Serialize)]
 pub struct BuildImage {
     pub name: String,
     pub docs: Vec<String>,
-    /// `<project>/<repository>:<instance>`.
+    /// `<landscape>/<image>`: the repository, locally and in a registry.
+    pub repository: String,
+    /// A hash of everything the image is built from (see `lower/image.rs`):
+    /// changes exactly when the built image would.
+    pub content_tag: String,
+    /// `<repository>:<content_tag>`: the local reference (compose, `FROM`).
     pub tag: String,
+    /// Whether a component runs it, so it is pushed to the registry
+    /// (layers only other images build on are not).
+    pub publish: bool,
+    /// The `org.bomc.*` labels bomc writes into the image: the same for
+    /// every environment instance, so instances share images.
+    pub bomc_labels: BTreeMap<String, String>,
     pub from: BaseImage,
     /// The pinned image at the root of the chain.
     pub root: Option<String>,

@@ -602,11 +602,12 @@ fn build_script_builds_every_image_after_the_images_it_builds_on() {
             .map(|(i, (_, t))| (t.as_str(), i))
             .collect();
         for (position, (name, tag)) in built.iter().enumerate() {
+            // `<landscape>/<image>:<content tag>` (16 hex digits).
+            let content = tag.rsplit(':').next().unwrap_or("");
             assert!(
-                tag.ends_with(&format!(
-                    "/{name}:{}",
-                    dir.file_name().and_then(|n| n.to_str()).expect("instance")
-                )),
+                tag.ends_with(&format!("/{name}:{content}"))
+                    && content.len() == 16
+                    && content.chars().all(|c| c.is_ascii_hexdigit()),
                 "{tag}"
             );
             for from in instructions(&files[name])

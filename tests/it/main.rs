@@ -7,6 +7,7 @@ mod build_compose;
 mod build_dockerfile;
 mod cli;
 mod contracts;
+mod deploy;
 mod environments;
 mod examples;
 mod expiry;

@@ -185,6 +185,15 @@ fn health_check(t: &Template, h: &Health) -> Json {
     })
 }
 
+/// The task definitions' CPU architecture: the platform images are published for.
+fn runtime_platform(platform: &str) -> &'static str {
+    if platform.ends_with("arm64") {
+        "ARM64"
+    } else {
+        "X86_64"
+    }
+}
+
 /// Log group, task definition and (for long-running components) service.
 pub(crate) fn workload(t: &mut Template, w: &Workload) {
     let id = w.id.clone();
@@ -205,10 +214,26 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
         ImageSource::Build(name) => {
             let registry = t.parameter(
                 "ImageRegistry",
-                json!({"Type": "String", "Description": "Registry (e.g. an ECR repository URI prefix) holding the images bomc's Dockerfiles build", "AllowedPattern": "^[a-z0-9][a-z0-9./:-]*$"}),
+                json!({"Type": "String", "Description": "Registry the images were published to with images/publish.sh (e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com); each is pulled as <registry>/<repository>:<content tag>", "AllowedPattern": "^[a-z0-9][a-z0-9./:-]*$"}),
             );
-            let instance = &t.plan.instance;
-            json!({"Fn::Join": ["", [registry, format!("/{}-{name}:{}", instance.project, instance.instance)]]})
+            match t.plan.images.iter().find(|i| &i.name == name) {
+                Some(image) => {
+                    json!({"Fn::Join": ["", [registry, format!("/{}:{}", image.repository, image.content_tag)]]})
+                }
+                None => {
+                    t.errors.push(
+                        crate::diag::Diagnostic::new(
+                            crate::diag::ErrorCode::NameNotValid,
+                            format!(
+                                "`{}` builds image `{name}`, which the plan does not hold",
+                                w.name
+                            ),
+                        )
+                        .help("this is a bug in bomc; please report it with the .bom file"),
+                    );
+                    return;
+                }
+            }
         }
     };
     let mut environment = Vec::new();
@@ -263,6 +288,7 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
             "Properties": {
                 "Family": physical(t, &w.name),
                 "RequiresCompatibilities": ["FARGATE"],
+                "RuntimePlatform": {"CpuArchitecture": runtime_platform(&t.plan.publish.platform), "OperatingSystemFamily": "LINUX"},
                 "NetworkMode": "awsvpc",
                 "Cpu": cpu.to_string(),
                 "Memory": memory.to_string(),

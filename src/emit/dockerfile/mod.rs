@@ -11,8 +11,9 @@
 //! Decisions about the syntax:
 //!
 //! - **Layers.** An image whose `from` is another definition builds `FROM
-//!   <project>/<parent>:<instance>` — the local tag `build.sh` gives the parent
-//!   (`messenger-production/go_runtime:production`). Templates are multi-stage:
+//!   <landscape>/<parent>:<content tag>` — the local tag `build.sh` gives the
+//!   parent (`messenger/go_runtime:1f0c…`, the plan's hash of what it is built
+//!   from). Templates are multi-stage:
 //!   a pinned toolchain image builds the code (`golang:…`, `node:…`, `python:…`,
 //!   `ruby:…`, `maven:…`), and the run stage copies the result onto `from`. The
 //!   toolchain's version comes from the `<LANG>_VERSION` build argument, else
@@ -36,6 +37,11 @@
 //!   the `.bom` file bomc was given (`BOMC_SOURCE_DIR` overrides it), the
 //!   `.bom` folder for a template without `context`, and the image's own
 //!   output folder (just the Dockerfile) for a layer without one.
+//!   `BOMC_PLATFORM` builds for another platform (`images/publish.sh` sets
+//!   the one the task definitions declare).
+//! - **Publishing.** `images/publish.sh REGISTRY` builds, then pushes every
+//!   image a component runs as `REGISTRY/<repository>:<content tag>` — the
+//!   reference the task definitions pull (see `publish.rs`).
 //! - **Data stays data.** Every string from a `.bom` file is encoded for its
 //!   place: exec-form JSON arrays for `RUN` steps, `ENTRYPOINT`, `CMD` and the
 //!   health command (a shell check runs as `["/bin/sh", "-c", "…"]`);
@@ -46,6 +52,7 @@
 
 mod encode;
 mod health;
+mod publish;
 
 use super::Artifact;
 use crate::diag::{Diagnostic, ErrorCode};
@@ -256,6 +263,10 @@ pub fn emit(plan: &Plan) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
     artifacts.push(Artifact {
         path: String::from("images/build.sh"),
         contents: build_script(plan),
+    });
+    artifacts.push(Artifact {
+        path: String::from("images/publish.sh"),
+        contents: publish::script(plan),
     });
     Ok(artifacts)
 }
@@ -470,7 +481,7 @@ fn view(plan: &Plan, image: &BuildImage, out: &mut Errors) -> View {
         }
     });
 
-    let labels = labels(plan, image, &from, out);
+    let labels = labels(image, &from, out);
     let copy_context = template.is_none() && image.context.is_some() && !image.parent_onbuild;
 
     View {
@@ -510,7 +521,7 @@ fn builders<'a>(
 
 /// `"key"="value"` for every label: OCI's, then the image's own, then bomc's
 /// (which nothing overrides).
-fn labels(plan: &Plan, image: &BuildImage, from: &str, out: &mut Errors) -> Vec<String> {
+fn labels(image: &BuildImage, from: &str, out: &mut Errors) -> Vec<String> {
     let name = &image.name;
     let mut labels: BTreeMap<String, String> = BTreeMap::new();
     labels.insert("org.opencontainers.image.title".into(), name.clone());
@@ -543,7 +554,7 @@ fn labels(plan: &Plan, image: &BuildImage, from: &str, out: &mut Errors) -> Vec<
             labels.insert(k.clone(), v.clone());
         }
     }
-    for (k, v) in &plan.instance.labels {
+    for (k, v) in &image.bomc_labels {
         labels.insert(format!("org.bomc.{k}"), v.clone());
     }
     let mut lines = Vec::new();
@@ -728,14 +739,19 @@ fn build_script(plan: &Plan) -> String {
         comment(&instance.landscape),
         comment(&instance.instance)
     ));
-    s.push_str("# each tagged <project>/<image>:<instance> — the tag the images built on it use in FROM.\n");
+    s.push_str(
+        "# each tagged <landscape>/<image>:<content tag> — the tag the images built on it use in\n",
+    );
+    s.push_str(
+        "# FROM, and a hash of what the image is built from (its definition and its context).\n",
+    );
     s.push_str(
         "# Build contexts are relative to the folder of the .bom file: run this script from\n",
     );
     s.push_str(
         "# the folder bomc ran in (`sh <out>/images/build.sh`), or set BOMC_SOURCE_DIR to\n",
     );
-    s.push_str("# the .bom file's folder.\n");
+    s.push_str("# the .bom file's folder. BOMC_PLATFORM=linux/amd64 builds for that platform.\n");
     s.push_str("set -eu\n");
     s.push_str("images=$(cd \"$(dirname \"$0\")\" && pwd)\n");
     s.push_str(&format!(
@@ -753,7 +769,7 @@ fn build_script(plan: &Plan) -> String {
         s.push('\n');
         s.push_str(&format!("echo {}\n", sh_quote(&format!("+ {}", image.tag))));
         s.push_str(&format!(
-            "docker build --file \"$images/{name}/Dockerfile\" --tag {} {context}\n",
+            "docker build ${{BOMC_PLATFORM:+--platform \"$BOMC_PLATFORM\"}} --file \"$images/{name}/Dockerfile\" --tag {} {context}\n",
             sh_quote(&image.tag)
         ));
     }
