@@ -61,8 +61,17 @@ enum ModuleKey {
     File(PathBuf),
 }
 
+/// How the loader reads a file: from disk, or (for `bomc diff --base`) from
+/// another source such as a git revision.
+pub type Read<'r> = &'r dyn Fn(&Path) -> std::io::Result<String>;
+
+fn read_disk(path: &Path) -> std::io::Result<String> {
+    std::fs::read_to_string(path)
+}
+
 struct Loader<'d> {
     program: Program,
+    read: Read<'d>,
     loaded: BTreeMap<ModuleKey, ModuleId>,
     /// The modules being loaded, innermost last, with the import span that led to each.
     stack: Vec<(ModuleKey, String, Option<Span>)>,
@@ -71,7 +80,13 @@ struct Loader<'d> {
 
 /// Loads `path` and its imports. Returns `None` if the main file cannot be read.
 pub fn load_file(path: &Path, diags: &mut Diagnostics) -> Option<Program> {
-    let text = match std::fs::read_to_string(path) {
+    load_file_with(path, &read_disk, diags)
+}
+
+/// [`load_file`], reading the file and its local imports through `read`
+/// (`bomc diff --base` reads them from a git revision).
+pub fn load_file_with(path: &Path, read: Read, diags: &mut Diagnostics) -> Option<Program> {
+    let text = match read(path) {
         Ok(text) => text,
         Err(err) => {
             diags.push(
@@ -90,6 +105,7 @@ pub fn load_file(path: &Path, diags: &mut Diagnostics) -> Option<Program> {
         Some(path.to_path_buf()),
         text,
         key,
+        read,
         diags,
     ))
 }
@@ -99,7 +115,7 @@ pub fn load_file(path: &Path, diags: &mut Diagnostics) -> Option<Program> {
 pub fn load_text(name: &str, text: String, diags: &mut Diagnostics) -> Program {
     let path = PathBuf::from(name);
     let key = ModuleKey::File(canonical(&path));
-    load_main(name.to_string(), Some(path), text, key, diags)
+    load_main(name.to_string(), Some(path), text, key, &read_disk, diags)
 }
 
 fn load_main(
@@ -107,10 +123,12 @@ fn load_main(
     path: Option<PathBuf>,
     text: String,
     key: ModuleKey,
+    read: Read,
     diags: &mut Diagnostics,
 ) -> Program {
     let mut loader = Loader {
         program: Program::default(),
+        read,
         loaded: BTreeMap::new(),
         stack: Vec::new(),
         diags,
@@ -196,7 +214,7 @@ impl Loader<'_> {
             if let Some(id) = self.loaded.get(&key) {
                 return Some(*id);
             }
-            let text = match std::fs::read_to_string(&path) {
+            let text = match (self.read)(&path) {
                 Ok(t) => t,
                 Err(err) => {
                     self.diags.push(
