@@ -4,13 +4,15 @@
 //! `syntax` (text → AST) → `resolve` (imports, scopes) → `eval` (parameters,
 //! environments, values, checked against `check`'s schemas) → `model` →
 //! `graph` → `lower` (one typed plan per environment instance) → `emit`
-//! (compose, CloudFormation, Dockerfiles) → `write`. They are chained here,
-//! and only here: [`check_file`] runs every stage but writing, [`compile`]
-//! and [`build`] are what `bomc build` runs; the CLI parses and prints.
+//! (compose, CloudFormation, Dockerfiles) → `diff` → `write`. They are
+//! chained here, and only here: [`check_file`] runs every stage but writing,
+//! [`compile`] and [`build`] are what `bomc build` runs, [`diff`] what
+//! `bomc diff` runs; the CLI parses and prints.
 
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod diff;
 pub mod emit;
 pub mod eval;
 pub mod model;
@@ -53,6 +55,17 @@ pub fn compile(
     port_block: &mut dyn FnMut(&str, &str) -> u32,
     diags: &mut Diagnostics,
 ) -> Option<lower::plan::Plan> {
+    compile_graph(program, options, settings, port_block, diags).map(|(plan, _)| plan)
+}
+
+/// [`compile`], keeping the graph the plan was lowered from.
+fn compile_graph(
+    program: &Program,
+    options: &eval::Options,
+    settings: &BuildSettings,
+    port_block: &mut dyn FnMut(&str, &str) -> u32,
+    diags: &mut Diagnostics,
+) -> Option<(lower::plan::Plan, graph::Graph)> {
     let (landscape, graph) = evaluate_graph(program, options, diags)?;
     let instance = lower::instance_name(&landscape);
     let ctx = lower::Context {
@@ -63,7 +76,7 @@ pub fn compile(
         out: settings.out,
     };
     match lower::lower(&landscape, &graph, &ctx) {
-        Ok(plan) => Some(plan),
+        Ok(plan) => Some((plan, graph)),
         Err(errors) => {
             errors.into_iter().for_each(|d| diags.push(d));
             None
@@ -320,3 +333,164 @@ fn duplicate_environments(program: &Program, diags: &mut Diagnostics) {
 pub mod graph;
 pub mod lower;
 pub mod write;
+
+/// What `bomc diff` compares, and how.
+pub struct DiffRequest<'a> {
+    /// The environments to compare; empty: every environment either version
+    /// declares (the bare landscape if neither declares one).
+    pub environments: &'a [String],
+    pub sets: &'a [(String, String)],
+    /// The new file as the user named it. Both versions are compiled as this
+    /// file, in its folder, at one fixed time and port block, so that only
+    /// what the `.bom` files say differs.
+    pub source: &'a str,
+    pub source_dir: &'a std::path::Path,
+}
+
+/// A version that does not check: `old` tells which, with its diagnostics.
+pub struct DiffError {
+    pub old: bool,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Compares two versions of a file, environment by environment: each is
+/// evaluated, lowered and emitted to every target in memory (required
+/// parameters without a `--set` get placeholders, as `check` gives them), and
+/// [`diff::environment`] compares the results. `old` is `None` when the file
+/// is new. Either version failing to check is an error.
+pub fn diff(
+    old: Option<&Program>,
+    new: &Program,
+    request: &DiffRequest,
+) -> Result<Vec<diff::EnvironmentDiff>, DiffError> {
+    let fail = |old: bool, diags: Diagnostics| DiffError {
+        old,
+        diagnostics: diags.into_vec(),
+    };
+    for (is_old, program) in [(true, old), (false, Some(new))] {
+        let Some(program) = program else { continue };
+        let mut diags = Diagnostics::default();
+        check_file_level(program, request.sets, &mut diags);
+        if !diags.is_empty() {
+            return Err(fail(is_old, diags));
+        }
+    }
+    let declared = |p: &Program| -> Vec<Option<String>> {
+        let mut names: Vec<Option<String>> = Vec::new();
+        for e in resolve::environments(p) {
+            let name = Some(e.name.node.clone());
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        if names.is_empty() {
+            names.push(None);
+        }
+        names
+    };
+    let new_envs = declared(new);
+    let old_envs = old.map(declared).unwrap_or_default();
+    let envs: Vec<Option<String>> = if request.environments.is_empty() {
+        let mut all = new_envs.clone();
+        all.extend(old_envs.iter().filter(|e| !new_envs.contains(e)).cloned());
+        all
+    } else {
+        request.environments.iter().cloned().map(Some).collect()
+    };
+    let mut out = Vec::new();
+    for env in envs {
+        let in_old = old_envs.contains(&env);
+        let in_new = new_envs.contains(&env) || !in_old;
+        let placeholders = placeholders(if in_new { Some(new) } else { old }, &env, request.sets);
+        let ctx = diff::Context {
+            environment: env.clone().unwrap_or_else(|| String::from("default")),
+            placeholders,
+        };
+        // The two versions at once: compiling and emitting a large
+        // landscape is most of the time a diff takes.
+        let (old_side, new_side) = std::thread::scope(|s| {
+            let old_side = s.spawn(|| match (old, in_old) {
+                (Some(p), true) => lower_side(p, &env, request).and_then(emit_side).map(Some),
+                _ => Ok(None),
+            });
+            let new_side = if in_new {
+                lower_side(new, &env, request).and_then(emit_side).map(Some)
+            } else {
+                Ok(None)
+            };
+            (old_side.join().unwrap_or(Ok(None)), new_side)
+        });
+        let old_side = old_side.map_err(|d| fail(true, d))?;
+        let new_side = new_side.map_err(|d| fail(false, d))?;
+        match (&old_side, &new_side) {
+            (_, Some(n)) => out.push(diff::environment(old_side.as_ref(), n, &ctx)),
+            (Some(o), None) => out.push(diff::removed_environment(o, &ctx)),
+            (None, None) => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The required parameters of an environment that no `--set` gives.
+fn placeholders(
+    program: Option<&Program>,
+    env: &Option<String>,
+    sets: &[(String, String)],
+) -> Vec<String> {
+    let (Some(program), Some(env)) = (program, env) else {
+        return Vec::new();
+    };
+    resolve::environments(program)
+        .into_iter()
+        .filter(|e| e.name.node == *env)
+        .flat_map(|e| e.body.params())
+        .filter(|p| p.default.is_none() && !sets.iter().any(|(k, _)| *k == p.name.node))
+        .map(|p| p.name.node.clone())
+        .collect()
+}
+
+/// Evaluates and lowers one environment of one version, for a diff.
+fn lower_side(
+    program: &Program,
+    env: &Option<String>,
+    request: &DiffRequest,
+) -> Result<(lower::plan::Plan, graph::Graph), Diagnostics> {
+    let options = eval::Options {
+        environment: env.clone(),
+        sets: request.sets.to_vec(),
+        placeholders: true,
+        shared_sets: true,
+    };
+    let settings = BuildSettings {
+        source: request.source,
+        source_dir: request.source_dir,
+        now: 0,
+        out: std::path::Path::new("out"),
+    };
+    let mut diags = Diagnostics::default();
+    match compile_graph(program, &options, &settings, &mut |_, _| 0, &mut diags) {
+        Some(side) if diags.is_empty() => Ok(side),
+        _ => Err(diags),
+    }
+}
+
+/// Emits every target of a lowered environment in memory, for a diff.
+fn emit_side((plan, graph): (lower::plan::Plan, graph::Graph)) -> Result<diff::Side, Diagnostics> {
+    let targets = [
+        emit::Target::Compose,
+        emit::Target::Cloudformation,
+        emit::Target::Dockerfile,
+    ];
+    match build(&plan, &targets, &emit::EmitOptions::default()) {
+        Ok(artifacts) => Ok(diff::Side {
+            plan,
+            graph,
+            artifacts,
+        }),
+        Err(errors) => {
+            let mut diags = Diagnostics::default();
+            errors.into_iter().for_each(|d| diags.push(d));
+            Err(diags)
+        }
+    }
+}
