@@ -8,6 +8,7 @@ mod build_dockerfile;
 mod cli;
 mod contracts;
 mod deploy;
+mod diff;
 mod environments;
 mod examples;
 mod expiry;
