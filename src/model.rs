@@ -112,8 +112,10 @@ pub struct Environment {
     pub purpose: Option<String>,
     pub params: BTreeMap<String, Value>,
     /// Long-lived infrastructure to attach to: `cluster`, `listener`,
-    /// `load_balancer_dns`, `load_balancer_security_group`.
+    /// `load_balancer_dns`, `load_balancer_security_group`, `listener_priority`.
     pub shared: BTreeMap<String, String>,
+    /// The cloud network: `vpc` (`existing` or `create`), `cidr`, `nat_gateways`.
+    pub network: BTreeMap<String, String>,
 }
 
 /// A reference from one component to another: a dependency edge, with why it exists.

@@ -158,6 +158,33 @@ pub static SHARED: Schema = Schema {
             Type::Str,
             "security group of that load balancer",
         ),
+        field(
+            "listener_priority",
+            Type::ListenerPriority,
+            "first rule priority on the shared listener (0: derived from the host name)",
+        ),
+    ],
+};
+
+/// The network an environment runs in on the cloud.
+pub static NETWORK: Schema = Schema {
+    what: "network",
+    fields: &[
+        field(
+            "vpc",
+            Type::OneOf(&["existing", "create"]),
+            "`existing`: VpcId and subnets are stack parameters; `create`: the stack creates them",
+        ),
+        field(
+            "cidr",
+            Type::VpcCidr,
+            "address block of a created VPC (default 10.0.0.0/16)",
+        ),
+        field(
+            "nat_gateways",
+            Type::Between(1, 2),
+            "NAT gateways of a created VPC: 1, or 2 (one per zone)",
+        ),
     ],
 };
 
@@ -174,6 +201,11 @@ pub static ENVIRONMENT: Schema = Schema {
             "shared",
             Type::Record(&SHARED),
             "long-lived infrastructure to attach to instead of creating it",
+        ),
+        field(
+            "network",
+            Type::Record(&NETWORK),
+            "the VPC and subnets on the cloud: existing ones, or created with the stack",
         ),
     ],
 };

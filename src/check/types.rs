@@ -42,6 +42,12 @@ pub enum Type {
     UserId,
     /// A published image reference with a pinned tag or digest.
     ImageRef,
+    /// A listener-rule priority, 1–50000, or 0 for "derive it".
+    ListenerPriority,
+    /// An IPv4 CIDR block for a VPC, /16 to /24.
+    VpcCidr,
+    /// An int in a closed range.
+    Between(i64, i64),
 }
 
 impl Type {
@@ -73,6 +79,9 @@ impl Type {
             Type::BaseImage => "a pinned image reference or an image definition".into(),
             Type::UserId => "a numeric non-root user id".into(),
             Type::ImageRef => "an image reference with a pinned version".into(),
+            Type::ListenerPriority => "a listener-rule priority (1–50000, or 0)".into(),
+            Type::VpcCidr => "an IPv4 CIDR block from /16 to /24".into(),
+            Type::Between(lo, hi) => format!("an integer from {lo} to {hi}"),
         }
     }
 
@@ -124,6 +133,31 @@ pub fn is_pinned(reference: &str) -> bool {
         Some((repo, tag)) => !repo.is_empty() && !tag.is_empty() && tag != "latest",
         None => false,
     }
+}
+
+/// An IPv4 CIDR block a VPC can take and bomc can cut into four subnets:
+/// `a.b.c.d/n`, 16 ≤ n ≤ 24, no host bits set. Returns the address and prefix.
+pub fn vpc_cidr(text: &str) -> Option<(u32, u32)> {
+    let (address, prefix) = text.split_once('/')?;
+    let prefix: u32 = prefix.parse().ok()?;
+    if !(16..=24).contains(&prefix) {
+        return None;
+    }
+    let octets: Vec<u32> = address
+        .split('.')
+        .map(|o| {
+            if o.is_empty() || o.len() > 3 || !o.chars().all(|c| c.is_ascii_digit()) {
+                None
+            } else {
+                o.parse().ok().filter(|n| *n <= 255)
+            }
+        })
+        .collect::<Option<Vec<u32>>>()?;
+    if octets.len() != 4 {
+        return None;
+    }
+    let address = octets.iter().fold(0u32, |a, o| (a << 8) | o);
+    (address & ((1u32 << (32 - prefix)) - 1) == 0).then_some((address, prefix))
 }
 
 fn range_int(v: &Value, ok: impl Fn(i64) -> bool, ty: &Type, help: &str) -> Result<(), Mismatch> {
@@ -254,6 +288,34 @@ pub fn conform(value: &Value, ty: &Type) -> Result<(), Mismatch> {
             }
         }
         (Type::BaseImage, Value::Image(_)) => true,
+        (Type::ListenerPriority, v) => {
+            return range_int(
+                v,
+                |i| (0..=50_000).contains(&i),
+                ty,
+                "load balancer listener rules have priorities 1 to 50000; 0 derives them from the host name",
+            );
+        }
+        (Type::Between(lo, hi), v) => {
+            return range_int(
+                v,
+                |i| (*lo..=*hi).contains(&i),
+                ty,
+                &format!("use a number from {lo} to {hi}"),
+            );
+        }
+        (Type::VpcCidr, Value::String(s)) => {
+            if vpc_cidr(s).is_some() {
+                true
+            } else {
+                return Err(Mismatch::Range {
+                    expected: ty.describe(),
+                    help: String::from(
+                        "write a private block such as `\"10.20.0.0/16\"`: four numbers 0–255, a prefix from 16 to 24, no bits set after it",
+                    ),
+                });
+            }
+        }
         (Type::ImageRef, Value::Template(_)) => true,
         _ => false,
     };

@@ -320,19 +320,23 @@ impl<'p> Evaluator<'p> {
                 .iter()
                 .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
                 .collect();
-            let shared = env_settings
-                .get("shared")
-                .zip(crate::check::schema::ENVIRONMENT.field("shared"))
-                .and_then(|(a, field)| self.eval_typed(&a.value, &field.ty, env_scope, diags))
-                .and_then(|v| match v {
-                    Value::Map(m) => Some(
-                        m.iter()
-                            .map(|(k, v)| (k.clone(), self.display(v)))
-                            .collect(),
-                    ),
-                    _ => None,
-                })
-                .unwrap_or_default();
+            let mut record = |setting: &str| {
+                env_settings
+                    .get(setting)
+                    .zip(crate::check::schema::ENVIRONMENT.field(setting))
+                    .and_then(|(a, field)| self.eval_typed(&a.value, &field.ty, env_scope, diags))
+                    .and_then(|v| match v {
+                        Value::Map(m) => Some(
+                            m.iter()
+                                .map(|(k, v)| (k.clone(), self.display(v)))
+                                .collect(),
+                        ),
+                        _ => None,
+                    })
+                    .unwrap_or_default()
+            };
+            let shared = record("shared");
+            let network = record("network");
             model::Environment {
                 name: env.name.node.clone(),
                 lifetime: match ttl {
@@ -342,6 +346,7 @@ impl<'p> Evaluator<'p> {
                 purpose: purpose.map(|p| self.display(&p)),
                 params,
                 shared,
+                network,
             }
         });
 

@@ -55,8 +55,13 @@ pub struct Instance {
     pub lifetime: Lifetime,
     pub purpose: Option<String>,
     pub shared: Shared,
+    /// The VPC and subnets it runs in on the cloud.
+    pub network: Network,
     /// Labels / tags carried by everything emitted for this instance.
     pub labels: BTreeMap<String, String>,
+    /// The tags of cloud resources: the labels, but `ttl` for `expires` — a
+    /// stack's expiry is counted from its creation, unknown at build time.
+    pub tags: BTreeMap<String, String>,
     /// The one-line generated-file notice.
     pub header: String,
 }
@@ -93,6 +98,30 @@ pub struct Shared {
     pub listener: Option<String>,
     pub load_balancer_dns: Option<String>,
     pub load_balancer_security_group: Option<String>,
+    /// The first rule priority on the shared listener, when the environment
+    /// sets it (else derived from the host name).
+    pub listener_priority: Option<u32>,
+}
+
+/// The network of an environment on the cloud.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "vpc")]
+pub enum Network {
+    /// Existing VPC and subnets, given as stack parameters.
+    Existing,
+    /// The stack creates a VPC in two availability zones: a public and a
+    /// private subnet in each (the VPC's block cut in four), an internet
+    /// gateway, NAT gateways for the private subnets' egress (image pulls,
+    /// AWS APIs), and — in persistent environments — a flow log.
+    Create {
+        /// `10.0.0.0/16`.
+        cidr: String,
+        /// Prefix length of each of the four subnets.
+        subnet_prefix: u32,
+        /// 1 (in the first zone, for both), or 2 (one per zone).
+        nat_gateways: u32,
+        flow_logs: bool,
+    },
 }
 
 /// A secret's names on compose.
@@ -137,6 +166,9 @@ pub struct Workload {
     pub depends_on: Vec<Dependency>,
     /// Host ports published on compose, one range per served port.
     pub published: Vec<Published>,
+    /// A job: how long a deployment waits for it to finish, in seconds; its
+    /// dependents start only after it exited 0.
+    pub run_timeout_s: Option<u64>,
     /// The component's own labels.
     pub labels: BTreeMap<String, String>,
     /// The raw `compose { }` keys, merged into the service last.
@@ -253,6 +285,28 @@ pub struct LoadBalancer {
     pub routes: Vec<Route>,
     /// The port it serves HTTP on (compose publishes it; AWS listens on 80).
     pub http_port: u16,
+    /// Its block of rule priorities on a shared listener (none on its own).
+    pub priorities: Option<SharedPriorities>,
+}
+
+/// The rule priorities a load balancer takes on a listener shared by many
+/// environments: `first..=last`, one per route.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SharedPriorities {
+    pub first: u32,
+    pub last: u32,
+    pub origin: PriorityOrigin,
+    /// The host name the rules match.
+    pub host: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriorityOrigin {
+    /// Derived from a hash of the host name.
+    HostHash,
+    /// The environment's `shared.listener_priority`.
+    Set,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -262,7 +316,8 @@ pub struct Route {
     pub component: String,
     pub port_name: String,
     pub port: u16,
-    /// The route's rule priority on a listener (unique per instance).
+    /// The route's rule priority on its listener: 1, 2, … on its own; on a
+    /// shared listener, within the load balancer's `priorities`.
     pub priority: u32,
     /// How the load balancer probes the targets.
     pub health: TargetHealth,

@@ -54,6 +54,16 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
 }
 
 /// `2026-11-27T20:40:00Z`.
+/// A duration in its largest exact unit: `14h`, `3d`, `90m`, `45s`.
+pub fn format_duration(seconds: u64) -> String {
+    for (unit, size) in [("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if seconds >= size && seconds.is_multiple_of(size) {
+            return format!("{}{unit}", seconds / size);
+        }
+    }
+    format!("{seconds}s")
+}
+
 pub fn format_rfc3339(seconds: i64) -> String {
     let days = seconds.div_euclid(86_400);
     let secs = seconds.rem_euclid(86_400);

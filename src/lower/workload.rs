@@ -17,6 +17,15 @@ pub(super) struct Lowering<'a> {
     pub warnings: &'a mut Vec<Diagnostic>,
 }
 
+/// How long a deployment waits for a job to finish before it fails. A
+/// CloudFormation custom resource times out after at most an hour
+/// (`ServiceTimeout`, 1–3600 s); the rest is the margin to start the task
+/// and report.
+pub const JOB_TIMEOUT_S: u64 = 3300;
+
+/// The highest priority a listener rule may have (ALB: 1–50,000).
+pub const MAX_RULE_PRIORITY: u32 = 50_000;
+
 /// The smallest sizes, which ephemeral environments run unless they say otherwise.
 const SMALLEST_DB: &str = "db.t3.micro";
 const SMALLEST_CACHE: &str = "cache.t3.micro";
@@ -144,6 +153,7 @@ impl Lowering<'_> {
         self.published_ports(&mut workloads);
         self.dependencies(&mut workloads);
         self.routes(&mut workloads);
+        self.rule_priorities(&mut workloads);
         self.endpoints_built_by_hand(&workloads);
         workloads
     }
@@ -291,6 +301,7 @@ impl Lowering<'_> {
             .cloned()
             .unwrap_or_default();
         let endpoints = endpoints(managed, &role, &ports);
+        let run_timeout_s = (role == Role::Job).then_some(JOB_TIMEOUT_S);
         Workload {
             name: c.name.clone(),
             kind: c.kind.first().cloned().unwrap_or_default(),
@@ -312,6 +323,7 @@ impl Lowering<'_> {
             stateful: c.settings.get("stateful") == Some(&Value::Bool(true)),
             depends_on: Vec::new(),
             published: Vec::new(),
+            run_timeout_s,
             labels,
             compose_overrides: c.settings.get("compose").cloned(),
             cloudformation_resources,
@@ -494,6 +506,18 @@ impl Lowering<'_> {
         }
         let tls = !matches!(param(c, "tls"), Some(Value::Bool(false))) && domain.is_some();
         if self.instance.shared.listener.is_some() {
+            if matches!(self.instance.network, Network::Create { .. }) {
+                self.error(
+                    ErrorCode::InvalidValue,
+                    c.name_span,
+                    "routes go to the shared listener",
+                    format!(
+                        "`{}` attaches to a shared listener, whose load balancer is in another VPC than the one `network {{ vpc = \"create\" }}` creates",
+                        c.name
+                    ),
+                    "a load balancer forwards only to targets in its own VPC: run the environment in the shared load balancer's VPC (`vpc = \"existing\"`), or drop `listener` from `shared` to give it its own load balancer",
+                );
+            }
             if domain.is_none() {
                 self.error(
                     ErrorCode::MissingSetting,
@@ -537,16 +561,17 @@ impl Lowering<'_> {
             _ => Vec::new(),
         };
         routes.sort_by(|a, b| b.path.len().cmp(&a.path.len()).then(a.path.cmp(&b.path)));
-        // Each instance of a landscape gets its own band of 50 priorities (by
-        // its port block), so instances attached to one listener never collide.
+        // Its own listener: 1, 2, … (longest path first). A shared listener:
+        // decided with the instance's other load balancers (`rule_priorities`).
         for (index, r) in routes.iter_mut().enumerate() {
-            r.priority = self.instance.port_block * 50 + index as u32 + 1;
+            r.priority = index as u32 + 1;
         }
         Role::LoadBalancer(LoadBalancer {
             domain,
             tls,
             routes,
             http_port,
+            priorities: None,
         })
     }
 
@@ -909,6 +934,85 @@ impl Lowering<'_> {
 
     /// Each route's target-group probe: the routed component's HTTP check
     /// within the load balancer's limits, else `GET /`.
+    /// Rule priorities on a listener shared by many environments. Each load
+    /// balancer takes a block of consecutive priorities (one per route,
+    /// longest path first): the environment's `shared.listener_priority`
+    /// if set, else a block derived from a SHA-256 of its host name, so that
+    /// instances built anywhere (two checkouts, two CI runners) choose the
+    /// same block for the same host and, almost always, different blocks for
+    /// different hosts. Blocks are aligned to a power of two at least the
+    /// route count, inside ALB's range 1–50,000; two load balancers of one
+    /// instance that hash to the same block take the next free one.
+    fn rule_priorities(&mut self, workloads: &mut [Workload]) {
+        if self.instance.shared.listener.is_none() {
+            return;
+        }
+        let mut next_set = self.instance.shared.listener_priority;
+        let mut taken: Vec<(u32, u32)> = Vec::new();
+        for w in workloads.iter_mut() {
+            let Role::LoadBalancer(lb) = &mut w.role else {
+                continue;
+            };
+            let Some(host) = lb.domain.clone() else {
+                continue; // an error already: rules on a shared listener need a host
+            };
+            let count = (lb.routes.len() as u32).max(1);
+            let (first, origin) = match next_set {
+                Some(first) => {
+                    next_set = Some(first + count);
+                    (first, PriorityOrigin::Set)
+                }
+                None => {
+                    let size = count.next_power_of_two();
+                    let blocks = (MAX_RULE_PRIORITY / size).max(1);
+                    use sha2::Digest;
+                    let digest = sha2::Sha256::digest(host.as_bytes());
+                    let mut bytes = [0u8; 8];
+                    bytes.copy_from_slice(&digest[..8]);
+                    let mut block = (u64::from_be_bytes(bytes) % u64::from(blocks)) as u32;
+                    let overlaps = |first: u32, taken: &[(u32, u32)]| {
+                        taken.iter().any(|(a, b)| first <= *b && *a < first + count)
+                    };
+                    for _ in 0..blocks {
+                        if !overlaps(block * size + 1, &taken) {
+                            break;
+                        }
+                        block = (block + 1) % blocks;
+                    }
+                    (block * size + 1, PriorityOrigin::HostHash)
+                }
+            };
+            let last = first + count - 1;
+            if last > MAX_RULE_PRIORITY {
+                self.errors.push(
+                    Diagnostic::new(
+                        ErrorCode::OutOfRange,
+                        format!(
+                            "`shared.listener_priority` gives `{}` the priorities {first}–{last}, beyond the listener's last, {MAX_RULE_PRIORITY}",
+                            w.name
+                        ),
+                    )
+                    .label(w.name_span, format!("{count} route{} from {first}", if count == 1 { "" } else { "s" }))
+                    .help(format!(
+                        "set `listener_priority` to at most {}, or leave it out to derive the priorities from the host name",
+                        MAX_RULE_PRIORITY + 1 - count
+                    )),
+                );
+                continue;
+            }
+            for (index, r) in lb.routes.iter_mut().enumerate() {
+                r.priority = first + index as u32;
+            }
+            taken.push((first, last));
+            lb.priorities = Some(SharedPriorities {
+                first,
+                last,
+                origin,
+                host,
+            });
+        }
+    }
+
     fn routes(&mut self, workloads: &mut [Workload]) {
         let health: BTreeMap<String, Option<Health>> = workloads
             .iter()

@@ -74,6 +74,23 @@ const DELETE_ACTION: &[(&str, &str)] = &[
     ("AWS::Scheduler::Schedule", "scheduler:DeleteSchedule"),
     ("AWS::Lambda::Function", "lambda:DeleteFunction"),
     ("Custom::EmptyBucket", "lambda:InvokeFunction"),
+    ("Custom::ExpiryClock", "lambda:InvokeFunction"),
+    ("Custom::RunJob", "lambda:InvokeFunction"),
+    ("AWS::EC2::VPC", "ec2:DeleteVpc"),
+    ("AWS::EC2::Subnet", "ec2:DeleteSubnet"),
+    ("AWS::EC2::InternetGateway", "ec2:DeleteInternetGateway"),
+    (
+        "AWS::EC2::VPCGatewayAttachment",
+        "ec2:DetachInternetGateway",
+    ),
+    ("AWS::EC2::RouteTable", "ec2:DeleteRouteTable"),
+    ("AWS::EC2::Route", "ec2:DeleteRoute"),
+    (
+        "AWS::EC2::SubnetRouteTableAssociation",
+        "ec2:DisassociateRouteTable",
+    ),
+    ("AWS::EC2::NatGateway", "ec2:DeleteNatGateway"),
+    ("AWS::EC2::EIP", "ec2:ReleaseAddress"),
     ("AWS::SQS::Queue", "sqs:DeleteQueue"),
     ("AWS::CloudWatch::Alarm", "cloudwatch:DeleteAlarms"),
 ];
@@ -150,7 +167,7 @@ fn of_type<'a>(t: &'a Value, ty: &str) -> Vec<(&'a String, &'a Value)> {
 }
 
 fn ephemeral(t: &Value) -> bool {
-    t["Metadata"]["bomc"].get("expires").is_some()
+    t["Metadata"]["bomc"]["lifetime"] == "ephemeral"
 }
 
 /// The statements of a role's inline policies.
@@ -605,13 +622,18 @@ fn persistent_stacks_have_none_of_this() {
         for ty in [
             "AWS::Scheduler::Schedule",
             "Custom::EmptyBucket",
-            "AWS::Lambda::Function",
+            "Custom::ExpiryClock",
             "AWS::Events::Rule",
             "AWS::SQS::Queue",
             "AWS::CloudWatch::Alarm",
         ] {
             assert!(of_type(t, ty).is_empty(), "{what} has a {ty}");
         }
+        // The only functions of a persistent stack run its jobs (tests/it/deploy.rs).
+        for (id, _) in of_type(t, "AWS::Lambda::Function") {
+            assert!(id.ends_with("RunFunction"), "{what} has {id}");
+        }
+        assert!(t["Parameters"].get("TtlSeconds").is_none(), "{what}");
         for (id, r) in resources(t) {
             assert!(!id.starts_with("Expiry"), "{what} has {id}");
             if r["Type"] == "AWS::S3::Bucket" {

@@ -4,7 +4,7 @@
 //! and the DNS record.
 
 use super::{Template, skips};
-use crate::lower::plan::{LoadBalancer, Route, Workload};
+use crate::lower::plan::{LoadBalancer, PriorityOrigin, Route, Workload};
 use serde_json::json;
 
 fn route_key(path: &str) -> String {
@@ -222,6 +222,23 @@ fn attach_to_shared(t: &mut Template, w: &Workload, lb: &LoadBalancer, listener:
         format!("{}Url", w.id),
         json!({"Description": format!("{} URL", w.name), "Value": format!("https://{domain}")}),
     );
+    if let Some(p) = &lb.priorities {
+        let origin = match p.origin {
+            PriorityOrigin::HostHash => format!("derived from the host name {}", p.host),
+            PriorityOrigin::Set => {
+                String::from("set by the environment's shared.listener_priority")
+            }
+        };
+        let range = if p.first == p.last {
+            p.first.to_string()
+        } else {
+            format!("{}-{}", p.first, p.last)
+        };
+        t.outputs.insert(
+            format!("{}RulePriorities", w.id),
+            json!({"Description": format!("Priorities of {}'s rules on the shared listener ({origin}); if another stack holds one, set shared.listener_priority to a free block", w.name), "Value": range}),
+        );
+    }
 }
 
 /// The target group of one route, probed as the plan says.

@@ -1,7 +1,7 @@
 //! ECS on Fargate: the cluster, a private DNS namespace for service discovery,
 //! and for each container component a log group, a task definition, a task
 //! role when its managed dependencies need grants, and — unless it is a
-//! one-off job — a service with rolling, start-first deployments gated on
+//! one-off job (run by `jobs.rs`) — a service with rolling, start-first deployments gated on
 //! health checks and rolled back by the circuit breaker.
 
 use super::{Template, physical, skips};
@@ -301,10 +301,7 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
         }),
     );
     if w.is_job() {
-        t.outputs.insert(
-            format!("{id}TaskDefinition"),
-            json!({"Description": format!("Run `{}` once (e.g. aws ecs run-task) before rolling out", w.name), "Value": {"Ref": format!("{id}TaskDefinition")}}),
-        );
+        // Run during the deployment by `jobs.rs`.
         return;
     }
     let tags = t.tags();

@@ -27,6 +27,24 @@
 //! with the stack, where a schedule that deleted itself would race that
 //! deletion.
 //!
+//! **When.** The stack lives exactly its TTL from the moment it is created,
+//! whenever that is: the TTL is the template parameter `TtlSeconds` (default:
+//! the environment's `ttl`), and the expiry time is computed at deploy time by
+//! `ExpiryClock`, a Lambda-backed custom resource (`Custom::ExpiryClock`):
+//! on `Create` it answers `At = now + TtlSeconds`, which the schedule reads
+//! (`at(${ExpiryClock.At})`). On `Update` it answers the same time, counted
+//! from the same start (kept in its physical id, `bomc-expiry-<start>`), so an
+//! update does not extend the environment — unless asked: a new value of the
+//! parameter `ExpiryRenewal` restarts the count from that update, and a new
+//! `TtlSeconds` moves the expiry to start + the new TTL. An expiry that would
+//! fall in the past (a TTL shortened below the age of the stack) is five
+//! minutes after the update instead, since a one-time schedule must lie in the
+//! future. The template holds no build time at all, so `--now` changes nothing
+//! in it (it still sets the compose labels and the manifest). Its function may
+//! only write its own log group. Resources carry the tag `bomc:ttl` (not
+//! `bomc:expires`, unknown until the stack exists); the `Expires` output says
+//! when.
+//!
 //! **What it may do.** The delete role holds exactly the permissions each
 //! resource type's CloudFormation handler declares for *delete*
 //! (`handlers.delete.permissions` in the registry schemas), each scoped as the
@@ -65,7 +83,7 @@
 //!   may delete it before the resource that fails; it matches only this stack
 //!   id, which never recurs.
 
-use super::{Template, skips};
+use super::{Template, add_function_log_group, skips};
 use serde_json::{Map, Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -77,6 +95,11 @@ pub(crate) const DEAD_LETTER_QUEUE: &str = "ExpiryDeadLetterQueue";
 pub(crate) const DEAD_LETTER_ALARM: &str = "ExpiryDeadLetterAlarm";
 pub(crate) const FAILED_RULE: &str = "ExpiryDeleteFailedRule";
 pub(crate) const ALERT_TOPIC: &str = "ExpiryAlertTopic";
+pub(crate) const CLOCK: &str = "ExpiryClock";
+pub(crate) const TTL_PARAMETER: &str = "TtlSeconds";
+pub(crate) const RENEWAL_PARAMETER: &str = "ExpiryRenewal";
+/// The custom resource type that computes the expiry time at deploy time.
+pub(crate) const CLOCK_TYPE: &str = "Custom::ExpiryClock";
 /// The custom resource type that empties a bucket before it is deleted.
 pub(crate) const EMPTIER_TYPE: &str = "Custom::EmptyBucket";
 
@@ -203,13 +226,40 @@ fn delete_needs(resource_type: &str) -> (&'static [&'static str], &'static [&'st
             &[],
         ),
         "AWS::Route53::RecordSet" => (&[], &["route53:ListHostedZones"]),
+        // A network the stack created (`network { vpc = "create" }`): every
+        // piece carries the tags, or is deleted through one that does (a
+        // route through its table, an association through its table and
+        // subnet, an attachment through its gateway and VPC).
+        "AWS::EC2::VPC" => (&["ec2:DeleteVpc"], &["ec2:DescribeVpcs"]),
+        "AWS::EC2::Subnet" => (&["ec2:DeleteSubnet"], &["ec2:DescribeSubnets"]),
+        "AWS::EC2::InternetGateway" => (
+            &["ec2:DeleteInternetGateway"],
+            &["ec2:DescribeInternetGateways"],
+        ),
+        // The handler also declares ec2:DetachVpnGateway: bomc attaches no
+        // VPN gateway.
+        "AWS::EC2::VPCGatewayAttachment" => (
+            &["ec2:DetachInternetGateway"],
+            &["ec2:DescribeInternetGateways"],
+        ),
+        "AWS::EC2::RouteTable" => (&["ec2:DeleteRouteTable"], &["ec2:DescribeRouteTables"]),
+        "AWS::EC2::Route" => (&["ec2:DeleteRoute"], &["ec2:DescribeRouteTables"]),
+        "AWS::EC2::SubnetRouteTableAssociation" => (
+            &["ec2:DisassociateRouteTable"],
+            &["ec2:DescribeSubnets", "ec2:DescribeRouteTables"],
+        ),
+        "AWS::EC2::NatGateway" => (&["ec2:DeleteNatGateway"], &["ec2:DescribeNatGateways"]),
+        "AWS::EC2::EIP" => (
+            &["ec2:ReleaseAddress", "ec2:DisassociateAddress"],
+            &["ec2:DescribeAddresses"],
+        ),
         "AWS::Lambda::Function" => (
             &["lambda:DeleteFunction", "lambda:GetFunction"],
             &["ec2:DescribeNetworkInterfaces"],
         ),
         // CloudFormation invokes a custom resource's function with the
         // stack's role to delete it.
-        EMPTIER_TYPE => (&["lambda:InvokeFunction"], &[]),
+        EMPTIER_TYPE | CLOCK_TYPE | super::jobs::RUN_TYPE => (&["lambda:InvokeFunction"], &[]),
         "AWS::SQS::Queue" => (&["sqs:DeleteQueue", "sqs:GetQueueAttributes"], &[]),
         "AWS::CloudWatch::Alarm" => (
             &["cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms"],
@@ -308,6 +358,134 @@ def handler(event, context):
         answer(event, context, "FAILED", f"cannot empty {bucket}: {e}", physical_id)
 "#;
 
+/// The function behind `ExpiryClock`: the expiry time, from the stack's
+/// creation (or last renewal) and the TTL. No AWS call.
+const CLOCK_CODE: &str = r#"import json
+import time
+import urllib.request
+
+
+def answer(event, context, status, reason, pid, data):
+    body = json.dumps({
+        "Status": status,
+        "Reason": reason + " (log stream " + context.log_stream_name + ")",
+        "PhysicalResourceId": pid,
+        "StackId": event["StackId"],
+        "RequestId": event["RequestId"],
+        "LogicalResourceId": event["LogicalResourceId"],
+        "Data": data,
+    }).encode()
+    request = urllib.request.Request(event["ResponseURL"], data=body, method="PUT", headers={"Content-Type": ""})
+    urllib.request.urlopen(request, timeout=60)
+
+
+def stamp(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t))
+
+
+def handler(event, context):
+    pid = event.get("PhysicalResourceId", "")
+    try:
+        if event["RequestType"] == "Delete":
+            answer(event, context, "SUCCESS", "nothing to delete", pid, {})
+            return
+        p = event["ResourceProperties"]
+        ttl = int(p["TtlSeconds"])
+        now = int(time.time())
+        start = now
+        if event["RequestType"] == "Update":
+            old = event["OldResourceProperties"]
+            if old.get("Renewal", "") == p.get("Renewal", "") and pid.startswith("bomc-expiry-"):
+                start = int(pid.rsplit("-", 1)[1])
+        at = max(start + ttl, now + 300)
+        reason = f"counted from {stamp(start)}Z: expires {stamp(at)}Z"
+        print(reason)
+        answer(event, context, "SUCCESS", reason, f"bomc-expiry-{start}", {"At": stamp(at), "Expires": stamp(at) + "Z"})
+    except Exception as e:
+        print(f"cannot compute the expiry: {e!r}")
+        answer(event, context, "FAILED", f"cannot compute the expiry: {e}", pid or "bomc-expiry-failed", {})
+"#;
+
+/// `ExpiryClock` and its function, role and log group; the TTL parameters.
+fn clock(t: &mut Template, ttl_seconds: u64) {
+    let ttl = t.parameter(
+        TTL_PARAMETER,
+        json!({
+            "Type": "Number",
+            "Default": ttl_seconds.to_string(),
+            "MinValue": 1,
+            "Description": "Seconds this ephemeral environment lives, counted from the stack's creation (or its last renewal); then it deletes itself. Default: the environment's ttl. Changing it on an update moves the expiry to start + the new value.",
+        }),
+    );
+    let renewal = t.parameter(
+        RENEWAL_PARAMETER,
+        json!({
+            "Type": "String",
+            "Default": "",
+            "MaxLength": 128,
+            "Description": "Leave as it is: updates keep the expiry. Set a new value (e.g. today's date) on an update to count TtlSeconds again from that update.",
+        }),
+    );
+    add_function_log_group(t, format!("{CLOCK}Logs"), 7);
+    t.add(
+        format!("{CLOCK}Role"),
+        json!({
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "Description": "Lets the function that computes this environment's expiry write its log, nothing else",
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+                },
+                "Policies": [{
+                    "PolicyName": "own-logs",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": {"Fn::GetAtt": [format!("{CLOCK}Logs"), "Arn"]}}
+                        ]
+                    }
+                }],
+                "Tags": t.tags(),
+            }
+        }),
+    );
+    t.add(
+        format!("{CLOCK}Function"),
+        json!({
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Description": "Computes when this ephemeral environment expires: its creation (or last renewal) plus TtlSeconds",
+                "Runtime": "python3.12",
+                "Handler": "index.handler",
+                "Timeout": 60,
+                "MemorySize": 128,
+                "Role": {"Fn::GetAtt": [format!("{CLOCK}Role"), "Arn"]},
+                "LoggingConfig": {"LogGroup": {"Ref": format!("{CLOCK}Logs")}},
+                "Code": {"ZipFile": CLOCK_CODE},
+                "Tags": t.tags(),
+            },
+            "Metadata": skips(&[
+                ("CKV_AWS_115", "runs once per deployment; reserving concurrency would take it from the account's pool for nothing"),
+                ("CKV_AWS_116", "invoked by CloudFormation, which gets the failure as the custom resource's answer; a dead-letter queue would hold nothing"),
+                ("CKV_AWS_117", "calls no AWS API, only CloudFormation's response URL; in a VPC it would need a NAT for nothing"),
+            ]),
+        }),
+    );
+    t.add(
+        String::from(CLOCK),
+        json!({
+            "Type": CLOCK_TYPE,
+            "Properties": {
+                "ServiceToken": {"Fn::GetAtt": [format!("{CLOCK}Function"), "Arn"]},
+                "ServiceTimeout": 300,
+                "TtlSeconds": ttl,
+                "Renewal": renewal,
+            }
+        }),
+    );
+}
+
 /// Adds, for one bucket, the custom resource that empties it before
 /// CloudFormation deletes it, and the function (with its role and log group)
 /// behind it. Returns the custom resource's logical id.
@@ -315,17 +493,7 @@ fn emptier(t: &mut Template, bucket: &str) -> String {
     let id = format!("{bucket}Emptier");
     let bucket_arn = json!({"Fn::GetAtt": [bucket, "Arn"]});
     let objects = json!({"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/*"]]});
-    let tags = t.tags();
-    t.add(
-        format!("{id}Logs"),
-        json!({
-            "Type": "AWS::Logs::LogGroup",
-            "DeletionPolicy": "Delete",
-            "UpdateReplacePolicy": "Delete",
-            "Properties": {"RetentionInDays": 7, "Tags": tags},
-            "Metadata": skips(&[("CKV_AWS_158", "logs are encrypted at rest with the CloudWatch Logs service key; a customer key adds cost without a requirement")]),
-        }),
-    );
+    add_function_log_group(t, format!("{id}Logs"), 7);
     t.add(
         format!("{id}Role"),
         json!({
@@ -639,13 +807,14 @@ fn ids_of(t: &Template, resource_type: &str) -> Vec<String> {
 /// Adds the self-delete (schedule, roles, bucket emptiers) and the failure
 /// alerts, for ephemeral environments.
 pub(crate) fn self_delete(t: &mut Template, resource_types: &BTreeSet<String>) {
-    let Some(expires) = t.plan.instance.expires().map(String::from) else {
+    let crate::lower::plan::Lifetime::Ephemeral { ttl_seconds, .. } = t.plan.instance.lifetime
+    else {
         return;
     };
     let project = t.plan.instance.project.clone();
-    let at = expires.trim_end_matches('Z');
     let tags = t.tags();
     let mut types = resource_types.clone();
+    clock(t, ttl_seconds);
 
     // Buckets are emptied before they are deleted.
     let buckets = ids_of(t, "AWS::S3::Bucket");
@@ -674,6 +843,9 @@ pub(crate) fn self_delete(t: &mut Template, resource_types: &BTreeSet<String>) {
             "AWS::IAM::Role",
             "AWS::SQS::Queue",
             "AWS::CloudWatch::Alarm",
+            "AWS::Logs::LogGroup",
+            "AWS::Lambda::Function",
+            CLOCK_TYPE,
         ]
         .map(String::from),
     );
@@ -701,7 +873,7 @@ pub(crate) fn self_delete(t: &mut Template, resource_types: &BTreeSet<String>) {
             "UpdateReplacePolicy": "Retain",
             "Properties": {
                 "Path": "/bomc-expiry/",
-                "Description": format!("CloudFormation deletes {project} with this role when it expires ({expires}). Kept after the stack is deleted; delete it once the stack is gone."),
+                "Description": format!("CloudFormation deletes {project} with this role when it expires (TtlSeconds after its creation). Kept after the stack is deleted; delete it once the stack is gone."),
                 "AssumeRolePolicyDocument": {
                     "Version": "2012-10-17",
                     "Statement": [{
@@ -782,7 +954,8 @@ pub(crate) fn self_delete(t: &mut Template, resource_types: &BTreeSet<String>) {
             "Properties": {
                 "Name": schedule_name(),
                 "Description": format!("Delete {project} at its expiry"),
-                "ScheduleExpression": format!("at({at})"),
+                // Computed when the stack is created (see `clock`).
+                "ScheduleExpression": {"Fn::Sub": format!("at(${{{CLOCK}.At}})")},
                 "ScheduleExpressionTimezone": "UTC",
                 "FlexibleTimeWindow": {"Mode": "OFF"},
                 "State": "ENABLED",
@@ -801,7 +974,7 @@ pub(crate) fn self_delete(t: &mut Template, resource_types: &BTreeSet<String>) {
         json!({
             "Type": "AWS::CloudWatch::Alarm",
             "Properties": {
-                "AlarmDescription": format!("{project} could not start deleting itself at expiry ({expires}): the schedule's failed call is in the dead-letter queue. Delete the stack by hand."),
+                "AlarmDescription": format!("{project} could not start deleting itself at expiry: the schedule's failed call is in the dead-letter queue. Delete the stack by hand."),
                 "Namespace": "AWS/SQS",
                 "MetricName": "ApproximateNumberOfMessagesVisible",
                 "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [DEAD_LETTER_QUEUE, "QueueName"]}}],
@@ -842,7 +1015,7 @@ pub(crate) fn self_delete(t: &mut Template, resource_types: &BTreeSet<String>) {
                             "stack": "$.detail.stack-id",
                             "reason": "$.detail.status-details.status-reason",
                         },
-                        "InputTemplate": format!("\"The ephemeral environment {project} failed to delete itself at expiry ({expires}). Stack <stack>: <reason>. Delete what is left by hand (see the stack's events), then delete the stack again.\""),
+                        "InputTemplate": format!("\"The ephemeral environment {project} failed to delete itself at expiry. Stack <stack>: <reason>. Delete what is left by hand (see the stack's events), then delete the stack again.\""),
                     },
                 }],
                 "Tags": t.tags(),
@@ -851,6 +1024,6 @@ pub(crate) fn self_delete(t: &mut Template, resource_types: &BTreeSet<String>) {
     );
     t.outputs.insert(
         String::from("Expires"),
-        json!({"Description": "When this ephemeral environment deletes itself", "Value": expires}),
+        json!({"Description": "When this ephemeral environment deletes itself (UTC): its creation, or last renewal, plus TtlSeconds", "Value": {"Fn::GetAtt": [CLOCK, "Expires"]}}),
     );
 }

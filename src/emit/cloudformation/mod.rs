@@ -9,7 +9,9 @@
 mod alb;
 mod ecs;
 mod expiry;
+mod jobs;
 mod managed;
+mod network;
 mod raw;
 mod security;
 mod split;
@@ -59,7 +61,7 @@ impl<'a> Template<'a> {
         Json::Array(
             self.plan
                 .instance
-                .labels
+                .tags
                 .iter()
                 .map(|(k, v)| json!({"Key": format!("bomc:{k}"), "Value": tag_value(v)}))
                 .collect(),
@@ -84,7 +86,7 @@ impl<'a> Template<'a> {
         let id = &w.id;
         let key = match &w.role {
             Role::Service => format!("{id}Service"),
-            Role::Job => format!("{id}TaskDefinition"),
+            Role::Job => format!("{id}Run"),
             Role::Database(_) => format!("{id}Database"),
             Role::Cache(_) => format!("{id}Cache"),
             Role::Search(_) => format!("{id}Domain"),
@@ -188,6 +190,9 @@ impl<'a> Template<'a> {
     }
 
     pub fn private_subnets(&mut self) -> Json {
+        if let Some(created) = network::private_subnets(self) {
+            return created;
+        }
         self.parameter(
             "PrivateSubnetIds",
             json!({"Type": "List<AWS::EC2::Subnet::Id>", "Description": "Private subnets for tasks, databases and caches (at least two, in different zones)."}),
@@ -195,6 +200,9 @@ impl<'a> Template<'a> {
     }
 
     pub fn public_subnets(&mut self) -> Json {
+        if let Some(created) = network::public_subnets(self) {
+            return created;
+        }
         self.parameter(
             "PublicSubnetIds",
             json!({"Type": "List<AWS::EC2::Subnet::Id>", "Description": "Public subnets for internet-facing load balancers (at least two, in different zones)."}),
@@ -202,6 +210,9 @@ impl<'a> Template<'a> {
     }
 
     pub fn vpc(&mut self) -> Json {
+        if let Some(created) = network::vpc(self) {
+            return created;
+        }
         self.parameter(
             "VpcId",
             json!({"Type": "AWS::EC2::VPC::Id", "Description": "The VPC the environment runs in."}),
@@ -223,6 +234,22 @@ fn join(parts: Vec<Json>) -> Json {
         1 => merged.remove(0),
         _ => json!({"Fn::Join": ["", merged]}),
     }
+}
+
+/// The log group of a function bomc deploys (expiry, bucket emptying, job
+/// runners): deleted with the stack, kept `days` days.
+pub(crate) fn add_function_log_group(t: &mut Template, id: String, days: u32) {
+    let tags = t.tags();
+    t.add(
+        id,
+        json!({
+            "Type": "AWS::Logs::LogGroup",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {"RetentionInDays": days, "Tags": tags},
+            "Metadata": skips(&[("CKV_AWS_158", "logs are encrypted at rest with the CloudWatch Logs service key; a customer key adds cost without a requirement")]),
+        }),
+    );
 }
 
 /// Checkov skips with their reasons, kept in the resource's metadata.
@@ -249,6 +276,7 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
         .iter()
         .filter_map(|name| t.workloads.get(name.as_str()).copied())
         .collect();
+    network::network(&mut t);
     security::security_groups(&mut t);
     let containers = plan
         .workloads
@@ -273,12 +301,16 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
     if containers {
         ecs::execution_role(&mut t);
     }
-    // Start order: an ECS service waits for the components it needs.
+    let job_workloads: Vec<&Workload> = in_order.iter().copied().filter(|w| w.is_job()).collect();
+    jobs::jobs(&mut t, &job_workloads);
+    // Start order: an ECS service (or a job's run) waits for the components it
+    // needs — a job until it ran to completion.
     for w in &in_order {
-        if w.role != Role::Service {
-            continue;
-        }
-        let service = format!("{}Service", w.id);
+        let service = match w.role {
+            Role::Service => format!("{}Service", w.id),
+            Role::Job => format!("{}Run", w.id),
+            _ => continue,
+        };
         let mut needs: BTreeSet<String> = w
             .depends_on
             .iter()
@@ -297,6 +329,7 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
             }
         }
     }
+    network::tasks_wait_for_routes(&mut t);
     for w in &plan.workloads {
         raw::resources(&mut t, w);
     }
@@ -325,8 +358,28 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
         "stack_name": instance.project,
         "notes": super::notes(plan),
     });
-    if let Some(expires) = instance.expires() {
-        info["expires"] = json!(expires);
+    // An ephemeral stack's expiry is counted from its creation (the
+    // `Expires` output): the template records the TTL, not a time.
+    info["lifetime"] = json!(if instance.is_ephemeral() {
+        "ephemeral"
+    } else {
+        "persistent"
+    });
+    if let Some(ttl) = instance.tags.get("ttl") {
+        info["ttl"] = json!(ttl);
+    }
+    let rules: Vec<Json> = plan
+        .workloads
+        .iter()
+        .filter_map(|w| match &w.role {
+            Role::LoadBalancer(lb) => lb.priorities.as_ref().map(|p| {
+                json!({"load_balancer": w.name, "host": p.host, "first": p.first, "last": p.last, "origin": p.origin})
+            }),
+            _ => None,
+        })
+        .collect();
+    if !rules.is_empty() {
+        info["shared_listener_priorities"] = json!(rules);
     }
     metadata.insert(String::from("bomc"), info);
     template.insert(String::from("Metadata"), Json::Object(metadata));
@@ -400,10 +453,22 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
         }
     }
     let shared: Vec<String> = by_prefix.into_values().flatten().collect();
-    let parts = split::split(template, shared, units, "nested");
+    let extension = if options.cloudformation_yaml {
+        "yaml"
+    } else {
+        "json"
+    };
+    let parts = split::split(
+        template,
+        shared,
+        units,
+        "cloudformation",
+        "nested",
+        extension,
+    );
     let mut artifacts = vec![render("cloudformation", &parts.root, plan, options)?];
     for (file, nested) in &parts.nested {
-        let stem = file.trim_end_matches(".json");
+        let stem = file.trim_end_matches(&format!(".{extension}"));
         let mut a = render(stem, nested, plan, options)?;
         a.path = format!("cloudformation/{}", a.path);
         artifacts.push(a);

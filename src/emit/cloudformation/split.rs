@@ -130,12 +130,18 @@ pub fn needed(template: &Map<String, Json>) -> bool {
 }
 
 /// Splits `template`: `shared` stays in the root; `units` (in start order) are
-/// packed into nested stacks.
+/// packed into nested stacks, written as `<folder>/<file_prefix>-NN.<extension>`
+/// next to the root template. Each stack's `TemplateURL` is that relative
+/// path: `aws cloudformation package` uploads the file it names and rewrites
+/// the property to the uploaded object's URL (AWS CLI reference, `package`:
+/// "TemplateURL property for the AWS::CloudFormation::Stack resource").
 pub fn split(
     template: Map<String, Json>,
     shared: Vec<String>,
     units: Vec<Unit>,
+    folder: &str,
     file_prefix: &str,
+    extension: &str,
 ) -> Split {
     let mut template = template;
     let mut resources = match template.remove("Resources") {
@@ -323,7 +329,7 @@ pub fn split(
     }
     let mut nested = Vec::new();
     for (i, res) in child_resources.into_iter().enumerate() {
-        let file = format!("{file_prefix}-{:02}.json", i + 1);
+        let file = format!("{file_prefix}-{:02}.{extension}", i + 1);
         let mut t = Map::new();
         t.insert(
             String::from("AWSTemplateFormatVersion"),
@@ -351,9 +357,12 @@ pub fn split(
         let mut stack = json!({
             "Type": "AWS::CloudFormation::Stack",
             "Properties": {
-                "TemplateURL": {"Fn::Join": ["", [{"Ref": "TemplateBaseUrl"}, format!("/{file}")]]},
+                "TemplateURL": format!("{folder}/{file}"),
                 "Parameters": Json::Object(std::mem::take(&mut stack_params[i])),
-            }
+            },
+            // cfn-lint W3002 says a local TemplateURL needs `package`: it does,
+            // by design (docs/deploy.md).
+            "Metadata": {"cfn-lint": {"config": {"ignore_checks": ["W3002"]}}},
         });
         // `Fn::GetAtt` on another stack's outputs already orders the stacks.
         let implied: BTreeSet<String> = {
@@ -391,11 +400,9 @@ pub fn split(
         collect_refs(o, &mut used);
     }
     root_parameters.retain(|k, _| used.iter().any(|t| &t.0 == k));
-    root_parameters.insert(
-        String::from("TemplateBaseUrl"),
-        json!({"Type": "String", "Description": "HTTPS URL of the S3 folder holding the nested templates (upload the cloudformation/ folder there)"}),
-    );
-    root.insert(String::from("Parameters"), Json::Object(root_parameters));
+    if !root_parameters.is_empty() {
+        root.insert(String::from("Parameters"), Json::Object(root_parameters));
+    }
     root.insert(String::from("Resources"), Json::Object(root_resources));
     if !root_outputs.is_empty() {
         root.insert(String::from("Outputs"), Json::Object(root_outputs));
