@@ -136,7 +136,7 @@ fn compose_key(name: &str) -> Option<String> {
     Some(match native {
         Some(native) => format!("`{name}` is compose's name; in bomc write `{native}`"),
         None => format!(
-            "`{name}` has no bomc setting; pass it to compose as it is with `compose {{ {name} = … }}` (CloudFormation ignores it)"
+            "`{name}` has no bomc setting: `compose {{ {name} = … }}` passes it to compose as it is (CloudFormation ignores it)"
         ),
     })
 }
@@ -440,11 +440,17 @@ impl<'p> Evaluator<'p> {
         if inst.field_type(&first.node).is_none() {
             let names = inst.setting_names();
             let kind = inst.kind_chain.first().cloned().unwrap_or_default();
+            let params: Vec<&str> = inst.params.keys().copied().collect();
             let help = match compose_key(&first.node) {
                 Some(help) => help,
                 None => did_you_mean(&first.node, names.iter().copied(), |_| {
+                    let own = if params.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (its parameters are {})", one_of(&params))
+                    };
                     format!(
-                        "a `{kind}` has no such setting (docs/language.md lists them); to pass a compose key through as it is, write it in `compose {{ {} = … }}`",
+                        "a `{kind}` has no such setting{own}; docs/language.md lists the settings. A compose key bomc has no name for goes through as it is: `compose {{ {} = … }}`",
                         first.node
                     )
                 }),

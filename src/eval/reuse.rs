@@ -53,18 +53,18 @@ impl<'p> Evaluator<'p> {
             let first = self.scopes[scope.0]
                 .lets
                 .get(name)
-                .map(|slot| slot.decl.name.span)
+                .map(|slot| (slot.decl.name.span, "a `let`"))
                 .or_else(|| {
                     block
                         .params()
                         .find(|p| p.name.node == name)
-                        .map(|p| p.name.span)
+                        .map(|p| (p.name.span, "a parameter"))
                 });
-            if let Some(first) = first {
+            if let Some((first, what)) = first {
                 diags.push(
                     Diagnostic::new(
                         ErrorCode::LetClash,
-                        format!("`{name}` is already declared here"),
+                        format!("`{name}` is already {what} here"),
                     )
                     .label(decl.name.span, "declared again as a `let`")
                     .label(first, "first declared here")
