@@ -234,11 +234,15 @@ impl<'p> Evaluator<'p> {
                 continue;
             };
             let Some(ty) = field_type(&key.node) else {
-                let help = match schema {
-                    Some(s) => did_you_mean(&key.node, s.names(), |all| {
+                let compose = schema
+                    .filter(|s| std::ptr::eq(*s, &crate::check::schema::HEALTH))
+                    .and_then(|_| super::instance::compose_health_key(&key.node));
+                let help = match (compose, schema) {
+                    (Some(help), _) => help,
+                    (None, Some(s)) => did_you_mean(&key.node, s.names(), |all| {
                         format!("a {} takes {}", s.what, one_of(&all))
                     }),
-                    None => String::from("remove it"),
+                    (None, None) => String::from("remove it"),
                 };
                 diags.push(
                     Diagnostic::new(

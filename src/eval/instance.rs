@@ -130,6 +130,22 @@ const COMPOSE_KEYS: &[(&str, Option<&str>)] = &[
     ("pull_policy", None),
 ];
 
+/// Compose `healthcheck` keys and their names in a bomc `health` block.
+const COMPOSE_HEALTH_KEYS: &[(&str, &str)] = &[
+    ("test", "command = [\"CMD\", …]"),
+    ("retries", "unhealthy = 3"),
+    ("start_interval", "interval"),
+    ("disable", "command = [\"NONE\"]"),
+];
+
+/// E0302's help for a compose `healthcheck` key inside a `health` block.
+pub(super) fn compose_health_key(name: &str) -> Option<String> {
+    let (_, native) = COMPOSE_HEALTH_KEYS.iter().find(|(k, _)| *k == name)?;
+    Some(format!(
+        "`{name}` is compose's name; in a bomc `health` block write `{native}`"
+    ))
+}
+
 /// E0302's help for a compose key: the native setting, or the escape hatch.
 fn compose_key(name: &str) -> Option<String> {
     let (_, native) = COMPOSE_KEYS.iter().find(|(k, _)| *k == name)?;
