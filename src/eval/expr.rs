@@ -526,7 +526,25 @@ impl<'p> Evaluator<'p> {
                 && self.instances[i].params.contains_key(name)
             {
                 let v = self.field(i, name, first.span, diags)?;
-                return self.index(v, first, rest, diags);
+                // A mistake reaching into a component parameter is also the
+                // instance's: point at the component it gave.
+                let given = match &v {
+                    Value::Component(c) if !rest.is_empty() => {
+                        self.instances[i].sources.get(name).map(|src| {
+                            (
+                                src.expr.span,
+                                format!("`{}` gives `{name} = {c}` here", self.instances[i].name),
+                            )
+                        })
+                    }
+                    _ => None,
+                };
+                let before = diags.len();
+                let value = self.index(v, first, rest, diags);
+                if let Some((span, label)) = given {
+                    diags.label_since(before, span, &label);
+                }
+                return value;
             }
             if let Some(v) = self.scopes[s.0].params.get(name) {
                 let v = v.clone()?;
