@@ -71,7 +71,7 @@ fn type_help(expected: &Type, found: &Value) -> String {
 
 impl<'p> Evaluator<'p> {
     /// Reports a value that does not conform, at `span`.
-    fn mismatch(
+    pub(super) fn mismatch(
         &self,
         span: Span,
         ty: &Type,
@@ -170,7 +170,9 @@ impl<'p> Evaluator<'p> {
             ExprKind::Call { name, args } if name.node == "merge" => {
                 let value = self.merge(name, args, expr.span, ty, scope, diags)?;
                 match conform(&value, ty) {
-                    Ok(()) => Some(value),
+                    Ok(()) => self
+                        .check_records(expr.span, ty, &value, diags)
+                        .then_some(value),
                     Err(m) => {
                         self.mismatch(expr.span, ty, &value, m, diags);
                         None
@@ -188,6 +190,7 @@ impl<'p> Evaluator<'p> {
                     return None;
                 }
                 match conform(&value, ty) {
+                    Ok(()) if !self.check_records(expr.span, ty, &value, diags) => None,
                     Ok(()) => Some(match (ty, value) {
                         (Type::Float | Type::PositiveFloat, Value::Int(i)) => {
                             Value::Float(i as f64)

@@ -241,6 +241,14 @@ landscape shop {
 fn reuse_mistakes_are_diagnostics() {
     let table: &[(&str, &str)] = &[
         (
+            "let probe = { pathh = \"/up\" }\nservice web { image = \"nginx:1.27.3\", ports { http = 80 }, health = probe }",
+            "E0302",
+        ),
+        (
+            "let probe = { interval = 5 }\nservice web { image = \"nginx:1.27.3\", ports { http = 80 }, health = merge(probe) }",
+            "E0303",
+        ),
+        (
             "let a = { X = b.Y }\nlet b = { Y = a.X }\nservice web { image = \"nginx:1.27.3\", env = a }",
             "E0315",
         ),
