@@ -80,12 +80,15 @@ fn rule_name(rule: &Rule) -> Option<&'static str> {
         }
         Rule::block => "`{`",
         Rule::param_decl => "`param`",
+        Rule::let_decl => "`let`",
         Rule::component | Rule::block_field | Rule::assignment | Rule::path => "a setting",
         Rule::type_expr | Rule::type_name => "a type",
         Rule::list => "a list",
         Rule::call => "a function call",
         Rule::reference | Rule::ident => "a name",
-        Rule::boolean | Rule::duration | Rule::size | Rule::float | Rule::int => "a value",
+        Rule::boolean | Rule::null | Rule::duration | Rule::size | Rule::float | Rule::int => {
+            "a value"
+        }
         Rule::string => "a string",
         Rule::interpolation => "`${`",
         Rule::doc | Rule::docs => "a doc comment",
@@ -324,6 +327,16 @@ impl Builder<'_> {
                     span,
                 })
             }
+            Rule::let_decl => {
+                let name = self.ident(inner.next()?);
+                let value = self.expr(inner.next()?);
+                Member::Let(Let {
+                    docs,
+                    name,
+                    value,
+                    span,
+                })
+            }
             Rule::component => {
                 let kind = self.ident(inner.next()?);
                 let name = self.ident(inner.next()?);
@@ -505,6 +518,7 @@ impl Builder<'_> {
                 ExprKind::Float(if f.is_finite() { f } else { 0.0 })
             }
             Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
+            Rule::null => ExprKind::Null,
             Rule::duration => {
                 let text = pair.as_str();
                 let (unit_len, factor) = if text.ends_with("ms") {
@@ -614,6 +628,35 @@ mod tests {
         };
         assert_eq!(parts.len(), 3);
         assert!(matches!(&parts[2], StrPart::Text(t) if t == " \"q\" ${no}"));
+    }
+
+    #[test]
+    fn let_declares_and_null_is_a_literal_but_neither_takes_names_away() {
+        let f = parse_ok(
+            "landscape x {\n /// shared\n let base = { A = null }\n letters = 1\n let_me = 2\n}",
+        );
+        let members = &f.definitions[0].body.members;
+        let Member::Let(l) = &members[0] else {
+            panic!("a let expected")
+        };
+        assert_eq!(
+            (l.name.node.as_str(), l.docs.as_slice()),
+            ("base", &[String::from("shared")][..])
+        );
+        let ExprKind::Map(block) = &l.value.kind else {
+            panic!("a map expected")
+        };
+        assert!(
+            matches!(&block.members[0], Member::Assign(a) if matches!(a.value.kind, ExprKind::Null))
+        );
+        for (member, name) in members[1..].iter().zip(["letters", "let_me"]) {
+            assert!(
+                matches!(member, Member::Assign(a) if a.path_text() == name),
+                "{name}"
+            );
+        }
+        let mut diags = Diagnostics::default();
+        assert!(parse(FileId(0), "landscape x { null = 1 }", &mut diags).is_none());
     }
 
     #[test]

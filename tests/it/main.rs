@@ -15,6 +15,7 @@ mod expiry;
 mod format;
 mod fuzz;
 mod graph;
+mod reuse;
 mod runtime;
 mod ui;
 
@@ -151,6 +152,29 @@ pub fn temp_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// Runs checkov on a CloudFormation template from `dir`: whether it passed
+/// with no failed check, and its report.
+pub fn checkov_cloudformation(template: &Path, dir: &Path) -> (bool, String) {
+    let run = Command::new(venv_tool("checkov"))
+        .args([
+            "--skip-download",
+            "--quiet",
+            "--compact",
+            "--framework",
+            "cloudformation",
+            "-f",
+        ])
+        .arg(template)
+        .current_dir(dir)
+        .output()
+        .expect("checkov runs");
+    let report = String::from_utf8_lossy(&run.stdout).into_owned();
+    (
+        run.status.success() && report.contains("Failed checks: 0"),
+        report,
+    )
 }
 
 /// A tool installed by scripts/test into `.venv`.
