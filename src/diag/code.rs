@@ -87,6 +87,11 @@ error_codes! {
     OutputNotWritable = "E0501", "output folder cannot be written";
     InvalidNow = "E0502", "`--now` is not an RFC 3339 time";
     NameNotValid = "E0503", "a name cannot be made valid for a target";
+    // Import: compose files read by `bomc import`
+    ComposeUnreadable = "E0601", "compose file cannot be read";
+    ComposeNotYaml = "E0602", "compose file is not valid YAML";
+    NotCompose = "E0603", "file is not a compose file";
+    ComposeValueInvalid = "E0604", "compose value has a shape compose does not accept";
     // Warnings: what bomc changed or ignored on its own
     SizedDown = "W0001", "ephemeral environment sized a component down";
     HealthAdjusted = "W0002", "health check setting moved into a target's limits";
@@ -94,6 +99,9 @@ error_codes! {
     ResourcesRounded = "W0004", "CPU or memory raised to a size the target offers";
     EndpointDiffers = "W0005", "address built by hand for a service reached differently on AWS";
     EngineSubstituted = "W0006", "managed service runs a compatible engine";
+    ServiceRenamed = "W0017", "compose service renamed to a valid component name";
+    VariableFixed = "W0018", "compose variable replaced by the value compose gives it unset";
+    ComposeKeyDropped = "W0019", "compose key not carried into the .bom";
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -14,6 +14,7 @@ mod examples;
 mod expiry;
 mod fuzz;
 mod graph;
+mod import;
 mod runtime;
 mod ui;
 
