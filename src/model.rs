@@ -93,6 +93,27 @@ impl Value {
     }
 }
 
+/// A port as written in `ports { }`: a number (TCP), or `"PORT/PROTO"` with
+/// `tcp` or `udp`. Returns the number and the protocol.
+pub fn port_spec(value: &Value) -> Option<(i64, &'static str)> {
+    match value {
+        Value::Int(n) => Some((*n, "tcp")),
+        Value::String(s) => {
+            let (number, protocol) = s.split_once('/')?;
+            let protocol = match protocol {
+                "tcp" => "tcp",
+                "udp" => "udp",
+                _ => return None,
+            };
+            if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            Some((number.parse().ok()?, protocol))
+        }
+        _ => None,
+    }
+}
+
 /// Whether an environment lives on or expires.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -164,13 +185,14 @@ impl Component {
         self.settings.get(name)
     }
 
-    pub fn ports(&self) -> BTreeMap<&str, i64> {
+    /// Port name → number and transport protocol (`tcp`, `udp`).
+    pub fn ports(&self) -> BTreeMap<&str, (i64, &'static str)> {
         self.settings
             .get("ports")
             .and_then(Value::as_map)
             .map(|m| {
                 m.iter()
-                    .filter_map(|(k, v)| v.as_int().map(|n| (k.as_str(), n)))
+                    .filter_map(|(k, v)| port_spec(v).map(|p| (k.as_str(), p)))
                     .collect()
             })
             .unwrap_or_default()

@@ -26,6 +26,15 @@ pub enum Type {
     OneOf(&'static [&'static str]),
     /// An int in 1–65535.
     PortNumber,
+    /// A port number (TCP), or `"PORT/PROTO"` with `tcp` or `udp`.
+    PortSpec,
+    /// A compose host port: a number, or `"IP:PORT"` to bind one address.
+    HostPort,
+    /// A compose restart policy: `no`, `always`, `on-failure`,
+    /// `on-failure:N` or `unless-stopped`.
+    RestartPolicy,
+    /// A command: a string run by the shell, or a list run as is.
+    CommandLine,
     /// An int ≥ 0.
     NonNegative,
     /// An int ≥ 1.
@@ -71,6 +80,10 @@ impl Type {
             Type::Record(s) => format!("a {} block", s.what),
             Type::OneOf(opts) => format!("one of {}", crate::diag::one_of(opts)),
             Type::PortNumber => "a port number (1–65535)".into(),
+            Type::PortSpec => "a port number, or \"PORT/PROTO\" with tcp or udp".into(),
+            Type::HostPort => "a host port, or \"IP:PORT\"".into(),
+            Type::RestartPolicy => "a restart policy".into(),
+            Type::CommandLine => "a command: a string (run by the shell) or a list".into(),
             Type::NonNegative => "an integer ≥ 0".into(),
             Type::Count => "an integer ≥ 1".into(),
             Type::PositiveFloat => "a number > 0".into(),
@@ -120,6 +133,37 @@ pub enum Mismatch {
     NotAllowed { expected: String, help: String },
     /// An image reference without a pinned tag or digest.
     Unpinned { reference: String },
+}
+
+/// The restart policies compose knows.
+pub const RESTART_POLICIES: &[&str] = &["no", "always", "on-failure", "unless-stopped"];
+
+/// Whether `text` is a compose restart policy (`on-failure:N` with N ≥ 1 too).
+pub fn is_restart_policy(text: &str) -> bool {
+    RESTART_POLICIES.contains(&text)
+        || text
+            .strip_prefix("on-failure:")
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| n >= 1)
+}
+
+/// A compose host port: `8080`, or `"127.0.0.1:8080"`. Returns the address
+/// (if any) and the port.
+pub fn host_port(value: &Value) -> Option<(Option<String>, u16)> {
+    match value {
+        Value::Int(n) => Some((None, u16::try_from(*n).ok().filter(|p| *p > 0)?)),
+        Value::String(s) => {
+            let (ip, port) = s.rsplit_once(':')?;
+            let ip: std::net::IpAddr = ip
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse()
+                .ok()?;
+            let port: u16 = port.parse().ok().filter(|p| *p > 0)?;
+            Some((Some(ip.to_string()), port))
+        }
+        _ => None,
+    }
 }
 
 /// Whether an image reference names a fixed version: a digest, or a tag other
@@ -238,6 +282,51 @@ pub fn conform(value: &Value, ty: &Type) -> Result<(), Mismatch> {
                 ty,
                 "ports are numbered 1 to 65535",
             );
+        }
+        (Type::PortSpec, Value::String(_)) => {
+            return match crate::model::port_spec(value) {
+                Some((n, _)) if (1..=65535).contains(&n) => Ok(()),
+                Some(_) => Err(Mismatch::Range {
+                    expected: ty.describe(),
+                    help: String::from("ports are numbered 1 to 65535"),
+                }),
+                None => Err(mismatch(ty, value)),
+            };
+        }
+        (Type::PortSpec, v) => {
+            return range_int(
+                v,
+                |i| (1..=65535).contains(&i),
+                ty,
+                "ports are numbered 1 to 65535",
+            );
+        }
+        (Type::HostPort, Value::Int(_) | Value::String(_)) => {
+            return match host_port(value) {
+                Some(_) => Ok(()),
+                None => Err(Mismatch::Range {
+                    expected: ty.describe(),
+                    help: String::from(
+                        "write the host port (`http = 8080`), or an address and a port: `http = \"127.0.0.1:8080\"`",
+                    ),
+                }),
+            };
+        }
+        (Type::RestartPolicy, Value::String(s)) => {
+            if is_restart_policy(s) {
+                true
+            } else {
+                return Err(Mismatch::NotAllowed {
+                    expected: ty.describe(),
+                    help: String::from(
+                        "use `\"no\"`, `\"always\"`, `\"on-failure\"`, `\"on-failure:N\"` (N ≥ 1 retries) or `\"unless-stopped\"`",
+                    ),
+                });
+            }
+        }
+        (Type::CommandLine, Value::String(_) | Value::Template(_)) => true,
+        (Type::CommandLine, Value::List(items)) => {
+            return items.iter().try_for_each(|i| conform(i, &Type::Str));
         }
         (Type::NonNegative, v) => return range_int(v, |i| i >= 0, ty, "use 0 to stop every copy"),
         (Type::Count, v) => return range_int(v, |i| i >= 1, ty, "count at least 1"),

@@ -64,6 +64,12 @@ fn type_help(expected: &Type, found: &Value) -> String {
         {
             format!("write the number without quotes: `{s}`")
         }
+        (Type::PortSpec, Value::String(s)) if s.parse::<u16>().is_ok() => {
+            format!("write the number without quotes: `{s}`, or `\"{s}/udp\"` for UDP")
+        }
+        (Type::PortSpec, _) => String::from(
+            "write a number for TCP (`http = 80`), or the number and protocol as a string: `dns = \"53/udp\"` (tcp or udp)",
+        ),
         (Type::List(_), _) => String::from("write a list in brackets: `[a, b]`"),
         _ => format!("this setting takes {}", expected.describe()),
     }
@@ -134,6 +140,7 @@ impl<'p> Evaluator<'p> {
             ExprKind::List(items) => {
                 let Some(elem) = (match ty {
                     Type::List(t) => Some(*t),
+                    Type::CommandLine => Some(&Type::Str),
                     Type::Any => Some(&Type::Any),
                     _ => None,
                 }) else {
@@ -707,7 +714,8 @@ impl<'p> Evaluator<'p> {
                         let number = ports
                             .as_map()
                             .and_then(|m| m.get(&port.node))
-                            .and_then(Value::as_int);
+                            .and_then(crate::model::port_spec)
+                            .map(|(n, _)| n);
                         let Some(number) = number else {
                             let names: Vec<&str> = ports
                                 .as_map()

@@ -74,6 +74,11 @@ pub fn valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
+/// Built-in settings a kind may declare as its own parameter: the database
+/// kinds' `user` is the application's database user, not the container's;
+/// their components cannot set the container's user.
+const SHADOWABLE: &[&str] = &["user"];
+
 fn builtin_default(name: &str) -> Option<Value> {
     Some(match name {
         "replicas" => Value::Int(1),
@@ -285,11 +290,12 @@ impl<'p> Evaluator<'p> {
             match member {
                 Member::Param(p) => {
                     let name = p.name.node.as_str();
-                    if SERVICE.field(name).is_some() || self.instances[i].params.contains_key(name) {
+                    let builtin = SERVICE.field(name).is_some() && !SHADOWABLE.contains(&name);
+                    if builtin || self.instances[i].params.contains_key(name) {
                         diags.push(
                             Diagnostic::new(ErrorCode::DuplicateParam, format!("parameter `{name}` clashes with an existing setting"))
                                 .label(p.name.span, "declared here")
-                                .help(if SERVICE.field(name).is_some() {
+                                .help(if builtin {
                                     format!("`{name}` is a built-in service setting; set it with `{name} = ...` instead of declaring it")
                                 } else {
                                     String::from("remove one of the declarations")
@@ -727,10 +733,14 @@ impl<'p> Evaluator<'p> {
         let span = self.instances[i].name_span;
         let names: Vec<&'p str> = {
             let inst = &self.instances[i];
+            let builtin: Vec<&'static str> = SERVICE
+                .names()
+                .filter(|n| !inst.params.contains_key(n))
+                .collect();
             inst.params
                 .keys()
                 .copied()
-                .chain(SERVICE.names().map(|n| -> &str { n }))
+                .chain(builtin.into_iter().map(|n| -> &str { n }))
                 .collect()
         };
         let mut params = BTreeMap::new();

@@ -639,7 +639,7 @@ fn placeholder(name: &str, ty: &crate::check::Type) -> Value {
         Type::Map(_) | Type::Record(_) => Value::Map(BTreeMap::new()),
         Type::Image => Value::Image(name.to_string()),
         Type::Component => Value::Component(name.to_string()),
-        Type::PortNumber => Value::Int(80),
+        Type::PortNumber | Type::PortSpec => Value::Int(80),
         Type::UserId => Value::Int(10001),
         Type::OneOf(options) => Value::String(options.first().copied().unwrap_or("").to_string()),
         Type::HttpPath => Value::String(String::from("/")),

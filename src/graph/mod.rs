@@ -215,10 +215,14 @@ impl Graph {
             let ports = c
                 .ports()
                 .into_iter()
-                .map(|(name, number)| PortUse {
+                .map(|(name, (number, transport))| PortUse {
                     name: name.to_string(),
                     number: u16::try_from(number).unwrap_or(0),
-                    protocol: protocol(name),
+                    protocol: if transport == "udp" {
+                        "udp"
+                    } else {
+                        protocol(name)
+                    },
                 })
                 .collect();
             ports_of.insert(&c.name, ports);

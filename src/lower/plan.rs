@@ -144,9 +144,21 @@ pub struct Workload {
     pub role: Role,
     pub image: ImageSource,
     pub command: Option<Vec<Text>>,
+    /// Replaces the image's entrypoint; behind the secrets shim when the
+    /// image bomc builds delivers secrets through it.
+    pub entrypoint: Option<Vec<Text>>,
+    /// The user (`1000:1000`) and working directory the process runs with.
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    /// The restart policy on compose: `unless-stopped` for services and
+    /// `no` for jobs unless the component says otherwise. (ECS replaces the
+    /// tasks of a service whatever it says.)
+    pub restart: String,
     pub ports: Vec<Port>,
     pub env: Vec<EnvVar>,
     pub health: Option<Health>,
+    /// `health { command = ["NONE"] }`: the image's own HEALTHCHECK turned off.
+    pub health_disabled: bool,
     pub volumes: Vec<Volume>,
     pub replicas: u32,
     /// vCPUs per copy.
@@ -347,12 +359,14 @@ pub enum ImageSource {
 #[serde(rename_all = "snake_case")]
 pub enum Protocol {
     Tcp,
+    Udp,
 }
 
 impl Protocol {
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
         }
     }
 }
@@ -368,6 +382,9 @@ pub struct Port {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Published {
     pub target: u16,
+    pub protocol: Protocol,
+    /// The host address it is bound to (all when none).
+    pub host_ip: Option<String>,
     pub first: u32,
     pub last: u32,
 }

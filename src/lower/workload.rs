@@ -93,6 +93,15 @@ fn literal_list(value: &Value) -> Option<Vec<String>> {
     }
 }
 
+/// `health { command = ["NONE"] }`: the image's HEALTHCHECK is turned off.
+fn health_disabled(c: &Component) -> bool {
+    let Some(Value::Map(h)) = c.settings.get("health") else {
+        return false;
+    };
+    matches!(h.get("command"), Some(Value::List(items))
+        if matches!(items.as_slice(), [Value::String(first), ..] if first == "NONE"))
+}
+
 fn managed_of(c: &Component) -> Option<Managed> {
     Managed::from_setting(c.settings.get("managed").and_then(Value::as_str)?)
 }
@@ -192,11 +201,15 @@ impl Lowering<'_> {
         let ports: Vec<Port> = c
             .ports()
             .into_iter()
-            .filter_map(|(name, n)| {
+            .filter_map(|(name, (n, protocol))| {
                 Some(Port {
                     name: name.to_string(),
                     number: u16::try_from(n).ok()?,
-                    protocol: Protocol::Tcp,
+                    protocol: if protocol == "udp" {
+                        Protocol::Udp
+                    } else {
+                        Protocol::Tcp
+                    },
                 })
             })
             .collect();
@@ -212,7 +225,10 @@ impl Lowering<'_> {
             _ => None,
         });
         let env = self.environment(c, &image);
+        let entrypoint = self.entrypoint(c, &env);
+        let health_disabled = health_disabled(c);
         let health = self.health(c, &ports, &image, &role);
+        let restart = self.restart(c, &role);
         let volumes = self.volumes(c);
         let replicas = c
             .settings
@@ -309,9 +325,22 @@ impl Lowering<'_> {
             role,
             image,
             command,
+            entrypoint,
+            user: c
+                .settings
+                .get("user")
+                .and_then(text)
+                .and_then(|t| t.as_literal()),
+            working_dir: c
+                .settings
+                .get("working_dir")
+                .and_then(text)
+                .and_then(|t| t.as_literal()),
+            restart,
             ports,
             env,
             health,
+            health_disabled,
             volumes,
             replicas,
             cpu,
@@ -330,6 +359,71 @@ impl Lowering<'_> {
             span: c.span,
             name_span: c.name_span,
         }
+    }
+
+    /// The entrypoint the component sets, behind the secrets shim when its
+    /// image (one bomc builds) delivers secrets through it.
+    fn entrypoint(&mut self, c: &Component, env: &[EnvVar]) -> Option<Vec<Text>> {
+        let Value::List(items) = c.settings.get("entrypoint")? else {
+            return None;
+        };
+        let Some(list) = items.iter().map(text).collect::<Option<Vec<Text>>>() else {
+            self.not_text(c, "entrypoint");
+            return None;
+        };
+        let shimmed = env.iter().any(|e| {
+            matches!(
+                &e.value,
+                EnvValue::Secret(SecretUse {
+                    compose: SecretDelivery::Shim(_),
+                    ..
+                })
+            )
+        });
+        Some(if shimmed {
+            std::iter::once(Text::literal(SHIM_PATH))
+                .chain(list)
+                .collect()
+        } else {
+            list
+        })
+    }
+
+    /// The restart policy on compose. ECS replaces a service's stopped tasks
+    /// and runs a job once, whatever the policy says: a policy that says
+    /// otherwise is honoured on compose only.
+    fn restart(&mut self, c: &Component, role: &Role) -> String {
+        let default = if *role == Role::Job {
+            "no"
+        } else {
+            "unless-stopped"
+        };
+        let Some(policy) = c.settings.get("restart").and_then(Value::as_str) else {
+            return default.to_string();
+        };
+        let differs = match role {
+            Role::Job => policy != "no",
+            Role::Service => policy == "no" || policy.starts_with("on-failure"),
+            _ => false,
+        };
+        if differs {
+            let on_aws = if *role == Role::Job {
+                "a job runs once"
+            } else {
+                "ECS replaces every stopped task of a service"
+            };
+            self.warn(
+                ErrorCode::NotHonoured,
+                span_of(c, "restart"),
+                "compose only",
+                format!(
+                    "`restart = \"{policy}\"` of `{}` applies on compose only: on AWS {on_aws}",
+                    c.name
+                ),
+                "drop `restart`, or restrict the component to compose with `targets = [\"compose\"]`",
+            );
+        }
+        policy.to_string()
     }
 
     fn not_text(&mut self, c: &Component, what: &str) {
@@ -684,7 +778,11 @@ impl Lowering<'_> {
     ) -> Option<Health> {
         let h = c.settings.get("health").and_then(Value::as_map)?;
         let span = span_of(c, "health");
-        let check = if let Some(command) = h.get("command") {
+        let check = if let Some(Value::String(command)) = h.get("command") {
+            Check::Shell {
+                command: command.clone(),
+            }
+        } else if let Some(command) = h.get("command") {
             let Some(list) = literal_list(command) else {
                 self.not_text(c, "health command");
                 return None;
@@ -854,24 +952,42 @@ impl Lowering<'_> {
         out
     }
 
-    /// Host ports on compose: public components publish the ports they serve
+    /// Host ports on compose: the ports a component names in `publish`, at
+    /// the host port it gives;
     /// (a load balancer its HTTP port), each instance of the landscape in its
     /// own block, as wide as the most replicated public component.
     fn published_ports(&mut self, workloads: &mut [Workload]) {
+        let chosen = self.chosen_host_ports(workloads);
         let stride = workloads
             .iter()
-            .filter(|w| w.public)
+            .filter(|w| w.public || chosen.contains_key(&w.name))
             .map(|w| w.replicas.max(1))
             .max()
             .unwrap_or(1);
         let shift = self.instance.port_block * stride;
-        for w in workloads.iter_mut().filter(|w| w.public) {
-            let serving: Vec<u16> = match &w.role {
-                Role::LoadBalancer(lb) => vec![lb.http_port],
-                _ => w.ports.iter().map(|p| p.number).collect(),
+        for w in workloads.iter_mut() {
+            let chosen = chosen.get(&w.name).cloned().unwrap_or_default();
+            let serving: Vec<(u16, Protocol)> = match &w.role {
+                _ if !w.public => Vec::new(),
+                Role::LoadBalancer(lb) => vec![(lb.http_port, Protocol::Tcp)],
+                _ => w.ports.iter().map(|p| (p.number, p.protocol)).collect(),
             };
-            for target in serving {
-                let first = u32::from(target) + shift;
+            let serving = serving
+                .into_iter()
+                .filter(|(n, proto)| {
+                    !chosen
+                        .iter()
+                        .any(|(p, _, _)| p.number == *n && p.protocol == *proto)
+                })
+                .map(|(target, protocol)| (target, protocol, None, target))
+                .collect::<Vec<_>>();
+            let published: Vec<(u16, Protocol, Option<String>, u16)> = chosen
+                .into_iter()
+                .map(|(p, ip, host)| (p.number, p.protocol, ip, host))
+                .chain(serving)
+                .collect();
+            for (target, protocol, host_ip, host) in published {
+                let first = u32::from(host) + shift;
                 let last = first + w.replicas.max(1) - 1;
                 if last > 65_535 {
                     self.errors.push(
@@ -889,11 +1005,82 @@ impl Lowering<'_> {
                 }
                 w.published.push(Published {
                     target,
+                    protocol,
+                    host_ip,
                     first,
                     last,
                 });
             }
         }
+    }
+
+    /// The host ports each component chooses with `publish { PORT = HOST }`:
+    /// its port, the address and the host port.
+    fn chosen_host_ports(
+        &mut self,
+        workloads: &[Workload],
+    ) -> BTreeMap<String, Vec<(Port, Option<String>, u16)>> {
+        let mut out: BTreeMap<String, Vec<(Port, Option<String>, u16)>> = BTreeMap::new();
+        for c in &self.landscape.components {
+            let Some(publish) = c.settings.get("publish").and_then(Value::as_map) else {
+                continue;
+            };
+            let Some(w) = workloads.iter().find(|w| w.name == c.name) else {
+                continue;
+            };
+            for (name, value) in publish {
+                let Some((ip, host)) = crate::check::types::host_port(value) else {
+                    continue;
+                };
+                let port = match &w.role {
+                    Role::LoadBalancer(lb) if name == "http" => Some(Port {
+                        name: name.clone(),
+                        number: lb.http_port,
+                        protocol: Protocol::Tcp,
+                    }),
+                    _ => w.port(name).cloned(),
+                };
+                let Some(port) = port else {
+                    let names: Vec<&str> = w.ports.iter().map(|p| p.name.as_str()).collect();
+                    let help = crate::diag::did_you_mean(name, names.iter().copied(), |all| {
+                        if all.is_empty() {
+                            format!(
+                                "`{}` serves no port; declare it first: `ports {{ {name} = 8080 }}`",
+                                c.name
+                            )
+                        } else {
+                            format!("`{}` serves {}", c.name, crate::diag::one_of(&all))
+                        }
+                    });
+                    self.errors.push(
+                        Diagnostic::new(
+                            ErrorCode::PortNotExposed,
+                            format!(
+                                "`publish` names port `{name}`, which `{}` does not serve",
+                                c.name
+                            ),
+                        )
+                        .label(span_of(c, "publish"), "not a port of this component")
+                        .help(help),
+                    );
+                    continue;
+                };
+                out.entry(c.name.clone())
+                    .or_default()
+                    .push((port, ip, host));
+            }
+            self.warn(
+                ErrorCode::NotHonoured,
+                span_of(c, "publish"),
+                "compose only",
+                format!(
+                    "`publish` of `{}` applies on compose only: on AWS a component is reached from outside through a load balancer",
+                    c.name
+                ),
+                "route to it from a `load_balancer` to reach it on AWS",
+            );
+        }
+        out
     }
 
     /// What each workload waits for: every component it depends on, until

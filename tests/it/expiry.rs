@@ -497,15 +497,7 @@ fn every_bucket_of_an_ephemeral_stack_is_emptied_before_its_deletion() {
 
     // cfn-lint: no error or warning; checkov: nothing fails on what the self-delete adds.
     let file = dir.join("cloudformation.json");
-    let lint = std::process::Command::new(venv_tool("cfn-lint"))
-        .arg(&file)
-        .output()
-        .expect("cfn-lint runs");
-    let report = String::from_utf8_lossy(&lint.stdout);
-    assert!(
-        lint.status.success() && report.trim().is_empty(),
-        "cfn-lint:\n{report}"
-    );
+    crate::assert_cfn_lint_clean(&file);
     let checkov = std::process::Command::new(venv_tool("checkov"))
         .args([
             "--skip-download",

@@ -275,6 +275,15 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
     if let Some(command) = &w.command {
         container["Command"] = json!(command.iter().map(|c| t.text(c)).collect::<Vec<_>>());
     }
+    if let Some(entrypoint) = &w.entrypoint {
+        container["EntryPoint"] = json!(entrypoint.iter().map(|c| t.text(c)).collect::<Vec<_>>());
+    }
+    if let Some(user) = &w.user {
+        container["User"] = json!(user);
+    }
+    if let Some(dir) = &w.working_dir {
+        container["WorkingDirectory"] = json!(dir);
+    }
     if let Some(h) = &w.health {
         container["HealthCheck"] = health_check(t, h);
     }

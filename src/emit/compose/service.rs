@@ -6,12 +6,15 @@ use super::spec::*;
 use super::{Emit, escape_dollars, haproxy, internal};
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::lower::plan::{
-    BuildImage, Check, EnvValue, Health, ImageSource, Role, SecretDelivery, Wait, Workload,
+    BuildImage, Check, EnvValue, Health, ImageSource, Protocol, Role, SecretDelivery, Wait,
+    Workload,
 };
 use crate::model::Value;
+use crate::source::{absolute, normalize, relative};
 use serde_yaml_ng::{Mapping, Value as Yaml};
 use std::collections::BTreeSet;
-use std::path::{Component as PathPart, Path, PathBuf};
+#[cfg(test)]
+use std::path::{Path, PathBuf};
 
 /// A compose duration (`2s`, `1m30s`, `500ms`).
 fn duration(ms: u64) -> String {
@@ -39,64 +42,6 @@ fn memory(bytes: u64) -> String {
         }
     }
     bytes.to_string()
-}
-
-/// Removes `.` and resolves `..` lexically, as compose does with the paths
-/// it joins (`..` above the root stays at the root).
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            PathPart::CurDir => {}
-            PathPart::ParentDir => match out.components().next_back() {
-                Some(PathPart::Normal(_)) => {
-                    out.pop();
-                }
-                Some(PathPart::RootDir | PathPart::Prefix(_)) => {}
-                _ => out.push(".."),
-            },
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
-}
-
-/// `path` made absolute from the working directory (lexically: symbolic
-/// links stay as they are), and normalized.
-fn absolute(path: &Path) -> PathBuf {
-    let path = if path.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        path
-    };
-    normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
-}
-
-/// `path` relative to `base` (both absolute and normalized), `/`-separated;
-/// `path` itself when they share no root (another drive).
-fn relative(path: &Path, base: &Path) -> String {
-    let path_parts: Vec<PathPart> = path.components().collect();
-    let base_parts: Vec<PathPart> = base.components().collect();
-    if path_parts.first() != base_parts.first() {
-        return path.to_string_lossy().into_owned();
-    }
-    let common = path_parts
-        .iter()
-        .zip(&base_parts)
-        .take_while(|(a, b)| a == b)
-        .count();
-    let parts: Vec<String> = std::iter::repeat_n(String::from(".."), base_parts.len() - common)
-        .chain(
-            path_parts[common..]
-                .iter()
-                .map(|p| p.as_os_str().to_string_lossy().into_owned()),
-        )
-        .collect();
-    if parts.is_empty() {
-        String::from(".")
-    } else {
-        parts.join("/")
-    }
 }
 
 /// The build of an image bomc builds: its context as the dockerfile target's
@@ -188,7 +133,13 @@ pub(super) fn service(
 ) -> Result<Yaml, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let mut s = Service {
-        restart: if w.is_job() { "no" } else { "unless-stopped" },
+        restart: w.restart.clone(),
+        entrypoint: w
+            .entrypoint
+            .as_ref()
+            .map(|c| c.iter().map(|t| emit.resolve(t)).collect()),
+        user: w.user.clone(),
+        working_dir: w.working_dir.clone(),
         networks: emit
             .networks
             .get(&w.name)
@@ -196,6 +147,7 @@ pub(super) fn service(
             .unwrap_or_default(),
         healthcheck: match &w.health {
             Some(h) => Some(healthcheck(h)),
+            None if w.health_disabled => Some(check_off()),
             None => inherited_check_off(emit, w),
         },
         command: w
@@ -295,14 +247,19 @@ fn inherited_check_off(emit: &Emit, w: &Workload) -> Option<Healthcheck> {
         .iter()
         .find(|i| &i.name == name)
         .and_then(|i| i.health.as_ref())
-        .map(|_| Healthcheck {
-            test: Vec::new(),
-            disable: true,
-            interval: None,
-            timeout: None,
-            retries: None,
-            start_period: None,
-        })
+        .map(|_| check_off())
+}
+
+/// The image's HEALTHCHECK turned off.
+fn check_off() -> Healthcheck {
+    Healthcheck {
+        test: Vec::new(),
+        disable: true,
+        interval: None,
+        timeout: None,
+        retries: None,
+        start_period: None,
+    }
 }
 
 /// The image, or the build of an image definition.
@@ -412,28 +369,29 @@ fn ports(
         _ => None,
     };
     for p in &w.published {
-        let protocol = w
-            .ports
-            .iter()
-            .find(|port| port.number == p.target)
-            .map(|port| port.protocol.as_str())
-            .unwrap_or("tcp");
         s.ports.push(Published {
             target: p.target,
+            host_ip: p.host_ip.clone(),
             published: if p.last > p.first {
                 format!("{}-{}", p.first, p.last)
             } else {
                 p.first.to_string()
             },
-            protocol,
+            protocol: p.protocol.as_str(),
         });
     }
     if !w.public {
-        let serving: BTreeSet<u16> = match lb {
-            Some(lb) => BTreeSet::from([lb.http_port]),
-            None => w.ports.iter().map(|p| p.number).collect(),
+        let serving: BTreeSet<(u16, Protocol)> = match lb {
+            Some(lb) => BTreeSet::from([(lb.http_port, Protocol::Tcp)]),
+            None => w.ports.iter().map(|p| (p.number, p.protocol)).collect(),
         };
-        s.expose = serving.into_iter().collect();
+        s.expose = serving
+            .into_iter()
+            .map(|(n, protocol)| match protocol {
+                Protocol::Tcp => Yaml::Number(n.into()),
+                Protocol::Udp => Yaml::String(format!("{n}/udp")),
+            })
+            .collect();
     }
     let Some(lb) = lb else {
         return;

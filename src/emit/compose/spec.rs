@@ -43,7 +43,13 @@ pub(super) struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) build: Option<Build>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) entrypoint: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) command: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) working_dir: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(super) environment: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -53,7 +59,7 @@ pub(super) struct Service {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(super) ports: Vec<Published>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(super) expose: Vec<u16>,
+    pub(super) expose: Vec<Yaml>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(super) networks: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -64,7 +70,7 @@ pub(super) struct Service {
     pub(super) healthcheck: Option<Healthcheck>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) deploy: Option<Deploy>,
-    pub(super) restart: &'static str,
+    pub(super) restart: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(super) sysctls: BTreeMap<String, String>,
     pub(super) labels: BTreeMap<String, String>,
@@ -96,6 +102,8 @@ pub(super) struct ConfigMount {
 #[derive(Serialize)]
 pub(super) struct Published {
     pub(super) target: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) host_ip: Option<String>,
     pub(super) published: String,
     pub(super) protocol: &'static str,
 }
