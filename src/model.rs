@@ -30,6 +30,9 @@ pub enum Value {
     Component(String),
     List(Vec<Value>),
     Map(BTreeMap<String, Value>),
+    /// `null`: a map entry removed. Exists only while maps are merged during
+    /// evaluation; evaluation strips it before a value reaches the model.
+    Null,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -68,6 +71,7 @@ impl Value {
             Value::Component(_) => "a component",
             Value::List(_) => "a list",
             Value::Map(_) => "a map",
+            Value::Null => "`null`",
         }
     }
 

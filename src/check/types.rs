@@ -258,7 +258,11 @@ pub fn conform(value: &Value, ty: &Type) -> Result<(), Mismatch> {
             return items.iter().try_for_each(|i| conform(i, t));
         }
         (Type::Map(t), Value::Map(items)) => {
-            return items.values().try_for_each(|i| conform(i, t));
+            // A `null` entry is a removal, settled when maps are merged.
+            return items
+                .values()
+                .filter(|i| **i != Value::Null)
+                .try_for_each(|i| conform(i, t));
         }
         (Type::Record(_), Value::Map(_)) => true,
         (Type::OneOf(options), Value::String(s)) => {

@@ -57,6 +57,8 @@ error_codes! {
     UnknownOverrideTarget = "E0213", "environment overrides a component that does not exist";
     UnreadableFile = "E0214", "file cannot be read";
     AmbiguousLandscape = "E0215", "several landscapes and none chosen";
+    LetClash = "E0216", "`let` clashes with another name in its scope";
+    MisplacedNull = "E0217", "`null` where it removes no map key";
     // Evaluation and checking
     MissingSetting = "E0301", "required setting or parameter missing";
     UnknownSetting = "E0302", "unknown setting";
@@ -99,6 +101,8 @@ error_codes! {
     ResourcesRounded = "W0004", "CPU or memory raised to a size the target offers";
     EndpointDiffers = "W0005", "address built by hand for a service reached differently on AWS";
     EngineSubstituted = "W0006", "managed service runs a compatible engine";
+    ImageOfAnotherEngine = "W0013", "managed kind's image names another engine";
+    CommandDropped = "W0014", "command of a managed kind not run on a target";
     ServiceRenamed = "W0017", "compose service renamed to a valid component name";
     VariableFixed = "W0018", "compose variable replaced by the value compose gives it unset";
     ComposeKeyDropped = "W0019", "compose key not carried into the .bom";

@@ -54,6 +54,7 @@ fn plain(v: &Value) -> Json {
         Value::Image(i) | Value::Component(i) => json!(i),
         Value::List(items) => Json::Array(items.iter().map(plain).collect()),
         Value::Map(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), plain(v))).collect()),
+        Value::Null => Json::Null,
     }
 }
 

@@ -8,7 +8,7 @@ use super::scope::{ScopeId, ScopeMember};
 use crate::check::types::Mismatch;
 use crate::check::{Type, conform};
 use crate::diag::{Diagnostic, Diagnostics, ErrorCode, did_you_mean, one_of};
-use crate::model::{self, Part, PortRef, Value};
+use crate::model::{Part, PortRef, Value};
 use crate::source::Span;
 use crate::syntax::ast::{self, DefKind, ExprKind, Ident, Member, StrPart};
 use std::collections::BTreeMap;
@@ -174,8 +174,26 @@ impl<'p> Evaluator<'p> {
                     None
                 }
             },
+            ExprKind::Call { name, args } if name.node == "merge" => {
+                let value = self.merge(name, args, expr.span, ty, scope, diags)?;
+                match conform(&value, ty) {
+                    Ok(()) => Some(value),
+                    Err(m) => {
+                        self.mismatch(expr.span, ty, &value, m, diags);
+                        None
+                    }
+                }
+            }
             _ => {
                 let value = self.eval_leaf(expr, scope, diags)?;
+                if value == Value::Null && *ty != Type::Any {
+                    diags.push(
+                        Diagnostic::new(ErrorCode::MisplacedNull, "`null` is not a value here")
+                            .label(expr.span, "`null`")
+                            .help("`null` removes a key from a map: write it as a map entry, e.g. `env { MYSQL_RANDOM_ROOT_PASSWORD = null }`; to leave a setting unset, do not set it"),
+                    );
+                    return None;
+                }
                 match conform(&value, ty) {
                     Ok(()) => Some(match (ty, value) {
                         (Type::Float | Type::PositiveFloat, Value::Int(i)) => {
@@ -246,6 +264,10 @@ impl<'p> Evaluator<'p> {
                 continue;
             }
             first_spans.insert(key.node.as_str(), key.span);
+            if matches!(a.value.kind, ExprKind::Null) {
+                out.insert(key.node.clone(), Value::Null);
+                continue;
+            }
             match self.eval_typed(&a.value, ty, scope, diags) {
                 Some(v) => {
                     out.insert(key.node.clone(), v);
@@ -266,6 +288,7 @@ impl<'p> Evaluator<'p> {
             ExprKind::Int(i) => Value::Int(*i),
             ExprKind::Float(f) => Value::Float(*f),
             ExprKind::Bool(b) => Value::Bool(*b),
+            ExprKind::Null => Value::Null,
             ExprKind::Duration(d) => Value::Duration(*d),
             ExprKind::Size(s) => Value::Size(*s),
             ExprKind::Str(parts) => return self.eval_string(parts, scope, diags),
@@ -364,10 +387,13 @@ impl<'p> Evaluator<'p> {
         if name.node == "select" {
             return self.select(args, span, scope, diags);
         }
+        if name.node == "merge" {
+            return self.merge(name, args, span, &Type::Any, scope, diags);
+        }
         if name.node != "secret" {
-            let help = did_you_mean(&name.node, ["secret", "select"], |_| {
+            let help = did_you_mean(&name.node, ["secret", "select", "merge"], |_| {
                 String::from(
-                    "the functions are `secret(\"name\")` and `select(key, { choice = value, … })`",
+                    "the functions are `secret(\"name\")`, `select(key, { choice = value, … })` and `merge(map, map, …)`",
                 )
             });
             diags.push(
@@ -484,16 +510,8 @@ impl<'p> Evaluator<'p> {
     }
 
     fn record_reference(&mut self, target: usize, attribute: String, span: Span) {
-        let Some(&(from, setting)) = self.evaluating.last() else {
-            return;
-        };
         let target = self.instances[target].name.clone();
-        self.instances[from].references.push(model::Reference {
-            target,
-            attribute,
-            setting: setting.to_string(),
-            span,
-        });
+        self.note_reference(target, attribute, span);
     }
 
     /// Resolves a dotted reference in `scope`.
@@ -511,11 +529,15 @@ impl<'p> Evaluator<'p> {
                 && self.instances[i].params.contains_key(name)
             {
                 let v = self.field(i, name, first.span, diags)?;
-                return self.index(v, rest, diags);
+                return self.index(v, first, rest, diags);
             }
             if let Some(v) = self.scopes[s.0].params.get(name) {
                 let v = v.clone()?;
-                return self.index(v, rest, diags);
+                return self.index(v, first, rest, diags);
+            }
+            if self.scopes[s.0].lets.contains_key(name) {
+                let v = self.let_value(s, name, first.span, diags)?;
+                return self.index(v, first, rest, diags);
             }
             if let Some((member, _)) = self.scopes[s.0].members.get(name).copied() {
                 return self.member(member, first, rest, diags);
@@ -527,14 +549,7 @@ impl<'p> Evaluator<'p> {
             let def = self.program.def(id);
             if def.kind == DefKind::Image && rest.is_empty() {
                 self.image_ids.insert(name.to_string(), id);
-                if let Some(&(from, setting)) = self.evaluating.last() {
-                    self.instances[from].references.push(model::Reference {
-                        target: name.to_string(),
-                        attribute: String::from("image"),
-                        setting: setting.to_string(),
-                        span: first.span,
-                    });
-                }
+                self.note_reference(name.to_string(), String::from("image"), first.span);
                 return Some(Value::Image(name.to_string()));
             }
             diags.push(
@@ -591,14 +606,23 @@ impl<'p> Evaluator<'p> {
         );
     }
 
-    /// Looks up keys inside a map value: `config.region`.
+    /// Looks up keys inside a map value (`config.region`), and the attributes
+    /// of a component held by a parameter or `let` (`store.host`). `prior` is
+    /// the name before `rest`.
     fn index(
         &mut self,
         mut value: Value,
-        rest: &[Ident],
+        prior: &'p Ident,
+        rest: &'p [Ident],
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        for key in rest {
+        let mut prior = prior;
+        for (at, key) in rest.iter().enumerate() {
+            if let Value::Component(component) = &value {
+                let component = component.clone();
+                return self.component_attribute(&component, prior, &rest[at..], diags);
+            }
+            prior = key;
             let Value::Map(mut map) = value else {
                 diags.push(
                     Diagnostic::new(
@@ -610,7 +634,7 @@ impl<'p> Evaluator<'p> {
                 );
                 return None;
             };
-            let Some(next) = map.remove(&key.node) else {
+            let Some(next) = map.remove(&key.node).filter(|v| *v != Value::Null) else {
                 let help = did_you_mean(&key.node, map.keys().map(String::as_str), |all| {
                     format!("the keys are {}", one_of(&all))
                 });
@@ -629,7 +653,7 @@ impl<'p> Evaluator<'p> {
         Some(value)
     }
 
-    fn member(
+    pub(super) fn member(
         &mut self,
         member: ScopeMember,
         first: &Ident,
@@ -682,7 +706,7 @@ impl<'p> Evaluator<'p> {
                     "host" => {
                         self.record_reference(i, String::from("host"), span);
                         let v = Value::Host(self.instances[i].name.clone());
-                        self.index(v, tail, diags)
+                        self.index(v, attr, tail, diags)
                     }
                     "name" => {
                         let name = self.instances[i].name.clone();
@@ -695,12 +719,12 @@ impl<'p> Evaluator<'p> {
                         } else {
                             Value::String(name)
                         };
-                        self.index(v, tail, diags)
+                        self.index(v, attr, tail, diags)
                     }
                     "url" => {
                         self.record_reference(i, String::from("url"), span);
                         let v = Value::Template(vec![Part::Url(self.instances[i].name.clone())]);
-                        self.index(v, tail, diags)
+                        self.index(v, attr, tail, diags)
                     }
                     "ports" => {
                         let Some((port, tail)) = tail.split_first() else {
@@ -751,7 +775,7 @@ impl<'p> Evaluator<'p> {
                             port: port.node.clone(),
                             number: u16::try_from(number).unwrap_or(0),
                         });
-                        self.index(v, tail, diags)
+                        self.index(v, port, tail, diags)
                     }
                     other => {
                         if self.instances[i].field_type(other).is_none() {
@@ -803,7 +827,7 @@ impl<'p> Evaluator<'p> {
                             }
                             return None;
                         };
-                        self.index(v, tail, diags)
+                        self.index(v, attr, tail, diags)
                     }
                 }
             }

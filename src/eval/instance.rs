@@ -57,6 +57,15 @@ impl Instance<'_> {
         SERVICE.field(name).map(|f| Some(&f.ty))
     }
 
+    /// Whether setting `name` is a map whose layers (the kind's, the
+    /// instance's, the environment's) merge key by key instead of replacing.
+    pub fn merges(&self, name: &str) -> bool {
+        !self.params.contains_key(name)
+            && SERVICE
+                .field(name)
+                .is_some_and(|f| matches!(f.ty, Type::Map(_)))
+    }
+
     pub fn setting_names(&self) -> Vec<&str> {
         self.params
             .keys()
@@ -78,6 +87,64 @@ pub fn valid_name(name: &str) -> bool {
 /// kinds' `user` is the application's database user, not the container's;
 /// their components cannot set the container's user.
 const SHADOWABLE: &[&str] = &["user"];
+
+/// Compose keys a newcomer writes, and what bomc calls them: the native
+/// setting, or `None` when only the `compose { }` escape hatch carries it.
+const COMPOSE_KEYS: &[(&str, Option<&str>)] = &[
+    ("environment", Some("env { KEY = value }")),
+    (
+        "healthcheck",
+        Some("health { command = [...] } (or path = \"/health\")"),
+    ),
+    ("restart_policy", Some("restart = \"on-failure\"")),
+    ("working_directory", Some("working_dir = \"/app\"")),
+    ("workdir", Some("working_dir = \"/app\"")),
+    ("expose", Some("ports { http = 8080 }")),
+    ("links", Some("uses = [db]")),
+    ("external_links", Some("uses = [db]")),
+    ("cap_add", Some("capabilities { add = [...] }")),
+    ("cap_drop", Some("capabilities { drop = [...] }")),
+    ("mem_limit", Some("memory = 1GiB")),
+    ("memory_limit", Some("memory = 1GiB")),
+    ("cpus", Some("cpu = 0.5")),
+    ("cpu_count", Some("cpu = 0.5")),
+    ("mem_reservation", Some("reserve { memory = 256MiB }")),
+    ("tmpfs", Some("mounts { \"/path\" { tmpfs = true } }")),
+    ("deploy", Some("replicas = 2, cpu = 0.5, memory = 1GiB")),
+    ("scale", Some("replicas = 2")),
+    ("container_name", None),
+    ("hostname", None),
+    ("domainname", None),
+    ("networks", None),
+    ("network_mode", None),
+    ("extra_hosts", None),
+    ("dns", None),
+    ("logging", None),
+    ("stop_signal", None),
+    ("stop_grace_period", None),
+    ("privileged", None),
+    ("security_opt", None),
+    ("shm_size", None),
+    ("devices", None),
+    ("ipc", None),
+    ("pid", None),
+    ("init", None),
+    ("tty", None),
+    ("stdin_open", None),
+    ("platform", None),
+    ("pull_policy", None),
+];
+
+/// E0302's help for a compose key: the native setting, or the escape hatch.
+fn compose_key(name: &str) -> Option<String> {
+    let (_, native) = COMPOSE_KEYS.iter().find(|(k, _)| *k == name)?;
+    Some(match native {
+        Some(native) => format!("`{name}` is compose's name; in bomc write `{native}`"),
+        None => format!(
+            "`{name}` has no bomc setting; pass it to compose as it is with `compose {{ {name} = … }}` (CloudFormation ignores it)"
+        ),
+    })
+}
 
 fn builtin_default(name: &str) -> Option<Value> {
     Some(match name {
@@ -286,8 +353,10 @@ impl<'p> Evaluator<'p> {
             references: Vec::new(),
             sized_down: BTreeMap::new(),
         });
+        self.declare_lets(&def.body, self_scope, diags);
         for member in &def.body.members {
             match member {
+                Member::Let(_) => {}
                 Member::Param(p) => {
                     let name = p.name.node.as_str();
                     let builtin = SERVICE.field(name).is_some() && !SHADOWABLE.contains(&name);
@@ -338,6 +407,11 @@ impl<'p> Evaluator<'p> {
                     }
                     self.attach_assign(i, a, body_scope, diags);
                 }
+                Member::Let(l) => diags.push(misplaced(
+                    l.span,
+                    "a `let` inside a component",
+                    "declare the `let` in the landscape (or the kind) and use it here by name",
+                )),
                 other => diags.push(misplaced(
                     other.span(),
                     "a declaration inside a component",
@@ -372,11 +446,15 @@ impl<'p> Evaluator<'p> {
         if inst.field_type(&first.node).is_none() {
             let names = inst.setting_names();
             let kind = inst.kind_chain.first().cloned().unwrap_or_default();
-            let help = did_you_mean(&first.node, names.iter().copied(), |_| {
-                format!(
-                    "a `{kind}` has no such setting; see docs/language.md for the settings of each kind"
-                )
-            });
+            let help = match compose_key(&first.node) {
+                Some(help) => help,
+                None => did_you_mean(&first.node, names.iter().copied(), |_| {
+                    format!(
+                        "a `{kind}` has no such setting (docs/language.md lists them); to pass a compose key through as it is, write it in `compose {{ {} = … }}`",
+                        first.node
+                    )
+                }),
+            };
             diags.push(
                 Diagnostic::new(
                     ErrorCode::UnknownSetting,
@@ -388,8 +466,13 @@ impl<'p> Evaluator<'p> {
             return;
         }
         let source = Source { expr, scope };
+        let merged = inst.merges(&first.node);
         let inst = &mut self.instances[i];
-        if path.len() == 1 {
+        if path.len() == 1 && merged {
+            // A map laid over what the kind (or an earlier layer) set.
+            inst.sources.insert(first.node.as_str(), source);
+            inst.nested.push((path, source));
+        } else if path.len() == 1 {
             inst.sources.insert(first.node.as_str(), source);
             inst.nested
                 .retain(|(p, _)| p.first().map(|k| k.node.as_str()) != Some(first.node.as_str()));
@@ -460,6 +543,7 @@ impl<'p> Evaluator<'p> {
             }
         }
         self.including.push(id);
+        self.declare_lets(&def.body, child, diags);
         for member in &def.body.members {
             match member {
                 Member::Param(p) => {
@@ -490,6 +574,7 @@ impl<'p> Evaluator<'p> {
                     self.bind_param(child, p, child, assigned, diags);
                 }
                 Member::Component(inner) => self.component(inner, child, child, "", diags),
+                Member::Let(_) => {}
                 Member::Assign(a) => diags.push(misplaced(
                     a.span,
                     "a setting directly in a landscape",
@@ -646,7 +731,10 @@ impl<'p> Evaluator<'p> {
             }
             return declared;
         }
+        let merged = self.instances[i].merges(key);
         let mut value = match (source, param_default) {
+            // Built from its layers below.
+            _ if merged => None,
             (Some(src), _) => self.eval_typed(src.expr, ty, src.scope, diags),
             (None, Some(default)) => self.eval_typed(default, ty, self_scope, diags),
             (None, None) => builtin_default(key),
@@ -658,10 +746,21 @@ impl<'p> Evaluator<'p> {
             .cloned()
             .collect();
         for (path, src) in nested {
+            if path.len() == 1 {
+                let layer = self.eval_typed(src.expr, ty, src.scope, diags);
+                match (&mut value, layer) {
+                    (Some(Value::Map(base)), Some(Value::Map(layer))) => {
+                        super::reuse::lay_over(base, layer);
+                    }
+                    (_, layer @ Some(_)) => value = layer,
+                    (_, None) => {}
+                }
+                continue;
+            }
             let base = value.get_or_insert_with(|| Value::Map(BTreeMap::new()));
             self.set_nested(base, ty, &path[1..], src, diags);
         }
-        value
+        value.and_then(super::reuse::strip_nulls)
     }
 
     /// Sets `path` inside `base` (of type `ty`) to the value of `src`.
@@ -712,7 +811,9 @@ impl<'p> Evaluator<'p> {
             return;
         };
         if rest.is_empty() {
-            if let Some(v) = self.eval_typed(src.expr, elem, src.scope, diags) {
+            if matches!(src.expr.kind, crate::syntax::ast::ExprKind::Null) {
+                map.insert(key.node.clone(), Value::Null);
+            } else if let Some(v) = self.eval_typed(src.expr, elem, src.scope, diags) {
                 map.insert(key.node.clone(), v);
             }
         } else {

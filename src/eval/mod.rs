@@ -6,6 +6,7 @@
 mod expr;
 mod image;
 mod instance;
+mod reuse;
 mod scope;
 pub mod sets;
 
@@ -83,6 +84,7 @@ pub fn check_definitions(program: &Program, diags: &mut Diagnostics) {
             DefKind::Landscape | DefKind::Environment => {}
         }
     }
+    eval.finish_lets(diags);
 }
 
 /// The landscape the main file's environments overlay.
@@ -168,6 +170,11 @@ pub(crate) struct Evaluator<'p> {
     /// Environment assignments to parameters of included landscapes, by the
     /// inclusion's full name and parameter, with the scope they evaluate in.
     include_overrides: BTreeMap<(String, &'p str), (&'p ast::Expr, ScopeId)>,
+    /// The `let`s being evaluated, innermost last (to name a circle).
+    let_stack: Vec<String>,
+    /// References made while a `let` is evaluated, with the depth of
+    /// `evaluating` it was entered at (see `note_reference`).
+    capturing: Vec<(usize, Vec<model::Reference>)>,
 }
 
 impl<'p> Evaluator<'p> {
@@ -187,6 +194,8 @@ impl<'p> Evaluator<'p> {
             environment_scope: None,
             cli_scopes: Vec::new(),
             include_overrides: BTreeMap::new(),
+            let_stack: Vec::new(),
+            capturing: Vec::new(),
         }
     }
 
@@ -208,6 +217,7 @@ impl<'p> Evaluator<'p> {
         let program = self.program;
         let def = program.def(root);
         let landscape_scope = self.new_scope(root.module, None);
+        self.declare_lets(&def.body, landscape_scope, diags);
 
         let env_def = match &self.options.environment {
             Some(name) => Some(find_environment(program, name, diags)?),
@@ -249,6 +259,11 @@ impl<'p> Evaluator<'p> {
                         self.bind_param(env_scope, p, env_scope, None, diags);
                     }
                     Member::Component(c) => env_components.push(c),
+                    Member::Let(l) => diags.push(misplaced(
+                        l.span,
+                        "a `let` in an environment",
+                        "declare named values in the landscape: environments change `param`s and settings, never `let`s",
+                    )),
                     Member::Assign(a) => {
                         let first = a.path.first().map(|k| k.node.as_str()).unwrap_or("");
                         if a.path.len() > 1 {
@@ -261,6 +276,16 @@ impl<'p> Evaluator<'p> {
                             if let Some(prev) = env_assigns.insert(first, a) {
                                 diags.push(duplicate_setting(a, prev.path.first().map(|k| k.span)));
                             }
+                        } else if let Some(l) = def.body.lets().find(|l| l.name.node == first) {
+                            diags.push(
+                                Diagnostic::new(
+                                    ErrorCode::UnknownSetting,
+                                    format!("`{first}` is a `let` of the landscape, which environments cannot change"),
+                                )
+                                .label(a.path[0].span, "assigned here")
+                                .label(l.name.span, "declared as a `let` here")
+                                .help(format!("to let environments change it, declare it as a parameter: `param {first}: TYPE = …`")),
+                            );
                         } else {
                             let candidates: Vec<&str> = landscape_params
                                 .keys()
@@ -374,7 +399,7 @@ impl<'p> Evaluator<'p> {
         for member in &def.body.members {
             match member {
                 Member::Component(c) => self.component(c, landscape_scope, landscape_scope, "", diags),
-                Member::Param(_) => {}
+                Member::Param(_) | Member::Let(_) => {}
                 Member::Assign(a) => diags.push(misplaced(
                     a.span,
                     "a setting directly in a landscape",
@@ -397,6 +422,7 @@ impl<'p> Evaluator<'p> {
                 components.push(c);
             }
         }
+        self.finish_lets(diags);
         let mut images: Vec<model::Image> = Vec::new();
         let used: Vec<String> = components
             .iter()

@@ -1,8 +1,9 @@
 //! Scopes: what a bare name means where an expression is evaluated.
 
-use crate::model::Value;
+use crate::model::{Reference, Value};
 use crate::resolve::ModuleId;
 use crate::source::Span;
+use crate::syntax::ast;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,27 +21,45 @@ pub enum ScopeMember {
     Poisoned,
 }
 
+/// A `let` of a landscape or kind, evaluated on first use.
+#[derive(Debug)]
+pub struct LetSlot<'p> {
+    pub decl: &'p ast::Let,
+    pub state: LetState,
+}
+
+#[derive(Clone, Debug)]
+pub enum LetState {
+    Pending,
+    InProgress,
+    /// The value (`None`: an error, already reported) and the references its
+    /// expression made, replayed into every setting that uses it.
+    Done(Option<Value>, Vec<Reference>),
+}
+
 /// Names are looked up in `self_instance`'s parameters (kind bodies), then in
-/// `params` and `members` along the `parent` chain, then among the definitions
-/// visible in `module`.
+/// `params`, `lets` and `members` along the `parent` chain, then among the
+/// definitions visible in `module`.
 #[derive(Debug)]
 pub struct Scope<'p> {
     pub module: ModuleId,
     pub parent: Option<ScopeId>,
     /// `None` marks a parameter whose value could not be evaluated (already reported).
     pub params: BTreeMap<&'p str, Option<Value>>,
+    pub lets: BTreeMap<&'p str, LetSlot<'p>>,
     pub members: BTreeMap<&'p str, (ScopeMember, Span)>,
     pub self_instance: Option<usize>,
     /// Prefix of the full names of components declared in this scope.
     pub prefix: String,
 }
 
-impl Scope<'_> {
+impl<'p> Scope<'p> {
     pub fn new(module: ModuleId, parent: Option<ScopeId>) -> Self {
         Scope {
             module,
             parent,
             params: BTreeMap::new(),
+            lets: BTreeMap::new(),
             members: BTreeMap::new(),
             self_instance: None,
             prefix: String::new(),

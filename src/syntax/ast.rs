@@ -64,11 +64,21 @@ impl Block {
             _ => None,
         })
     }
+
+    /// The `let` declarations of the block, in order.
+    pub fn lets(&self) -> impl Iterator<Item = &Let> {
+        self.members.iter().filter_map(|m| match m {
+            Member::Let(l) => Some(l),
+            _ => None,
+        })
+    }
 }
 
 #[derive(Clone, Debug)]
 pub enum Member {
     Param(Param),
+    /// `let NAME = EXPR`: a named value of a landscape or kind.
+    Let(Let),
     Component(Component),
     /// `key = expr`, `a.b.c = expr`, or the block form `key { ... }`.
     Assign(Assign),
@@ -78,6 +88,7 @@ impl Member {
     pub fn span(&self) -> Span {
         match self {
             Member::Param(p) => p.span,
+            Member::Let(l) => l.span,
             Member::Component(c) => c.span,
             Member::Assign(a) => a.span,
         }
@@ -91,6 +102,15 @@ pub struct Param {
     pub name: Ident,
     pub ty: Spanned<TypeExpr>,
     pub default: Option<Expr>,
+    pub span: Span,
+}
+
+/// `let NAME = EXPR`
+#[derive(Clone, Debug)]
+pub struct Let {
+    pub docs: Vec<String>,
+    pub name: Ident,
+    pub value: Expr,
     pub span: Span,
 }
 
@@ -140,6 +160,8 @@ pub enum ExprKind {
     Int(i64),
     Float(f64),
     Bool(bool),
+    /// `null`: removes a key from a map.
+    Null,
     /// Milliseconds.
     Duration(u64),
     /// Bytes.

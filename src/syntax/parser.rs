@@ -77,12 +77,15 @@ fn rule_name(rule: &Rule) -> Option<&'static str> {
         }
         Rule::block => "`{`",
         Rule::param_decl => "`param`",
+        Rule::let_decl => "`let`",
         Rule::component | Rule::block_field | Rule::assignment | Rule::path => "a setting",
         Rule::type_expr | Rule::type_name => "a type",
         Rule::list => "a list",
         Rule::call => "a function call",
         Rule::reference | Rule::ident => "a name",
-        Rule::boolean | Rule::duration | Rule::size | Rule::float | Rule::int => "a value",
+        Rule::boolean | Rule::null | Rule::duration | Rule::size | Rule::float | Rule::int => {
+            "a value"
+        }
         Rule::string => "a string",
         Rule::interpolation => "`${`",
         Rule::doc | Rule::docs => "a doc comment",
@@ -119,11 +122,13 @@ fn syntax_diagnostic(file: FileId, text: &str, err: pest::error::Error<Rule>) ->
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
     let rest = text.get(pos..).unwrap_or("");
-    let reserved = ["import", "param", "true", "false"].into_iter().find(|k| {
-        rest.starts_with(k)
-            && !rest[k.len()..]
-                .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    });
+    let reserved = ["import", "param", "true", "false", "null"]
+        .into_iter()
+        .find(|k| {
+            rest.starts_with(k)
+                && !rest[k.len()..]
+                    .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        });
     let at_end = rest.trim().is_empty();
     let unclosed = if at_end { unclosed_brace(text) } else { None };
     let line_before = text
@@ -315,6 +320,16 @@ impl Builder<'_> {
                     span,
                 })
             }
+            Rule::let_decl => {
+                let name = self.ident(inner.next()?);
+                let value = self.expr(inner.next()?);
+                Member::Let(Let {
+                    docs,
+                    name,
+                    value,
+                    span,
+                })
+            }
             Rule::component => {
                 let kind = self.ident(inner.next()?);
                 let name = self.ident(inner.next()?);
@@ -496,6 +511,7 @@ impl Builder<'_> {
                 ExprKind::Float(if f.is_finite() { f } else { 0.0 })
             }
             Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
+            Rule::null => ExprKind::Null,
             Rule::duration => {
                 let text = pair.as_str();
                 let (unit_len, factor) = if text.ends_with("ms") {

@@ -72,6 +72,7 @@ fn raw(emit: &Emit, value: &Value, w: &Workload, errors: &mut Vec<Diagnostic>) -
         Value::Float(f) => Yaml::Number((*f).into()),
         Value::Bool(b) => Yaml::Bool(*b),
         Value::Size(b) => Yaml::Number((*b).into()),
+        Value::Null => Yaml::Null,
         Value::Duration(ms) => Yaml::String(duration(*ms)),
         Value::Port(p) => Yaml::Number(emit.port(&p.component, &p.port, p.number).into()),
         Value::List(items) => {

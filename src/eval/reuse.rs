@@ -1,0 +1,303 @@
+//! Reuse: `let` named values, `merge(a, b, …)`, and `null` removing a key.
+//!
+//! A `let` is evaluated once, on first use, in the scope that declares it.
+//! The references its expression makes (`db.host`) belong to every setting
+//! that uses it, so they are recorded while it is evaluated and replayed at
+//! each use; that keeps the graph's edges (access, start order, impact) the
+//! same as if the expression were written out in each place.
+
+use super::Evaluator;
+use super::scope::{LetSlot, LetState, ScopeId, ScopeMember};
+use crate::check::Type;
+use crate::diag::{Diagnostic, Diagnostics, ErrorCode};
+use crate::model::{self, Value};
+use crate::source::Span;
+use crate::syntax::ast::{self, Ident};
+use std::collections::BTreeMap;
+
+/// Removes the `null` entries a merge left, at every depth: what reaches the
+/// model never holds `null`.
+pub(super) fn strip_nulls(value: Value) -> Option<Value> {
+    match value {
+        Value::Null => None,
+        Value::Map(map) => Some(Value::Map(
+            map.into_iter()
+                .filter_map(|(k, v)| strip_nulls(v).map(|v| (k, v)))
+                .collect(),
+        )),
+        Value::List(items) => Some(Value::List(
+            items.into_iter().filter_map(strip_nulls).collect(),
+        )),
+        other => Some(other),
+    }
+}
+
+/// Lays `layer` over `base`, key by key: `layer` wins, a `null` in it stays
+/// (it removes the key once the setting's value is complete). Shallow: a
+/// nested map in `layer` replaces the one in `base`.
+pub(super) fn lay_over(base: &mut BTreeMap<String, Value>, layer: BTreeMap<String, Value>) {
+    base.extend(layer);
+}
+
+impl<'p> Evaluator<'p> {
+    /// Declares the `let`s of `block` in `scope`. A name given twice, or
+    /// already a parameter of the block, is E0216.
+    pub(super) fn declare_lets(
+        &mut self,
+        block: &'p ast::Block,
+        scope: ScopeId,
+        diags: &mut Diagnostics,
+    ) {
+        for decl in block.lets() {
+            let name = decl.name.node.as_str();
+            let first = self.scopes[scope.0]
+                .lets
+                .get(name)
+                .map(|slot| slot.decl.name.span)
+                .or_else(|| {
+                    block
+                        .params()
+                        .find(|p| p.name.node == name)
+                        .map(|p| p.name.span)
+                });
+            if let Some(first) = first {
+                diags.push(
+                    Diagnostic::new(
+                        ErrorCode::LetClash,
+                        format!("`{name}` is already declared here"),
+                    )
+                    .label(decl.name.span, "declared again as a `let`")
+                    .label(first, "first declared here")
+                    .help("a `let` needs a name of its own among the parameters and `let`s beside it; rename one of them"),
+                );
+                continue;
+            }
+            self.scopes[scope.0].lets.insert(
+                name,
+                LetSlot {
+                    decl,
+                    state: LetState::Pending,
+                },
+            );
+        }
+    }
+
+    /// A `let` that has the name of a component beside it is E0216: a
+    /// reference to the name could mean either.
+    fn check_let_shadowing(&self, scope: ScopeId, diags: &mut Diagnostics) {
+        let sc = &self.scopes[scope.0];
+        for (name, slot) in &sc.lets {
+            if let Some((member, span)) = sc.members.get(name)
+                && !matches!(member, ScopeMember::Poisoned)
+            {
+                diags.push(
+                    Diagnostic::new(
+                        ErrorCode::LetClash,
+                        format!("`{name}` is both a `let` and a component"),
+                    )
+                    .label(slot.decl.name.span, "a `let`")
+                    .label(*span, "a component")
+                    .help(format!(
+                        "rename the `let`: `{name}.host` must name one thing"
+                    )),
+                );
+            }
+        }
+    }
+
+    /// The value of `let name` of `scope`, evaluated on first use.
+    pub(super) fn let_value(
+        &mut self,
+        scope: ScopeId,
+        name: &str,
+        at: Span,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        let (decl, state) = {
+            let slot = self.scopes[scope.0].lets.get(name)?;
+            (slot.decl, slot.state.clone())
+        };
+        match state {
+            LetState::Done(value, references) => {
+                for r in references {
+                    self.note_reference(r.target, r.attribute, r.span);
+                }
+                value
+            }
+            LetState::InProgress => {
+                let start = self.let_stack.iter().position(|n| n == name).unwrap_or(0);
+                let mut circle: Vec<&str> =
+                    self.let_stack[start..].iter().map(String::as_str).collect();
+                circle.push(name);
+                diags.push(
+                    Diagnostic::new(
+                        ErrorCode::CircularDefinition,
+                        format!(
+                            "`let {name}` is defined in terms of itself: {}",
+                            circle.join(" → ")
+                        ),
+                    )
+                    .label(at, "this use needs the value being computed")
+                    .label(decl.name.span, "declared here")
+                    .help("break the circle: one of these `let`s must not use the others"),
+                );
+                None
+            }
+            LetState::Pending => {
+                self.set_let_state(scope, decl, LetState::InProgress);
+                self.let_stack.push(name.to_string());
+                self.capturing.push((self.evaluating.len(), Vec::new()));
+                let value = self.eval_typed(&decl.value, &Type::Any, scope, diags);
+                let references = self.capturing.pop().map(|(_, r)| r).unwrap_or_default();
+                self.let_stack.pop();
+                self.set_let_state(
+                    scope,
+                    decl,
+                    LetState::Done(value.clone(), references.clone()),
+                );
+                for r in references {
+                    self.note_reference(r.target, r.attribute, r.span);
+                }
+                value
+            }
+        }
+    }
+
+    fn set_let_state(&mut self, scope: ScopeId, decl: &'p ast::Let, state: LetState) {
+        if let Some(slot) = self.scopes[scope.0].lets.get_mut(decl.name.node.as_str()) {
+            slot.state = state;
+        }
+    }
+
+    /// Reports `let`s named like a component beside them, and evaluates
+    /// every `let` not used yet, so that a mistake in one is reported even if
+    /// nothing uses it.
+    pub(super) fn finish_lets(&mut self, diags: &mut Diagnostics) {
+        for s in 0..self.scopes.len() {
+            self.check_let_shadowing(ScopeId(s), diags);
+        }
+        for s in 0..self.scopes.len() {
+            let names: Vec<(&'p str, Span)> = self.scopes[s]
+                .lets
+                .iter()
+                .filter(|(_, slot)| matches!(slot.state, LetState::Pending))
+                .map(|(n, slot)| (*n, slot.decl.name.span))
+                .collect();
+            for (name, span) in names {
+                self.let_value(ScopeId(s), name, span, diags);
+            }
+        }
+    }
+
+    /// Records that the setting being evaluated reads `attribute` of `target`
+    /// (or, while a `let` is evaluated, that the `let` does).
+    pub(super) fn note_reference(&mut self, target: String, attribute: String, span: Span) {
+        let depth = self.evaluating.len();
+        if let Some((at, captured)) = self.capturing.last_mut()
+            && *at == depth
+        {
+            captured.push(model::Reference {
+                target,
+                attribute,
+                setting: String::new(),
+                span,
+            });
+            return;
+        }
+        let Some(&(from, setting)) = self.evaluating.last() else {
+            return;
+        };
+        self.instances[from].references.push(model::Reference {
+            target,
+            attribute,
+            setting: setting.to_string(),
+            span,
+        });
+    }
+
+    /// `merge(a, b, …)`: maps laid over each other from left to right, later
+    /// keys winning; each argument is checked against `ty` where it is written.
+    pub(super) fn merge(
+        &mut self,
+        name: &Ident,
+        args: &'p [ast::Expr],
+        span: Span,
+        ty: &'static Type,
+        scope: ScopeId,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        if args.is_empty() {
+            diags.push(
+                Diagnostic::new(ErrorCode::BadArguments, "`merge` needs at least one map")
+                    .label(span, "nothing to merge")
+                    .help("write `merge(shared, { KEY = value })`: maps, later keys winning"),
+            );
+            return None;
+        }
+        let arg_type = match ty {
+            Type::Map(_) | Type::Any => ty,
+            _ => {
+                diags.push(
+                    Diagnostic::new(
+                        ErrorCode::TypeMismatch,
+                        format!("expected {}, found a map", ty.describe()),
+                    )
+                    .label(name.span.to(span), "`merge` makes a map")
+                    .help(format!("this setting takes {}", ty.describe())),
+                );
+                return None;
+            }
+        };
+        let mut out = BTreeMap::new();
+        let mut ok = true;
+        for arg in args {
+            match self.eval_typed(arg, arg_type, scope, diags) {
+                Some(Value::Map(layer)) => lay_over(&mut out, layer),
+                Some(other) => {
+                    diags.push(
+                        Diagnostic::new(
+                            ErrorCode::BadArguments,
+                            format!("`merge` takes maps, found {}", other.describe()),
+                        )
+                        .label(arg.span, "not a map")
+                        .help("pass maps: `{ KEY = value }` blocks, or `let`s and parameters holding maps"),
+                    );
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(Value::Map(out))
+    }
+
+    /// `store.host` where `store` holds a component (a kind's
+    /// `param store: component`, or a `let`): the component's attribute, with
+    /// the edge recorded as for a direct reference.
+    pub(super) fn component_attribute(
+        &mut self,
+        component: &str,
+        first: &'p Ident,
+        rest: &'p [Ident],
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        if let Some(i) = self.instances.iter().position(|x| x.name == component) {
+            return self.member(ScopeMember::Component(i), first, rest, diags);
+        }
+        // Checking a kind on its own: its component parameters hold placeholders.
+        let (attr, tail) = rest.split_first()?;
+        let placeholder = match attr.node.as_str() {
+            "host" => Value::Host(component.to_string()),
+            "url" => Value::Template(vec![model::Part::Url(component.to_string())]),
+            "ports" => match tail.first() {
+                Some(port) => Value::Port(model::PortRef {
+                    component: component.to_string(),
+                    port: port.node.clone(),
+                    number: 1,
+                }),
+                None => Value::Map(BTreeMap::new()),
+            },
+            _ => Value::String(format!("{component}.{}", attr.node)),
+        };
+        Some(placeholder)
+    }
+}
