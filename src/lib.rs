@@ -15,6 +15,7 @@ pub mod diag;
 pub mod diff;
 pub mod emit;
 pub mod eval;
+pub mod format;
 pub mod import;
 pub mod model;
 pub mod resolve;

@@ -218,3 +218,21 @@ fn stage(
     staged.push((tmp, dest.to_path_buf()));
     Ok(())
 }
+
+/// Replaces one file atomically: the new contents go to a temporary sibling
+/// that is renamed over `dest`, so a reader sees the old file or the new one,
+/// never a part. The file keeps its permissions.
+pub fn replace_file(dest: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
+    let mut staged = Vec::new();
+    stage(dest, bytes, std::process::id(), &mut staged)?;
+    for (tmp, dest) in &staged {
+        if let Ok(meta) = std::fs::metadata(dest) {
+            let _ = std::fs::set_permissions(tmp, meta.permissions());
+        }
+        if let Err(err) = std::fs::rename(tmp, dest) {
+            let _ = std::fs::remove_file(tmp);
+            return Err(io_error(dest, err));
+        }
+    }
+    Ok(())
+}

@@ -4,13 +4,15 @@ mod build;
 mod check;
 mod diff;
 mod envs;
+mod fmt;
 mod graph;
 mod impact;
 mod import;
 mod model;
 mod reap;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -98,6 +100,35 @@ pub enum Command {
     ///   bomc reap --out out --dry-run
     ///   bomc reap --out out
     Reap(ReapArgs),
+    /// Format .bom files in place, in the one canonical layout (2-space
+    /// indentation, one member per line, comments and blank-line groups kept;
+    /// docs/language.md, "Formatting"). Folders are searched for *.bom files.
+    /// A file is rewritten only if its layout changes; one that does not parse
+    /// is reported and left as it is.
+    ///
+    /// Exit codes: 0 formatted (or, with --check, nothing to change), 1 with
+    /// --check: files would change (they are listed), 2 a file does not parse
+    /// or cannot be read or written.
+    ///
+    /// Examples:
+    ///   bomc fmt env.bom
+    ///   bomc fmt --check examples stdlib
+    ///   bomc fmt - < env.bom          (standard input to standard output, for editors)
+    Fmt(FmtArgs),
+    /// Print a shell completion script.
+    ///
+    /// Examples:
+    ///   bomc completions bash > ~/.local/share/bash-completion/completions/bomc
+    ///   bomc completions zsh > ~/.zfunc/_bomc
+    ///   bomc completions fish > ~/.config/fish/completions/bomc.fish
+    Completions(CompletionsArgs),
+    /// Print bomc's man page (roff), or with a SUBCOMMAND the page
+    /// `bomc-SUBCOMMAND(1)` that bomc's page refers to.
+    ///
+    /// Examples:
+    ///   bomc man > bomc.1 && man ./bomc.1
+    ///   bomc man fmt > bomc-fmt.1
+    Man(ManArgs),
     /// Print a .bom landscape equivalent to compose files: stdlib kinds for
     /// recognised images, references instead of copied host names, secrets
     /// instead of passwords, and what has no setting through `compose { }`
@@ -121,6 +152,31 @@ pub struct ImportArgs {
     /// How to print diagnostics (`json`: diagnostics only, no .bom).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ManArgs {
+    /// The subcommand whose page to print (default: bomc's own page).
+    #[arg(value_name = "SUBCOMMAND")]
+    pub subcommand: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct FmtArgs {
+    /// .bom files, or folders to search for them; `-` formats standard input
+    /// to standard output.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Write nothing: list the files that would change, exit 1 if there are any.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete bomc in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(clap::Args, Debug)]
@@ -342,6 +398,46 @@ pub fn run() -> ExitCode {
         Command::Envs(args) => envs::run(&args),
         Command::Reap(args) => reap::run(&args),
         Command::Import(args) => import::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
+        Command::Completions(args) => {
+            clap_complete::generate(
+                args.shell,
+                &mut Cli::command(),
+                "bomc",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Man(args) => man(&args),
+    }
+}
+
+/// `bomc man [SUBCOMMAND]`: the page generated from the same clap definitions
+/// as `--help`, so the two never disagree.
+fn man(args: &ManArgs) -> ExitCode {
+    let bomc = Cli::command();
+    let page = match &args.subcommand {
+        None => bomc,
+        Some(name) => match bomc.find_subcommand(name) {
+            Some(sub) => sub
+                .clone()
+                .display_name(format!("bomc-{name}"))
+                .bin_name(format!("bomc {name}"))
+                .version(env!("CARGO_PKG_VERSION")),
+            None => {
+                let names: Vec<&str> = bomc.get_subcommands().map(|c| c.get_name()).collect();
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "error: no subcommand `{name}`; bomc has: {}",
+                    names.join(", ")
+                );
+                return ExitCode::from(2);
+            }
+        },
+    };
+    match clap_mangen::Man::new(page).render(&mut std::io::stdout()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::from(2),
     }
 }
 

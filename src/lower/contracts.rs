@@ -549,14 +549,16 @@ mod tests {
         assert_eq!(image_has_binary("mysql:8.0.43", "curl"), None);
     }
 
-    /// The quoted value on the first line starting with `key` after `after`.
+    /// The first quoted value of the first line starting with `key` after
+    /// `after` (for a list broken over lines, its first element).
     fn bom_value(bom: &str, after: &str, key: &str) -> String {
         let rest = &bom[bom.find(after).unwrap()..];
         let line = rest
             .lines()
             .find(|l| l.trim_start().starts_with(key))
             .unwrap();
-        line.split('"').nth(1).unwrap().to_string()
+        let from = &rest[rest.find(line).unwrap()..];
+        from.split('"').nth(1).unwrap().to_string()
     }
 
     /// Each stdlib kind's pinned version resolves on AWS, and its health

@@ -1,7 +1,10 @@
-//! Syntax: the pest grammar (`grammar/bom.pest`) and its translation into the
-//! spanned AST of [`ast`].
+//! Syntax: the pest grammar (`grammar/bom.pest`), its translation into the
+//! spanned AST of [`ast`], and the layout tree of [`tree`] for tools that
+//! rewrite text.
 
 pub mod ast;
 mod parser;
+pub mod tree;
 
 pub use parser::parse;
+pub use tree::parse_tree;

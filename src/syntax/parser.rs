@@ -10,7 +10,7 @@ use pest_derive::Parser;
 
 #[derive(Parser)]
 #[grammar = "../grammar/bom.pest"]
-struct BomParser;
+pub(super) struct BomParser;
 
 /// Deepest nesting of blocks and lists accepted; deeper input is refused with a
 /// diagnostic instead of exhausting the stack.
@@ -19,11 +19,7 @@ const MAX_DEPTH: usize = 64;
 /// Parses one file. On a syntax error the file yields no AST and one diagnostic.
 pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> Option<File> {
     if let Some(offset) = too_deep(text) {
-        diags.push(
-            Diagnostic::new(ErrorCode::Syntax, "nesting too deep")
-                .label(Span::new(file, offset, offset + 1), "this block or list is nested too deeply")
-                .help(format!("bomc accepts at most {MAX_DEPTH} nested blocks and lists; split the value into named parts")),
-        );
+        diags.push(too_deep_diagnostic(file, offset));
         return None;
     }
     match BomParser::parse(Rule::file, text) {
@@ -39,7 +35,14 @@ pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> Option<File> 
     }
 }
 
-fn too_deep(text: &str) -> Option<usize> {
+/// The diagnostic for input nested deeper than [`MAX_DEPTH`].
+pub(super) fn too_deep_diagnostic(file: FileId, offset: usize) -> Diagnostic {
+    Diagnostic::new(ErrorCode::Syntax, "nesting too deep")
+        .label(Span::new(file, offset, offset + 1), "this block or list is nested too deeply")
+        .help(format!("bomc accepts at most {MAX_DEPTH} nested blocks and lists; split the value into named parts"))
+}
+
+pub(super) fn too_deep(text: &str) -> Option<usize> {
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;
@@ -93,7 +96,11 @@ fn rule_name(rule: &Rule) -> Option<&'static str> {
     })
 }
 
-fn syntax_diagnostic(file: FileId, text: &str, err: pest::error::Error<Rule>) -> Diagnostic {
+pub(super) fn syntax_diagnostic(
+    file: FileId,
+    text: &str,
+    err: pest::error::Error<Rule>,
+) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
     let pos = match err.location {
         InputLocation::Pos(p) => p,

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 /// The stages, earliest first. A stage may use only the stages before it.
 const STAGES: &[&str] = &[
-    "source", "diag", "syntax", "import", "resolve", "model", "check", "eval", "graph", "lower",
+    "source", "diag", "syntax", "format", "import", "resolve", "model", "check", "eval", "graph",
+    "lower",
     "emit", "diff", "write", "cli",
 ];
 

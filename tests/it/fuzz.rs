@@ -6,7 +6,7 @@ use crate::root;
 use bomc::eval::Options;
 
 /// xorshift64*: small, seeded, reproducible.
-struct Rng(u64);
+pub struct Rng(pub u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -83,7 +83,7 @@ fn char_boundary(text: &str, mut i: usize) -> usize {
     i
 }
 
-fn mutate(text: &str, rng: &mut Rng) -> String {
+pub fn mutate(text: &str, rng: &mut Rng) -> String {
     let mut out = text.to_string();
     for _ in 0..=rng.below(3) {
         let at = char_boundary(&out, rng.below(out.len() + 1));

@@ -12,6 +12,7 @@ mod diff;
 mod environments;
 mod examples;
 mod expiry;
+mod format;
 mod fuzz;
 mod graph;
 mod import;
