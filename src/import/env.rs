@@ -167,6 +167,19 @@ pub(super) fn kind_params(
     Ok(())
 }
 
+/// `scheme://user:password@host…`.
+fn url_with_password(value: &str) -> bool {
+    let Some((_, rest)) = value.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    authority.rsplit_once('@').is_some_and(|(userinfo, _)| {
+        userinfo
+            .split_once(':')
+            .is_some_and(|(_, pw)| !pw.is_empty())
+    })
+}
+
 /// The service's environment with references, secrets and parameters.
 pub(super) fn convert(imp: &mut Importer, raw: &str) -> Result<(), Vec<crate::diag::Diagnostic>> {
     let env = environment(imp, raw)?;
@@ -213,7 +226,25 @@ pub(super) fn convert(imp: &mut Importer, raw: &str) -> Result<(), Vec<crate::di
         ]
         .iter()
         .any(|w| var.to_ascii_uppercase().contains(w));
+        let before = reached.clone();
         let expr = reference_text(imp, raw, &component, &value, hosty, &mut reached);
+        if url_with_password(&concrete) {
+            // The password would be printed: the whole URL is a secret, and the
+            // services it names become dependencies (access without a reference).
+            let named: Vec<String> = reached
+                .difference(&before)
+                .filter_map(|r| imp.component(r))
+                .collect();
+            if let Some(info) = imp.services.get_mut(raw) {
+                info.uses.extend(named);
+            }
+            notes.push(format!(
+                "`{var}` carries a password in its URL: it is a secret, and a secret cannot be interpolated."
+            ));
+            let secret = imp.secret_for(&component, &var, &value);
+            out.push((var, secret));
+            continue;
+        }
         out.push((var, expr));
     }
     // A bare port number next to a host reference: the referenced service's port.
@@ -413,48 +444,59 @@ pub(super) fn shared(imp: &Importer) -> Vec<Let> {
     }
     let mut lets = Vec::new();
     for (services, keys) in groups {
-        let from_extension = imp.extensions.iter().find(|(_, v)| {
-            let map = v.get("environment").unwrap_or(v);
-            read::as_map(map, '=').is_some_and(|m| {
-                let mine: BTreeSet<String> = m.keys().map(scalar).collect();
-                mine == keys.iter().cloned().collect::<BTreeSet<_>>()
-            })
-        });
-        if keys.len() < 2 && from_extension.is_none() {
-            continue;
-        }
         let Some(first) = services.iter().next() else {
             continue;
         };
-        let entries: Vec<(String, Expr)> = imp.services[first]
-            .env
-            .iter()
-            .filter(|(k, _)| keys.contains(k))
-            .cloned()
-            .collect();
-        let (name, comment) = match from_extension {
-            Some((x, _)) => (
-                x.trim_start_matches("x-").replace('-', "_"),
-                format!(
-                    "`{x}` of the compose file, merged into {}.",
-                    list(imp, &services)
-                ),
-            ),
-            None => (
-                format!("{}_env", imp.services[first].name.replace('-', "_")),
-                format!("Environment shared by {}.", list(imp, &services)),
-            ),
-        };
-        let mut name = name.to_string();
-        while lets.iter().any(|l: &Let| l.name == name) {
-            name.push('_');
+        // The `x-` fields (YAML anchors) among the shared entries keep their
+        // names; what else the services share becomes one more value.
+        let mut rest: BTreeSet<String> = keys.iter().cloned().collect();
+        let mut parts: Vec<(String, BTreeSet<String>, String)> = Vec::new();
+        for (x, v) in &imp.extensions {
+            let map = v.get("environment").unwrap_or(v);
+            let Some(m) = read::as_map(map, '=') else {
+                continue;
+            };
+            let theirs: BTreeSet<String> = m.keys().map(scalar).collect();
+            if !theirs.is_empty() && theirs.is_subset(&rest) {
+                rest.retain(|k| !theirs.contains(k));
+                parts.push((
+                    x.trim_start_matches("x-").replace('-', "_"),
+                    theirs,
+                    format!(
+                        "`{x}` of the compose file, merged into {}.",
+                        list(imp, &services)
+                    ),
+                ));
+            }
         }
-        lets.push(Let {
-            name,
-            entries,
-            services,
-            comment: vec![comment],
-        });
+        if rest.len() >= 2 {
+            parts.push((
+                format!("{}_env", imp.services[first].name.replace('-', "_")),
+                rest,
+                format!("Environment shared by {}.", list(imp, &services)),
+            ));
+        }
+        for (name, part, comment) in parts {
+            let entries: Vec<(String, Expr)> = imp.services[first]
+                .env
+                .iter()
+                .filter(|(k, _)| part.contains(k))
+                .cloned()
+                .collect();
+            let mut name = name;
+            while lets.iter().any(|l: &Let| l.name == name)
+                || imp.params.contains_key(&name)
+                || imp.services.values().any(|i| i.name == name)
+            {
+                name.push('_');
+            }
+            lets.push(Let {
+                name,
+                entries,
+                services: services.clone(),
+                comment: vec![comment],
+            });
+        }
     }
     lets
 }
@@ -479,5 +521,8 @@ mod tests {
         assert!(!looks_secret("MYSQL_RANDOM_ROOT_PASSWORD", "yes"));
         assert!(!looks_secret("PASSWORD_FILE", "/run/secrets/x"));
         assert!(!looks_secret("DB_HOST", "db"));
+        assert!(url_with_password("postgres://shop:pw@db:5432/shop"));
+        assert!(!url_with_password("postgres://shop@db:5432/shop"));
+        assert!(!url_with_password("http://api:8080/a@b:c"));
     }
 }

@@ -22,19 +22,42 @@ use serde_yaml_ng::{Mapping, Value as Yaml};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What of the language this bomc has: each flag moves the compose keys it
-/// covers from the escape hatch to their native settings (see `service::ROUTES`).
+/// covers from the escape hatch to their native settings (`service::ROUTES`),
+/// so adopting a new setting is one line here.
 pub struct Features {
-    /// Service settings of issue 11: mounts, publish, restart, user,
-    /// working_dir, entrypoint, env_file, profiles, capabilities, ulimits,
-    /// sysctls, builds from a Dockerfile, `allow_floating_tags`.
-    pub lang: bool,
-    /// `let`, `merge(…)`, `null`, and the `mongodb`/`mariadb` kinds.
+    /// `ports { dns = "53/udp" }` and `publish { http = 8080 }`.
+    pub publish: bool,
+    /// `restart`, `user`, `working_dir`, `entrypoint`.
+    pub process: bool,
+    /// `health { command = "…" }` (a string is CMD-SHELL), `["NONE"]` turning the image's check off.
+    pub shell_health: bool,
+    /// `mounts { }`: bind mounts relative to the .bom file, tmpfs, read-only volumes.
+    pub mounts: bool,
+    /// `env_file` and `profiles`.
+    pub env_file: bool,
+    /// `capabilities { }`, `ulimits { }`, `sysctls { }`.
+    pub kernel: bool,
+    /// `reserve { cpu, memory }`.
+    pub reserve: bool,
+    /// `image NAME { context, dockerfile, target, args }`: a project's own Dockerfile.
+    pub dockerfile: bool,
+    /// `allow_floating_tags = true` in a landscape.
+    pub floating_tags: bool,
+    /// `let`, `merge(…)`, `null`.
     pub reuse: bool,
 }
 
 pub const FEATURES: Features = Features {
-    lang: false,
-    reuse: false,
+    publish: true,
+    process: true,
+    shell_health: true,
+    mounts: false,
+    env_file: false,
+    kernel: false,
+    reserve: false,
+    dockerfile: false,
+    floating_tags: false,
+    reuse: true,
 };
 
 /// The result of an import.
@@ -67,6 +90,8 @@ struct Info {
     rancher_notes: Vec<String>,
     /// Members added from the rancher-compose file.
     extra: Vec<Member>,
+    /// Components a secret URL names: dependencies, for the access.
+    uses: Vec<String>,
 }
 
 /// The state of one import.
@@ -298,6 +323,7 @@ impl<'a> Importer<'a> {
                 nulls: Vec::new(),
                 rancher_notes: Vec::new(),
                 extra: Vec::new(),
+                uses: Vec::new(),
             };
             if let Some(kind) = kind {
                 for (n, number) in kind.ports {
@@ -405,7 +431,7 @@ impl<'a> Importer<'a> {
             images.extend(image);
         }
         let mut body = Vec::new();
-        if FEATURES.lang
+        if FEATURES.floating_tags
             && self.services.values().any(|i| {
                 i.yaml
                     .get("image")
@@ -489,7 +515,8 @@ impl<'a> Importer<'a> {
             }
             bom::print(std::slice::from_ref(m), 0, &mut out);
         }
-        Ok(out)
+        // `bomc fmt`'s layout; the printer's own is close to it already.
+        Ok(crate::format::format_source(&out).unwrap_or(out))
     }
 
     fn sources_names(&self) -> Vec<String> {

@@ -105,7 +105,7 @@ fn health(v: &Yaml) -> Option<Member> {
         }
         None => format!("nc -z 127.0.0.1 {port} || exit 1"),
     };
-    let command = if FEATURES.lang {
+    let command = if FEATURES.shell_health {
         Expr::str(&probe)
     } else {
         Expr::List(vec![Expr::str("CMD-SHELL"), Expr::str(&probe)])

@@ -21,9 +21,9 @@ pub enum Route {
 
 use Route::*;
 
-/// Native once the issue-11 service settings exist, else through the hatch.
-const fn lang() -> Route {
-    if FEATURES.lang { Native } else { Hatch }
+/// Native when this bomc has the setting, else through the hatch.
+const fn when(native: bool) -> Route {
+    if native { Native } else { Hatch }
 }
 
 /// The table: compose service key → route. Keys not listed go through the hatch.
@@ -39,21 +39,21 @@ pub const ROUTES: &[(&str, Route)] = &[
     ("cpus", Native),
     ("mem_limit", Native),
     ("scale", Native),
-    ("ports", lang()),
-    ("volumes", lang()),
-    ("build", lang()),
-    ("restart", lang()),
-    ("user", lang()),
-    ("working_dir", lang()),
-    ("entrypoint", lang()),
-    ("env_file", lang()),
-    ("profiles", lang()),
-    ("cap_add", lang()),
-    ("cap_drop", lang()),
-    ("ulimits", lang()),
-    ("sysctls", lang()),
-    ("tmpfs", lang()),
-    ("mem_reservation", lang()),
+    ("ports", when(FEATURES.publish)),
+    ("volumes", when(FEATURES.mounts)),
+    ("build", when(FEATURES.dockerfile)),
+    ("restart", when(FEATURES.process)),
+    ("user", when(FEATURES.process)),
+    ("working_dir", when(FEATURES.process)),
+    ("entrypoint", when(FEATURES.process)),
+    ("env_file", when(FEATURES.env_file)),
+    ("profiles", when(FEATURES.env_file)),
+    ("cap_add", when(FEATURES.kernel)),
+    ("cap_drop", when(FEATURES.kernel)),
+    ("ulimits", when(FEATURES.kernel)),
+    ("sysctls", when(FEATURES.kernel)),
+    ("tmpfs", when(FEATURES.mounts)),
+    ("mem_reservation", when(FEATURES.reserve)),
     (
         "networks",
         Drop("bomc gives each service the networks its references and dependencies need"),
@@ -366,7 +366,7 @@ pub(super) fn component(
                             res_rest.insert(Yaml::from("limits"), Yaml::Mapping(l));
                         }
                     }
-                    if FEATURES.lang
+                    if FEATURES.reserve
                         && let Some(Yaml::Mapping(r)) = res.get("reservations")
                     {
                         let mut r = r.clone();
@@ -470,6 +470,14 @@ pub(super) fn component(
             &["command", "entrypoint", "image", "version"],
             Member::set("ports", Expr::Map(own_ports)),
         );
+        // `publish` right after the ports it names.
+        if let Some(i) = m
+            .iter()
+            .position(|x| matches!(&x.body, super::bom::Body::Set(k, _) if k == "publish"))
+        {
+            let publish = m.remove(i);
+            insert_after(&mut m, &["ports"], publish);
+        }
     }
 
     // Volumes: named ones natively; binds, tmpfs and read-only mounts as mounts (lang).
@@ -498,7 +506,12 @@ pub(super) fn component(
         m.push(Member::set("env", Expr::Map(rest)).with_comment(notes.drain(..)));
     }
 
-    let deps = depends_on_names(imp, raw);
+    let mut deps = depends_on_names(imp, raw);
+    for u in imp.services[raw].uses.clone() {
+        if !deps.contains(&u) {
+            deps.push(u);
+        }
+    }
     if !deps.is_empty() {
         m.push(Member::set(
             "depends_on",
@@ -524,6 +537,14 @@ pub(super) fn component(
     if !reserve.is_empty() {
         m.push(Member::set("reserve", Expr::Map(reserve)));
     }
+    let mut extra = std::mem::take(
+        &mut imp
+            .services
+            .get_mut(raw)
+            .map(|i| std::mem::take(&mut i.extra))
+            .unwrap_or_default(),
+    );
+    m.append(&mut extra);
     if !hatch.is_empty() {
         hatched.sort();
         hatched.dedup();
@@ -552,14 +573,6 @@ pub(super) fn component(
         comment.push(rc);
     }
     let head = format!("{} {name}", kind.map(|k| k.name).unwrap_or("service"));
-    let mut extra = std::mem::take(
-        &mut imp
-            .services
-            .get_mut(raw)
-            .map(|i| std::mem::take(&mut i.extra))
-            .unwrap_or_default(),
-    );
-    m.append(&mut extra);
     Ok((Member::block(&head, m).with_comment(comment), image_def))
 }
 
@@ -590,7 +603,7 @@ fn health(imp: &mut Importer, raw: &str, h: &Mapping) -> Option<Member> {
     }
     let test = h.get("test")?;
     let command = match test {
-        Yaml::String(s) if FEATURES.lang => imp.text(s),
+        Yaml::String(s) if FEATURES.shell_health => imp.text(s),
         Yaml::String(s) => Expr::List(vec![Expr::str("CMD-SHELL"), imp.text(s)]),
         Yaml::Sequence(items) => Expr::List(items.iter().map(|i| imp.text(&scalar(i))).collect()),
         _ => return None,

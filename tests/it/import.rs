@@ -9,6 +9,10 @@
 //! own additions (networks, labels, limits, expose, a kind's health check or
 //! data volume, start order on what a service references) are allowed.
 //!
+//! Ports compare by host address, first host port, container port and
+//! protocol: with several replicas bomc publishes one host port each
+//! (`8080-8081`), where compose would publish one port twice and fail.
+//!
 //! Secrets: a variable the importer turned into `secret("…")` is delivered
 //! by bomc as a compose secret (`NAME_FILE`, or the shim's mount) or from the
 //! host's environment; its value is not compared (it is never printed).
@@ -250,7 +254,14 @@ fn compare(original: &Value, ours: &Value) -> Vec<String> {
                             format!(
                                 "{}:{}:{}/{}",
                                 field(p, "host_ip").as_str().unwrap_or(""),
-                                field(p, "published").as_str().unwrap_or(""),
+                                // bomc gives each replica its own host port
+                                // (`8080-8081`), which one compose port cannot.
+                                field(p, "published")
+                                    .as_str()
+                                    .unwrap_or("")
+                                    .split('-')
+                                    .next()
+                                    .unwrap_or(""),
                                 field(p, "target"),
                                 field(p, "protocol").as_str().unwrap_or("tcp")
                             )
