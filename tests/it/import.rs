@@ -116,6 +116,13 @@ fn round_trip(binary: &Path, case: &Path, work: &Path) -> Result<(), String> {
         return Err(format!("import failed: {}", imported.stderr.trim()));
     }
     std::fs::write(dir.join("imported.bom"), &imported.stdout).expect("write .bom");
+    if let Some(leak) = leaked_secret(&original, &imported.stdout) {
+        return Err(format!("the .bom prints the value of {leak}"));
+    }
+    let fmt = bomc(&dir, &["fmt", "--check", "imported.bom"]);
+    if fmt.code != 0 {
+        return Err(format!("not in bomc fmt's layout: {}", fmt.stdout.trim()));
+    }
     let check = bomc(&dir, &["check", "imported.bom"]);
     if check.code != 0 {
         return Err(format!("check failed: {}", first_error(&check.stderr)));
@@ -166,6 +173,23 @@ fn round_trip(binary: &Path, case: &Path, work: &Path) -> Result<(), String> {
     } else {
         Err(diffs.join("; "))
     }
+}
+
+/// A password-like variable of the original whose value the .bom prints.
+fn leaked_secret(original: &Value, bom: &str) -> Option<String> {
+    let services = original.get("services")?.as_object()?;
+    for (name, s) in services {
+        for (k, v) in field(s, "environment").as_object().into_iter().flatten() {
+            let key = k.to_ascii_uppercase();
+            let secret = ["PASSWORD", "PASSWD", "SECRET", "TOKEN"].iter().any(|w| key.contains(w))
+                || key.ends_with("_PASS");
+            let value = v.as_str().unwrap_or_default();
+            if secret && value.len() > 3 && !["true", "false", "yes"].contains(&value) && bom.contains(value) {
+                return Some(format!("{name}.environment.{k}"));
+            }
+        }
+    }
+    None
 }
 
 fn first_error(stderr: &str) -> String {
@@ -406,6 +430,29 @@ fn expected_failures() -> BTreeMap<String, String> {
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
         .collect()
+}
+
+/// What makes the output idiomatic, on one case: a kind, references, a
+/// shared value named after the compose file's anchor, secrets.
+#[test]
+fn import_writes_kinds_references_lets_and_secrets() {
+    let dir = root().join("tests/import/corpus/anchors-x-fields");
+    let run = bomc(&dir, &["import", "compose.yaml"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for want in [
+        "import \"mysql\"",
+        "mysql db {",
+        "let common_env = {",
+        "DATABASE_HOST = db.host",
+        "DATABASE_PORT = db.ports.mysql",
+        "DATABASE_PASSWORD = db.password",
+        "env = merge(common_env, { QUEUES = \"default,mailers\", RAILS_ENV = \"production\" })",
+        "MYSQL_ROOT_PASSWORD = secret(\"anchors-x-fields/db-mysql-root-password\")",
+        "MYSQL_RANDOM_ROOT_PASSWORD = null",
+    ] {
+        assert!(run.stdout.contains(want), "no `{want}` in\n{}", run.stdout);
+    }
+    assert!(!run.stdout.contains("fooda-db-pw") && !run.stdout.contains("fooda-root-pw"));
 }
 
 #[test]
