@@ -35,9 +35,11 @@ pub enum Command {
     ///   bomc check env.bom
     ///   bomc check env.bom --env story --set id=US-217
     ///   bomc check env.bom --format json
+    #[command(verbatim_doc_comment)]
     Check(EvalArgs),
     /// Print the evaluated landscape model of one environment as JSON: every
     /// component with its settings, parameters and references.
+    #[command(verbatim_doc_comment)]
     Model(EvalArgs),
     /// Draw the landscape's dependency graph: components, images, routes, DNS
     /// names and secrets, with the ports each edge carries.
@@ -46,6 +48,7 @@ pub enum Command {
     ///   bomc graph env.bom | dot -Tsvg > graph.svg
     ///   bomc graph env.bom --env production --format mermaid
     ///   bomc graph env.bom --format json    (adds start order, build order, access facts)
+    #[command(verbatim_doc_comment)]
     Graph(GraphArgs),
     /// What a change touches: everything that transitively depends on the named
     /// components or images (to redeploy, retest, rebuild), nearest first, each
@@ -55,6 +58,7 @@ pub enum Command {
     ///   bomc impact env.bom db
     ///   bomc impact env.bom go_runtime --env production --format json
     ///   bomc impact env.bom auth --reverse
+    #[command(verbatim_doc_comment)]
     Impact(ImpactArgs),
     /// What a change does: compares two versions of a .bom file for every
     /// environment (or --env), on the plan and on the files each target gets,
@@ -72,6 +76,7 @@ pub enum Command {
     ///   bomc diff --base HEAD env.bom --env production --fail-on data-loss,downtime
     ///
     /// See docs/ci.md for a CI workflow.
+    #[command(verbatim_doc_comment)]
     Diff(DiffArgs),
     /// Build the artifacts that run a landscape: compose.yaml, a CloudFormation
     /// template and a Dockerfile per image, into OUT/<landscape>/<environment>/,
@@ -82,6 +87,7 @@ pub enum Command {
     ///   bomc build env.bom                                  (every environment, every target)
     ///   bomc build env.bom --env production --target compose --out out
     ///   bomc build env.bom --env story --set id=US-217 --now 2026-11-27T09:00:00Z
+    #[command(verbatim_doc_comment)]
     Build(BuildArgs),
     /// List environments: those a file declares (name, persistent or ephemeral,
     /// TTL, purpose, parameters), or with --out those built into an output folder
@@ -91,6 +97,7 @@ pub enum Command {
     ///   bomc envs env.bom
     ///   bomc envs env.bom --format json
     ///   bomc envs --out out
+    #[command(verbatim_doc_comment)]
     Envs(EnvsArgs),
     /// Take down expired ephemeral environments built into an output folder:
     /// prints (with --dry-run) or runs `docker compose -p PROJECT down --volumes`
@@ -99,6 +106,7 @@ pub enum Command {
     /// Examples:
     ///   bomc reap --out out --dry-run
     ///   bomc reap --out out
+    #[command(verbatim_doc_comment)]
     Reap(ReapArgs),
     /// Format .bom files in place, in the one canonical layout (2-space
     /// indentation, one member per line, comments and blank-line groups kept;
@@ -114,6 +122,7 @@ pub enum Command {
     ///   bomc fmt env.bom
     ///   bomc fmt --check examples stdlib
     ///   bomc fmt - < env.bom          (standard input to standard output, for editors)
+    #[command(verbatim_doc_comment)]
     Fmt(FmtArgs),
     /// Print a shell completion script.
     ///
@@ -121,6 +130,7 @@ pub enum Command {
     ///   bomc completions bash > ~/.local/share/bash-completion/completions/bomc
     ///   bomc completions zsh > ~/.zfunc/_bomc
     ///   bomc completions fish > ~/.config/fish/completions/bomc.fish
+    #[command(verbatim_doc_comment)]
     Completions(CompletionsArgs),
     /// Print bomc's man page (roff), or with a SUBCOMMAND the page
     /// `bomc-SUBCOMMAND(1)` that bomc's page refers to.
@@ -128,6 +138,7 @@ pub enum Command {
     /// Examples:
     ///   bomc man > bomc.1 && man ./bomc.1
     ///   bomc man fmt > bomc-fmt.1
+    #[command(verbatim_doc_comment)]
     Man(ManArgs),
     /// Print a .bom landscape equivalent to compose files: stdlib kinds for
     /// recognised images, references instead of copied host names, secrets
