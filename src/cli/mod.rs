@@ -152,6 +152,7 @@ pub enum Command {
     ///   bomc import docker-compose.yml docker-compose.prod.yml rancher-compose.yml
     ///
     /// docs/import.md lists what maps to what.
+    #[command(verbatim_doc_comment)]
     Import(ImportArgs),
 }
 
