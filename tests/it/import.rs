@@ -181,10 +181,16 @@ fn leaked_secret(original: &Value, bom: &str) -> Option<String> {
     for (name, s) in services {
         for (k, v) in field(s, "environment").as_object().into_iter().flatten() {
             let key = k.to_ascii_uppercase();
-            let secret = ["PASSWORD", "PASSWD", "SECRET", "TOKEN"].iter().any(|w| key.contains(w))
+            let secret = ["PASSWORD", "PASSWD", "SECRET", "TOKEN"]
+                .iter()
+                .any(|w| key.contains(w))
                 || key.ends_with("_PASS");
             let value = v.as_str().unwrap_or_default();
-            if secret && value.len() > 3 && !["true", "false", "yes"].contains(&value) && bom.contains(value) {
+            if secret
+                && value.len() > 3
+                && !["true", "false", "yes"].contains(&value)
+                && bom.contains(value)
+            {
                 return Some(format!("{name}.environment.{k}"));
             }
         }
@@ -506,4 +512,60 @@ fn corpus_round_trips_through_docker_compose_config() {
     );
     assert!(surprises.is_empty(), "{}", surprises.join("\n"));
     let _ = std::fs::remove_dir_all(&work);
+}
+
+/// Mutated compose files never make the importer panic, and what it prints
+/// for them never makes the checker panic.
+#[test]
+fn mutated_compose_files_never_panic() {
+    use crate::fuzz::{Rng, mutate};
+    let mut inputs = Vec::new();
+    let corpus = root().join("tests/import/corpus");
+    for case in std::fs::read_dir(&corpus).expect("corpus") {
+        let case = case.expect("entry").path();
+        for file in std::fs::read_dir(&case).into_iter().flatten() {
+            let path = file.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                inputs.push((
+                    path.display().to_string(),
+                    std::fs::read_to_string(&path).expect("readable"),
+                ));
+            }
+        }
+    }
+    inputs.sort();
+    let mut rng = Rng(0xC0_4E05E);
+    let mut refused = 0;
+    let iterations = 1500;
+    for n in 0..iterations {
+        let (name, text) = &inputs[n % inputs.len()];
+        let mutated = mutate(text, &mut rng);
+        let result = std::panic::catch_unwind(|| {
+            let mut sources = bomc::source::SourceMap::default();
+            let id = sources.add(name.clone(), None, mutated.clone());
+            match bomc::import::import(&sources, &[id], &[]) {
+                Ok(imported) => {
+                    let _ = bomc::check_text(
+                        "imported.bom",
+                        imported.text,
+                        &bomc::eval::Options::default(),
+                    );
+                    false
+                }
+                Err(diags) => {
+                    let _ = bomc::diag::render_human(&diags, &sources, false);
+                    true
+                }
+            }
+        });
+        match result {
+            Ok(true) => refused += 1,
+            Ok(false) => {}
+            Err(_) => panic!("bomc import panicked on mutation {n} of {name}:\n{mutated}"),
+        }
+    }
+    assert!(
+        refused > iterations / 20,
+        "only {refused} of {iterations} mutations were refused"
+    );
 }
