@@ -80,6 +80,10 @@ error_codes! {
     HealthWithoutPort = "E0319", "health check on a component that serves no port";
     UnsupportedVersion = "E0320", "version the managed service does not offer";
     ProcessUnknown = "E0321", "image run through the secrets shim does not say what to run";
+    HostPathMissing = "E0322", "host path not found";
+    MountSource = "E0323", "mount without exactly one source";
+    NoEquivalent = "E0324", "setting a target has no equivalent for";
+    TargetMismatch = "E0325", "component uses one not built for the same target";
     // Graph
     DependencyCycle = "E0401", "dependency cycle";
     UnknownNode = "E0402", "`bomc impact` names nothing in the landscape";
@@ -87,6 +91,7 @@ error_codes! {
     OutputNotWritable = "E0501", "output folder cannot be written";
     InvalidNow = "E0502", "`--now` is not an RFC 3339 time";
     NameNotValid = "E0503", "a name cannot be made valid for a target";
+    BuildsNothing = "E0504", "`bomc build` has nothing to build";
     // Warnings: what bomc changed or ignored on its own
     SizedDown = "W0001", "ephemeral environment sized a component down";
     HealthAdjusted = "W0002", "health check setting moved into a target's limits";
@@ -94,6 +99,8 @@ error_codes! {
     ResourcesRounded = "W0004", "CPU or memory raised to a size the target offers";
     EndpointDiffers = "W0005", "address built by hand for a service reached differently on AWS";
     EngineSubstituted = "W0006", "managed service runs a compatible engine";
+    LeftOut = "W0007", "component left out of a target";
+    FloatingTag = "W0008", "image tag without a full version, allowed by the landscape";
 }
 
 impl std::fmt::Display for ErrorCode {
