@@ -223,6 +223,8 @@ pub struct Landscape {
     pub docs: Vec<String>,
     pub environment: Option<Environment>,
     pub params: BTreeMap<String, Value>,
+    /// Settings written in the landscape body (`targets`).
+    pub settings: BTreeMap<String, Value>,
     /// In declaration order (the landscape's, then the environment's additions).
     pub components: Vec<Component>,
     /// Images used by the components, with the images they build on.

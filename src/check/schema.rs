@@ -54,6 +54,84 @@ pub static HEALTH: Schema = Schema {
     ],
 };
 
+/// One entry of `mounts`: exactly one of `bind`, `volume` and `tmpfs`.
+pub static MOUNT: Schema = Schema {
+    what: "mount",
+    fields: &[
+        field(
+            "bind",
+            Type::HostPath,
+            "host path, relative to the `.bom` file",
+        ),
+        field(
+            "volume",
+            Type::Str,
+            "the component's named volume (declared in `volumes` or not)",
+        ),
+        field(
+            "tmpfs",
+            Type::Tmpfs,
+            "an in-memory file system: `true` or its size",
+        ),
+        field("read_only", Type::Bool, "mounted read-only"),
+    ],
+};
+
+/// Linux capabilities added to and dropped from a container.
+pub static CAPABILITIES: Schema = Schema {
+    what: "capabilities",
+    fields: &[
+        field(
+            "add",
+            Type::List(&Type::Str),
+            "capabilities added: `NET_ADMIN`",
+        ),
+        field(
+            "drop",
+            Type::List(&Type::Str),
+            "capabilities dropped: `ALL`",
+        ),
+    ],
+};
+
+/// One ulimit with different soft and hard limits.
+pub static ULIMIT: Schema = Schema {
+    what: "ulimit",
+    fields: &[
+        field("soft", Type::Ulimit, "soft limit (-1: unlimited)"),
+        field("hard", Type::Ulimit, "hard limit (-1: unlimited)"),
+    ],
+};
+
+/// What a container is guaranteed (compose `deploy.resources.reservations`).
+pub static RESERVE: Schema = Schema {
+    what: "reservation",
+    fields: &[
+        field("cpu", Type::PositiveFloat, "vCPUs reserved per copy"),
+        field("memory", Type::Size, "memory reserved per copy"),
+    ],
+};
+
+/// The targets a component (or a landscape) may be restricted to.
+pub const TARGETS: &[&str] = &["compose", "cloudformation"];
+
+/// The settings written directly in a landscape body.
+pub static LANDSCAPE: Schema = Schema {
+    what: "landscape",
+    fields: &[
+        field(
+            "targets",
+            Type::List(&Type::OneOf(TARGETS)),
+            "the targets every component is built for (default: all)",
+        ),
+        field(
+            "allow_floating_tags",
+            Type::Bool,
+            "accept image tags without a full version, with a warning each",
+        ),
+    ],
+};
+
 pub const MANAGED: &[&str] = &[
     "none",
     "rds-mysql",
@@ -97,8 +175,17 @@ pub static SERVICE: Schema = Schema {
         ),
         field("env", Type::Map(&Type::EnvValue), "environment variables"),
         field("replicas", Type::NonNegative, "number of running copies"),
-        field("cpu", Type::PositiveFloat, "vCPUs per copy"),
-        field("memory", Type::Size, "memory per copy"),
+        field(
+            "cpu",
+            Type::PositiveFloat,
+            "vCPUs per copy, at most (a limit)",
+        ),
+        field("memory", Type::Size, "memory per copy, at most (a limit)"),
+        field(
+            "reserve",
+            Type::Record(&RESERVE),
+            "CPU and memory reserved per copy",
+        ),
         field("health", Type::Record(&HEALTH), "health check"),
         field(
             "volumes",
@@ -110,7 +197,12 @@ pub static SERVICE: Schema = Schema {
         field(
             "depends_on",
             Type::List(&Type::Component),
-            "explicit start-order dependencies",
+            "components started first; it may connect to them",
+        ),
+        field(
+            "uses",
+            Type::List(&Type::Component),
+            "components it connects to, without start ordering",
         ),
         field("run", Type::OneOf(RUN_MODES), "`service` or `once` (a job)"),
         field("public", Type::Bool, "reachable from outside the landscape"),
@@ -118,6 +210,41 @@ pub static SERVICE: Schema = Schema {
             "managed",
             Type::OneOf(MANAGED),
             "managed cloud service realising it",
+        ),
+        field(
+            "env_file",
+            Type::List(&Type::HostPath),
+            "files of environment variables, relative to the `.bom` file (compose)",
+        ),
+        field(
+            "profiles",
+            Type::List(&Type::Str),
+            "compose profiles it belongs to",
+        ),
+        field(
+            "capabilities",
+            Type::Record(&CAPABILITIES),
+            "Linux capabilities added and dropped",
+        ),
+        field(
+            "ulimits",
+            Type::Map(&Type::Ulimit),
+            "ulimits: a number, or `{ soft = N, hard = M }`",
+        ),
+        field(
+            "sysctls",
+            Type::Map(&Type::Scalar),
+            "namespaced kernel parameters",
+        ),
+        field(
+            "mounts",
+            Type::Map(&Type::Record(&MOUNT)),
+            "container path → a bind mount, a volume or a tmpfs",
+        ),
+        field(
+            "targets",
+            Type::List(&Type::OneOf(TARGETS)),
+            "the targets it is built for (default: the landscape's, else all)",
         ),
         field("labels", Type::Map(&Type::Str), "labels"),
         field("compose", Type::Map(&Type::Any), "raw compose keys"),

@@ -35,6 +35,15 @@ pub enum Type {
     RestartPolicy,
     /// A command: a string run by the shell, or a list run as is.
     CommandLine,
+    /// A path on the host, relative to the `.bom` file that writes it; it
+    /// must exist (the evaluator checks and rebases it).
+    HostPath,
+    /// `tmpfs = true`, or its size.
+    Tmpfs,
+    /// An ulimit: a number ≥ 0 or -1 (unlimited), or a `{ soft, hard }` block.
+    Ulimit,
+    /// A string, a number or a boolean.
+    Scalar,
     /// An int ≥ 0.
     NonNegative,
     /// An int ≥ 1.
@@ -84,6 +93,10 @@ impl Type {
             Type::HostPort => "a host port, or \"IP:PORT\"".into(),
             Type::RestartPolicy => "a restart policy".into(),
             Type::CommandLine => "a command: a string (run by the shell) or a list".into(),
+            Type::HostPath => "a path on the host".into(),
+            Type::Tmpfs => "`true` or a size".into(),
+            Type::Ulimit => "a limit, or a `{ soft, hard }` block".into(),
+            Type::Scalar => "a string, number or boolean".into(),
             Type::NonNegative => "an integer ≥ 0".into(),
             Type::Count => "an integer ≥ 1".into(),
             Type::PositiveFloat => "a number > 0".into(),
@@ -166,17 +179,46 @@ pub fn host_port(value: &Value) -> Option<(Option<String>, u16)> {
     }
 }
 
-/// Whether an image reference names a fixed version: a digest, or a tag other
-/// than `latest`.
+/// Images whose releases are numbered `MAJOR.MINOR` (PostgreSQL since 10,
+/// Debian point releases): two numbers are a full version there.
+const TWO_PART_VERSIONS: &[&str] = &["postgres", "debian"];
+
+/// Whether an image reference names a fixed version: a digest, or a tag
+/// with a full version — `MAJOR.MINOR.PATCH` (`v` before it, anything after
+/// it: `7.2.4-alpine`, `v1.21.8`), `MAJOR.MINOR` for images numbered so
+/// (`postgres:16.4`, `debian:12.5-slim`) — or a date stamp
+/// (`RELEASE.2024-03-15T01-07-19Z`, `bookworm-20240311`). `nginx`,
+/// `ruby:2.5`, `node:lts-buster-slim` and `latest` float.
 pub fn is_pinned(reference: &str) -> bool {
     if reference.contains("@sha256:") {
         return true;
     }
     let name = reference.rsplit('/').next().unwrap_or(reference);
-    match name.split_once(':') {
-        Some((repo, tag)) => !repo.is_empty() && !tag.is_empty() && tag != "latest",
-        None => false,
-    }
+    let Some((repo, tag)) = name.split_once(':') else {
+        return false;
+    };
+    let numbers: Vec<&str> = tag
+        .strip_prefix('v')
+        .unwrap_or(tag)
+        .split(|c: char| !c.is_ascii_digit() && c != '.')
+        .next()
+        .unwrap_or("")
+        .split('.')
+        .take_while(|p| !p.is_empty())
+        .collect();
+    let needed = if TWO_PART_VERSIONS.contains(&repo) {
+        2
+    } else {
+        3
+    };
+    let digits: String = tag.chars().filter(char::is_ascii_digit).collect();
+    let dated = tag
+        .split(|c: char| !c.is_ascii_digit() && c != '-')
+        .any(|run| {
+            let d: String = run.chars().filter(char::is_ascii_digit).collect();
+            d.len() >= 8 && (d.starts_with("19") || d.starts_with("20"))
+        });
+    !repo.is_empty() && (numbers.len() >= needed || (dated && digits.len() >= 8))
 }
 
 /// An IPv4 CIDR block a VPC can take and bomc can cut into four subnets:
@@ -329,6 +371,26 @@ pub fn conform(value: &Value, ty: &Type) -> Result<(), Mismatch> {
             }
         }
         (Type::CommandLine, Value::String(_) | Value::Template(_)) => true,
+        (Type::HostPath, Value::String(_)) => true,
+        (Type::Tmpfs, Value::Bool(true) | Value::Size(_)) => true,
+        (Type::Ulimit, Value::Map(_)) => true,
+        (Type::Ulimit, v) => {
+            return range_int(
+                v,
+                |i| i >= 0,
+                ty,
+                "a limit is a number ≥ 0, or `{ soft = 1024, hard = 2048 }`",
+            );
+        }
+        (Type::Scalar, Value::String(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_)) => true,
+        (Type::Tmpfs, Value::Bool(false)) => {
+            return Err(Mismatch::Range {
+                expected: ty.describe(),
+                help: String::from(
+                    "remove the mount, or write `tmpfs = true` (or a size: `tmpfs = 64MiB`)",
+                ),
+            });
+        }
         (Type::CommandLine, Value::List(items)) => {
             return items.iter().try_for_each(|i| conform(i, &Type::Str));
         }
@@ -477,6 +539,35 @@ mod tests {
             conform(&Value::Secret("x".into()), &Type::Str),
             Err(Mismatch::Secret { .. })
         ));
+    }
+
+    #[test]
+    fn pinned_means_a_full_version_or_a_digest() {
+        for pinned in [
+            "mysql:8.0.43",
+            "redis:7.2.4-alpine",
+            "node:20.11.1-slim",
+            "axllent/mailpit:v1.21.8",
+            "postgres:16.4",
+            "debian:12.5-slim",
+            "minio/minio:RELEASE.2024-03-15T01-07-19Z",
+            "debian:bookworm-20240311-slim",
+            "registry.example.com:5000/app:1.2.3",
+            "nginx@sha256:0123",
+        ] {
+            assert!(is_pinned(pinned), "{pinned}");
+        }
+        for floating in [
+            "nginx",
+            "ruby:2.5",
+            "node:lts-buster-slim",
+            "nextcloud:apache",
+            "app:latest",
+            "registry.example.com:5000/app",
+            "mysql:8",
+        ] {
+            assert!(!is_pinned(floating), "{floating}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// One environment instance, lowered.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Plan {
     pub instance: Instance,
     /// In declaration order.
@@ -34,7 +34,7 @@ pub struct Plan {
 }
 
 /// Who, where, and for how long.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Instance {
     pub landscape: String,
     /// `production`, or `default` for the bare landscape.
@@ -134,7 +134,7 @@ pub struct SecretNames {
 }
 
 /// One component, with every setting decided.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Workload {
     pub name: String,
     /// The component's kind: `mysql`, `service`, `go_backend`.
@@ -160,11 +160,27 @@ pub struct Workload {
     /// `health { command = ["NONE"] }`: the image's own HEALTHCHECK turned off.
     pub health_disabled: bool,
     pub volumes: Vec<Volume>,
+    /// Bind mounts, read-only volumes and tmpfs, in container-path order.
+    pub mounts: Vec<Mount>,
+    /// The targets it is built for.
+    pub targets: Targets,
+    /// Files of environment variables (compose), relative to the main `.bom`
+    /// file's folder, or absolute.
+    pub env_files: Vec<String>,
+    /// Compose profiles it belongs to (none: always started).
+    pub profiles: Vec<String>,
+    /// The container's kernel settings.
+    pub linux: Linux,
     pub replicas: u32,
-    /// vCPUs per copy.
+    /// vCPUs per copy: what the component says, else 0.25 (sizes Fargate).
     pub cpu: f64,
-    /// MiB per copy.
+    /// MiB per copy: what the component says, else 512 (sizes Fargate).
     pub memory_mib: u64,
+    /// The limits the component (or its kind) wrote: compose limits them;
+    /// defaults it never wrote are not limits.
+    pub limits: Resources,
+    /// What `reserve { }` guarantees each copy.
+    pub reservations: Resources,
     /// Persistent data, GiB (managed services).
     pub storage_gib: Option<u64>,
     /// The Fargate size of a container (CPU units, MiB): at least what it asks for.
@@ -565,6 +581,53 @@ pub struct Volume {
     pub path: String,
 }
 
+/// What a component mounts at a container path besides its `volumes`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Mount {
+    /// A host path, relative to the main `.bom` file's folder (`./conf`,
+    /// `../shared`) or absolute.
+    Bind {
+        source: String,
+        target: String,
+        read_only: bool,
+    },
+    /// The component's named volume `name`.
+    Volume {
+        name: String,
+        target: String,
+        read_only: bool,
+    },
+    /// An in-memory file system, of at most `size` bytes.
+    Tmpfs { target: String, size: Option<u64> },
+}
+
+/// Linux settings of a container: capabilities, ulimits, sysctls.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Linux {
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    /// Name → (soft, hard); -1 is unlimited.
+    pub ulimits: BTreeMap<String, (i64, i64)>,
+    pub sysctls: BTreeMap<String, String>,
+}
+
+/// CPU and memory written for a container (limits, or reservations).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Resources {
+    /// vCPUs.
+    pub cpu: Option<f64>,
+    /// MiB.
+    pub memory_mib: Option<u64>,
+}
+
+/// The targets a workload is built for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Targets {
+    pub compose: bool,
+    pub cloudformation: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Dependency {
     pub component: String,
@@ -598,7 +661,7 @@ pub struct Publish {
 }
 
 /// An image bomc builds.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct BuildImage {
     pub name: String,
     pub docs: Vec<String>,

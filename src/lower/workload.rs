@@ -48,7 +48,7 @@ fn secret_of(c: &Component, name: &str) -> Option<String> {
 }
 
 /// Where a setting is written, else the component's name.
-fn span_of(c: &Component, setting: &str) -> Span {
+pub(super) fn span_of(c: &Component, setting: &str) -> Span {
     c.setting_spans.get(setting).copied().unwrap_or(c.name_span)
 }
 
@@ -142,7 +142,14 @@ impl Lowering<'_> {
             .push(Diagnostic::new(code, message).label(span, label).help(help));
     }
 
-    fn error(&mut self, code: ErrorCode, span: Span, label: &str, message: String, help: &str) {
+    pub(super) fn error(
+        &mut self,
+        code: ErrorCode,
+        span: Span,
+        label: &str,
+        message: String,
+        help: &str,
+    ) {
         self.errors
             .push(Diagnostic::new(code, message).label(span, label).help(help));
     }
@@ -159,6 +166,7 @@ impl Lowering<'_> {
             .iter()
             .map(|c| self.workload(c, ids.get(&c.name).cloned().unwrap_or_default()))
             .collect();
+        self.references_across_targets(&workloads);
         self.published_ports(&mut workloads);
         self.dependencies(&mut workloads);
         self.routes(&mut workloads);
@@ -230,6 +238,11 @@ impl Lowering<'_> {
         let health = self.health(c, &ports, &image, &role);
         let restart = self.restart(c, &role);
         let volumes = self.volumes(c);
+        let targets = self.targets(c);
+        let mounts = self.mounts(c, targets);
+        let env_files = self.env_files(c, targets);
+        let profiles = self.profiles(c, targets);
+        let linux = self.linux(c, targets);
         let replicas = c
             .settings
             .get("replicas")
@@ -259,6 +272,15 @@ impl Lowering<'_> {
             Some(Value::Size(b)) => b.div_ceil(1 << 20),
             _ => 512,
         };
+        let written = |k: &str| c.setting_spans.contains_key(k);
+        let limits = Resources {
+            cpu: written("cpu").then_some(cpu),
+            memory_mib: written("memory").then_some(memory_mib),
+        };
+        let reservations = self.reservations(c, limits);
+        // The task is at least what the container is guaranteed.
+        let cpu = cpu.max(reservations.cpu.unwrap_or(0.0));
+        let memory_mib = memory_mib.max(reservations.memory_mib.unwrap_or(0));
         let container = matches!(role, Role::Service | Role::Job);
         let fargate = container.then(|| fargate_size(cpu, memory_mib));
         if let Some((units, mib)) = fargate
@@ -342,9 +364,16 @@ impl Lowering<'_> {
             health,
             health_disabled,
             volumes,
+            mounts,
+            targets,
+            env_files,
+            profiles,
+            linux,
             replicas,
             cpu,
             memory_mib,
+            limits,
+            reservations,
             storage_gib,
             fargate,
             endpoints,
@@ -359,6 +388,167 @@ impl Lowering<'_> {
             span: c.span,
             name_span: c.name_span,
         }
+    }
+
+    /// `reserve { }`: at most the limits.
+    fn reservations(&mut self, c: &Component, limits: Resources) -> Resources {
+        let Some(reserve) = c.settings.get("reserve").and_then(Value::as_map) else {
+            return Resources::default();
+        };
+        let cpu = match reserve.get("cpu") {
+            Some(Value::Float(f)) => Some(*f),
+            Some(Value::Int(i)) => Some(*i as f64),
+            _ => None,
+        };
+        let memory_mib = match reserve.get("memory") {
+            Some(Value::Size(b)) => Some(b.div_ceil(1 << 20)),
+            _ => None,
+        };
+        let over_cpu = matches!((cpu, limits.cpu), (Some(r), Some(l)) if r > l);
+        let over_memory = matches!((memory_mib, limits.memory_mib), (Some(r), Some(l)) if r > l);
+        if over_cpu || over_memory {
+            self.error(
+                ErrorCode::OutOfRange,
+                span_of(c, "reserve"),
+                "reserved here",
+                format!(
+                    "`{}` reserves more than its limit (`cpu`, `memory`)",
+                    c.name
+                ),
+                "reserve at most the limit, or raise `cpu` / `memory`",
+            );
+        }
+        Resources { cpu, memory_mib }
+    }
+
+    /// A component built for a target may not use one left out of it.
+    fn references_across_targets(&mut self, workloads: &[Workload]) {
+        let targets: BTreeMap<&str, Targets> = workloads
+            .iter()
+            .map(|w| (w.name.as_str(), w.targets))
+            .collect();
+        for c in &self.landscape.components {
+            let Some(from) = targets.get(c.name.as_str()) else {
+                continue;
+            };
+            let mut seen = BTreeSet::new();
+            for r in &c.references {
+                let Some(to) = targets.get(r.target.as_str()) else {
+                    continue;
+                };
+                for (name, a, b) in [
+                    ("compose", from.compose, to.compose),
+                    ("CloudFormation", from.cloudformation, to.cloudformation),
+                ] {
+                    if a && !b && seen.insert((r.target.clone(), name)) {
+                        self.error(
+                            ErrorCode::TargetMismatch,
+                            r.span,
+                            "used here",
+                            format!("`{}` is built for {name} and uses `{}`, which is not", c.name, r.target),
+                            &format!("restrict `{}` to the same targets (`targets = [...]`), or build `{}` for {name} too", c.name, r.target),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// The targets a component is built for: its own `targets`, else the
+    /// landscape's, else all. Leaving one out is said (W0007).
+    fn targets(&mut self, c: &Component) -> Targets {
+        let list = c
+            .settings
+            .get("targets")
+            .map(|v| (v, span_of(c, "targets")))
+            .or_else(|| {
+                self.landscape
+                    .settings
+                    .get("targets")
+                    .map(|v| (v, c.name_span))
+            });
+        let Some((Value::List(items), span)) = list else {
+            return Targets {
+                compose: true,
+                cloudformation: true,
+            };
+        };
+        let has = |t: &str| items.iter().any(|v| v.as_str() == Some(t));
+        let targets = Targets {
+            compose: has("compose"),
+            cloudformation: has("cloudformation"),
+        };
+        for (on, name) in [
+            (targets.compose, "compose"),
+            (targets.cloudformation, "CloudFormation"),
+        ] {
+            if !on {
+                self.warn(
+                    ErrorCode::LeftOut,
+                    span,
+                    "its targets",
+                    format!(
+                        "`{}` is not built for {name}: the {name} output leaves it out",
+                        c.name
+                    ),
+                    "add the target to `targets` to build it there",
+                );
+            }
+        }
+        targets
+    }
+
+    /// Bind mounts, volumes and tmpfs under `mounts`; what CloudFormation
+    /// (Fargate) cannot mount is refused unless the component is left out of it.
+    fn mounts(&mut self, c: &Component, targets: Targets) -> Vec<Mount> {
+        let mut out = Vec::new();
+        let entries = c.settings.get("mounts").and_then(Value::as_map);
+        for (target, spec) in entries.into_iter().flatten() {
+            let Some(spec) = spec.as_map() else { continue };
+            let read_only = spec.get("read_only") == Some(&Value::Bool(true));
+            let text_of = |k: &str| spec.get(k).and_then(text).and_then(|t| t.as_literal());
+            let mount = if let Some(source) = text_of("bind") {
+                Mount::Bind {
+                    source,
+                    target: target.clone(),
+                    read_only,
+                }
+            } else if let Some(name) = text_of("volume") {
+                Mount::Volume {
+                    name,
+                    target: target.clone(),
+                    read_only,
+                }
+            } else if let Some(tmpfs) = spec.get("tmpfs") {
+                Mount::Tmpfs {
+                    target: target.clone(),
+                    size: match tmpfs {
+                        Value::Size(b) => Some(*b),
+                        _ => None,
+                    },
+                }
+            } else {
+                continue;
+            };
+            if targets.cloudformation {
+                let what = match &mount {
+                    Mount::Bind { .. } => Some("a bind mount (a host path)"),
+                    Mount::Tmpfs { .. } => Some("a tmpfs mount"),
+                    Mount::Volume { .. } => None,
+                };
+                if let Some(what) = what {
+                    self.error(
+                        ErrorCode::NoEquivalent,
+                        span_of(c, "mounts"),
+                        "in these mounts",
+                        format!("`{target}` of `{}` is {what}, which ECS on Fargate (CloudFormation) cannot mount", c.name),
+                        "build the files into the image, or restrict the component to compose: `targets = [\"compose\"]`",
+                    );
+                }
+            }
+            out.push(mount);
+        }
+        out
     }
 
     /// The entrypoint the component sets, behind the secrets shim when its

@@ -6,15 +6,16 @@ use super::spec::*;
 use super::{Emit, escape_dollars, haproxy, internal};
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::lower::plan::{
-    BuildImage, Check, EnvValue, Health, ImageSource, Protocol, Role, SecretDelivery, Wait,
+    BuildImage, Check, EnvValue, Health, ImageSource, Mount, Protocol, Role, SecretDelivery, Wait,
     Workload,
 };
 use crate::model::Value;
 use crate::source::{absolute, normalize, relative};
 use serde_yaml_ng::{Mapping, Value as Yaml};
 use std::collections::BTreeSet;
+use std::path::Path;
 #[cfg(test)]
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A compose duration (`2s`, `1m30s`, `500ms`).
 fn duration(ms: u64) -> String {
@@ -108,20 +109,127 @@ fn raw(emit: &Emit, value: &Value, w: &Workload, errors: &mut Vec<Diagnostic>) -
     }
 }
 
-/// Merges `patch` into `base`: maps key by key, recursively; anything else replaced.
+/// Merges `patch` into `base` as a Compose override file merges into the
+/// file before it (Compose Specification, "Merge"): maps key by key,
+/// recursively; sequences appended, but `command`, `entrypoint` and
+/// `healthcheck.test` replaced, and `ports`, `volumes`, `secrets` and
+/// `configs` merged by their unique key (an entry with the key of one bomc
+/// wrote replaces it); `environment` and `labels` written as `KEY=VALUE`
+/// lists merged by name.
 fn merge(base: &mut Yaml, patch: Yaml) {
+    merge_at(base, patch, "");
+}
+
+fn merge_at(base: &mut Yaml, patch: Yaml, key: &str) {
     match (base, patch) {
         (Yaml::Mapping(b), Yaml::Mapping(p)) => {
             for (k, v) in p {
+                let name = k.as_str().unwrap_or("").to_string();
                 match b.get_mut(&k) {
-                    Some(existing) => merge(existing, v),
+                    Some(existing) => merge_at(existing, v, &name),
                     None => {
                         b.insert(k, v);
                     }
                 }
             }
         }
+        (base @ Yaml::Mapping(_), Yaml::Sequence(p)) if matches!(key, "environment" | "labels") => {
+            merge_at(base, Yaml::Mapping(key_values(p)), key);
+        }
+        (Yaml::Sequence(b), Yaml::Sequence(p))
+            if !matches!(key, "command" | "entrypoint" | "test") =>
+        {
+            for item in p {
+                let id = unique_key(key, &item);
+                match id.and_then(|id| {
+                    b.iter()
+                        .position(|e| unique_key(key, e).as_ref() == Some(&id))
+                }) {
+                    Some(i) => b[i] = item,
+                    None => b.push(item),
+                }
+            }
+        }
         (base, patch) => *base = patch,
+    }
+}
+
+/// `["KEY=VALUE", …]` as a map (a `KEY` alone maps to null, as compose reads it).
+fn key_values(items: Vec<Yaml>) -> Mapping {
+    let mut m = Mapping::new();
+    for item in items {
+        let text = item.as_str().unwrap_or_default().to_string();
+        match text.split_once('=') {
+            Some((k, v)) => m.insert(Yaml::String(k.into()), Yaml::String(v.into())),
+            None => m.insert(Yaml::String(text), Yaml::Null),
+        };
+    }
+    m
+}
+
+/// The key compose merges an entry of `ports`, `volumes`, `secrets` or
+/// `configs` by (long or short syntax); `None` for other lists.
+fn unique_key(list: &str, entry: &Yaml) -> Option<String> {
+    let field = |name: &str| -> String {
+        match entry.get(name) {
+            Some(Yaml::String(s)) => s.clone(),
+            Some(Yaml::Number(n)) => n.to_string(),
+            _ => String::new(),
+        }
+    };
+    let short = entry.as_str();
+    match list {
+        "volumes" => Some(match short {
+            // SOURCE:TARGET[:MODE], or an anonymous TARGET.
+            Some(s) => {
+                let parts: Vec<&str> = s.split(':').collect();
+                parts
+                    .get(1)
+                    .or(parts.first())
+                    .copied()
+                    .unwrap_or("")
+                    .to_string()
+            }
+            None => field("target"),
+        }),
+        // The path it is mounted at: a secret by default in /run/secrets/,
+        // a config at the root.
+        "secrets" | "configs" => {
+            let folder = if list == "secrets" {
+                "/run/secrets/"
+            } else {
+                "/"
+            };
+            Some(match short {
+                Some(s) => format!("{folder}{s}"),
+                None if entry.get("target").is_some() => field("target"),
+                None => format!("{folder}{}", field("source")),
+            })
+        }
+        "ports" => Some(match short {
+            // [IP:][PUBLISHED:]TARGET[/PROTOCOL]
+            Some(s) => {
+                let (rest, protocol) = s.split_once('/').unwrap_or((s, "tcp"));
+                let mut parts: Vec<&str> = rest.rsplitn(3, ':').collect();
+                parts.resize(3, "");
+                format!("{}|{}|{}|{protocol}", parts[2], parts[0], parts[1])
+            }
+            None => {
+                let protocol = field("protocol");
+                format!(
+                    "{}|{}|{}|{}",
+                    field("host_ip"),
+                    field("target"),
+                    field("published"),
+                    if protocol.is_empty() {
+                        "tcp"
+                    } else {
+                        &protocol
+                    }
+                )
+            }
+        }),
+        _ => None,
     }
 }
 
@@ -141,6 +249,24 @@ pub(super) fn service(
             .map(|c| c.iter().map(|t| emit.resolve(t)).collect()),
         user: w.user.clone(),
         working_dir: w.working_dir.clone(),
+        env_file: w.env_files.iter().map(|f| host_path(emit, f)).collect(),
+        profiles: w.profiles.clone(),
+        cap_add: w.linux.cap_add.clone(),
+        cap_drop: w.linux.cap_drop.clone(),
+        ulimits: w
+            .linux
+            .ulimits
+            .iter()
+            .map(|(name, &(soft, hard))| {
+                let limit = if soft == hard {
+                    Ulimit::Same(soft)
+                } else {
+                    Ulimit::Split { soft, hard }
+                };
+                (name.clone(), limit)
+            })
+            .collect(),
+        sysctls: w.linux.sysctls.clone(),
         networks: emit
             .networks
             .get(&w.name)
@@ -170,10 +296,8 @@ pub(super) fn service(
         deploy: Some(Deploy {
             replicas: w.replicas,
             resources: Resources {
-                limits: Limits {
-                    cpus: Some(w.cpu.to_string()),
-                    memory: Some(memory(w.memory_mib.saturating_mul(1 << 20))),
-                },
+                limits: limits(&w.limits),
+                reservations: limits(&w.reservations),
             },
         }),
         ..Service::default()
@@ -211,6 +335,14 @@ pub(super) fn service(
         Ok(value)
     } else {
         Err(errors)
+    }
+}
+
+/// CPU and memory as compose writes them.
+fn limits(r: &crate::lower::plan::Resources) -> Limits {
+    Limits {
+        cpus: r.cpu.map(|c| c.to_string()),
+        memory: r.memory_mib.map(|m| memory(m.saturating_mul(1 << 20))),
     }
 }
 
@@ -417,19 +549,75 @@ fn ports(
     }
 }
 
-/// Each volume as the named volume `<component>.<name>`.
+/// Each volume as the named volume `<component>.<name>`; then the mounts:
+/// bind mounts from the `.bom` file's folder, written relative to the
+/// compose file's, volumes and tmpfs.
 fn volumes(emit: &Emit, w: &Workload, s: &mut Service, file: &mut ComposeFile) {
-    for v in &w.volumes {
-        let key = format!("{}.{}", w.name, v.name);
+    let mut named = |name: &str| {
+        let key = format!("{}.{name}", w.name);
         let mut labels = emit.labels.clone();
         labels.insert(String::from("org.bomc.component"), w.name.clone());
         labels.insert(String::from("org.bomc.stateful"), w.stateful.to_string());
         file.volumes.insert(key.clone(), Labelled { labels });
+        key
+    };
+    for v in &w.volumes {
         s.volumes.push(VolumeMount {
             kind: "volume",
-            source: key,
+            source: Some(named(&v.name)),
             target: v.path.clone(),
+            read_only: false,
+            tmpfs: None,
         });
+    }
+    for m in &w.mounts {
+        s.volumes.push(match m {
+            Mount::Bind {
+                source,
+                target,
+                read_only,
+            } => VolumeMount {
+                kind: "bind",
+                source: Some(host_path(emit, source)),
+                target: target.clone(),
+                read_only: *read_only,
+                tmpfs: None,
+            },
+            Mount::Volume {
+                name,
+                target,
+                read_only,
+            } => VolumeMount {
+                kind: "volume",
+                source: Some(named(name)),
+                target: target.clone(),
+                read_only: *read_only,
+                tmpfs: None,
+            },
+            Mount::Tmpfs { target, size } => VolumeMount {
+                kind: "tmpfs",
+                source: None,
+                target: target.clone(),
+                read_only: false,
+                tmpfs: size.map(|size| TmpfsOptions { size }),
+            },
+        });
+    }
+}
+
+/// A host path from the `.bom` file's folder, relative to the compose
+/// file's (absolute paths stay as written).
+fn host_path(emit: &Emit, path: &str) -> String {
+    if Path::new(path).is_absolute() {
+        return path.to_string();
+    }
+    let instance = &emit.plan.instance;
+    let full = normalize(&absolute(&instance.source_dir).join(path));
+    let rel = relative(&full, &absolute(&instance.output_dir));
+    if rel.starts_with("..") {
+        rel
+    } else {
+        format!("./{rel}")
     }
 }
 
@@ -485,6 +673,42 @@ mod tests {
             "deploy: {replicas: 3, resources: {limits: {cpus: '1'}}, update_config: {order: start-first}}\nrestart: no",
         )
         .unwrap();
+        assert_eq!(base, want);
+    }
+
+    #[test]
+    fn escape_hatch_lists_merge_as_compose_override_files_do() {
+        let yaml = |s: &str| -> Yaml { serde_yaml_ng::from_str(s).unwrap() };
+        let mut base = yaml(
+            "volumes: [{type: volume, source: db.data, target: /var/lib/mysql}]\n\
+             ports: [{target: 80, published: '8080', protocol: tcp}]\n\
+             secrets: [{source: a, target: /run/bomc/env/A}]\n\
+             environment: {A: '1', B: '2'}\n\
+             command: [serve]\n\
+             dns: [1.1.1.1]\n\
+             healthcheck: {test: [CMD, a], interval: 2s}",
+        );
+        merge(
+            &mut base,
+            yaml(
+                "volumes: ['./conf:/etc/mysql/conf.d:ro', {type: volume, source: other, target: /var/lib/mysql}]\n\
+                 ports: ['9090:90', {target: 80, published: '8080', protocol: tcp, mode: host}]\n\
+                 secrets: [b]\n\
+                 environment: [B=3, C]\n\
+                 command: [debug]\n\
+                 dns: [8.8.8.8]\n\
+                 healthcheck: {test: [CMD, b]}",
+            ),
+        );
+        let want = yaml(
+            "volumes: [{type: volume, source: other, target: /var/lib/mysql}, './conf:/etc/mysql/conf.d:ro']\n\
+             ports: [{target: 80, published: '8080', protocol: tcp, mode: host}, '9090:90']\n\
+             secrets: [{source: a, target: /run/bomc/env/A}, b]\n\
+             environment: {A: '1', B: '3', C: null}\n\
+             command: [debug]\n\
+             dns: [1.1.1.1, 8.8.8.8]\n\
+             healthcheck: {test: [CMD, b], interval: 2s}",
+        );
         assert_eq!(base, want);
     }
 }
