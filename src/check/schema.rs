@@ -136,6 +136,8 @@ pub const MANAGED: &[&str] = &[
     "none",
     "rds-mysql",
     "rds-postgres",
+    "rds-mariadb",
+    "docdb",
     "elasticache-redis",
     "opensearch",
     "amazonmq-rabbitmq",

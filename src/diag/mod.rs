@@ -80,6 +80,17 @@ impl Diagnostics {
     pub fn as_slice(&self) -> &[Diagnostic] {
         &self.list
     }
+
+    /// Adds a label to each diagnostic found since the first `start`: context
+    /// the caller knows and the reporter did not.
+    pub fn label_since(&mut self, start: usize, span: Span, message: &str) {
+        for d in self.list.iter_mut().skip(start) {
+            d.labels.push(Label {
+                span,
+                message: message.to_string(),
+            });
+        }
+    }
 }
 
 /// "did you mean `x`?" for the candidate closest to `name`, if it is close enough.

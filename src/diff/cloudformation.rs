@@ -19,6 +19,7 @@ use std::sync::OnceLock;
 const STATEFUL: &[&str] = &[
     "AWS::RDS::DBInstance",
     "AWS::RDS::DBCluster",
+    "AWS::DocDB::DBCluster",
     "AWS::ElastiCache::ReplicationGroup",
     "AWS::ElastiCache::CacheCluster",
     "AWS::OpenSearchService::Domain",

@@ -98,6 +98,9 @@ impl Emit<'_> {
                         if let Some(port) = e.port {
                             out.push_str(&format!(":{port}"));
                         }
+                        if !e.query.is_empty() {
+                            out.push_str(&format!("/?{}", e.query));
+                        }
                     }
                     None => out.push_str(c),
                 },

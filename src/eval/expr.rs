@@ -99,7 +99,7 @@ fn one_mount_source(value: &Value, span: Span, diags: &mut Diagnostics) -> Optio
 
 impl<'p> Evaluator<'p> {
     /// Reports a value that does not conform, at `span`.
-    fn mismatch(
+    pub(super) fn mismatch(
         &self,
         span: Span,
         ty: &Type,
@@ -215,7 +215,9 @@ impl<'p> Evaluator<'p> {
             ExprKind::Call { name, args } if name.node == "merge" => {
                 let value = self.merge(name, args, expr.span, ty, scope, diags)?;
                 match conform(&value, ty) {
-                    Ok(()) => Some(value),
+                    Ok(()) => self
+                        .check_records(expr.span, ty, &value, diags)
+                        .then_some(value),
                     Err(m) => {
                         self.mismatch(expr.span, ty, &value, m, diags);
                         None
@@ -233,6 +235,7 @@ impl<'p> Evaluator<'p> {
                     return None;
                 }
                 match conform(&value, ty) {
+                    Ok(()) if !self.check_records(expr.span, ty, &value, diags) => None,
                     Ok(()) => Some(match (ty, value) {
                         (Type::Float | Type::PositiveFloat, Value::Int(i)) => {
                             Value::Float(i as f64)
@@ -325,11 +328,15 @@ impl<'p> Evaluator<'p> {
                 continue;
             };
             let Some(ty) = field_type(&key.node) else {
-                let help = match schema {
-                    Some(s) => did_you_mean(&key.node, s.names(), |all| {
+                let compose = schema
+                    .filter(|s| std::ptr::eq(*s, &crate::check::schema::HEALTH))
+                    .and_then(|_| super::instance::compose_health_key(&key.node));
+                let help = match (compose, schema) {
+                    (Some(help), _) => help,
+                    (None, Some(s)) => did_you_mean(&key.node, s.names(), |all| {
                         format!("a {} takes {}", s.what, one_of(&all))
                     }),
-                    None => String::from("remove it"),
+                    (None, None) => String::from("remove it"),
                 };
                 diags.push(
                     Diagnostic::new(
@@ -613,7 +620,25 @@ impl<'p> Evaluator<'p> {
                 && self.instances[i].params.contains_key(name)
             {
                 let v = self.field(i, name, first.span, diags)?;
-                return self.index(v, first, rest, diags);
+                // A mistake reaching into a component parameter is also the
+                // instance's: point at the component it gave.
+                let given = match &v {
+                    Value::Component(c) if !rest.is_empty() => {
+                        self.instances[i].sources.get(name).map(|src| {
+                            (
+                                src.expr.span,
+                                format!("`{}` gives `{name} = {c}` here", self.instances[i].name),
+                            )
+                        })
+                    }
+                    _ => None,
+                };
+                let before = diags.len();
+                let value = self.index(v, first, rest, diags);
+                if let Some((span, label)) = given {
+                    diags.label_since(before, span, &label);
+                }
+                return value;
             }
             if let Some(v) = self.scopes[s.0].params.get(name) {
                 let v = v.clone()?;

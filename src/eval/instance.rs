@@ -135,13 +135,29 @@ const COMPOSE_KEYS: &[(&str, Option<&str>)] = &[
     ("pull_policy", None),
 ];
 
+/// Compose `healthcheck` keys and their names in a bomc `health` block.
+const COMPOSE_HEALTH_KEYS: &[(&str, &str)] = &[
+    ("test", "command = [\"CMD\", …]"),
+    ("retries", "unhealthy = 3"),
+    ("start_interval", "interval"),
+    ("disable", "command = [\"NONE\"]"),
+];
+
+/// E0302's help for a compose `healthcheck` key inside a `health` block.
+pub(super) fn compose_health_key(name: &str) -> Option<String> {
+    let (_, native) = COMPOSE_HEALTH_KEYS.iter().find(|(k, _)| *k == name)?;
+    Some(format!(
+        "`{name}` is compose's name; in a bomc `health` block write `{native}`"
+    ))
+}
+
 /// E0302's help for a compose key: the native setting, or the escape hatch.
 fn compose_key(name: &str) -> Option<String> {
     let (_, native) = COMPOSE_KEYS.iter().find(|(k, _)| *k == name)?;
     Some(match native {
         Some(native) => format!("`{name}` is compose's name; in bomc write `{native}`"),
         None => format!(
-            "`{name}` has no bomc setting; pass it to compose as it is with `compose {{ {name} = … }}` (CloudFormation ignores it)"
+            "`{name}` has no bomc setting: `compose {{ {name} = … }}` passes it to compose as it is (CloudFormation ignores it)"
         ),
     })
 }
@@ -446,11 +462,17 @@ impl<'p> Evaluator<'p> {
         if inst.field_type(&first.node).is_none() {
             let names = inst.setting_names();
             let kind = inst.kind_chain.first().cloned().unwrap_or_default();
+            let params: Vec<&str> = inst.params.keys().copied().collect();
             let help = match compose_key(&first.node) {
                 Some(help) => help,
                 None => did_you_mean(&first.node, names.iter().copied(), |_| {
+                    let own = if params.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (its parameters are {})", one_of(&params))
+                    };
                     format!(
-                        "a `{kind}` has no such setting (docs/language.md lists them); to pass a compose key through as it is, write it in `compose {{ {} = … }}`",
+                        "a `{kind}` has no such setting{own}; docs/language.md lists the settings. A compose key bomc has no name for goes through as it is: `compose {{ {} = … }}`",
                         first.node
                     )
                 }),

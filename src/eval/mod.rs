@@ -598,7 +598,9 @@ impl<'p> Evaluator<'p> {
             );
             None
         };
-        self.scopes[scope.0].params.insert(name, value);
+        self.scopes[scope.0]
+            .params
+            .insert(name, value.and_then(reuse::strip_nulls));
     }
 
     fn param_type(

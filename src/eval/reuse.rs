@@ -8,8 +8,8 @@
 
 use super::Evaluator;
 use super::scope::{LetSlot, LetState, ScopeId, ScopeMember};
-use crate::check::Type;
-use crate::diag::{Diagnostic, Diagnostics, ErrorCode};
+use crate::check::{Type, conform};
+use crate::diag::{Diagnostic, Diagnostics, ErrorCode, did_you_mean, one_of};
 use crate::model::{self, Value};
 use crate::source::Span;
 use crate::syntax::ast::{self, Ident};
@@ -53,18 +53,18 @@ impl<'p> Evaluator<'p> {
             let first = self.scopes[scope.0]
                 .lets
                 .get(name)
-                .map(|slot| slot.decl.name.span)
+                .map(|slot| (slot.decl.name.span, "a `let`"))
                 .or_else(|| {
                     block
                         .params()
                         .find(|p| p.name.node == name)
-                        .map(|p| p.name.span)
+                        .map(|p| (p.name.span, "a parameter"))
                 });
-            if let Some(first) = first {
+            if let Some((first, what)) = first {
                 diags.push(
                     Diagnostic::new(
                         ErrorCode::LetClash,
-                        format!("`{name}` is already declared here"),
+                        format!("`{name}` is already {what} here"),
                     )
                     .label(decl.name.span, "declared again as a `let`")
                     .label(first, "first declared here")
@@ -235,7 +235,7 @@ impl<'p> Evaluator<'p> {
             return None;
         }
         let arg_type = match ty {
-            Type::Map(_) | Type::Any => ty,
+            Type::Map(_) | Type::Record(_) | Type::Any => ty,
             _ => {
                 diags.push(
                     Diagnostic::new(
@@ -268,6 +268,67 @@ impl<'p> Evaluator<'p> {
             }
         }
         ok.then_some(Value::Map(out))
+    }
+
+    /// Checks the blocks inside a value that was not written where it is used
+    /// (a `let`, a parameter, a `merge`): `conform` takes any map for a block,
+    /// since blocks written in place are checked key by key as they are
+    /// evaluated. Reported at `span`, where the value is used.
+    pub(super) fn check_records(
+        &mut self,
+        span: Span,
+        ty: &'static Type,
+        value: &Value,
+        diags: &mut Diagnostics,
+    ) -> bool {
+        match (ty, value) {
+            (Type::Record(schema), Value::Map(map)) => {
+                let mut ok = true;
+                for (key, v) in map {
+                    if *v == Value::Null {
+                        continue;
+                    }
+                    let Some(field) = schema.field(key) else {
+                        let help = did_you_mean(key, schema.names(), |all| {
+                            format!("a {} takes {}", schema.what, one_of(&all))
+                        });
+                        diags.push(
+                            Diagnostic::new(
+                                ErrorCode::UnknownSetting,
+                                format!("unknown setting `{key}` in this {}", schema.what),
+                            )
+                            .label(span, format!("holds `{key}`"))
+                            .help(help),
+                        );
+                        ok = false;
+                        continue;
+                    };
+                    match conform(v, &field.ty) {
+                        Ok(()) => ok &= self.check_records(span, &field.ty, v, diags),
+                        Err(m) => {
+                            self.mismatch(span, &field.ty, v, m, diags);
+                            ok = false;
+                        }
+                    }
+                }
+                ok
+            }
+            (Type::Map(t), Value::Map(map)) => {
+                let mut ok = true;
+                for v in map.values().filter(|v| **v != Value::Null) {
+                    ok &= self.check_records(span, t, v, diags);
+                }
+                ok
+            }
+            (Type::List(t), Value::List(items)) => {
+                let mut ok = true;
+                for v in items {
+                    ok &= self.check_records(span, t, v, diags);
+                }
+                ok
+            }
+            _ => true,
+        }
     }
 
     /// `store.host` where `store` holds a component (a kind's

@@ -7,11 +7,12 @@
 //! "cfn-lint data" is AWS's own API data as bundled by cfn-lint 1.58.0
 //! (tests/tools/requirements.txt) under `.venv/lib/python3.*/site-packages/cfnlint/data/schemas/`.
 
-/// The RDS engines the stdlib realises (`mysql`, `postgres` kinds).
+/// The RDS engines the stdlib realises (`mysql`, `postgres`, `mariadb` kinds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RdsEngine {
     Mysql,
     Postgres,
+    Mariadb,
 }
 
 /// What an `AWS::RDS::DBInstance` gets for `EngineVersion` and `AutoMinorVersionUpgrade`.
@@ -33,6 +34,15 @@ pub struct RdsVersion {
 // source: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html
 const RDS_MYSQL_MAJORS: &[&str] = &["5.7", "8.0", "8.4"];
 const RDS_POSTGRES_MAJORS: &[&str] = &["11", "12", "13", "14", "15", "16", "17", "18"];
+// MariaDB X.Y is the major ("The major version number is both the integer and
+// the first fractional part of the version number, for example, 10.11"):
+// source: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_UpgradeDBInstance.MariaDB.VersionID.html
+// cfn-lint data marks no MariaDB version deprecated and still lists 10.0–10.5,
+// whose standard support ended; these are the releases RDS supports (MariaDB's
+// long-term releases), each present in cfn-lint data (see the test
+// `rds_majors_are_what_cfn_lint_data_offers`):
+// source: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/MariaDB.Concepts.VersionMgmt.html
+const RDS_MARIADB_MAJORS: &[&str] = &["10.6", "10.11", "11.4", "11.8"];
 
 /// cfn-lint checks to ignore (`Metadata.cfn-lint.config.ignore_checks`) on a
 /// DBInstance whose `EngineVersion` is a major: cfn-lint lists only full MySQL
@@ -67,6 +77,10 @@ pub fn rds_version(engine: RdsEngine, requested: &str) -> Result<RdsVersion, Str
         RdsEngine::Mysql if parts.len() > 1 => ("MySQL", parts[..2].join("."), RDS_MYSQL_MAJORS),
         RdsEngine::Mysql => ("MySQL", String::new(), RDS_MYSQL_MAJORS),
         RdsEngine::Postgres => ("PostgreSQL", parts[0].to_string(), RDS_POSTGRES_MAJORS),
+        RdsEngine::Mariadb if parts.len() > 1 => {
+            ("MariaDB", parts[..2].join("."), RDS_MARIADB_MAJORS)
+        }
+        RdsEngine::Mariadb => ("MariaDB", String::new(), RDS_MARIADB_MAJORS),
     };
     if !offered.contains(&major.as_str()) {
         let offered = offered.join(", ");
@@ -76,6 +90,33 @@ pub fn rds_version(engine: RdsEngine, requested: &str) -> Result<RdsVersion, Str
         engine_version: major,
         auto_minor_version_upgrade: true,
     })
+}
+
+// Amazon DocumentDB's engine versions are MongoDB API compatibility levels:
+// 4.0, 5.0 and 8.0 ("Amazon DocumentDB supports MongoDB compatibility,
+// including MongoDB 4.0, MongoDB 5.0 and MongoDB 8.0"); 3.6 left standard
+// support on 30 March 2026 (billed Extended Support since):
+// source: https://docs.aws.amazon.com/documentdb/latest/developerguide/compatibility.html
+// source: https://docs.aws.amazon.com/documentdb/latest/developerguide/extended-support.html
+// AWS::DocDB::DBCluster EngineVersion takes the full form (cfn-lint data,
+// resources AWS::DocDB::DBCluster: enum "3.6.0", "4.0", "4.0.0", "5.0.0",
+// "5.0.1", "8.0.0", "8.0.1"); the cluster is patched in its maintenance window.
+const DOCDB_VERSIONS: &[(&str, &str)] = &[("4.0", "4.0.0"), ("5.0", "5.0.0"), ("8.0", "8.0.0")];
+
+/// The DocumentDB `EngineVersion` for the `mongodb` kind's pinned image
+/// version: the compatibility level of its X.Y ("8.0.4" → "8.0.0").
+pub fn docdb_version(requested: &str) -> Result<String, String> {
+    let minor = major_minor(requested)?;
+    match DOCDB_VERSIONS.iter().find(|(m, _)| *m == minor) {
+        Some((_, version)) => Ok(version.to_string()),
+        None => {
+            let offered: Vec<&str> = DOCDB_VERSIONS.iter().map(|(m, _)| *m).collect();
+            Err(format!(
+                "MongoDB {requested}: Amazon DocumentDB is compatible with MongoDB {}",
+                offered.join(", ")
+            ))
+        }
+    }
 }
 
 /// What an `AWS::ElastiCache::ReplicationGroup` gets for `Engine` and `EngineVersion`.
@@ -204,6 +245,8 @@ fn version_parts(requested: &str) -> Result<Vec<&str>, String> {
 pub enum Managed {
     RdsMysql,
     RdsPostgres,
+    RdsMariadb,
+    DocumentDb,
     ElastiCacheRedis,
     OpenSearch,
     AmazonMqRabbitMq,
@@ -216,12 +259,44 @@ impl Managed {
         Some(match managed {
             "rds-mysql" => Managed::RdsMysql,
             "rds-postgres" => Managed::RdsPostgres,
+            "rds-mariadb" => Managed::RdsMariadb,
+            "docdb" => Managed::DocumentDb,
             "elasticache-redis" => Managed::ElastiCacheRedis,
             "opensearch" => Managed::OpenSearch,
             "amazonmq-rabbitmq" => Managed::AmazonMqRabbitMq,
             "s3" => Managed::S3,
             _ => return None,
         })
+    }
+}
+
+/// The image repositories (last path segment, no tag) that run the engine a
+/// managed kind becomes on AWS: another one there means compose and AWS run
+/// different software.
+pub fn engine_images(kind: Managed) -> &'static [&'static str] {
+    match kind {
+        Managed::RdsMysql => &["mysql", "mysql-server"],
+        Managed::RdsPostgres => &["postgres"],
+        Managed::RdsMariadb => &["mariadb"],
+        Managed::DocumentDb => &["mongo"],
+        Managed::ElastiCacheRedis => &["redis", "valkey"],
+        Managed::OpenSearch => &["elasticsearch", "elasticsearch-oss", "opensearch"],
+        Managed::AmazonMqRabbitMq => &["rabbitmq"],
+        Managed::S3 => &["minio"],
+    }
+}
+
+/// How the managed service is named in messages.
+pub fn service_name(kind: Managed) -> &'static str {
+    match kind {
+        Managed::RdsMysql => "RDS for MySQL",
+        Managed::RdsPostgres => "RDS for PostgreSQL",
+        Managed::RdsMariadb => "RDS for MariaDB",
+        Managed::DocumentDb => "Amazon DocumentDB",
+        Managed::ElastiCacheRedis => "ElastiCache",
+        Managed::OpenSearch => "OpenSearch Service",
+        Managed::AmazonMqRabbitMq => "Amazon MQ",
+        Managed::S3 => "S3",
     }
 }
 
@@ -239,6 +314,8 @@ pub struct Endpoint {
     pub port: Option<u16>,
     /// Clients must speak TLS: plain connections are refused (by default, for RDS).
     pub tls: bool,
+    /// Connection options the URL carries (`tls=true&…`), empty for none.
+    pub query: &'static str,
 }
 
 const fn plain(scheme: &'static str) -> Endpoint {
@@ -246,6 +323,7 @@ const fn plain(scheme: &'static str) -> Endpoint {
         scheme,
         port: None,
         tls: false,
+        query: "",
     }
 }
 
@@ -254,6 +332,7 @@ const fn tls(scheme: &'static str, port: Option<u16>) -> Endpoint {
         scheme,
         port,
         tls: true,
+        query: "",
     }
 }
 
@@ -262,7 +341,8 @@ const fn tls(scheme: &'static str, port: Option<u16>) -> Endpoint {
 /// elasticsearch-oss http 9200, rabbitmq amqp 5672, MinIO http 9000).
 pub fn endpoint(kind: Managed, target: Side) -> Endpoint {
     match (kind, target) {
-        (Managed::RdsMysql, Side::Compose) => plain("mysql"),
+        (Managed::RdsMysql | Managed::RdsMariadb, Side::Compose) => plain("mysql"),
+        (Managed::DocumentDb, Side::Compose) => plain("mongodb"),
         (Managed::RdsPostgres, Side::Compose) => plain("postgresql"),
         (Managed::ElastiCacheRedis, Side::Compose) => plain("redis"),
         (Managed::OpenSearch | Managed::S3, Side::Compose) => plain("http"),
@@ -270,6 +350,22 @@ pub fn endpoint(kind: Managed, target: Side) -> Endpoint {
         // TLS optional: require_secure_transport is 0 (OFF) by default for MySQL 8.4 and lower.
         // source: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/mysql-ssl-connections.require-ssl.html
         (Managed::RdsMysql, Side::Aws) => plain("mysql"),
+        // TLS optional: clients choose "disabled, preferred, and required" SSL modes.
+        // source: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/ssl-certificate-rotation-mariadb.html
+        (Managed::RdsMariadb, Side::Aws) => plain("mysql"),
+        // TLS is on by default (cluster parameter `tls` enabled) and DocumentDB
+        // has no retryable writes, which drivers use by default:
+        // source: https://docs.aws.amazon.com/documentdb/latest/developerguide/security.encryption.ssl.html
+        // source: https://docs.aws.amazon.com/documentdb/latest/developerguide/functional-differences.html
+        // Its certificate is signed by the Amazon RDS CA, which no image trusts
+        // by default: the URL encrypts without verifying it (as libpq's default
+        // sslmode=prefer does for RDS PostgreSQL); docs/language.md says how to verify.
+        (Managed::DocumentDb, Side::Aws) => Endpoint {
+            scheme: "mongodb",
+            port: None,
+            tls: true,
+            query: "tls=true&tlsAllowInvalidCertificates=true&retryWrites=false",
+        },
         // rds.force_ssl defaults to 1 for PostgreSQL 15 and later (0 before), so
         // TLS is required on the default 16; libpq's default sslmode=prefer uses it.
         // source: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/ssl-certificate-rotation-postgresql.html
@@ -335,6 +431,18 @@ pub fn client_grants(kind: Managed) -> &'static [&'static str] {
 /// `image_repository` is the image name without tag, as in the .bom ("mysql", "minio/minio").
 pub fn image_reads_secret_files(image_repository: &str) -> &'static [&'static str] {
     match image_repository {
+        // docker-entrypoint.sh: file_env for the root account only.
+        // source: https://github.com/docker-library/mongo/blob/master/8.0/docker-entrypoint.sh
+        "mongo" => &["MONGO_INITDB_ROOT_USERNAME", "MONGO_INITDB_ROOT_PASSWORD"],
+        // docker-entrypoint.sh: file_env for each (MARIADB_* and their MYSQL_* aliases).
+        // source: https://github.com/MariaDB/mariadb-docker/blob/master/11.4/docker-entrypoint.sh
+        "mariadb" => &[
+            "MARIADB_ROOT_HOST",
+            "MARIADB_DATABASE",
+            "MARIADB_USER",
+            "MARIADB_PASSWORD",
+            "MARIADB_ROOT_PASSWORD",
+        ],
         // docker-entrypoint.sh: file_env for each (VAR and VAR_FILE are exclusive).
         // source: https://github.com/docker-library/mysql/blob/master/8.0/docker-entrypoint.sh
         "mysql" => &[
@@ -368,6 +476,12 @@ const IMAGE_BINARIES: &[(&str, &[&str], &[&str])] = &[
     // The entrypoint runs mysqladmin itself.
     // source: https://github.com/docker-library/mysql/blob/master/8.0/docker-entrypoint.sh
     ("mysql:8.0.43", &["mysqladmin"], &[]),
+    // mongo 6.0+ images install mongodb-mongosh next to the server.
+    // source: https://github.com/docker-library/mongo/blob/master/8.0/Dockerfile
+    ("mongo:8.0.4", &["mongosh"], &[]),
+    // healthcheck.sh ships in the image (/usr/local/bin) since 10.4.32, 10.5.23, 10.6.16, 10.11.6, 11.0.4.
+    // source: https://mariadb.com/kb/en/using-healthcheck-sh/
+    ("mariadb:11.4.5", &["healthcheck.sh"], &[]),
     // `make install-world-bin` installs the client programs; curl is never added.
     // source: https://github.com/docker-library/postgres/blob/master/16/alpine3.20/Dockerfile
     ("postgres:16.9-alpine", &["pg_isready", "psql"], &["curl"]),
@@ -441,6 +555,39 @@ mod tests {
     }
 
     #[test]
+    fn mariadb_and_documentdb_take_their_own_versions() {
+        assert_eq!(rds(RdsEngine::Mariadb, "11.4.5"), Ok("11.4".into()));
+        assert_eq!(rds(RdsEngine::Mariadb, "10.11.10"), Ok("10.11".into()));
+        let err = rds(RdsEngine::Mariadb, "10.5.27").unwrap_err();
+        assert!(err.contains("10.6, 10.11, 11.4, 11.8"), "{err}");
+        assert_eq!(docdb_version("8.0.4"), Ok("8.0.0".into()));
+        assert_eq!(docdb_version("5.0.30"), Ok("5.0.0".into()));
+        assert_eq!(docdb_version("4.0.28"), Ok("4.0.0".into()));
+        let err = docdb_version("7.0.14").unwrap_err();
+        assert!(err.contains("4.0, 5.0, 8.0"), "{err}");
+        assert!(docdb_version("3.6.23").is_err() && docdb_version("latest").is_err());
+        let aws = endpoint(Managed::DocumentDb, Side::Aws);
+        assert!(aws.tls && aws.query.contains("retryWrites=false"));
+        assert_eq!(endpoint(Managed::DocumentDb, Side::Compose).query, "");
+    }
+
+    #[test]
+    fn documentdb_versions_are_what_cfn_lint_data_offers() {
+        let Some(data) = cfn_lint_provider("AWS::DocDB::DBCluster") else {
+            return eprintln!("skipped: no .venv (scripts/test installs cfn-lint)");
+        };
+        let accepted = &data["properties"]["EngineVersion"]["enum"];
+        for (_, version) in DOCDB_VERSIONS {
+            assert!(
+                accepted
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|v| v == version)),
+                "{version} not in {accepted}"
+            );
+        }
+    }
+
+    #[test]
     fn redis_72_and_later_is_valkey_and_redis_oss_stops_at_71() {
         let valkey = cache_engine("7.2.4").unwrap();
         assert_eq!(
@@ -496,7 +643,12 @@ mod tests {
         for (kind, side, scheme, port, tls) in table {
             assert_eq!(
                 endpoint(kind, side),
-                Endpoint { scheme, port, tls },
+                Endpoint {
+                    scheme,
+                    port,
+                    tls,
+                    query: ""
+                },
                 "{kind:?} {side:?}"
             );
         }
@@ -572,6 +724,8 @@ mod tests {
             include_str!("../../stdlib/rabbitmq.bom"),
             include_str!("../../stdlib/elasticsearch.bom"),
             include_str!("../../stdlib/bucket.bom"),
+            include_str!("../../stdlib/mongodb.bom"),
+            include_str!("../../stdlib/mariadb.bom"),
         ];
         for bom in boms {
             let managed = Managed::from_setting(&bom_value(bom, "kind", "managed")).unwrap();
@@ -582,6 +736,8 @@ mod tests {
             let resolved = match managed {
                 Managed::RdsMysql => rds(RdsEngine::Mysql, &version),
                 Managed::RdsPostgres => rds(RdsEngine::Postgres, &version),
+                Managed::RdsMariadb => rds(RdsEngine::Mariadb, &version),
+                Managed::DocumentDb => docdb_version(&version),
                 Managed::ElastiCacheRedis => cache_engine(&version).map(|c| c.engine_version),
                 Managed::OpenSearch => search_engine(&version),
                 Managed::AmazonMqRabbitMq => mq_engine(&version),
@@ -589,6 +745,12 @@ mod tests {
             };
             assert!(resolved.is_ok(), "{managed:?} {version}: {resolved:?}");
             let image = bom_value(bom, "kind", "image").replace("${version}", &version);
+            let repository = image.split(':').next().unwrap_or_default();
+            let repository = repository.rsplit('/').next().unwrap_or_default();
+            assert!(
+                engine_images(managed).contains(&repository),
+                "{managed:?}: {image}"
+            );
             let binary = bom_value(bom, "health {", "command");
             assert_eq!(
                 image_has_binary(&image, &binary),
@@ -604,6 +766,20 @@ mod tests {
         let python = std::fs::read_dir(lib).ok()?.flatten().next()?.path();
         let dir = python.join("site-packages/cfnlint/data/schemas/extensions");
         serde_json::from_str(&std::fs::read_to_string(dir.join(file)).ok()?).ok()
+    }
+
+    /// cfn-lint's resource schema for `type_name` (us-east-1).
+    fn cfn_lint_provider(type_name: &str) -> Option<Value> {
+        let lib = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/lib");
+        let python = std::fs::read_dir(lib).ok()?.flatten().next()?.path();
+        let dir = python.join("site-packages/cfnlint/data/schemas/providers");
+        let index: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("us-east-1.json")).ok()?)
+                .ok()?;
+        let file = index[type_name].as_str()?;
+        let resources = python.join("site-packages/cfnlint/data/schemas/resources");
+        serde_json::from_str(&std::fs::read_to_string(resources.join(format!("{file}.json"))).ok()?)
+            .ok()
     }
 
     /// The EngineVersion enum of the `if Engine == engine` branch, from its `if` or `then`.
@@ -643,6 +819,15 @@ mod tests {
             assert_eq!(
                 live, offered,
                 "{name}: the majors with a version RDS still creates"
+            );
+        }
+        // No MariaDB version is marked deprecated there: each major offered
+        // must at least have versions RDS lists.
+        let mariadb = versions(&all, "mariadb", "then");
+        for major in RDS_MARIADB_MAJORS {
+            assert!(
+                mariadb.iter().any(|v| v.starts_with(&format!("{major}."))),
+                "mariadb {major}"
             );
         }
         let mysql = versions(&all, "mysql", "then");

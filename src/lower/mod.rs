@@ -6,6 +6,7 @@
 
 mod context;
 pub mod contracts;
+mod engine;
 mod image;
 mod linux;
 pub mod plan;

@@ -255,6 +255,9 @@ impl Role {
 pub enum DbEngine {
     Mysql,
     Postgres,
+    Mariadb,
+    /// Amazon DocumentDB (the `mongodb` kind): a cluster, not an RDS instance.
+    DocumentDb,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -469,6 +472,9 @@ pub struct Endpoint {
     pub port: Option<u16>,
     /// Clients must speak TLS.
     pub tls: bool,
+    /// Connection options its URL carries (`tls=true&…`); empty for none.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub query: String,
     /// Port name → the number served on this target, where it differs from
     /// the `.bom` (Amazon MQ's `amqp` is 5671 on AWS).
     pub ports: BTreeMap<String, u16>,

@@ -28,6 +28,8 @@ pub const MAX_RULE_PRIORITY: u32 = 50_000;
 
 /// The smallest sizes, which ephemeral environments run unless they say otherwise.
 const SMALLEST_DB: &str = "db.t3.micro";
+/// DocumentDB's smallest instance classes are the `*.medium` burstables.
+const SMALLEST_DOCDB: &str = "db.t3.medium";
 const SMALLEST_CACHE: &str = "cache.t3.micro";
 const SMALLEST_SEARCH: &str = "t3.small.search";
 const SMALLEST_MQ: &str = "mq.t3.micro";
@@ -666,23 +668,39 @@ impl Lowering<'_> {
     }
 
     fn role(&mut self, c: &Component, managed: Option<Managed>, ports: &[Port]) -> Role {
+        if let Some(m) = managed {
+            self.managed_image_and_command(c, m);
+        }
         let first_port = ports.first().map(|p| p.number).unwrap_or(0);
         let version = param_str(c, "version").unwrap_or_default();
         match managed {
-            Some(m @ (Managed::RdsMysql | Managed::RdsPostgres)) => {
-                let engine = if m == Managed::RdsMysql {
-                    DbEngine::Mysql
-                } else {
-                    DbEngine::Postgres
+            Some(
+                m @ (Managed::RdsMysql
+                | Managed::RdsPostgres
+                | Managed::RdsMariadb
+                | Managed::DocumentDb),
+            ) => {
+                let (engine, rds) = match m {
+                    Managed::RdsMysql => (
+                        DbEngine::Mysql,
+                        contracts::rds_version(contracts::RdsEngine::Mysql, &version),
+                    ),
+                    Managed::RdsPostgres => (
+                        DbEngine::Postgres,
+                        contracts::rds_version(contracts::RdsEngine::Postgres, &version),
+                    ),
+                    Managed::RdsMariadb => (
+                        DbEngine::Mariadb,
+                        contracts::rds_version(contracts::RdsEngine::Mariadb, &version),
+                    ),
+                    _ => (
+                        DbEngine::DocumentDb,
+                        contracts::docdb_version(&version).map(|v| contracts::RdsVersion {
+                            engine_version: v,
+                            auto_minor_version_upgrade: true,
+                        }),
+                    ),
                 };
-                let rds = contracts::rds_version(
-                    if engine == DbEngine::Mysql {
-                        contracts::RdsEngine::Mysql
-                    } else {
-                        contracts::RdsEngine::Postgres
-                    },
-                    &version,
-                );
                 let rds = self.version(c, rds);
                 Role::Database(Database {
                     engine,
@@ -695,7 +713,11 @@ impl Lowering<'_> {
                     database: param_str(c, "database"),
                     user: param_str(c, "user"),
                     password: secret_of(c, "password"),
-                    instance_class: self.sized_class(c, "instance_class", SMALLEST_DB),
+                    instance_class: if engine == DbEngine::DocumentDb {
+                        self.sized_class(c, "instance_class", SMALLEST_DOCDB)
+                    } else {
+                        self.sized_class(c, "instance_class", SMALLEST_DB)
+                    },
                     port: first_port,
                 })
             }
@@ -1519,6 +1541,7 @@ fn endpoints(managed: Option<Managed>, role: &Role, ports: &[Port]) -> Endpoints
         scheme: scheme.to_string(),
         port: first.map(|p| p.number),
         tls: false,
+        query: String::new(),
         ports: BTreeMap::new(),
     };
     let Some(m) = managed else {
@@ -1553,6 +1576,7 @@ fn endpoints(managed: Option<Managed>, role: &Role, ports: &[Port]) -> Endpoints
                 port
             },
             tls: contract.tls,
+            query: contract.query.to_string(),
             ports,
         }
     };

@@ -631,6 +631,35 @@ mod tests {
     }
 
     #[test]
+    fn let_declares_and_null_is_a_literal_but_neither_takes_names_away() {
+        let f = parse_ok(
+            "landscape x {\n /// shared\n let base = { A = null }\n letters = 1\n let_me = 2\n}",
+        );
+        let members = &f.definitions[0].body.members;
+        let Member::Let(l) = &members[0] else {
+            panic!("a let expected")
+        };
+        assert_eq!(
+            (l.name.node.as_str(), l.docs.as_slice()),
+            ("base", &[String::from("shared")][..])
+        );
+        let ExprKind::Map(block) = &l.value.kind else {
+            panic!("a map expected")
+        };
+        assert!(
+            matches!(&block.members[0], Member::Assign(a) if matches!(a.value.kind, ExprKind::Null))
+        );
+        for (member, name) in members[1..].iter().zip(["letters", "let_me"]) {
+            assert!(
+                matches!(member, Member::Assign(a) if a.path_text() == name),
+                "{name}"
+            );
+        }
+        let mut diags = Diagnostics::default();
+        assert!(parse(FileId(0), "landscape x { null = 1 }", &mut diags).is_none());
+    }
+
+    #[test]
     fn deep_nesting_is_refused() {
         let text = format!(
             "landscape x {{ a = {}{} }}",

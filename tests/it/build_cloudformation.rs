@@ -43,25 +43,9 @@ fn persistent_environments_pass_checkov() {
             continue;
         }
         checked += 1;
-        let run = std::process::Command::new(venv_tool("checkov"))
-            .args([
-                "--skip-download",
-                "--quiet",
-                "--compact",
-                "--framework",
-                "cloudformation",
-                "-f",
-            ])
-            .arg(dir.join("cloudformation.json"))
-            .current_dir(&out)
-            .output()
-            .expect("checkov runs");
-        let report = String::from_utf8_lossy(&run.stdout);
-        assert!(run.status.success(), "{example}/{env}:\n{report}");
-        assert!(
-            report.contains("Failed checks: 0"),
-            "{example}/{env}:\n{report}"
-        );
+        let (passed, report) =
+            crate::checkov_cloudformation(&dir.join("cloudformation.json"), &out);
+        assert!(passed, "{example}/{env}:\n{report}");
     }
     assert!(checked >= 6, "only {checked} persistent environments");
     // Every skip says why.

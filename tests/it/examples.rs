@@ -66,6 +66,8 @@ fn stdlib_has_the_kinds_the_product_needs() {
     for kind in [
         "mysql",
         "postgres",
+        "mariadb",
+        "mongodb",
         "redis",
         "elasticsearch",
         "rabbitmq",

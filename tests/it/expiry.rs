@@ -498,20 +498,7 @@ fn every_bucket_of_an_ephemeral_stack_is_emptied_before_its_deletion() {
     // cfn-lint: no error or warning; checkov: nothing fails on what the self-delete adds.
     let file = dir.join("cloudformation.json");
     crate::assert_cfn_lint_clean(&file);
-    let checkov = std::process::Command::new(venv_tool("checkov"))
-        .args([
-            "--skip-download",
-            "--quiet",
-            "--compact",
-            "--framework",
-            "cloudformation",
-            "-f",
-        ])
-        .arg(&file)
-        .current_dir(&dir)
-        .output()
-        .expect("checkov runs");
-    let report = String::from_utf8_lossy(&checkov.stdout);
+    let (_, report) = crate::checkov_cloudformation(&file, &dir);
     for line in report.lines().filter(|l| l.contains("FAILED for resource")) {
         assert!(
             !line.contains("Expiry") && !line.contains("Emptier"),

@@ -16,6 +16,7 @@ mod format;
 mod fuzz;
 mod graph;
 mod import;
+mod reuse;
 mod runtime;
 mod settings;
 mod ui;
@@ -166,6 +167,29 @@ pub fn assert_cfn_lint_clean(file: &Path) {
         lint.status.success() && report.trim().is_empty(),
         "cfn-lint:\n{report}"
     );
+}
+
+/// Runs checkov on a CloudFormation template from `dir`: whether it passed
+/// with no failed check, and its report.
+pub fn checkov_cloudformation(template: &Path, dir: &Path) -> (bool, String) {
+    let run = Command::new(venv_tool("checkov"))
+        .args([
+            "--skip-download",
+            "--quiet",
+            "--compact",
+            "--framework",
+            "cloudformation",
+            "-f",
+        ])
+        .arg(template)
+        .current_dir(dir)
+        .output()
+        .expect("checkov runs");
+    let report = String::from_utf8_lossy(&run.stdout).into_owned();
+    (
+        run.status.success() && report.contains("Failed checks: 0"),
+        report,
+    )
 }
 
 /// A tool installed by scripts/test into `.venv`.

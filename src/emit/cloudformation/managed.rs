@@ -12,6 +12,20 @@ fn subnet_group_name(w: &Workload) -> String {
     format!("{}SubnetGroup", w.id)
 }
 
+/// The subnet group a managed service is placed in: the private subnets.
+/// `description` is the resource type's name for its description property.
+fn subnet_group(t: &mut Template, w: &Workload, resource_type: &str, description: &str) {
+    let subnets = t.private_subnets();
+    let tags = t.tags();
+    t.add(
+        subnet_group_name(w),
+        json!({
+            "Type": resource_type,
+            "Properties": {description: format!("{}: private subnets", w.name), "SubnetIds": subnets, "Tags": tags}
+        }),
+    );
+}
+
 pub(crate) fn resource(t: &mut Template, w: &Workload) {
     match &w.role {
         Role::Database(db) => rds(t, w, db),
@@ -47,16 +61,10 @@ fn rds(t: &mut Template, w: &Workload, db: &Database) {
     let engine = match db.engine {
         DbEngine::Mysql => "mysql",
         DbEngine::Postgres => "postgres",
+        DbEngine::Mariadb => "mariadb",
+        DbEngine::DocumentDb => return docdb(t, w, db),
     };
-    let subnets = t.private_subnets();
-    let tags = t.tags();
-    t.add(
-        subnet_group_name(w),
-        json!({
-            "Type": "AWS::RDS::DBSubnetGroup",
-            "Properties": {"DBSubnetGroupDescription": format!("{}: private subnets", w.name), "SubnetIds": subnets, "Tags": tags}
-        }),
-    );
+    subnet_group(t, w, "AWS::RDS::DBSubnetGroup", "DBSubnetGroupDescription");
     let persistent = !t.ephemeral();
     let mut props = json!({
         "Engine": engine,
@@ -87,8 +95,9 @@ fn rds(t: &mut Template, w: &Workload, db: &Database) {
         props["MasterUserPassword"] = json!(resolve_secret(secret));
     }
     props["EnableCloudwatchLogsExports"] = match db.engine {
-        DbEngine::Mysql => json!(["error", "slowquery"]),
+        DbEngine::Mysql | DbEngine::Mariadb => json!(["error", "slowquery"]),
         DbEngine::Postgres => json!(["postgresql"]),
+        DbEngine::DocumentDb => json!(["audit", "profiler"]),
     };
     let policy = t.deletion_policy(true);
     t.add(
@@ -107,17 +116,77 @@ fn rds(t: &mut Template, w: &Workload, db: &Database) {
     );
 }
 
-fn redis(t: &mut Template, w: &Workload, cache: &Cache) {
+/// Amazon DocumentDB for the `mongodb` kind: a cluster (storage replicated
+/// across three zones by the service) with one instance, two on persistent
+/// environments so that one can fail over to the other.
+/// source: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-docdb-dbcluster.html
+fn docdb(t: &mut Template, w: &Workload, db: &Database) {
     let id = w.id.clone();
-    let subnets = t.private_subnets();
-    let tags = t.tags();
+    subnet_group(
+        t,
+        w,
+        "AWS::DocDB::DBSubnetGroup",
+        "DBSubnetGroupDescription",
+    );
+    let persistent = !t.ephemeral();
+    let mut props = json!({
+        "EngineVersion": db.engine_version,
+        "DBSubnetGroupName": {"Ref": subnet_group_name(w)},
+        "VpcSecurityGroupIds": [security_group(w)],
+        "StorageEncrypted": true,
+        "BackupRetentionPeriod": if persistent { 7 } else { 1 },
+        "DeletionProtection": persistent,
+        "CopyTagsToSnapshot": true,
+        // "audit" needs the audit_logs cluster parameter; "profiler" exports
+        // slow operations once profiling is switched on.
+        "EnableCloudwatchLogsExports": ["audit", "profiler"],
+        "Port": db.port,
+        "Tags": t.tags(),
+    });
+    if let Some(user) = &db.user {
+        props["MasterUsername"] = json!(user);
+    }
+    if let Some(secret) = &db.password {
+        props["MasterUserPassword"] = json!(resolve_secret(secret));
+    }
+    let policy = t.deletion_policy(true);
     t.add(
-        subnet_group_name(w),
+        format!("{id}Database"),
         json!({
-            "Type": "AWS::ElastiCache::SubnetGroup",
-            "Properties": {"Description": format!("{}: private subnets", w.name), "SubnetIds": subnets, "Tags": tags}
+            "Type": "AWS::DocDB::DBCluster",
+            "DeletionPolicy": policy,
+            "UpdateReplacePolicy": policy,
+            "Properties": props,
+            "Metadata": skips(&[
+                ("CKV_AWS_182", "encrypted at rest with the service key; a customer key adds cost and a key policy without a requirement"),
+                ("CKV_AWS_104", "audit logs need a cluster parameter group with audit_logs enabled; the default group keeps the engine's defaults"),
+            ]),
         }),
     );
+    for n in 1..=if persistent { 2 } else { 1 } {
+        let tags = t.tags();
+        t.add(
+            format!("{id}Instance{n}"),
+            json!({
+                "Type": "AWS::DocDB::DBInstance",
+                "Properties": {
+                    "DBClusterIdentifier": {"Ref": format!("{id}Database")},
+                    "DBInstanceClass": db.instance_class,
+                    "AutoMinorVersionUpgrade": db.auto_minor_version_upgrade,
+                    "Tags": tags,
+                }
+            }),
+        );
+    }
+    t.outputs.insert(
+        format!("{id}Endpoint"),
+        json!({"Description": format!("{} endpoint (TLS)", w.name), "Value": {"Fn::GetAtt": [format!("{id}Database"), "Endpoint"]}}),
+    );
+}
+
+fn redis(t: &mut Template, w: &Workload, cache: &Cache) {
+    let id = w.id.clone();
+    subnet_group(t, w, "AWS::ElastiCache::SubnetGroup", "Description");
     let persistent = !t.ephemeral();
     let nodes = if persistent { 2 } else { 1 };
     let policy = t.deletion_policy(true);

@@ -19,7 +19,7 @@ mod split;
 use super::{Artifact, EmitOptions};
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::lower::dns_label;
-use crate::lower::plan::{Piece, Plan, Role, Text, Workload};
+use crate::lower::plan::{DbEngine, Piece, Plan, Role, Text, Workload};
 use serde_json::{Map, Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -101,6 +101,9 @@ impl<'a> Template<'a> {
     pub fn host(&self, component: &str) -> Json {
         let id = self.id(component);
         match self.workloads.get(component).map(|w| &w.role) {
+            Some(Role::Database(db)) if db.engine == DbEngine::DocumentDb => {
+                json!({"Fn::GetAtt": [format!("{id}Database"), "Endpoint"]})
+            }
             Some(Role::Database(_)) => {
                 json!({"Fn::GetAtt": [format!("{id}Database"), "Endpoint.Address"]})
             }
@@ -137,6 +140,9 @@ impl<'a> Template<'a> {
         let mut parts = vec![json!(format!("{}://", e.scheme)), self.host(component)];
         if let Some(port) = e.port {
             parts.push(json!(format!(":{port}")));
+        }
+        if !e.query.is_empty() {
+            parts.push(json!(format!("/?{}", e.query)));
         }
         parts
     }
