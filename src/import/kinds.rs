@@ -34,8 +34,11 @@ pub struct Kind {
     pub params: &'static [Param],
     /// Variables the kind sets to a constant.
     pub env: &'static [(&'static str, &'static str)],
-    /// Whether this bomc has the kind (mongodb and mariadb come with `let`/`merge`).
+    /// Whether this bomc's standard library has the kind.
     pub available: bool,
+    /// Whether the image's version is the managed service's engine version
+    /// (not for DocumentDB, whose versions are not MongoDB's).
+    pub versioned: bool,
 }
 
 const fn p(name: &'static str, var: &'static str, secret: bool, absent: Absent) -> Param {
@@ -61,6 +64,7 @@ pub const KINDS: &[Kind] = &[
         ],
         env: &[("MYSQL_RANDOM_ROOT_PASSWORD", "yes")],
         available: true,
+        versioned: true,
     },
     Kind {
         name: "postgres",
@@ -81,6 +85,7 @@ pub const KINDS: &[Kind] = &[
         ],
         env: &[("PGDATA", "/var/lib/postgresql/data/pgdata")],
         available: true,
+        versioned: true,
     },
     Kind {
         name: "redis",
@@ -91,6 +96,7 @@ pub const KINDS: &[Kind] = &[
         params: &[],
         env: &[],
         available: true,
+        versioned: true,
     },
     Kind {
         name: "rabbitmq",
@@ -105,6 +111,7 @@ pub const KINDS: &[Kind] = &[
         ],
         env: &[],
         available: true,
+        versioned: true,
     },
     Kind {
         name: "elasticsearch",
@@ -119,6 +126,7 @@ pub const KINDS: &[Kind] = &[
         params: &[],
         env: &[],
         available: true,
+        versioned: true,
     },
     Kind {
         name: "mongodb",
@@ -126,19 +134,33 @@ pub const KINDS: &[Kind] = &[
         image: "mongo:{v}",
         ports: &[("mongodb", 27017)],
         data: "/data/db",
-        params: &[],
+        params: &[
+            p("user", "MONGO_INITDB_ROOT_USERNAME", false, Absent::Remove),
+            p(
+                "password",
+                "MONGO_INITDB_ROOT_PASSWORD",
+                true,
+                Absent::Fallback,
+            ),
+        ],
         env: &[],
-        available: false,
+        available: true,
+        versioned: false,
     },
     Kind {
         name: "mariadb",
         repos: &["mariadb", "library/mariadb", "docker.io/library/mariadb"],
         image: "mariadb:{v}",
-        ports: &[("mysql", 3306)],
+        ports: &[("mariadb", 3306)],
         data: "/var/lib/mysql",
-        params: &[],
-        env: &[],
-        available: false,
+        params: &[
+            p("database", "MARIADB_DATABASE", false, Absent::Fallback),
+            p("user", "MARIADB_USER", false, Absent::Remove),
+            p("password", "MARIADB_PASSWORD", true, Absent::Fallback),
+        ],
+        env: &[("MARIADB_RANDOM_ROOT_PASSWORD", "yes")],
+        available: true,
+        versioned: true,
     },
 ];
 
@@ -165,6 +187,9 @@ pub fn kind_of(image: &str) -> Option<&'static Kind> {
 
 /// The `version` parameter that makes the kind's image exactly `image`.
 pub fn version_for(kind: &Kind, image: &str) -> Option<String> {
+    if !kind.versioned {
+        return None;
+    }
     let (before, after) = kind.image.split_once("{v}")?;
     let v = image.strip_prefix(before)?.strip_suffix(after)?;
     let pinned = v.split('.').count() >= 3 && v.chars().all(|c| c.is_ascii_digit() || c == '.');

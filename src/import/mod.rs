@@ -51,12 +51,12 @@ pub const FEATURES: Features = Features {
     publish: true,
     process: true,
     shell_health: true,
-    mounts: false,
-    env_file: false,
-    kernel: false,
-    reserve: false,
+    mounts: true,
+    env_file: true,
+    kernel: true,
+    reserve: true,
     dockerfile: false,
-    floating_tags: false,
+    floating_tags: true,
     reuse: true,
 };
 
@@ -206,6 +206,38 @@ fn check_compose(sources: &SourceMap, file: FileId, yaml: Yaml) -> Result<Yaml, 
     Ok(yaml)
 }
 
+/// Settings in a component that only compose can run (E0324 on CloudFormation).
+fn compose_only_settings(m: &Member, out: &mut BTreeSet<&'static str>) {
+    match &m.body {
+        bom::Body::Block(head, members) if head == "mounts" => {
+            for entry in members {
+                if let bom::Body::Set(_, Expr::Map(e)) = &entry.body {
+                    for (k, _) in e {
+                        match k.as_str() {
+                            "bind" => out.insert("bind mounts"),
+                            "tmpfs" => out.insert("tmpfs"),
+                            _ => false,
+                        };
+                    }
+                }
+            }
+        }
+        bom::Body::Block(_, members) => members.iter().for_each(|x| compose_only_settings(x, out)),
+        bom::Body::Set(k, value) => {
+            match k.as_str() {
+                "env_file" => out.insert("env_file"),
+                "profiles" => out.insert("profiles"),
+                "sysctls" => out.insert("sysctls"),
+                "capabilities" if matches!(value, Expr::Map(e) if e.iter().any(|(k, _)| k == "add")) => {
+                    out.insert("added capabilities")
+                }
+                _ => false,
+            };
+        }
+        _ => {}
+    }
+}
+
 /// A component (or landscape) name: lowercase letters, digits, `_`, `-`,
 /// starting with a letter.
 fn component_name(raw: &str) -> String {
@@ -270,6 +302,14 @@ impl<'a> Importer<'a> {
 
     fn warn(&mut self, code: ErrorCode, path: &[&str], message: String, help: &str) {
         let span = read::locate(self.sources, self.main, path);
+        // A value read twice (a port's number and its publishing) warns once.
+        if self
+            .warnings
+            .iter()
+            .any(|w| w.code == code && w.message == message && w.primary_span() == Some(span))
+        {
+            return;
+        }
         self.warnings.push(
             Diagnostic::new(code, message)
                 .label(span, "here")
@@ -431,6 +471,21 @@ impl<'a> Importer<'a> {
             images.extend(image);
         }
         let mut body = Vec::new();
+        let mut compose_only: BTreeSet<&str> = BTreeSet::new();
+        for c in &components {
+            compose_only_settings(c, &mut compose_only);
+        }
+        if !compose_only.is_empty() {
+            let list: Vec<String> = compose_only.iter().map(|s| format!("`{s}`")).collect();
+            body.push(
+                Member::set("targets", Expr::List(vec![Expr::str("compose")])).with_comment([
+                    format!(
+                        "Built for compose only: ECS on Fargate has no {} as the compose file uses them.",
+                        list.join(", ")
+                    ),
+                ]),
+            );
+        }
         if FEATURES.floating_tags
             && self.services.values().any(|i| {
                 i.yaml

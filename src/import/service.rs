@@ -435,6 +435,15 @@ pub(super) fn component(
                     )),
                 }
             }
+            // Docker's "unlimited" (-1) has no .bom form.
+            "ulimits"
+                if serde_yaml_ng::to_string(v)
+                    .unwrap_or_default()
+                    .contains("-1") =>
+            {
+                hatch.push((key.clone(), imp.raw(v)));
+                hatched.push(key);
+            }
             "ulimits" | "sysctls" => {
                 let map = read::as_map(v, '=').unwrap_or_default();
                 let e = imp.raw(&Yaml::Mapping(map));

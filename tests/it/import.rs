@@ -186,11 +186,10 @@ fn leaked_secret(original: &Value, bom: &str) -> Option<String> {
                 .any(|w| key.contains(w))
                 || key.ends_with("_PASS");
             let value = v.as_str().unwrap_or_default();
-            if secret
-                && value.len() > 3
-                && !["true", "false", "yes"].contains(&value)
-                && bom.contains(value)
-            {
+            // Quoted whole, or as the password of a URL.
+            let printed =
+                bom.contains(&format!("\"{value}\"")) || bom.contains(&format!(":{value}@"));
+            if secret && !["true", "false", "yes"].contains(&value) && printed {
                 return Some(format!("{name}.environment.{k}"));
             }
         }
