@@ -92,6 +92,7 @@ error_codes! {
     InvalidNow = "E0502", "`--now` is not an RFC 3339 time";
     NameNotValid = "E0503", "a name cannot be made valid for a target";
     BuildsNothing = "E0504", "`bomc build` has nothing to build";
+    DockerfileExclusive = "E0505", "own Dockerfile with settings only bomc's Dockerfiles take";
     // Warnings: what bomc changed or ignored on its own
     SizedDown = "W0001", "ephemeral environment sized a component down";
     HealthAdjusted = "W0002", "health check setting moved into a target's limits";

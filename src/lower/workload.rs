@@ -390,6 +390,18 @@ impl Lowering<'_> {
         }
     }
 
+    /// Whether the image is built from the project's own Dockerfile (which
+    /// carries neither bomc's probe nor its secrets shim).
+    fn own_dockerfile(&self, image: &ImageSource) -> bool {
+        let ImageSource::Build(name) = image else {
+            return false;
+        };
+        self.landscape
+            .images
+            .iter()
+            .any(|i| &i.name == name && i.settings.contains_key("dockerfile"))
+    }
+
     /// `reserve { }`: at most the limits.
     fn reservations(&mut self, c: &Component, limits: Resources) -> Resources {
         let Some(reserve) = c.settings.get("reserve").and_then(Value::as_map) else {
@@ -869,7 +881,11 @@ impl Lowering<'_> {
             ImageSource::Build(_) => "",
         };
         let file_vars = contracts::image_reads_secret_files(repository);
+        let own = self.own_dockerfile(image);
         let delivery = |name: &str| match image {
+            // The project's own Dockerfile has no shim: the variable is set
+            // from the host when the stack starts, as for a pulled image.
+            ImageSource::Build(_) if own => SecretDelivery::Environment,
             ImageSource::Build(_) => SecretDelivery::Shim(format!("{SHIM_SECRETS_DIR}/{name}")),
             ImageSource::Pull(_) if file_vars.contains(&name) => SecretDelivery::File,
             ImageSource::Pull(_) => SecretDelivery::Environment,
@@ -1014,6 +1030,18 @@ impl Lowering<'_> {
                 None => Check::Tcp { port: port.number },
             }
         };
+        if check.needs_probe()
+            && let ImageSource::Build(name) = image
+            && self.own_dockerfile(image)
+        {
+            self.error(
+                ErrorCode::HealthNeedsCommand,
+                span,
+                "checked by bomc's probe",
+                format!("the health check of `{}` needs bomc's probe, which image `{name}`, built from the project's own Dockerfile, does not carry", c.name),
+                "check with a command the image has, e.g. `health { command = \"wget -q -O /dev/null http://127.0.0.1:8080/health\" }`",
+            );
+        }
         if check.needs_probe()
             && let ImageSource::Pull(reference) = image
             && !role.is_managed()
