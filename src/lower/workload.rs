@@ -236,9 +236,9 @@ impl Lowering<'_> {
         let entrypoint = self.entrypoint(c, &env);
         let health_disabled = health_disabled(c);
         let health = self.health(c, &ports, &image, &role);
-        let restart = self.restart(c, &role);
         let volumes = self.volumes(c);
         let targets = self.targets(c);
+        let restart = self.restart(c, &role, targets);
         let mounts = self.mounts(c, targets);
         let env_files = self.env_files(c, targets);
         let profiles = self.profiles(c, targets);
@@ -594,7 +594,7 @@ impl Lowering<'_> {
     /// The restart policy on compose. ECS replaces a service's stopped tasks
     /// and runs a job once, whatever the policy says: a policy that says
     /// otherwise is honoured on compose only.
-    fn restart(&mut self, c: &Component, role: &Role) -> String {
+    fn restart(&mut self, c: &Component, role: &Role, targets: Targets) -> String {
         let default = if *role == Role::Job {
             "no"
         } else {
@@ -608,7 +608,7 @@ impl Lowering<'_> {
             Role::Service => policy == "no" || policy.starts_with("on-failure"),
             _ => false,
         };
-        if differs {
+        if differs && targets.cloudformation {
             let on_aws = if *role == Role::Job {
                 "a job runs once"
             } else {
@@ -1286,6 +1286,9 @@ impl Lowering<'_> {
                 out.entry(c.name.clone())
                     .or_default()
                     .push((port, ip, host));
+            }
+            if !w.targets.cloudformation {
+                continue;
             }
             self.warn(
                 ErrorCode::NotHonoured,

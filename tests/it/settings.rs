@@ -175,6 +175,8 @@ landscape app {
       "/run" { tmpfs = 64MiB }
       "/srv/data" { volume = "data", read_only = true }
     }
+    publish { http = 8081 }
+    restart = "no"
     targets = ["compose"]
   }
   service api {
@@ -218,6 +220,8 @@ fn a_component_restricted_to_compose_is_left_out_of_cloudformation() {
     );
     let run = build(&dir, "cloudformation", &[]);
     assert!(run.stderr.contains("W0007"), "{}", run.stderr);
+    // What CloudFormation would not honour is not said of a component it leaves out.
+    assert!(!run.stderr.contains("W0003"), "{}", run.stderr);
 }
 
 #[test]
