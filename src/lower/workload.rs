@@ -48,6 +48,14 @@ fn secret_of(c: &Component, name: &str) -> Option<String> {
 }
 
 /// Where a setting is written, else the component's name.
+/// Where entry `key` of map setting `setting` is written, else the setting.
+pub(super) fn entry_span(c: &Component, setting: &str, key: &str) -> Span {
+    c.setting_spans
+        .get(&format!("{setting}.{key}"))
+        .copied()
+        .unwrap_or_else(|| span_of(c, setting))
+}
+
 pub(super) fn span_of(c: &Component, setting: &str) -> Span {
     c.setting_spans.get(setting).copied().unwrap_or(c.name_span)
 }
@@ -551,8 +559,8 @@ impl Lowering<'_> {
                 if let Some(what) = what {
                     self.error(
                         ErrorCode::NoEquivalent,
-                        span_of(c, "mounts"),
-                        "in these mounts",
+                        entry_span(c, "mounts", target),
+                        "not on CloudFormation",
                         format!("`{target}` of `{}` is {what}, which ECS on Fargate (CloudFormation) cannot mount", c.name),
                         "build the files into the image, or restrict the component to compose: `targets = [\"compose\"]`",
                     );
