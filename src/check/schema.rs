@@ -269,6 +269,12 @@ pub static IMAGE: Schema = Schema {
             "pinned base image or another image definition",
         ),
         field("template", Type::OneOf(TEMPLATES), "Dockerfile template"),
+        field(
+            "dockerfile",
+            Type::Str,
+            "the project's own Dockerfile, relative to `context`",
+        ),
+        field("target", Type::Str, "the stage of `dockerfile` to build"),
         field("context", Type::Str, "build context, relative to the file"),
         field("args", Type::Map(&Type::Str), "build arguments"),
         field("steps", Type::List(&Type::Str), "extra build steps"),

@@ -94,6 +94,7 @@ error_codes! {
     InvalidNow = "E0502", "`--now` is not an RFC 3339 time";
     NameNotValid = "E0503", "a name cannot be made valid for a target";
     BuildsNothing = "E0504", "`bomc build` has nothing to build";
+    DockerfileExclusive = "E0505", "own Dockerfile with settings only bomc's Dockerfiles take";
     // Import: compose files read by `bomc import`
     ComposeUnreadable = "E0601", "compose file cannot be read";
     ComposeNotYaml = "E0602", "compose file is not valid YAML";

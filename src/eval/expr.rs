@@ -259,7 +259,12 @@ impl<'p> Evaluator<'p> {
     /// A host path written in a `.bom` file: relative to that file's folder,
     /// rebased onto the main file's folder (which the targets resolve from);
     /// it must exist.
-    fn host_path(&self, path: &str, span: Span, diags: &mut Diagnostics) -> Option<String> {
+    pub(super) fn host_path(
+        &self,
+        path: &str,
+        span: Span,
+        diags: &mut Diagnostics,
+    ) -> Option<String> {
         let folder = |file: crate::source::FileId| {
             let path = self.program.sources.get(file).path.as_ref()?;
             Some(

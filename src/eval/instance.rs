@@ -951,11 +951,24 @@ impl<'p> Evaluator<'p> {
                     .filter_map(|(p, _)| p.first().map(|k| k.node.clone())),
             )
             .collect();
-        let setting_spans = inst
+        let mut setting_spans: BTreeMap<String, crate::source::Span> = inst
             .sources
             .iter()
             .map(|(k, s)| (k.to_string(), s.expr.span))
             .collect();
+        // Each entry of a map written as a block (`mounts { "/x" { … } }`), as
+        // `setting.key`, so a diagnostic can point at the entry.
+        for (k, s) in &inst.sources {
+            if let crate::syntax::ast::ExprKind::Map(block) = &s.expr.kind {
+                for m in &block.members {
+                    if let Member::Assign(a) = m
+                        && let [key] = a.path.as_slice()
+                    {
+                        setting_spans.insert(format!("{k}.{}", key.node), a.span);
+                    }
+                }
+            }
+        }
         Some(model::Component {
             name: inst.name.clone(),
             kind: inst.kind_chain.clone(),

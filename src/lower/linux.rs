@@ -5,7 +5,7 @@
 //! the rest is refused (E0324) unless the component is left out of it.
 
 use super::plan::{Linux, Targets};
-use super::workload::{Lowering, span_of, text};
+use super::workload::{Lowering, entry_span, text};
 use crate::diag::ErrorCode;
 use crate::model::{Component, Value};
 
@@ -53,10 +53,10 @@ fn strings(c: &Component, setting: &str) -> Vec<String> {
 
 impl Lowering<'_> {
     /// What ECS on Fargate has no equivalent for, refused on CloudFormation.
-    fn refuse(&mut self, c: &Component, setting: &str, what: String) {
+    fn refuse(&mut self, c: &Component, setting: &str, key: &str, what: String) {
         self.error(
             ErrorCode::NoEquivalent,
-            span_of(c, setting),
+            entry_span(c, setting, key),
             "not on CloudFormation",
             format!(
                 "{what} of `{}` has no equivalent on CloudFormation (ECS on Fargate)",
@@ -69,7 +69,7 @@ impl Lowering<'_> {
     pub(super) fn env_files(&mut self, c: &Component, targets: Targets) -> Vec<String> {
         let files = strings(c, "env_file");
         if targets.cloudformation && !files.is_empty() {
-            self.refuse(c, "env_file", String::from("`env_file`"));
+            self.refuse(c, "env_file", "", String::from("`env_file`"));
         }
         files
     }
@@ -77,7 +77,7 @@ impl Lowering<'_> {
     pub(super) fn profiles(&mut self, c: &Component, targets: Targets) -> Vec<String> {
         let profiles = strings(c, "profiles");
         if targets.cloudformation && !profiles.is_empty() {
-            self.refuse(c, "profiles", String::from("`profiles`"));
+            self.refuse(c, "profiles", "", String::from("`profiles`"));
         }
         profiles
     }
@@ -105,6 +105,7 @@ impl Lowering<'_> {
                 self.refuse(
                     c,
                     "capabilities",
+                    "add",
                     format!("adding capability `{cap}` (Fargate adds only SYS_PTRACE)"),
                 );
             }
@@ -123,7 +124,7 @@ impl Lowering<'_> {
                 });
                 self.error(
                     ErrorCode::InvalidValue,
-                    span_of(c, "ulimits"),
+                    entry_span(c, "ulimits", name),
                     "in these ulimits",
                     format!("`{name}` is not a resource limit"),
                     &help,
@@ -142,7 +143,7 @@ impl Lowering<'_> {
             if unlimited(soft) > unlimited(hard) {
                 self.error(
                     ErrorCode::OutOfRange,
-                    span_of(c, "ulimits"),
+                    entry_span(c, "ulimits", name),
                     "in these ulimits",
                     format!(
                         "the soft `{name}` limit {soft} of `{}` is above its hard limit {hard}",
@@ -165,7 +166,7 @@ impl Lowering<'_> {
                 continue;
             };
             if targets.cloudformation && !namespaced_sysctl(name) {
-                self.refuse(c, "sysctls", format!("sysctl `{name}` (ECS sets only namespaced ones: `net.*`, `kernel.shm*`, `kernel.msg*`, `kernel.sem`, `fs.mqueue.*`)"));
+                self.refuse(c, "sysctls", name, format!("sysctl `{name}` (ECS sets only namespaced ones: `net.*`, `kernel.shm*`, `kernel.msg*`, `kernel.sem`, `fs.mqueue.*`)"));
             }
             sysctls.insert(name.clone(), value);
         }

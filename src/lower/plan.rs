@@ -688,6 +688,10 @@ pub struct BuildImage {
     /// The pinned image at the root of the chain.
     pub root: Option<String>,
     pub template: Option<String>,
+    /// The project's own Dockerfile, relative to the context: bomc writes
+    /// none, and builds this one (its `target` stage, with `args`).
+    pub dockerfile: Option<String>,
+    pub target: Option<String>,
     /// Relative to the `.bom` file.
     pub context: Option<String>,
     pub args: Vec<(String, String)>,

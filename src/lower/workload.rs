@@ -50,6 +50,14 @@ fn secret_of(c: &Component, name: &str) -> Option<String> {
 }
 
 /// Where a setting is written, else the component's name.
+/// Where entry `key` of map setting `setting` is written, else the setting.
+pub(super) fn entry_span(c: &Component, setting: &str, key: &str) -> Span {
+    c.setting_spans
+        .get(&format!("{setting}.{key}"))
+        .copied()
+        .unwrap_or_else(|| span_of(c, setting))
+}
+
 pub(super) fn span_of(c: &Component, setting: &str) -> Span {
     c.setting_spans.get(setting).copied().unwrap_or(c.name_span)
 }
@@ -238,9 +246,9 @@ impl Lowering<'_> {
         let entrypoint = self.entrypoint(c, &env);
         let health_disabled = health_disabled(c);
         let health = self.health(c, &ports, &image, &role);
-        let restart = self.restart(c, &role);
         let volumes = self.volumes(c);
         let targets = self.targets(c);
+        let restart = self.restart(c, &role, targets);
         let mounts = self.mounts(c, targets);
         let env_files = self.env_files(c, targets);
         let profiles = self.profiles(c, targets);
@@ -392,6 +400,18 @@ impl Lowering<'_> {
         }
     }
 
+    /// Whether the image is built from the project's own Dockerfile (which
+    /// carries neither bomc's probe nor its secrets shim).
+    fn own_dockerfile(&self, image: &ImageSource) -> bool {
+        let ImageSource::Build(name) = image else {
+            return false;
+        };
+        self.landscape
+            .images
+            .iter()
+            .any(|i| &i.name == name && i.settings.contains_key("dockerfile"))
+    }
+
     /// `reserve { }`: at most the limits.
     fn reservations(&mut self, c: &Component, limits: Resources) -> Resources {
         let Some(reserve) = c.settings.get("reserve").and_then(Value::as_map) else {
@@ -541,8 +561,8 @@ impl Lowering<'_> {
                 if let Some(what) = what {
                     self.error(
                         ErrorCode::NoEquivalent,
-                        span_of(c, "mounts"),
-                        "in these mounts",
+                        entry_span(c, "mounts", target),
+                        "not on CloudFormation",
                         format!("`{target}` of `{}` is {what}, which ECS on Fargate (CloudFormation) cannot mount", c.name),
                         "build the files into the image, or restrict the component to compose: `targets = [\"compose\"]`",
                     );
@@ -584,7 +604,7 @@ impl Lowering<'_> {
     /// The restart policy on compose. ECS replaces a service's stopped tasks
     /// and runs a job once, whatever the policy says: a policy that says
     /// otherwise is honoured on compose only.
-    fn restart(&mut self, c: &Component, role: &Role) -> String {
+    fn restart(&mut self, c: &Component, role: &Role, targets: Targets) -> String {
         let default = if *role == Role::Job {
             "no"
         } else {
@@ -598,7 +618,7 @@ impl Lowering<'_> {
             Role::Service => policy == "no" || policy.starts_with("on-failure"),
             _ => false,
         };
-        if differs {
+        if differs && targets.cloudformation {
             let on_aws = if *role == Role::Job {
                 "a job runs once"
             } else {
@@ -891,7 +911,11 @@ impl Lowering<'_> {
             ImageSource::Build(_) => "",
         };
         let file_vars = contracts::image_reads_secret_files(repository);
+        let own = self.own_dockerfile(image);
         let delivery = |name: &str| match image {
+            // The project's own Dockerfile has no shim: the variable is set
+            // from the host when the stack starts, as for a pulled image.
+            ImageSource::Build(_) if own => SecretDelivery::Environment,
             ImageSource::Build(_) => SecretDelivery::Shim(format!("{SHIM_SECRETS_DIR}/{name}")),
             ImageSource::Pull(_) if file_vars.contains(&name) => SecretDelivery::File,
             ImageSource::Pull(_) => SecretDelivery::Environment,
@@ -1036,6 +1060,18 @@ impl Lowering<'_> {
                 None => Check::Tcp { port: port.number },
             }
         };
+        if check.needs_probe()
+            && let ImageSource::Build(name) = image
+            && self.own_dockerfile(image)
+        {
+            self.error(
+                ErrorCode::HealthNeedsCommand,
+                span,
+                "checked by bomc's probe",
+                format!("the health check of `{}` needs bomc's probe, which image `{name}`, built from the project's own Dockerfile, does not carry", c.name),
+                "check with a command the image has, e.g. `health { command = \"wget -q -O /dev/null http://127.0.0.1:8080/health\" }`",
+            );
+        }
         if check.needs_probe()
             && let ImageSource::Pull(reference) = image
             && !role.is_managed()
@@ -1280,6 +1316,9 @@ impl Lowering<'_> {
                 out.entry(c.name.clone())
                     .or_default()
                     .push((port, ip, host));
+            }
+            if !w.targets.cloudformation {
+                continue;
             }
             self.warn(
                 ErrorCode::NotHonoured,

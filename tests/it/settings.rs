@@ -175,6 +175,8 @@ landscape app {
       "/run" { tmpfs = 64MiB }
       "/srv/data" { volume = "data", read_only = true }
     }
+    publish { http = 8081 }
+    restart = "no"
     targets = ["compose"]
   }
   service api {
@@ -218,6 +220,8 @@ fn a_component_restricted_to_compose_is_left_out_of_cloudformation() {
     );
     let run = build(&dir, "cloudformation", &[]);
     assert!(run.stderr.contains("W0007"), "{}", run.stderr);
+    // What CloudFormation would not honour is not said of a component it leaves out.
+    assert!(!run.stderr.contains("W0003"), "{}", run.stderr);
 }
 
 #[test]
@@ -568,4 +572,88 @@ environment story {
     );
     let run = build(&dir, "compose", &["--env", "story", "--set", "id=us-1"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+const OWN_DOCKERFILE: &str = r#"
+landscape app {
+  service web {
+    build = site
+    ports { http = 3000 }
+    env { API_KEY = secret("app/api-key") }
+    health { command = "wget -q -O /dev/null http://127.0.0.1:3000/" }
+  }
+}
+
+image site {
+  context = "./web"
+  dockerfile = "docker/Dockerfile.dev"
+  target = "dev"
+  args { NODE_ENV = "development" }
+}
+"#;
+
+const DOCKERFILE_DEV: &str =
+    "FROM node:20.11.1-slim AS dev\nWORKDIR /app\nCOPY . .\nCMD [\"npm\", \"start\"]\n";
+
+#[test]
+fn an_image_builds_from_the_projects_own_dockerfile() {
+    let files = [
+        ("web/docker/Dockerfile.dev", DOCKERFILE_DEV),
+        ("web/package.json", "{}\n"),
+    ];
+    let dir = project("own-dockerfile", OWN_DOCKERFILE, &files);
+    let doc = compose(&dir);
+    let web = &doc["services"]["web"];
+    assert_eq!(
+        web["build"],
+        json!({
+            "context": "../../../web",
+            "dockerfile": "docker/Dockerfile.dev",
+            "target": "dev",
+            "args": {"NODE_ENV": "development"},
+        })
+    );
+    // No shim in the project's image: the secret comes from the host's environment.
+    let key = web["environment"]["API_KEY"].as_str().expect("API_KEY");
+    assert!(key.starts_with("${"), "{key}");
+    let out = dir.join("out/app/default");
+    assert!(!out.join("images/site/Dockerfile").exists());
+    let script = std::fs::read_to_string(out.join("images/build.sh")).expect("build.sh");
+    assert!(
+        script.contains(
+            "--file \"$source_dir\"/'./web'/'docker/Dockerfile.dev' --target 'dev' --build-arg 'NODE_ENV=development'"
+        ),
+        "{script}"
+    );
+    // The content tag follows the Dockerfile.
+    let tag = web["image"].as_str().expect("image").to_string();
+    std::fs::write(
+        dir.join("web/docker/Dockerfile.dev"),
+        format!("{DOCKERFILE_DEV}EXPOSE 3000\n"),
+    )
+    .expect("write");
+    let doc = compose(&dir);
+    assert_ne!(doc["services"]["web"]["image"].as_str(), Some(tag.as_str()));
+    let t = cloudformation(&dir);
+    assert!(container(&t, "Web")["Image"].is_object());
+}
+
+#[test]
+fn an_own_dockerfile_excludes_bomcs_build_settings() {
+    let bom = OWN_DOCKERFILE.replace(
+        "  target = \"dev\"",
+        "  target = \"dev\"\n  template = \"node\"",
+    );
+    let dir = project(
+        "own-dockerfile-template",
+        &bom,
+        &[("web/docker/Dockerfile.dev", DOCKERFILE_DEV)],
+    );
+    let run = bomc(&dir, &["check", "app.bom"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("E0505"), "{}", run.stderr);
+    let dir = project("own-dockerfile-missing", OWN_DOCKERFILE, &[]);
+    let run = bomc(&dir, &["check", "app.bom"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("E0322"), "{}", run.stderr);
 }

@@ -57,12 +57,23 @@ fn build(emit: &Emit, image: &BuildImage) -> Build {
     let image_dir = output_dir.join("images").join(&image.name);
     let context = match &image.context {
         Some(c) => normalize(&source_dir.join(c)),
-        None if image.template.is_some() => source_dir,
+        None if image.template.is_some() || image.dockerfile.is_some() => source_dir,
         None => image_dir.clone(),
     };
-    Build {
-        context: relative(&context, &output_dir),
-        dockerfile: relative(&image_dir.join("Dockerfile"), &context),
+    match &image.dockerfile {
+        // The project's own Dockerfile: compose names it relative to the context.
+        Some(dockerfile) => Build {
+            context: relative(&context, &output_dir),
+            dockerfile: dockerfile.clone(),
+            target: image.target.clone(),
+            args: image.args.iter().cloned().collect(),
+        },
+        None => Build {
+            context: relative(&context, &output_dir),
+            dockerfile: relative(&image_dir.join("Dockerfile"), &context),
+            target: None,
+            args: Default::default(),
+        },
     }
 }
 

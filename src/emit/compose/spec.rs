@@ -100,6 +100,10 @@ pub(super) struct Build {
     pub(super) context: String,
     /// Relative to the context.
     pub(super) dockerfile: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) target: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(super) args: BTreeMap<String, String>,
 }
 
 /// A compose secret mounted into a service: the short syntax mounts it at
