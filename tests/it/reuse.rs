@@ -166,11 +166,25 @@ landscape shop {
 
 #[test]
 fn environments_lay_their_maps_over_the_landscape() {
-    let text = format!(
-        "{KIND}\nlandscape shop {{\n  app a {{ env {{ EXTRA = \"1\" }} }}\n}}\nenvironment prod {{\n  a.env = {{ LOG = \"warn\", DEBUG = null }}\n}}\n"
-    );
-    let m = model("env-maps", &text, Some("prod"));
-    assert_eq!(map_of(&m, "a", "env"), ["EXTRA=1", "LOG=warn", "TIER=web"]);
+    // (the environment's overrides, the resulting env)
+    let table: &[(&str, &[&str])] = &[
+        (
+            r#"a.env = { LOG = "warn", DEBUG = null }"#,
+            &["EXTRA=1", "LOG=warn", "TIER=web"],
+        ),
+        ("a.env.EXTRA = null", &["DEBUG=0", "LOG=info", "TIER=web"]),
+        (
+            r#"a.env.LOG = "error""#,
+            &["DEBUG=0", "EXTRA=1", "LOG=error", "TIER=web"],
+        ),
+    ];
+    for (overrides, expected) in table {
+        let text = format!(
+            "{KIND}\nlandscape shop {{\n  app a {{ env {{ EXTRA = \"1\" }} }}\n}}\nenvironment prod {{\n  {overrides}\n}}\n"
+        );
+        let m = model("env-maps", &text, Some("prod"));
+        assert_eq!(map_of(&m, "a", "env"), *expected, "{overrides}");
+    }
 }
 
 #[test]
