@@ -55,7 +55,7 @@ pub const FEATURES: Features = Features {
     env_file: true,
     kernel: true,
     reserve: true,
-    dockerfile: false,
+    dockerfile: true,
     floating_tags: true,
     reuse: true,
 };

@@ -451,7 +451,20 @@ pub(super) fn component(
             }
             "ports" => publish(imp, raw, v, &mut m, &mut hatch),
             "volumes" | "tmpfs" => {}
-            "build" => image_def = Some(build(imp, raw, &name, v, &mut m)),
+            "build" => {
+                image_def = Some(build(imp, raw, &name, v, &mut m));
+                // What the image definition does not say goes to compose as is.
+                if let Some(b) = v.as_mapping() {
+                    let mut other = b.clone();
+                    for k in ["context", "dockerfile", "target", "args"] {
+                        other.remove(k);
+                    }
+                    if !other.is_empty() {
+                        hatch.push((key.clone(), imp.raw(&Yaml::Mapping(other))));
+                        hatched.push(key);
+                    }
+                }
+            }
             _ => {
                 hatch.push((key.clone(), imp.raw(v)));
                 hatched.push(key);
@@ -707,10 +720,14 @@ fn build(imp: &mut Importer, raw: &str, name: &str, v: &Yaml, m: &mut Vec<Member
     };
     let context = imp.fixed(&context, &["services", raw, "build"]);
     def.push(Member::set("context", Expr::str(&relative_path(&context))));
+    // Compose's default, which bomc needs said to build the project's own.
+    let dockerfile = rest
+        .as_ref()
+        .and_then(|b| b.get("dockerfile"))
+        .map(scalar)
+        .unwrap_or_else(|| String::from("Dockerfile"));
+    def.push(Member::set("dockerfile", imp.text(&dockerfile)));
     if let Some(b) = rest {
-        if let Some(d) = b.get("dockerfile") {
-            def.push(Member::set("dockerfile", imp.text(&scalar(d))));
-        }
         if let Some(t) = b.get("target") {
             def.push(Member::set("target", imp.text(&scalar(t))));
         }
@@ -722,7 +739,8 @@ fn build(imp: &mut Importer, raw: &str, name: &str, v: &Yaml, m: &mut Vec<Member
             def.push(Member::set("args", Expr::Map(entries)));
         }
     }
-    let image_name = name.replace('-', "_");
+    // Not the component's own name: `build = web` inside `web` would name the component.
+    let image_name = format!("{}_image", name.replace('-', "_"));
     m.insert(0, Member::set("build", Expr::Raw(image_name.clone())));
     Member::block(&format!("image {image_name}"), def).with_comment([format!(
         "Built from the project's Dockerfile, as `{raw}` was."
