@@ -689,8 +689,11 @@ pub struct BuildImage {
     pub root: Option<String>,
     pub template: Option<String>,
     /// The project's own Dockerfile, relative to the context: bomc writes
-    /// none, and builds this one (its `target` stage, with `args`).
+    /// none, and builds this one (its `target` stage, with `args`). Left out
+    /// of the content tag's definition when unset, so existing tags stay.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dockerfile: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
     /// Relative to the `.bom` file.
     pub context: Option<String>,

@@ -107,7 +107,7 @@ landscape tiles {
     versioning = false
   }
   service api {
-    image = "ghcr.io/tiles/api:1.0"
+    image = "ghcr.io/tiles/api:1.0.0"
     ports { http = 8080 }
     env {
       S3 = "http://${tiles.host}:${tiles.ports.s3}"
