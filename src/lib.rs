@@ -16,6 +16,7 @@ pub mod diff;
 pub mod emit;
 pub mod eval;
 pub mod format;
+pub mod import;
 pub mod model;
 pub mod resolve;
 pub mod source;

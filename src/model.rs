@@ -97,6 +97,27 @@ impl Value {
     }
 }
 
+/// A port as written in `ports { }`: a number (TCP), or `"PORT/PROTO"` with
+/// `tcp` or `udp`. Returns the number and the protocol.
+pub fn port_spec(value: &Value) -> Option<(i64, &'static str)> {
+    match value {
+        Value::Int(n) => Some((*n, "tcp")),
+        Value::String(s) => {
+            let (number, protocol) = s.split_once('/')?;
+            let protocol = match protocol {
+                "tcp" => "tcp",
+                "udp" => "udp",
+                _ => return None,
+            };
+            if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            Some((number.parse().ok()?, protocol))
+        }
+        _ => None,
+    }
+}
+
 /// Whether an environment lives on or expires.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -168,13 +189,14 @@ impl Component {
         self.settings.get(name)
     }
 
-    pub fn ports(&self) -> BTreeMap<&str, i64> {
+    /// Port name → number and transport protocol (`tcp`, `udp`).
+    pub fn ports(&self) -> BTreeMap<&str, (i64, &'static str)> {
         self.settings
             .get("ports")
             .and_then(Value::as_map)
             .map(|m| {
                 m.iter()
-                    .filter_map(|(k, v)| v.as_int().map(|n| (k.as_str(), n)))
+                    .filter_map(|(k, v)| port_spec(v).map(|p| (k.as_str(), p)))
                     .collect()
             })
             .unwrap_or_default()
@@ -201,6 +223,8 @@ pub struct Landscape {
     pub docs: Vec<String>,
     pub environment: Option<Environment>,
     pub params: BTreeMap<String, Value>,
+    /// Settings written in the landscape body (`targets`).
+    pub settings: BTreeMap<String, Value>,
     /// In declaration order (the landscape's, then the environment's additions).
     pub components: Vec<Component>,
     /// Images used by the components, with the images they build on.

@@ -1,7 +1,7 @@
 //! Source files and spans. Every AST node and every diagnostic points into a
 //! [`SourceMap`] through a small, copyable [`Span`].
 
-use std::path::PathBuf;
+use std::path::{Component as PathPart, Path, PathBuf};
 
 /// Index of a file in the [`SourceMap`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -95,5 +95,66 @@ impl SourceMap {
         let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
         let col = before.get(line_start..).unwrap_or("").chars().count() + 1;
         (line, col)
+    }
+}
+
+// Paths as compose and the `.bom` file name them: joined and made relative
+// lexically, so output does not depend on the machine.
+
+/// Removes `.` and resolves `..` lexically, as compose does with the paths
+/// it joins (`..` above the root stays at the root).
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            PathPart::CurDir => {}
+            PathPart::ParentDir => match out.components().next_back() {
+                Some(PathPart::Normal(_)) => {
+                    out.pop();
+                }
+                Some(PathPart::RootDir | PathPart::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// `path` made absolute from the working directory (lexically: symbolic
+/// links stay as they are), and normalized.
+pub fn absolute(path: &Path) -> PathBuf {
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
+    normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
+}
+
+/// `path` relative to `base` (both absolute and normalized), `/`-separated;
+/// `path` itself when they share no root (another drive).
+pub fn relative(path: &Path, base: &Path) -> String {
+    let path_parts: Vec<PathPart> = path.components().collect();
+    let base_parts: Vec<PathPart> = base.components().collect();
+    if path_parts.first() != base_parts.first() {
+        return path.to_string_lossy().into_owned();
+    }
+    let common = path_parts
+        .iter()
+        .zip(&base_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let parts: Vec<String> = std::iter::repeat_n(String::from(".."), base_parts.len() - common)
+        .chain(
+            path_parts[common..]
+                .iter()
+                .map(|p| p.as_os_str().to_string_lossy().into_owned()),
+        )
+        .collect();
+    if parts.is_empty() {
+        String::from(".")
+    } else {
+        parts.join("/")
     }
 }

@@ -43,14 +43,92 @@ pub static HEALTH: Schema = Schema {
         ),
         field(
             "command",
-            Type::List(&Type::Str),
-            "command run in the container instead of an HTTP probe",
+            Type::CommandLine,
+            "command run in the container instead of an HTTP probe: a string (run by the shell) or a list",
         ),
         field("interval", Type::PositiveDuration, "time between probes"),
         field("timeout", Type::PositiveDuration, "time a probe may take"),
         field("healthy", Type::Count, "successes before healthy"),
         field("unhealthy", Type::Count, "failures before unhealthy"),
         field("start_period", Type::Duration, "grace period after start"),
+    ],
+};
+
+/// One entry of `mounts`: exactly one of `bind`, `volume` and `tmpfs`.
+pub static MOUNT: Schema = Schema {
+    what: "mount",
+    fields: &[
+        field(
+            "bind",
+            Type::HostPath,
+            "host path, relative to the `.bom` file",
+        ),
+        field(
+            "volume",
+            Type::Str,
+            "the component's named volume (declared in `volumes` or not)",
+        ),
+        field(
+            "tmpfs",
+            Type::Tmpfs,
+            "an in-memory file system: `true` or its size",
+        ),
+        field("read_only", Type::Bool, "mounted read-only"),
+    ],
+};
+
+/// Linux capabilities added to and dropped from a container.
+pub static CAPABILITIES: Schema = Schema {
+    what: "capabilities",
+    fields: &[
+        field(
+            "add",
+            Type::List(&Type::Str),
+            "capabilities added: `NET_ADMIN`",
+        ),
+        field(
+            "drop",
+            Type::List(&Type::Str),
+            "capabilities dropped: `ALL`",
+        ),
+    ],
+};
+
+/// One ulimit with different soft and hard limits.
+pub static ULIMIT: Schema = Schema {
+    what: "ulimit",
+    fields: &[
+        field("soft", Type::Ulimit, "soft limit (-1: unlimited)"),
+        field("hard", Type::Ulimit, "hard limit (-1: unlimited)"),
+    ],
+};
+
+/// What a container is guaranteed (compose `deploy.resources.reservations`).
+pub static RESERVE: Schema = Schema {
+    what: "reservation",
+    fields: &[
+        field("cpu", Type::PositiveFloat, "vCPUs reserved per copy"),
+        field("memory", Type::Size, "memory reserved per copy"),
+    ],
+};
+
+/// The targets a component (or a landscape) may be restricted to.
+pub const TARGETS: &[&str] = &["compose", "cloudformation"];
+
+/// The settings written directly in a landscape body.
+pub static LANDSCAPE: Schema = Schema {
+    what: "landscape",
+    fields: &[
+        field(
+            "targets",
+            Type::List(&Type::OneOf(TARGETS)),
+            "the targets every component is built for (default: all)",
+        ),
+        field(
+            "allow_floating_tags",
+            Type::Bool,
+            "accept image tags without a full version, with a warning each",
+        ),
     ],
 };
 
@@ -75,11 +153,41 @@ pub static SERVICE: Schema = Schema {
         field("image", Type::ImageRef, "pinned image reference"),
         field("build", Type::Image, "an `image` definition to build"),
         field("command", Type::List(&Type::Str), "command and arguments"),
-        field("ports", Type::Map(&Type::PortNumber), "named ports"),
+        field(
+            "ports",
+            Type::Map(&Type::PortSpec),
+            "named ports: a number (TCP) or `\"PORT/udp\"`",
+        ),
+        field(
+            "publish",
+            Type::Map(&Type::HostPort),
+            "host port per named port, on compose: a number or `\"IP:PORT\"`",
+        ),
+        field(
+            "restart",
+            Type::RestartPolicy,
+            "restart policy on compose (default: `unless-stopped`; jobs `no`)",
+        ),
+        field("user", Type::Str, "user (and group) the process runs as"),
+        field("working_dir", Type::Str, "working directory of the process"),
+        field(
+            "entrypoint",
+            Type::List(&Type::Str),
+            "entrypoint, replacing the image's",
+        ),
         field("env", Type::Map(&Type::EnvValue), "environment variables"),
         field("replicas", Type::NonNegative, "number of running copies"),
-        field("cpu", Type::PositiveFloat, "vCPUs per copy"),
-        field("memory", Type::Size, "memory per copy"),
+        field(
+            "cpu",
+            Type::PositiveFloat,
+            "vCPUs per copy, at most (a limit)",
+        ),
+        field("memory", Type::Size, "memory per copy, at most (a limit)"),
+        field(
+            "reserve",
+            Type::Record(&RESERVE),
+            "CPU and memory reserved per copy",
+        ),
         field("health", Type::Record(&HEALTH), "health check"),
         field(
             "volumes",
@@ -91,7 +199,12 @@ pub static SERVICE: Schema = Schema {
         field(
             "depends_on",
             Type::List(&Type::Component),
-            "explicit start-order dependencies",
+            "components started first; it may connect to them",
+        ),
+        field(
+            "uses",
+            Type::List(&Type::Component),
+            "components it connects to, without start ordering",
         ),
         field("run", Type::OneOf(RUN_MODES), "`service` or `once` (a job)"),
         field("public", Type::Bool, "reachable from outside the landscape"),
@@ -99,6 +212,41 @@ pub static SERVICE: Schema = Schema {
             "managed",
             Type::OneOf(MANAGED),
             "managed cloud service realising it",
+        ),
+        field(
+            "env_file",
+            Type::List(&Type::HostPath),
+            "files of environment variables, relative to the `.bom` file (compose)",
+        ),
+        field(
+            "profiles",
+            Type::List(&Type::Str),
+            "compose profiles it belongs to",
+        ),
+        field(
+            "capabilities",
+            Type::Record(&CAPABILITIES),
+            "Linux capabilities added and dropped",
+        ),
+        field(
+            "ulimits",
+            Type::Map(&Type::Ulimit),
+            "ulimits: a number, or `{ soft = N, hard = M }`",
+        ),
+        field(
+            "sysctls",
+            Type::Map(&Type::Scalar),
+            "namespaced kernel parameters",
+        ),
+        field(
+            "mounts",
+            Type::Map(&Type::Record(&MOUNT)),
+            "container path → a bind mount, a volume or a tmpfs",
+        ),
+        field(
+            "targets",
+            Type::List(&Type::OneOf(TARGETS)),
+            "the targets it is built for (default: the landscape's, else all)",
         ),
         field("labels", Type::Map(&Type::Str), "labels"),
         field("compose", Type::Map(&Type::Any), "raw compose keys"),
@@ -121,6 +269,12 @@ pub static IMAGE: Schema = Schema {
             "pinned base image or another image definition",
         ),
         field("template", Type::OneOf(TEMPLATES), "Dockerfile template"),
+        field(
+            "dockerfile",
+            Type::Str,
+            "the project's own Dockerfile, relative to `context`",
+        ),
+        field("target", Type::Str, "the stage of `dockerfile` to build"),
         field("context", Type::Str, "build context, relative to the file"),
         field("args", Type::Map(&Type::Str), "build arguments"),
         field("steps", Type::List(&Type::Str), "extra build steps"),

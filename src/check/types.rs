@@ -26,6 +26,24 @@ pub enum Type {
     OneOf(&'static [&'static str]),
     /// An int in 1–65535.
     PortNumber,
+    /// A port number (TCP), or `"PORT/PROTO"` with `tcp` or `udp`.
+    PortSpec,
+    /// A compose host port: a number, or `"IP:PORT"` to bind one address.
+    HostPort,
+    /// A compose restart policy: `no`, `always`, `on-failure`,
+    /// `on-failure:N` or `unless-stopped`.
+    RestartPolicy,
+    /// A command: a string run by the shell, or a list run as is.
+    CommandLine,
+    /// A path on the host, relative to the `.bom` file that writes it; it
+    /// must exist (the evaluator checks and rebases it).
+    HostPath,
+    /// `tmpfs = true`, or its size.
+    Tmpfs,
+    /// An ulimit: a number ≥ 0 or -1 (unlimited), or a `{ soft, hard }` block.
+    Ulimit,
+    /// A string, a number or a boolean.
+    Scalar,
     /// An int ≥ 0.
     NonNegative,
     /// An int ≥ 1.
@@ -71,6 +89,14 @@ impl Type {
             Type::Record(s) => format!("a {} block", s.what),
             Type::OneOf(opts) => format!("one of {}", crate::diag::one_of(opts)),
             Type::PortNumber => "a port number (1–65535)".into(),
+            Type::PortSpec => "a port number, or \"PORT/PROTO\" with tcp or udp".into(),
+            Type::HostPort => "a host port, or \"IP:PORT\"".into(),
+            Type::RestartPolicy => "a restart policy".into(),
+            Type::CommandLine => "a command: a string (run by the shell) or a list".into(),
+            Type::HostPath => "a path on the host".into(),
+            Type::Tmpfs => "`true` or a size".into(),
+            Type::Ulimit => "a limit, or a `{ soft, hard }` block".into(),
+            Type::Scalar => "a string, number or boolean".into(),
             Type::NonNegative => "an integer ≥ 0".into(),
             Type::Count => "an integer ≥ 1".into(),
             Type::PositiveFloat => "a number > 0".into(),
@@ -122,17 +148,77 @@ pub enum Mismatch {
     Unpinned { reference: String },
 }
 
-/// Whether an image reference names a fixed version: a digest, or a tag other
-/// than `latest`.
+/// The restart policies compose knows.
+pub const RESTART_POLICIES: &[&str] = &["no", "always", "on-failure", "unless-stopped"];
+
+/// Whether `text` is a compose restart policy (`on-failure:N` with N ≥ 1 too).
+pub fn is_restart_policy(text: &str) -> bool {
+    RESTART_POLICIES.contains(&text)
+        || text
+            .strip_prefix("on-failure:")
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| n >= 1)
+}
+
+/// A compose host port: `8080`, or `"127.0.0.1:8080"`. Returns the address
+/// (if any) and the port.
+pub fn host_port(value: &Value) -> Option<(Option<String>, u16)> {
+    match value {
+        Value::Int(n) => Some((None, u16::try_from(*n).ok().filter(|p| *p > 0)?)),
+        Value::String(s) => {
+            let (ip, port) = s.rsplit_once(':')?;
+            let ip: std::net::IpAddr = ip
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse()
+                .ok()?;
+            let port: u16 = port.parse().ok().filter(|p| *p > 0)?;
+            Some((Some(ip.to_string()), port))
+        }
+        _ => None,
+    }
+}
+
+/// Images whose releases are numbered `MAJOR.MINOR` (PostgreSQL since 10,
+/// Debian point releases): two numbers are a full version there.
+const TWO_PART_VERSIONS: &[&str] = &["postgres", "debian"];
+
+/// Whether an image reference names a fixed version: a digest, or a tag
+/// with a full version — `MAJOR.MINOR.PATCH` (`v` before it, anything after
+/// it: `7.2.4-alpine`, `v1.21.8`), `MAJOR.MINOR` for images numbered so
+/// (`postgres:16.4`, `debian:12.5-slim`) — or a date stamp
+/// (`RELEASE.2024-03-15T01-07-19Z`, `bookworm-20240311`). `nginx`,
+/// `ruby:2.5`, `node:lts-buster-slim` and `latest` float.
 pub fn is_pinned(reference: &str) -> bool {
     if reference.contains("@sha256:") {
         return true;
     }
     let name = reference.rsplit('/').next().unwrap_or(reference);
-    match name.split_once(':') {
-        Some((repo, tag)) => !repo.is_empty() && !tag.is_empty() && tag != "latest",
-        None => false,
-    }
+    let Some((repo, tag)) = name.split_once(':') else {
+        return false;
+    };
+    let numbers: Vec<&str> = tag
+        .strip_prefix('v')
+        .unwrap_or(tag)
+        .split(|c: char| !c.is_ascii_digit() && c != '.')
+        .next()
+        .unwrap_or("")
+        .split('.')
+        .take_while(|p| !p.is_empty())
+        .collect();
+    let needed = if TWO_PART_VERSIONS.contains(&repo) {
+        2
+    } else {
+        3
+    };
+    let digits: String = tag.chars().filter(char::is_ascii_digit).collect();
+    let dated = tag
+        .split(|c: char| !c.is_ascii_digit() && c != '-')
+        .any(|run| {
+            let d: String = run.chars().filter(char::is_ascii_digit).collect();
+            d.len() >= 8 && (d.starts_with("19") || d.starts_with("20"))
+        });
+    !repo.is_empty() && (numbers.len() >= needed || (dated && digits.len() >= 8))
 }
 
 /// An IPv4 CIDR block a VPC can take and bomc can cut into four subnets:
@@ -242,6 +328,71 @@ pub fn conform(value: &Value, ty: &Type) -> Result<(), Mismatch> {
                 ty,
                 "ports are numbered 1 to 65535",
             );
+        }
+        (Type::PortSpec, Value::String(_)) => {
+            return match crate::model::port_spec(value) {
+                Some((n, _)) if (1..=65535).contains(&n) => Ok(()),
+                Some(_) => Err(Mismatch::Range {
+                    expected: ty.describe(),
+                    help: String::from("ports are numbered 1 to 65535"),
+                }),
+                None => Err(mismatch(ty, value)),
+            };
+        }
+        (Type::PortSpec, v) => {
+            return range_int(
+                v,
+                |i| (1..=65535).contains(&i),
+                ty,
+                "ports are numbered 1 to 65535",
+            );
+        }
+        (Type::HostPort, Value::Int(_) | Value::String(_)) => {
+            return match host_port(value) {
+                Some(_) => Ok(()),
+                None => Err(Mismatch::Range {
+                    expected: ty.describe(),
+                    help: String::from(
+                        "write the host port (`http = 8080`), or an address and a port: `http = \"127.0.0.1:8080\"`",
+                    ),
+                }),
+            };
+        }
+        (Type::RestartPolicy, Value::String(s)) => {
+            if is_restart_policy(s) {
+                true
+            } else {
+                return Err(Mismatch::NotAllowed {
+                    expected: ty.describe(),
+                    help: String::from(
+                        "use `\"no\"`, `\"always\"`, `\"on-failure\"`, `\"on-failure:N\"` (N ≥ 1 retries) or `\"unless-stopped\"`",
+                    ),
+                });
+            }
+        }
+        (Type::CommandLine, Value::String(_) | Value::Template(_)) => true,
+        (Type::HostPath, Value::String(_)) => true,
+        (Type::Tmpfs, Value::Bool(true) | Value::Size(_)) => true,
+        (Type::Ulimit, Value::Map(_)) => true,
+        (Type::Ulimit, v) => {
+            return range_int(
+                v,
+                |i| i >= 0,
+                ty,
+                "a limit is a number ≥ 0, or `{ soft = 1024, hard = 2048 }`",
+            );
+        }
+        (Type::Scalar, Value::String(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_)) => true,
+        (Type::Tmpfs, Value::Bool(false)) => {
+            return Err(Mismatch::Range {
+                expected: ty.describe(),
+                help: String::from(
+                    "remove the mount, or write `tmpfs = true` (or a size: `tmpfs = 64MiB`)",
+                ),
+            });
+        }
+        (Type::CommandLine, Value::List(items)) => {
+            return items.iter().try_for_each(|i| conform(i, &Type::Str));
         }
         (Type::NonNegative, v) => return range_int(v, |i| i >= 0, ty, "use 0 to stop every copy"),
         (Type::Count, v) => return range_int(v, |i| i >= 1, ty, "count at least 1"),
@@ -388,6 +539,35 @@ mod tests {
             conform(&Value::Secret("x".into()), &Type::Str),
             Err(Mismatch::Secret { .. })
         ));
+    }
+
+    #[test]
+    fn pinned_means_a_full_version_or_a_digest() {
+        for pinned in [
+            "mysql:8.0.43",
+            "redis:7.2.4-alpine",
+            "node:20.11.1-slim",
+            "axllent/mailpit:v1.21.8",
+            "postgres:16.4",
+            "debian:12.5-slim",
+            "minio/minio:RELEASE.2024-03-15T01-07-19Z",
+            "debian:bookworm-20240311-slim",
+            "registry.example.com:5000/app:1.2.3",
+            "nginx@sha256:0123",
+        ] {
+            assert!(is_pinned(pinned), "{pinned}");
+        }
+        for floating in [
+            "nginx",
+            "ruby:2.5",
+            "node:lts-buster-slim",
+            "nextcloud:apache",
+            "app:latest",
+            "registry.example.com:5000/app",
+            "mysql:8",
+        ] {
+            assert!(!is_pinned(floating), "{floating}");
+        }
     }
 
     #[test]

@@ -59,6 +59,8 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     let program = &checked.program;
     let declared = crate::resolve::environments(program);
     let mut skipped = Vec::new();
+    // Where each skipped environment is declared, and what builds it.
+    let mut needs: Vec<(crate::source::Span, String)> = Vec::new();
     let environments: Vec<Option<String>> = match &args.target.env {
         Some(e) => vec![Some(e.clone())],
         None if declared.is_empty() => vec![None],
@@ -79,6 +81,10 @@ pub fn run(args: &BuildArgs) -> ExitCode {
                 } else {
                     let sets: Vec<String> =
                         missing.iter().map(|m| format!("--set {m}=…")).collect();
+                    needs.push((
+                        env.name.span,
+                        format!("--env {} {}", env.name.node, sets.join(" ")),
+                    ));
                     skipped.push(format!(
                         "{} (needs --env {} {})",
                         env.name.node,
@@ -91,6 +97,25 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             .map(|env| Some(env.name.node.clone()))
             .collect(),
     };
+    if environments.is_empty() {
+        // Building nothing would exit 0 and leave stale output in place.
+        let mut d = Diagnostic::new(
+            ErrorCode::BuildsNothing,
+            format!(
+                "`{}` builds nothing: every environment needs parameters",
+                args.target.file.display()
+            ),
+        );
+        for (span, _) in &needs {
+            d = d.label(*span, "needs `--set`");
+        }
+        let ways: Vec<String> = needs
+            .iter()
+            .map(|(_, way)| format!("`bomc build {} {way}`", args.target.file.display()))
+            .collect();
+        diags.push(d.help(format!("build one with {}", ways.join(" or "))));
+        return fail(&mut checked, diags);
+    }
     let mut targets = args.targets.clone();
     if targets.is_empty() {
         targets = vec![Target::Compose, Target::Cloudformation, Target::Dockerfile];

@@ -7,6 +7,7 @@ mod envs;
 mod fmt;
 mod graph;
 mod impact;
+mod import;
 mod model;
 mod reap;
 
@@ -139,6 +140,30 @@ pub enum Command {
     ///   bomc man fmt > bomc-fmt.1
     #[command(verbatim_doc_comment)]
     Man(ManArgs),
+    /// Print a .bom landscape equivalent to compose files: stdlib kinds for
+    /// recognised images, references instead of copied host names, secrets
+    /// instead of passwords, and what has no setting through `compose { }`
+    /// with a comment. Later files override earlier ones, as with
+    /// `docker compose -f a -f b`; a `rancher-compose.yml` adds scale and
+    /// health checks. Keep the output next to the first compose file.
+    ///
+    /// Examples:
+    ///   bomc import compose.yaml > stack.bom
+    ///   bomc import docker-compose.yml docker-compose.prod.yml rancher-compose.yml
+    ///
+    /// docs/import.md lists what maps to what.
+    #[command(verbatim_doc_comment)]
+    Import(ImportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// Compose files, merged in order, then rancher-compose files (by name).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// How to print diagnostics (`json`: diagnostics only, no .bom).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 #[derive(clap::Args, Debug)]
@@ -384,6 +409,7 @@ pub fn run() -> ExitCode {
         Command::Build(args) => build::run(&args),
         Command::Envs(args) => envs::run(&args),
         Command::Reap(args) => reap::run(&args),
+        Command::Import(args) => import::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Completions(args) => {
             clap_complete::generate(

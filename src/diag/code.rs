@@ -82,6 +82,10 @@ error_codes! {
     HealthWithoutPort = "E0319", "health check on a component that serves no port";
     UnsupportedVersion = "E0320", "version the managed service does not offer";
     ProcessUnknown = "E0321", "image run through the secrets shim does not say what to run";
+    HostPathMissing = "E0322", "host path not found";
+    MountSource = "E0323", "mount without exactly one source";
+    NoEquivalent = "E0324", "setting a target has no equivalent for";
+    TargetMismatch = "E0325", "component uses one not built for the same target";
     // Graph
     DependencyCycle = "E0401", "dependency cycle";
     UnknownNode = "E0402", "`bomc impact` names nothing in the landscape";
@@ -89,6 +93,13 @@ error_codes! {
     OutputNotWritable = "E0501", "output folder cannot be written";
     InvalidNow = "E0502", "`--now` is not an RFC 3339 time";
     NameNotValid = "E0503", "a name cannot be made valid for a target";
+    BuildsNothing = "E0504", "`bomc build` has nothing to build";
+    DockerfileExclusive = "E0505", "own Dockerfile with settings only bomc's Dockerfiles take";
+    // Import: compose files read by `bomc import`
+    ComposeUnreadable = "E0601", "compose file cannot be read";
+    ComposeNotYaml = "E0602", "compose file is not valid YAML";
+    NotCompose = "E0603", "file is not a compose file";
+    ComposeValueInvalid = "E0604", "compose value has a shape compose does not accept";
     // Warnings: what bomc changed or ignored on its own
     SizedDown = "W0001", "ephemeral environment sized a component down";
     HealthAdjusted = "W0002", "health check setting moved into a target's limits";
@@ -96,8 +107,13 @@ error_codes! {
     ResourcesRounded = "W0004", "CPU or memory raised to a size the target offers";
     EndpointDiffers = "W0005", "address built by hand for a service reached differently on AWS";
     EngineSubstituted = "W0006", "managed service runs a compatible engine";
+    LeftOut = "W0007", "component left out of a target";
+    FloatingTag = "W0008", "image tag without a full version, allowed by the landscape";
     ImageOfAnotherEngine = "W0013", "managed kind's image names another engine";
     CommandDropped = "W0014", "command of a managed kind not run on a target";
+    ServiceRenamed = "W0017", "compose service renamed to a valid component name";
+    VariableFixed = "W0018", "compose variable replaced by the value compose gives it unset";
+    ComposeKeyDropped = "W0019", "compose key not carried into the .bom";
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -46,8 +46,14 @@ pub fn emit(
     options: &EmitOptions,
 ) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
     match target {
-        Target::Compose => compose::emit(plan),
-        Target::Cloudformation => cloudformation::emit(plan, options),
+        Target::Cloudformation => match crate::lower::for_target(plan, |t| t.cloudformation) {
+            Some(restricted) => cloudformation::emit(&restricted, options),
+            None => cloudformation::emit(plan, options),
+        },
+        Target::Compose => match crate::lower::for_target(plan, |t| t.compose) {
+            Some(restricted) => compose::emit(&restricted),
+            None => compose::emit(plan),
+        },
         Target::Dockerfile => dockerfile::emit(plan),
     }
 }

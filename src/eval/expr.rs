@@ -64,9 +64,37 @@ fn type_help(expected: &Type, found: &Value) -> String {
         {
             format!("write the number without quotes: `{s}`")
         }
+        (Type::PortSpec, Value::String(s)) if s.parse::<u16>().is_ok() => {
+            format!("write the number without quotes: `{s}`, or `\"{s}/udp\"` for UDP")
+        }
+        (Type::PortSpec, _) => String::from(
+            "write a number for TCP (`http = 80`), or the number and protocol as a string: `dns = \"53/udp\"` (tcp or udp)",
+        ),
         (Type::List(_), _) => String::from("write a list in brackets: `[a, b]`"),
         _ => format!("this setting takes {}", expected.describe()),
     }
+}
+
+/// A mount names exactly one of `bind`, `volume` and `tmpfs`.
+fn one_mount_source(value: &Value, span: Span, diags: &mut Diagnostics) -> Option<()> {
+    let sources: Vec<&str> = ["bind", "volume", "tmpfs"]
+        .into_iter()
+        .filter(|k| value.as_map().is_some_and(|m| m.contains_key(*k)))
+        .collect();
+    if sources.len() == 1 {
+        return Some(());
+    }
+    let message = if sources.is_empty() {
+        String::from("this mount says nothing to mount")
+    } else {
+        format!("this mount has several sources: {}", sources.join(", "))
+    };
+    diags.push(
+        Diagnostic::new(ErrorCode::MountSource, message)
+            .label(span, "one mount")
+            .help("give exactly one of `bind = \"./path\"`, `volume = \"name\"` or `tmpfs = true`"),
+    );
+    None
 }
 
 impl<'p> Evaluator<'p> {
@@ -106,7 +134,7 @@ impl<'p> Evaluator<'p> {
             )
             .label(span, "no fixed version")
             .help(format!(
-                "name an exact tag or digest, e.g. `\"{}:1.2.3\"` or `…@sha256:…`, so every build runs the same image",
+                "name a full version or a digest, e.g. `\"{}:1.2.3\"` or `…@sha256:…`, so every build runs the same image (or allow floating tags in the landscape: `allow_floating_tags = true`)",
                 reference.split(':').next().unwrap_or(&reference)
             )),
             Mismatch::Range { expected, help } => {
@@ -134,6 +162,7 @@ impl<'p> Evaluator<'p> {
             ExprKind::List(items) => {
                 let Some(elem) = (match ty {
                     Type::List(t) => Some(*t),
+                    Type::CommandLine => Some(&Type::Str),
                     Type::Any => Some(&Type::Any),
                     _ => None,
                 }) else {
@@ -152,14 +181,30 @@ impl<'p> Evaluator<'p> {
                 ok.then_some(Value::List(out))
             }
             ExprKind::Map(block) => match ty {
-                Type::Record(schema) => self.eval_map(
-                    block,
-                    |k| schema.field(k).map(|f| &f.ty),
-                    Some(schema),
-                    scope,
-                    diags,
-                ),
+                Type::Record(schema) => {
+                    let value = self.eval_map(
+                        block,
+                        |k| schema.field(k).map(|f| &f.ty),
+                        Some(schema),
+                        scope,
+                        diags,
+                    )?;
+                    if std::ptr::eq(*schema, &crate::check::schema::MOUNT) {
+                        one_mount_source(&value, expr.span, diags)?;
+                    }
+                    Some(value)
+                }
                 Type::Map(t) => self.eval_map(block, |_| Some(*t), None, scope, diags),
+                Type::Ulimit => {
+                    let schema = &crate::check::schema::ULIMIT;
+                    self.eval_map(
+                        block,
+                        |k| schema.field(k).map(|f| &f.ty),
+                        Some(schema),
+                        scope,
+                        diags,
+                    )
+                }
                 Type::Any => self.eval_map(block, |_| Some(&Type::Any), None, scope, diags),
                 _ => {
                     let found = Value::Map(BTreeMap::new());
@@ -195,8 +240,13 @@ impl<'p> Evaluator<'p> {
                         (Type::Float | Type::PositiveFloat, Value::Int(i)) => {
                             Value::Float(i as f64)
                         }
+                        (Type::HostPath, Value::String(path)) => {
+                            Value::String(self.host_path(&path, expr.span, diags)?)
+                        }
                         (_, v) => v,
                     }),
+                    // Lowering warns about each floating image the landscape allows.
+                    Err(Mismatch::Unpinned { .. }) if self.allow_floating_tags => Some(value),
                     Err(m) => {
                         self.mismatch(expr.span, ty, &value, m, diags);
                         None
@@ -204,6 +254,52 @@ impl<'p> Evaluator<'p> {
                 }
             }
         }
+    }
+
+    /// A host path written in a `.bom` file: relative to that file's folder,
+    /// rebased onto the main file's folder (which the targets resolve from);
+    /// it must exist.
+    pub(super) fn host_path(
+        &self,
+        path: &str,
+        span: Span,
+        diags: &mut Diagnostics,
+    ) -> Option<String> {
+        let folder = |file: crate::source::FileId| {
+            let path = self.program.sources.get(file).path.as_ref()?;
+            Some(
+                path.parent()
+                    .unwrap_or(std::path::Path::new(""))
+                    .to_path_buf(),
+            )
+        };
+        let here = folder(span.file).unwrap_or_default();
+        let main = self
+            .program
+            .main()
+            .and_then(|m| folder(m.file))
+            .unwrap_or_default();
+        let full = crate::source::absolute(&here.join(path));
+        if !full.exists() {
+            diags.push(
+                Diagnostic::new(
+                    ErrorCode::HostPathMissing,
+                    format!("`{path}` does not exist"),
+                )
+                .label(span, "not found")
+                .help("host paths are relative to the `.bom` file that writes them; create it, or correct the path"),
+            );
+            return None;
+        }
+        if std::path::Path::new(path).is_absolute() {
+            return Some(path.to_string());
+        }
+        let rebased = crate::source::relative(&full, &crate::source::absolute(&main));
+        Some(if rebased.starts_with("..") || rebased == "." {
+            rebased
+        } else {
+            format!("./{rebased}")
+        })
     }
 
     fn eval_map(
@@ -756,7 +852,8 @@ impl<'p> Evaluator<'p> {
                         let number = ports
                             .as_map()
                             .and_then(|m| m.get(&port.node))
-                            .and_then(Value::as_int);
+                            .and_then(crate::model::port_spec)
+                            .map(|(n, _)| n);
                         let Some(number) = number else {
                             let names: Vec<&str> = ports
                                 .as_map()

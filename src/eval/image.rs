@@ -87,17 +87,67 @@ impl<'p> Evaluator<'p> {
                 settings.insert(field.name.to_string(), v);
             }
         }
-        if !def
-            .body
-            .members
-            .iter()
-            .any(|m| matches!(m, Member::Assign(a) if a.path[0].node == "from"))
-        {
+        let written = |name: &str| {
+            def.body.members.iter().find_map(|m| match m {
+                Member::Assign(a) if a.path[0].node == name => Some(a.path[0].span),
+                _ => None,
+            })
+        };
+        if let Some(dockerfile) = written("dockerfile") {
+            // The project's Dockerfile says how to build; bomc's settings for
+            // its own Dockerfiles have no place in it.
+            for other in [
+                "from",
+                "template",
+                "steps",
+                "onbuild",
+                "user",
+                "entrypoint",
+                "command",
+            ] {
+                if let Some(span) = written(other) {
+                    diags.push(
+                        Diagnostic::new(
+                            ErrorCode::DockerfileExclusive,
+                            format!("image `{name}` builds its own Dockerfile and sets `{other}`, which only bomc's Dockerfiles take"),
+                        )
+                        .label(span, "for bomc's Dockerfiles")
+                        .label(dockerfile, "the project's Dockerfile")
+                        .help(format!("remove `{other}` (write it in the Dockerfile), or remove `dockerfile` to let bomc write one")),
+                    );
+                }
+            }
+        } else if let Some(span) = written("target") {
+            diags.push(
+                Diagnostic::new(
+                    ErrorCode::DockerfileExclusive,
+                    format!("image `{name}` names a `target` stage but no `dockerfile`"),
+                )
+                .label(span, "a stage of which Dockerfile?")
+                .help("name the project's Dockerfile: `dockerfile = \"Dockerfile\"`, relative to `context`"),
+            );
+        } else if written("from").is_none() {
             diags.push(
                 Diagnostic::new(ErrorCode::MissingSetting, format!("image `{name}` has no `from`"))
                     .label(def.name.span, "needs a base")
                     .help("set `from = \"debian:12.5-slim\"` (a pinned image) or `from = OTHER_IMAGE` to build on another definition"),
             );
+        }
+        // The project's Dockerfile must exist (relative to the context, which
+        // is relative to this file).
+        if let Some(Value::String(dockerfile)) = settings.get("dockerfile") {
+            let context = match settings.get("context") {
+                Some(Value::String(c)) => c.clone(),
+                _ => String::from("."),
+            };
+            let value_span = def.body.members.iter().find_map(|m| match m {
+                Member::Assign(a) if a.path[0].node == "dockerfile" => Some(a.value.span),
+                _ => None,
+            });
+            if let Some(span) = value_span {
+                let path = std::path::Path::new(&context).join(dockerfile);
+                let _ = self.host_path(&path.to_string_lossy(), span, diags);
+            }
         }
         // Build contexts are written relative to the file defining the image;
         // the model keeps them relative to the main file, as the emitters read them.

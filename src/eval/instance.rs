@@ -83,6 +83,11 @@ pub fn valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
+/// Built-in settings a kind may declare as its own parameter: the database
+/// kinds' `user` is the application's database user, not the container's;
+/// their components cannot set the container's user.
+const SHADOWABLE: &[&str] = &["user"];
+
 /// Compose keys a newcomer writes, and what bomc calls them: the native
 /// setting, or `None` when only the `compose { }` escape hatch carries it.
 const COMPOSE_KEYS: &[(&str, Option<&str>)] = &[
@@ -370,11 +375,12 @@ impl<'p> Evaluator<'p> {
                 Member::Let(_) => {}
                 Member::Param(p) => {
                     let name = p.name.node.as_str();
-                    if SERVICE.field(name).is_some() || self.instances[i].params.contains_key(name) {
+                    let builtin = SERVICE.field(name).is_some() && !SHADOWABLE.contains(&name);
+                    if builtin || self.instances[i].params.contains_key(name) {
                         diags.push(
                             Diagnostic::new(ErrorCode::DuplicateParam, format!("parameter `{name}` clashes with an existing setting"))
                                 .label(p.name.span, "declared here")
-                                .help(if SERVICE.field(name).is_some() {
+                                .help(if builtin {
                                     format!("`{name}` is a built-in service setting; set it with `{name} = ...` instead of declaring it")
                                 } else {
                                     String::from("remove one of the declarations")
@@ -850,10 +856,14 @@ impl<'p> Evaluator<'p> {
         let span = self.instances[i].name_span;
         let names: Vec<&'p str> = {
             let inst = &self.instances[i];
+            let builtin: Vec<&'static str> = SERVICE
+                .names()
+                .filter(|n| !inst.params.contains_key(n))
+                .collect();
             inst.params
                 .keys()
                 .copied()
-                .chain(SERVICE.names().map(|n| -> &str { n }))
+                .chain(builtin.into_iter().map(|n| -> &str { n }))
                 .collect()
         };
         let mut params = BTreeMap::new();
@@ -941,11 +951,24 @@ impl<'p> Evaluator<'p> {
                     .filter_map(|(p, _)| p.first().map(|k| k.node.clone())),
             )
             .collect();
-        let setting_spans = inst
+        let mut setting_spans: BTreeMap<String, crate::source::Span> = inst
             .sources
             .iter()
             .map(|(k, s)| (k.to_string(), s.expr.span))
             .collect();
+        // Each entry of a map written as a block (`mounts { "/x" { … } }`), as
+        // `setting.key`, so a diagnostic can point at the entry.
+        for (k, s) in &inst.sources {
+            if let crate::syntax::ast::ExprKind::Map(block) = &s.expr.kind {
+                for m in &block.members {
+                    if let Member::Assign(a) = m
+                        && let [key] = a.path.as_slice()
+                    {
+                        setting_spans.insert(format!("{k}.{}", key.node), a.span);
+                    }
+                }
+            }
+        }
         Some(model::Component {
             name: inst.name.clone(),
             kind: inst.kind_chain.clone(),

@@ -175,6 +175,9 @@ pub(crate) struct Evaluator<'p> {
     /// References made while a `let` is evaluated, with the depth of
     /// `evaluating` it was entered at (see `note_reference`).
     capturing: Vec<(usize, Vec<model::Reference>)>,
+    /// The landscape says `allow_floating_tags = true`: unpinned images are
+    /// accepted (lowering warns about each).
+    allow_floating_tags: bool,
 }
 
 impl<'p> Evaluator<'p> {
@@ -196,6 +199,7 @@ impl<'p> Evaluator<'p> {
             include_overrides: BTreeMap::new(),
             let_stack: Vec::new(),
             capturing: Vec::new(),
+            allow_floating_tags: false,
         }
     }
 
@@ -396,10 +400,24 @@ impl<'p> Evaluator<'p> {
             }
         }
         self.including.push(root);
+        let mut settings = BTreeMap::new();
         for member in &def.body.members {
             match member {
                 Member::Component(c) => self.component(c, landscape_scope, landscape_scope, "", diags),
                 Member::Param(_) | Member::Let(_) => {}
+                Member::Assign(a) if a.path.len() == 1 && crate::check::schema::LANDSCAPE.field(&a.path[0].node).is_some() => {
+                    let name = a.path[0].node.as_str();
+                    let ty = crate::check::schema::LANDSCAPE.field(name).map(|f| &f.ty);
+                    if let Some(ty) = ty
+                        && let Some(v) = self.eval_typed(&a.value, ty, landscape_scope, diags)
+                        && settings.insert(name.to_string(), v).is_some()
+                    {
+                        diags.push(duplicate_setting(a, None));
+                    }
+                    if name == "allow_floating_tags" {
+                        self.allow_floating_tags = v_is_true(&settings, name);
+                    }
+                }
                 Member::Assign(a) => diags.push(misplaced(
                     a.span,
                     "a setting directly in a landscape",
@@ -456,6 +474,7 @@ impl<'p> Evaluator<'p> {
             docs: def.docs.clone(),
             environment,
             params,
+            settings,
             components,
             images,
         })
@@ -667,7 +686,7 @@ fn placeholder(name: &str, ty: &crate::check::Type) -> Value {
         Type::Map(_) | Type::Record(_) => Value::Map(BTreeMap::new()),
         Type::Image => Value::Image(name.to_string()),
         Type::Component => Value::Component(name.to_string()),
-        Type::PortNumber => Value::Int(80),
+        Type::PortNumber | Type::PortSpec => Value::Int(80),
         Type::UserId => Value::Int(10001),
         Type::OneOf(options) => Value::String(options.first().copied().unwrap_or("").to_string()),
         Type::HttpPath => Value::String(String::from("/")),
@@ -699,6 +718,10 @@ fn find_environment<'p>(
         .help(help),
     );
     None
+}
+
+fn v_is_true(settings: &BTreeMap<String, Value>, name: &str) -> bool {
+    settings.get(name) == Some(&Value::Bool(true))
 }
 
 /// E0309, labelled where the setting is given again and, when known, first.

@@ -1,6 +1,7 @@
 //! Least-privilege facts: for each component, who may connect to it and on
 //! which ports. A component accepts traffic only from the components that
-//! reference its host or ports, and from load balancers routing to it.
+//! reference its host or ports, depend on it or use it, and from load
+//! balancers routing to it.
 
 use super::{EdgeKind, Graph, NodeKind, PortUse};
 use petgraph::Direction;
@@ -27,7 +28,10 @@ pub fn access(g: &Graph) -> BTreeMap<String, Vec<Access>> {
         for e in g.graph.edges_directed(n, Direction::Incoming) {
             let source = e.source();
             let from = match (&e.weight().kind, &g.graph[source].kind) {
-                (EdgeKind::Reference, NodeKind::Component) => g.graph[source].name.clone(),
+                (
+                    EdgeKind::Reference | EdgeKind::DependsOn | EdgeKind::Uses,
+                    NodeKind::Component,
+                ) => g.graph[source].name.clone(),
                 (EdgeKind::Route, NodeKind::Route) => {
                     match g
                         .graph

@@ -10,14 +10,21 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 /// its first node in declaration order, along a shortest way back).
 pub fn cycles(g: &Graph) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let mut sccs = petgraph::algo::tarjan_scc(&g.graph);
+    // `uses` orders nothing: two components may use each other.
+    let ordering = petgraph::visit::EdgeFiltered::from_fn(&g.graph, |e| {
+        e.weight().kind != super::EdgeKind::Uses
+    });
+    let mut sccs = petgraph::algo::tarjan_scc(&ordering);
     for scc in &mut sccs {
         scc.sort_by_key(|n| g.graph[*n].order);
     }
     sccs.sort_by_key(|scc| scc.first().map(|n| g.graph[*n].order));
     for scc in sccs {
         let Some(&start) = scc.first() else { continue };
-        let self_loop = g.graph.find_edge(start, start).is_some();
+        let self_loop = g
+            .graph
+            .edges_connecting(start, start)
+            .any(|e| e.weight().kind != super::EdgeKind::Uses);
         if scc.len() < 2 && !self_loop {
             continue;
         }
@@ -39,7 +46,9 @@ fn shortest_cycle(g: &Graph, start: NodeIndex, members: &BTreeSet<NodeIndex>) ->
     let succ = |n: NodeIndex| {
         let mut next: Vec<NodeIndex> = g
             .graph
-            .neighbors(n)
+            .edges(n)
+            .filter(|e| e.weight().kind != super::EdgeKind::Uses)
+            .map(|e| petgraph::visit::EdgeRef::target(&e))
             .filter(|m| members.contains(m))
             .collect();
         next.sort_by_key(|m| g.graph[*m].order);

@@ -54,8 +54,10 @@ pub struct Node {
 pub enum EdgeKind {
     /// The source reads an attribute of the target (`db.host`, `db.password`).
     Reference,
-    /// An explicit `depends_on`.
+    /// An explicit `depends_on`: started first, and connected to.
     DependsOn,
+    /// `uses`: connected to, without start ordering.
+    Uses,
     /// A component built from an image definition.
     Build,
     /// An image built on another (`from`).
@@ -215,10 +217,14 @@ impl Graph {
             let ports = c
                 .ports()
                 .into_iter()
-                .map(|(name, number)| PortUse {
+                .map(|(name, (number, transport))| PortUse {
                     name: name.to_string(),
                     number: u16::try_from(number).unwrap_or(0),
-                    protocol: protocol(name),
+                    protocol: if transport == "udp" {
+                        "udp"
+                    } else {
+                        protocol(name)
+                    },
                 })
                 .collect();
             ports_of.insert(&c.name, ports);
@@ -291,13 +297,19 @@ impl Graph {
                 } else if r.attribute == "url" {
                     // A URL names the component's first port.
                     target_ports.iter().take(1).cloned().collect()
+                } else if matches!(r.setting.as_str(), "depends_on" | "uses")
+                    && !named_ports.contains(r.target.as_str())
+                {
+                    // Configured by a file (nginx.conf, database.yml): it may
+                    // connect on any port the component serves.
+                    target_ports.to_vec()
                 } else {
                     Vec::new()
                 };
-                let kind = if r.setting == "depends_on" {
-                    EdgeKind::DependsOn
-                } else {
-                    EdgeKind::Reference
+                let kind = match r.setting.as_str() {
+                    "depends_on" => EdgeKind::DependsOn,
+                    "uses" => EdgeKind::Uses,
+                    _ => EdgeKind::Reference,
                 };
                 g.add_edge(from, to, kind, Some(reason), ports);
             }
@@ -369,7 +381,12 @@ impl Graph {
     /// dependencies, looking through route nodes.
     pub fn component_dependencies(&self, c: NodeIndex) -> BTreeSet<NodeIndex> {
         let mut out = BTreeSet::new();
-        for n in self.graph.neighbors(c) {
+        let ordered = self
+            .graph
+            .edges(c)
+            .filter(|e| e.weight().kind != EdgeKind::Uses)
+            .map(|e| petgraph::visit::EdgeRef::target(&e));
+        for n in ordered {
             match self.graph[n].kind {
                 NodeKind::Component => {
                     out.insert(n);

@@ -23,6 +23,7 @@ fn edge_label(kind: &EdgeKind, ports: &std::collections::BTreeSet<PortUse>) -> S
         EdgeKind::Build => String::from("builds"),
         EdgeKind::Layer => String::from("from"),
         EdgeKind::DependsOn => String::from("depends on"),
+        EdgeKind::Uses => String::from("uses"),
         EdgeKind::Secret => String::from("secret"),
         EdgeKind::Dns => String::from("dns"),
         EdgeKind::Reference | EdgeKind::Route => ports_label(ports),
@@ -123,7 +124,7 @@ pub fn dot(g: &Graph) -> String {
             EdgeKind::Build | EdgeKind::Layer => ", style=dashed",
             EdgeKind::Secret | EdgeKind::Dns => ", style=dotted",
             EdgeKind::DependsOn => ", style=bold",
-            EdgeKind::Reference | EdgeKind::Route => "",
+            EdgeKind::Reference | EdgeKind::Route | EdgeKind::Uses => "",
         };
         let _ = writeln!(
             out,
@@ -177,7 +178,7 @@ pub fn mermaid(g: &Graph) -> String {
         let arrow = match e.weight().kind {
             EdgeKind::Build | EdgeKind::Layer | EdgeKind::Secret | EdgeKind::Dns => "-.->",
             EdgeKind::DependsOn => "==>",
-            EdgeKind::Reference | EdgeKind::Route => "-->",
+            EdgeKind::Reference | EdgeKind::Route | EdgeKind::Uses => "-->",
         };
         let label = edge_label(&e.weight().kind, &e.weight().ports);
         if label.is_empty() {

@@ -212,6 +212,8 @@ pub(super) fn images(
                 from,
                 root,
                 template: r.text("template"),
+                dockerfile: r.text("dockerfile"),
+                target: r.text("target"),
                 context: r.text("context"),
                 args: r.map("args"),
                 steps: r.list("steps").unwrap_or_default(),
@@ -297,9 +299,17 @@ fn content_tags(images: &mut [BuildImage], source_dir: &Path, out: &Path) {
         let context = match (&image.context, &image.template) {
             (Some(c), _) => Some(source_dir.join(c)),
             (None, Some(_)) => Some(source_dir.to_path_buf()),
+            (None, None) if image.dockerfile.is_some() => Some(source_dir.to_path_buf()),
             // A layer without a context: Docker gets the Dockerfile's folder.
             (None, None) => None,
         };
+        // The project's Dockerfile may lie outside its context.
+        if let (Some(dockerfile), Some(dir)) = (&image.dockerfile, &context) {
+            use sha2::Digest;
+            let bytes = std::fs::read(dir.join(dockerfile)).unwrap_or_default();
+            let digest = super::context::hex(&sha2::Sha256::digest(&bytes));
+            text.push_str(&format!("dockerfile {digest}\n"));
+        }
         text.push_str("context\n");
         if let Some(dir) = context {
             let dir = if dir.as_os_str().is_empty() {

@@ -8,6 +8,7 @@ mod context;
 pub mod contracts;
 mod engine;
 mod image;
+mod linux;
 pub mod plan;
 pub mod time;
 mod workload;
@@ -54,6 +55,7 @@ pub fn lower(landscape: &Landscape, graph: &Graph, ctx: &Context) -> Result<Plan
     let secrets = secrets(&workloads, &mut errors);
     let images = image::finish(images, &workloads, &instance, ctx.out, &mut errors);
     let publish = publish(&instance);
+    floating_tags(&workloads, &images, &mut warnings);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -67,6 +69,66 @@ pub fn lower(landscape: &Landscape, graph: &Graph, ctx: &Context) -> Result<Plan
         secrets,
         warnings,
     })
+}
+
+/// W0008 for every image a landscape with `allow_floating_tags = true` pulls
+/// or builds on without a full version.
+fn floating_tags(
+    workloads: &[plan::Workload],
+    images: &[plan::BuildImage],
+    warnings: &mut Vec<Diagnostic>,
+) {
+    let pulled = workloads.iter().filter_map(|w| match &w.image {
+        plan::ImageSource::Pull(r) => Some((r, w.span)),
+        plan::ImageSource::Build(_) => None,
+    });
+    let bases = images.iter().filter_map(|i| match &i.from {
+        plan::BaseImage::Pinned(r) => Some((r, i.span)),
+        plan::BaseImage::Image(_) => None,
+    });
+    for (reference, span) in pulled.chain(bases) {
+        if reference.is_empty() || crate::check::types::is_pinned(reference) {
+            continue;
+        }
+        warnings.push(
+            Diagnostic::new(
+                ErrorCode::FloatingTag,
+                format!(
+                    "image `{reference}` has no full version: each build may run another image"
+                ),
+            )
+            .label(span, "floating")
+            .help("pin a full version or a digest (`name:1.2.3`, `name@sha256:…`) to silence this"),
+        );
+    }
+}
+
+/// The plan one target builds: `plan` without the workloads left out of
+/// that target (`targets`), or `None` when every workload is on it.
+pub fn for_target(plan: &Plan, on: impl Fn(&plan::Targets) -> bool) -> Option<Plan> {
+    if plan.workloads.iter().all(|w| on(&w.targets)) {
+        return None;
+    }
+    let mut plan = plan.clone();
+    let out: std::collections::BTreeSet<String> = plan
+        .workloads
+        .iter()
+        .filter(|w| !on(&w.targets))
+        .map(|w| w.name.clone())
+        .collect();
+    plan.workloads.retain(|w| !out.contains(&w.name));
+    plan.start_order.retain(|n| !out.contains(n));
+    plan.access.retain(|n, _| !out.contains(n));
+    for clients in plan.access.values_mut() {
+        clients.retain(|a| !out.contains(&a.from));
+    }
+    let read: std::collections::BTreeSet<String> = plan
+        .workloads
+        .iter()
+        .flat_map(|w| w.secrets().map(|(_, s)| s.secret.clone()))
+        .collect();
+    plan.secrets.retain(|s, _| read.contains(s));
+    Some(plan)
 }
 
 /// Images run on AWS are built for the platform the task definitions

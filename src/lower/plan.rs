@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// One environment instance, lowered.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Plan {
     pub instance: Instance,
     /// In declaration order.
@@ -34,7 +34,7 @@ pub struct Plan {
 }
 
 /// Who, where, and for how long.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Instance {
     pub landscape: String,
     /// `production`, or `default` for the bare landscape.
@@ -134,7 +134,7 @@ pub struct SecretNames {
 }
 
 /// One component, with every setting decided.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Workload {
     pub name: String,
     /// The component's kind: `mysql`, `service`, `go_backend`.
@@ -144,15 +144,43 @@ pub struct Workload {
     pub role: Role,
     pub image: ImageSource,
     pub command: Option<Vec<Text>>,
+    /// Replaces the image's entrypoint; behind the secrets shim when the
+    /// image bomc builds delivers secrets through it.
+    pub entrypoint: Option<Vec<Text>>,
+    /// The user (`1000:1000`) and working directory the process runs with.
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    /// The restart policy on compose: `unless-stopped` for services and
+    /// `no` for jobs unless the component says otherwise. (ECS replaces the
+    /// tasks of a service whatever it says.)
+    pub restart: String,
     pub ports: Vec<Port>,
     pub env: Vec<EnvVar>,
     pub health: Option<Health>,
+    /// `health { command = ["NONE"] }`: the image's own HEALTHCHECK turned off.
+    pub health_disabled: bool,
     pub volumes: Vec<Volume>,
+    /// Bind mounts, read-only volumes and tmpfs, in container-path order.
+    pub mounts: Vec<Mount>,
+    /// The targets it is built for.
+    pub targets: Targets,
+    /// Files of environment variables (compose), relative to the main `.bom`
+    /// file's folder, or absolute.
+    pub env_files: Vec<String>,
+    /// Compose profiles it belongs to (none: always started).
+    pub profiles: Vec<String>,
+    /// The container's kernel settings.
+    pub linux: Linux,
     pub replicas: u32,
-    /// vCPUs per copy.
+    /// vCPUs per copy: what the component says, else 0.25 (sizes Fargate).
     pub cpu: f64,
-    /// MiB per copy.
+    /// MiB per copy: what the component says, else 512 (sizes Fargate).
     pub memory_mib: u64,
+    /// The limits the component (or its kind) wrote: compose limits them;
+    /// defaults it never wrote are not limits.
+    pub limits: Resources,
+    /// What `reserve { }` guarantees each copy.
+    pub reservations: Resources,
     /// Persistent data, GiB (managed services).
     pub storage_gib: Option<u64>,
     /// The Fargate size of a container (CPU units, MiB): at least what it asks for.
@@ -350,12 +378,14 @@ pub enum ImageSource {
 #[serde(rename_all = "snake_case")]
 pub enum Protocol {
     Tcp,
+    Udp,
 }
 
 impl Protocol {
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
         }
     }
 }
@@ -371,6 +401,9 @@ pub struct Port {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Published {
     pub target: u16,
+    pub protocol: Protocol,
+    /// The host address it is bound to (all when none).
+    pub host_ip: Option<String>,
     pub first: u32,
     pub last: u32,
 }
@@ -554,6 +587,53 @@ pub struct Volume {
     pub path: String,
 }
 
+/// What a component mounts at a container path besides its `volumes`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Mount {
+    /// A host path, relative to the main `.bom` file's folder (`./conf`,
+    /// `../shared`) or absolute.
+    Bind {
+        source: String,
+        target: String,
+        read_only: bool,
+    },
+    /// The component's named volume `name`.
+    Volume {
+        name: String,
+        target: String,
+        read_only: bool,
+    },
+    /// An in-memory file system, of at most `size` bytes.
+    Tmpfs { target: String, size: Option<u64> },
+}
+
+/// Linux settings of a container: capabilities, ulimits, sysctls.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Linux {
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    /// Name → (soft, hard); -1 is unlimited.
+    pub ulimits: BTreeMap<String, (i64, i64)>,
+    pub sysctls: BTreeMap<String, String>,
+}
+
+/// CPU and memory written for a container (limits, or reservations).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Resources {
+    /// vCPUs.
+    pub cpu: Option<f64>,
+    /// MiB.
+    pub memory_mib: Option<u64>,
+}
+
+/// The targets a workload is built for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Targets {
+    pub compose: bool,
+    pub cloudformation: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Dependency {
     pub component: String,
@@ -587,7 +667,7 @@ pub struct Publish {
 }
 
 /// An image bomc builds.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct BuildImage {
     pub name: String,
     pub docs: Vec<String>,
@@ -608,6 +688,13 @@ pub struct BuildImage {
     /// The pinned image at the root of the chain.
     pub root: Option<String>,
     pub template: Option<String>,
+    /// The project's own Dockerfile, relative to the context: bomc writes
+    /// none, and builds this one (its `target` stage, with `args`). Left out
+    /// of the content tag's definition when unset, so existing tags stay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// Relative to the `.bom` file.
     pub context: Option<String>,
     pub args: Vec<(String, String)>,

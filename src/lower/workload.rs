@@ -50,7 +50,15 @@ fn secret_of(c: &Component, name: &str) -> Option<String> {
 }
 
 /// Where a setting is written, else the component's name.
-fn span_of(c: &Component, setting: &str) -> Span {
+/// Where entry `key` of map setting `setting` is written, else the setting.
+pub(super) fn entry_span(c: &Component, setting: &str, key: &str) -> Span {
+    c.setting_spans
+        .get(&format!("{setting}.{key}"))
+        .copied()
+        .unwrap_or_else(|| span_of(c, setting))
+}
+
+pub(super) fn span_of(c: &Component, setting: &str) -> Span {
     c.setting_spans.get(setting).copied().unwrap_or(c.name_span)
 }
 
@@ -95,6 +103,15 @@ fn literal_list(value: &Value) -> Option<Vec<String>> {
     }
 }
 
+/// `health { command = ["NONE"] }`: the image's HEALTHCHECK is turned off.
+fn health_disabled(c: &Component) -> bool {
+    let Some(Value::Map(h)) = c.settings.get("health") else {
+        return false;
+    };
+    matches!(h.get("command"), Some(Value::List(items))
+        if matches!(items.as_slice(), [Value::String(first), ..] if first == "NONE"))
+}
+
 fn managed_of(c: &Component) -> Option<Managed> {
     Managed::from_setting(c.settings.get("managed").and_then(Value::as_str)?)
 }
@@ -135,7 +152,14 @@ impl Lowering<'_> {
             .push(Diagnostic::new(code, message).label(span, label).help(help));
     }
 
-    fn error(&mut self, code: ErrorCode, span: Span, label: &str, message: String, help: &str) {
+    pub(super) fn error(
+        &mut self,
+        code: ErrorCode,
+        span: Span,
+        label: &str,
+        message: String,
+        help: &str,
+    ) {
         self.errors
             .push(Diagnostic::new(code, message).label(span, label).help(help));
     }
@@ -152,6 +176,7 @@ impl Lowering<'_> {
             .iter()
             .map(|c| self.workload(c, ids.get(&c.name).cloned().unwrap_or_default()))
             .collect();
+        self.references_across_targets(&workloads);
         self.published_ports(&mut workloads);
         self.dependencies(&mut workloads);
         self.routes(&mut workloads);
@@ -194,11 +219,15 @@ impl Lowering<'_> {
         let ports: Vec<Port> = c
             .ports()
             .into_iter()
-            .filter_map(|(name, n)| {
+            .filter_map(|(name, (n, protocol))| {
                 Some(Port {
                     name: name.to_string(),
                     number: u16::try_from(n).ok()?,
-                    protocol: Protocol::Tcp,
+                    protocol: if protocol == "udp" {
+                        Protocol::Udp
+                    } else {
+                        Protocol::Tcp
+                    },
                 })
             })
             .collect();
@@ -214,8 +243,16 @@ impl Lowering<'_> {
             _ => None,
         });
         let env = self.environment(c, &image);
+        let entrypoint = self.entrypoint(c, &env);
+        let health_disabled = health_disabled(c);
         let health = self.health(c, &ports, &image, &role);
         let volumes = self.volumes(c);
+        let targets = self.targets(c);
+        let restart = self.restart(c, &role, targets);
+        let mounts = self.mounts(c, targets);
+        let env_files = self.env_files(c, targets);
+        let profiles = self.profiles(c, targets);
+        let linux = self.linux(c, targets);
         let replicas = c
             .settings
             .get("replicas")
@@ -245,6 +282,15 @@ impl Lowering<'_> {
             Some(Value::Size(b)) => b.div_ceil(1 << 20),
             _ => 512,
         };
+        let written = |k: &str| c.setting_spans.contains_key(k);
+        let limits = Resources {
+            cpu: written("cpu").then_some(cpu),
+            memory_mib: written("memory").then_some(memory_mib),
+        };
+        let reservations = self.reservations(c, limits);
+        // The task is at least what the container is guaranteed.
+        let cpu = cpu.max(reservations.cpu.unwrap_or(0.0));
+        let memory_mib = memory_mib.max(reservations.memory_mib.unwrap_or(0));
         let container = matches!(role, Role::Service | Role::Job);
         let fargate = container.then(|| fargate_size(cpu, memory_mib));
         if let Some((units, mib)) = fargate
@@ -311,13 +357,33 @@ impl Lowering<'_> {
             role,
             image,
             command,
+            entrypoint,
+            user: c
+                .settings
+                .get("user")
+                .and_then(text)
+                .and_then(|t| t.as_literal()),
+            working_dir: c
+                .settings
+                .get("working_dir")
+                .and_then(text)
+                .and_then(|t| t.as_literal()),
+            restart,
             ports,
             env,
             health,
+            health_disabled,
             volumes,
+            mounts,
+            targets,
+            env_files,
+            profiles,
+            linux,
             replicas,
             cpu,
             memory_mib,
+            limits,
+            reservations,
             storage_gib,
             fargate,
             endpoints,
@@ -332,6 +398,244 @@ impl Lowering<'_> {
             span: c.span,
             name_span: c.name_span,
         }
+    }
+
+    /// Whether the image is built from the project's own Dockerfile (which
+    /// carries neither bomc's probe nor its secrets shim).
+    fn own_dockerfile(&self, image: &ImageSource) -> bool {
+        let ImageSource::Build(name) = image else {
+            return false;
+        };
+        self.landscape
+            .images
+            .iter()
+            .any(|i| &i.name == name && i.settings.contains_key("dockerfile"))
+    }
+
+    /// `reserve { }`: at most the limits.
+    fn reservations(&mut self, c: &Component, limits: Resources) -> Resources {
+        let Some(reserve) = c.settings.get("reserve").and_then(Value::as_map) else {
+            return Resources::default();
+        };
+        let cpu = match reserve.get("cpu") {
+            Some(Value::Float(f)) => Some(*f),
+            Some(Value::Int(i)) => Some(*i as f64),
+            _ => None,
+        };
+        let memory_mib = match reserve.get("memory") {
+            Some(Value::Size(b)) => Some(b.div_ceil(1 << 20)),
+            _ => None,
+        };
+        let over_cpu = matches!((cpu, limits.cpu), (Some(r), Some(l)) if r > l);
+        let over_memory = matches!((memory_mib, limits.memory_mib), (Some(r), Some(l)) if r > l);
+        if over_cpu || over_memory {
+            self.error(
+                ErrorCode::OutOfRange,
+                span_of(c, "reserve"),
+                "reserved here",
+                format!(
+                    "`{}` reserves more than its limit (`cpu`, `memory`)",
+                    c.name
+                ),
+                "reserve at most the limit, or raise `cpu` / `memory`",
+            );
+        }
+        Resources { cpu, memory_mib }
+    }
+
+    /// A component built for a target may not use one left out of it.
+    fn references_across_targets(&mut self, workloads: &[Workload]) {
+        let targets: BTreeMap<&str, Targets> = workloads
+            .iter()
+            .map(|w| (w.name.as_str(), w.targets))
+            .collect();
+        for c in &self.landscape.components {
+            let Some(from) = targets.get(c.name.as_str()) else {
+                continue;
+            };
+            let mut seen = BTreeSet::new();
+            for r in &c.references {
+                let Some(to) = targets.get(r.target.as_str()) else {
+                    continue;
+                };
+                for (name, a, b) in [
+                    ("compose", from.compose, to.compose),
+                    ("CloudFormation", from.cloudformation, to.cloudformation),
+                ] {
+                    if a && !b && seen.insert((r.target.clone(), name)) {
+                        self.error(
+                            ErrorCode::TargetMismatch,
+                            r.span,
+                            "used here",
+                            format!("`{}` is built for {name} and uses `{}`, which is not", c.name, r.target),
+                            &format!("restrict `{}` to the same targets (`targets = [...]`), or build `{}` for {name} too", c.name, r.target),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// The targets a component is built for: its own `targets`, else the
+    /// landscape's, else all. Leaving one out is said (W0007).
+    fn targets(&mut self, c: &Component) -> Targets {
+        let list = c
+            .settings
+            .get("targets")
+            .map(|v| (v, span_of(c, "targets")))
+            .or_else(|| {
+                self.landscape
+                    .settings
+                    .get("targets")
+                    .map(|v| (v, c.name_span))
+            });
+        let Some((Value::List(items), span)) = list else {
+            return Targets {
+                compose: true,
+                cloudformation: true,
+            };
+        };
+        let has = |t: &str| items.iter().any(|v| v.as_str() == Some(t));
+        let targets = Targets {
+            compose: has("compose"),
+            cloudformation: has("cloudformation"),
+        };
+        for (on, name) in [
+            (targets.compose, "compose"),
+            (targets.cloudformation, "CloudFormation"),
+        ] {
+            if !on {
+                self.warn(
+                    ErrorCode::LeftOut,
+                    span,
+                    "its targets",
+                    format!(
+                        "`{}` is not built for {name}: the {name} output leaves it out",
+                        c.name
+                    ),
+                    "add the target to `targets` to build it there",
+                );
+            }
+        }
+        targets
+    }
+
+    /// Bind mounts, volumes and tmpfs under `mounts`; what CloudFormation
+    /// (Fargate) cannot mount is refused unless the component is left out of it.
+    fn mounts(&mut self, c: &Component, targets: Targets) -> Vec<Mount> {
+        let mut out = Vec::new();
+        let entries = c.settings.get("mounts").and_then(Value::as_map);
+        for (target, spec) in entries.into_iter().flatten() {
+            let Some(spec) = spec.as_map() else { continue };
+            let read_only = spec.get("read_only") == Some(&Value::Bool(true));
+            let text_of = |k: &str| spec.get(k).and_then(text).and_then(|t| t.as_literal());
+            let mount = if let Some(source) = text_of("bind") {
+                Mount::Bind {
+                    source,
+                    target: target.clone(),
+                    read_only,
+                }
+            } else if let Some(name) = text_of("volume") {
+                Mount::Volume {
+                    name,
+                    target: target.clone(),
+                    read_only,
+                }
+            } else if let Some(tmpfs) = spec.get("tmpfs") {
+                Mount::Tmpfs {
+                    target: target.clone(),
+                    size: match tmpfs {
+                        Value::Size(b) => Some(*b),
+                        _ => None,
+                    },
+                }
+            } else {
+                continue;
+            };
+            if targets.cloudformation {
+                let what = match &mount {
+                    Mount::Bind { .. } => Some("a bind mount (a host path)"),
+                    Mount::Tmpfs { .. } => Some("a tmpfs mount"),
+                    Mount::Volume { .. } => None,
+                };
+                if let Some(what) = what {
+                    self.error(
+                        ErrorCode::NoEquivalent,
+                        entry_span(c, "mounts", target),
+                        "not on CloudFormation",
+                        format!("`{target}` of `{}` is {what}, which ECS on Fargate (CloudFormation) cannot mount", c.name),
+                        "build the files into the image, or restrict the component to compose: `targets = [\"compose\"]`",
+                    );
+                }
+            }
+            out.push(mount);
+        }
+        out
+    }
+
+    /// The entrypoint the component sets, behind the secrets shim when its
+    /// image (one bomc builds) delivers secrets through it.
+    fn entrypoint(&mut self, c: &Component, env: &[EnvVar]) -> Option<Vec<Text>> {
+        let Value::List(items) = c.settings.get("entrypoint")? else {
+            return None;
+        };
+        let Some(list) = items.iter().map(text).collect::<Option<Vec<Text>>>() else {
+            self.not_text(c, "entrypoint");
+            return None;
+        };
+        let shimmed = env.iter().any(|e| {
+            matches!(
+                &e.value,
+                EnvValue::Secret(SecretUse {
+                    compose: SecretDelivery::Shim(_),
+                    ..
+                })
+            )
+        });
+        Some(if shimmed {
+            std::iter::once(Text::literal(SHIM_PATH))
+                .chain(list)
+                .collect()
+        } else {
+            list
+        })
+    }
+
+    /// The restart policy on compose. ECS replaces a service's stopped tasks
+    /// and runs a job once, whatever the policy says: a policy that says
+    /// otherwise is honoured on compose only.
+    fn restart(&mut self, c: &Component, role: &Role, targets: Targets) -> String {
+        let default = if *role == Role::Job {
+            "no"
+        } else {
+            "unless-stopped"
+        };
+        let Some(policy) = c.settings.get("restart").and_then(Value::as_str) else {
+            return default.to_string();
+        };
+        let differs = match role {
+            Role::Job => policy != "no",
+            Role::Service => policy == "no" || policy.starts_with("on-failure"),
+            _ => false,
+        };
+        if differs && targets.cloudformation {
+            let on_aws = if *role == Role::Job {
+                "a job runs once"
+            } else {
+                "ECS replaces every stopped task of a service"
+            };
+            self.warn(
+                ErrorCode::NotHonoured,
+                span_of(c, "restart"),
+                "compose only",
+                format!(
+                    "`restart = \"{policy}\"` of `{}` applies on compose only: on AWS {on_aws}",
+                    c.name
+                ),
+                "drop `restart`, or restrict the component to compose with `targets = [\"compose\"]`",
+            );
+        }
+        policy.to_string()
     }
 
     fn not_text(&mut self, c: &Component, what: &str) {
@@ -607,7 +911,11 @@ impl Lowering<'_> {
             ImageSource::Build(_) => "",
         };
         let file_vars = contracts::image_reads_secret_files(repository);
+        let own = self.own_dockerfile(image);
         let delivery = |name: &str| match image {
+            // The project's own Dockerfile has no shim: the variable is set
+            // from the host when the stack starts, as for a pulled image.
+            ImageSource::Build(_) if own => SecretDelivery::Environment,
             ImageSource::Build(_) => SecretDelivery::Shim(format!("{SHIM_SECRETS_DIR}/{name}")),
             ImageSource::Pull(_) if file_vars.contains(&name) => SecretDelivery::File,
             ImageSource::Pull(_) => SecretDelivery::Environment,
@@ -706,7 +1014,11 @@ impl Lowering<'_> {
     ) -> Option<Health> {
         let h = c.settings.get("health").and_then(Value::as_map)?;
         let span = span_of(c, "health");
-        let check = if let Some(command) = h.get("command") {
+        let check = if let Some(Value::String(command)) = h.get("command") {
+            Check::Shell {
+                command: command.clone(),
+            }
+        } else if let Some(command) = h.get("command") {
             let Some(list) = literal_list(command) else {
                 self.not_text(c, "health command");
                 return None;
@@ -748,6 +1060,18 @@ impl Lowering<'_> {
                 None => Check::Tcp { port: port.number },
             }
         };
+        if check.needs_probe()
+            && let ImageSource::Build(name) = image
+            && self.own_dockerfile(image)
+        {
+            self.error(
+                ErrorCode::HealthNeedsCommand,
+                span,
+                "checked by bomc's probe",
+                format!("the health check of `{}` needs bomc's probe, which image `{name}`, built from the project's own Dockerfile, does not carry", c.name),
+                "check with a command the image has, e.g. `health { command = \"wget -q -O /dev/null http://127.0.0.1:8080/health\" }`",
+            );
+        }
         if check.needs_probe()
             && let ImageSource::Pull(reference) = image
             && !role.is_managed()
@@ -876,24 +1200,42 @@ impl Lowering<'_> {
         out
     }
 
-    /// Host ports on compose: public components publish the ports they serve
+    /// Host ports on compose: the ports a component names in `publish`, at
+    /// the host port it gives;
     /// (a load balancer its HTTP port), each instance of the landscape in its
     /// own block, as wide as the most replicated public component.
     fn published_ports(&mut self, workloads: &mut [Workload]) {
+        let chosen = self.chosen_host_ports(workloads);
         let stride = workloads
             .iter()
-            .filter(|w| w.public)
+            .filter(|w| w.public || chosen.contains_key(&w.name))
             .map(|w| w.replicas.max(1))
             .max()
             .unwrap_or(1);
         let shift = self.instance.port_block * stride;
-        for w in workloads.iter_mut().filter(|w| w.public) {
-            let serving: Vec<u16> = match &w.role {
-                Role::LoadBalancer(lb) => vec![lb.http_port],
-                _ => w.ports.iter().map(|p| p.number).collect(),
+        for w in workloads.iter_mut() {
+            let chosen = chosen.get(&w.name).cloned().unwrap_or_default();
+            let serving: Vec<(u16, Protocol)> = match &w.role {
+                _ if !w.public => Vec::new(),
+                Role::LoadBalancer(lb) => vec![(lb.http_port, Protocol::Tcp)],
+                _ => w.ports.iter().map(|p| (p.number, p.protocol)).collect(),
             };
-            for target in serving {
-                let first = u32::from(target) + shift;
+            let serving = serving
+                .into_iter()
+                .filter(|(n, proto)| {
+                    !chosen
+                        .iter()
+                        .any(|(p, _, _)| p.number == *n && p.protocol == *proto)
+                })
+                .map(|(target, protocol)| (target, protocol, None, target))
+                .collect::<Vec<_>>();
+            let published: Vec<(u16, Protocol, Option<String>, u16)> = chosen
+                .into_iter()
+                .map(|(p, ip, host)| (p.number, p.protocol, ip, host))
+                .chain(serving)
+                .collect();
+            for (target, protocol, host_ip, host) in published {
+                let first = u32::from(host) + shift;
                 let last = first + w.replicas.max(1) - 1;
                 if last > 65_535 {
                     self.errors.push(
@@ -911,11 +1253,85 @@ impl Lowering<'_> {
                 }
                 w.published.push(Published {
                     target,
+                    protocol,
+                    host_ip,
                     first,
                     last,
                 });
             }
         }
+    }
+
+    /// The host ports each component chooses with `publish { PORT = HOST }`:
+    /// its port, the address and the host port.
+    fn chosen_host_ports(
+        &mut self,
+        workloads: &[Workload],
+    ) -> BTreeMap<String, Vec<(Port, Option<String>, u16)>> {
+        let mut out: BTreeMap<String, Vec<(Port, Option<String>, u16)>> = BTreeMap::new();
+        for c in &self.landscape.components {
+            let Some(publish) = c.settings.get("publish").and_then(Value::as_map) else {
+                continue;
+            };
+            let Some(w) = workloads.iter().find(|w| w.name == c.name) else {
+                continue;
+            };
+            for (name, value) in publish {
+                let Some((ip, host)) = crate::check::types::host_port(value) else {
+                    continue;
+                };
+                let port = match &w.role {
+                    Role::LoadBalancer(lb) if name == "http" => Some(Port {
+                        name: name.clone(),
+                        number: lb.http_port,
+                        protocol: Protocol::Tcp,
+                    }),
+                    _ => w.port(name).cloned(),
+                };
+                let Some(port) = port else {
+                    let names: Vec<&str> = w.ports.iter().map(|p| p.name.as_str()).collect();
+                    let help = crate::diag::did_you_mean(name, names.iter().copied(), |all| {
+                        if all.is_empty() {
+                            format!(
+                                "`{}` serves no port; declare it first: `ports {{ {name} = 8080 }}`",
+                                c.name
+                            )
+                        } else {
+                            format!("`{}` serves {}", c.name, crate::diag::one_of(&all))
+                        }
+                    });
+                    self.errors.push(
+                        Diagnostic::new(
+                            ErrorCode::PortNotExposed,
+                            format!(
+                                "`publish` names port `{name}`, which `{}` does not serve",
+                                c.name
+                            ),
+                        )
+                        .label(span_of(c, "publish"), "not a port of this component")
+                        .help(help),
+                    );
+                    continue;
+                };
+                out.entry(c.name.clone())
+                    .or_default()
+                    .push((port, ip, host));
+            }
+            if !w.targets.cloudformation {
+                continue;
+            }
+            self.warn(
+                ErrorCode::NotHonoured,
+                span_of(c, "publish"),
+                "compose only",
+                format!(
+                    "`publish` of `{}` applies on compose only: on AWS a component is reached from outside through a load balancer",
+                    c.name
+                ),
+                "route to it from a `load_balancer` to reach it on AWS",
+            );
+        }
+        out
     }
 
     /// What each workload waits for: every component it depends on, until

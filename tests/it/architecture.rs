@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 /// The stages, earliest first. A stage may use only the stages before it.
 const STAGES: &[&str] = &[
-    "source", "diag", "syntax", "format", "resolve", "model", "check", "eval", "graph", "lower",
-    "emit", "diff", "write", "cli",
+    "source", "diag", "syntax", "format", "import", "resolve", "model", "check", "eval", "graph",
+    "lower", "emit", "diff", "write", "cli",
 ];
 
 fn rust_files(path: &Path) -> Vec<PathBuf> {

@@ -1005,7 +1005,6 @@ fn a_service_says_what_the_landscape_says() {
         auth["deploy"],
         json!({
             "replicas": 4,
-            "resources": { "limits": { "cpus": "0.25", "memory": "512M" } },
             "update_config": { "order": "start-first" },
         })
     );

@@ -718,8 +718,10 @@ fn check_and_build_agree_on_every_example_and_ui_file() {
             .unwrap_or(path)
             .display()
             .to_string();
-        if name.contains("E0501") {
-            continue; // the output folder: only a build writes
+        if name.contains("E0501") || name.contains("E0504") {
+            // The output folder: only a build writes. Nothing to build: `check`
+            // checks every environment, with placeholders for parameters.
+            continue;
         }
         let file = path.to_str().expect("utf-8");
         let mut check: Vec<&str> = vec!["check", file, "--format", "json"];
@@ -761,6 +763,7 @@ landscape shop {
     command = ["serve", "--port", "8080"]
     ports { http = 8080 }
     replicas = 2
+    cpu = 0.5
     compose {
       command = ["serve", "--debug"]
       deploy {

@@ -392,7 +392,7 @@ fn large_landscape(services: usize) -> String {
     use std::fmt::Write as _;
     let mut text = String::from("import \"job\"\n\nlandscape big {\n");
     text.push_str(
-        "  job migrate {\n    image = \"ghcr.io/big/migrate:1.0\"\n    command = [\"migrate\"]\n  }\n",
+        "  job migrate {\n    image = \"ghcr.io/big/migrate:1.0.0\"\n    command = [\"migrate\"]\n  }\n",
     );
     for s in 0..services {
         let _ = writeln!(

@@ -107,7 +107,7 @@ landscape tiles {
     versioning = false
   }
   service api {
-    image = "ghcr.io/tiles/api:1.0"
+    image = "ghcr.io/tiles/api:1.0.0"
     ports { http = 8080 }
     env {
       S3 = "http://${tiles.host}:${tiles.ports.s3}"
@@ -497,15 +497,7 @@ fn every_bucket_of_an_ephemeral_stack_is_emptied_before_its_deletion() {
 
     // cfn-lint: no error or warning; checkov: nothing fails on what the self-delete adds.
     let file = dir.join("cloudformation.json");
-    let lint = std::process::Command::new(venv_tool("cfn-lint"))
-        .arg(&file)
-        .output()
-        .expect("cfn-lint runs");
-    let report = String::from_utf8_lossy(&lint.stdout);
-    assert!(
-        lint.status.success() && report.trim().is_empty(),
-        "cfn-lint:\n{report}"
-    );
+    crate::assert_cfn_lint_clean(&file);
     let (_, report) = crate::checkov_cloudformation(&file, &dir);
     for line in report.lines().filter(|l| l.contains("FAILED for resource")) {
         assert!(

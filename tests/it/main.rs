@@ -15,8 +15,10 @@ mod expiry;
 mod format;
 mod fuzz;
 mod graph;
+mod import;
 mod reuse;
 mod runtime;
+mod settings;
 mod ui;
 
 use std::path::{Path, PathBuf};
@@ -152,6 +154,19 @@ pub fn temp_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// Asserts cfn-lint reports nothing on `file`.
+pub fn assert_cfn_lint_clean(file: &Path) {
+    let lint = Command::new(venv_tool("cfn-lint"))
+        .arg(file)
+        .output()
+        .expect("cfn-lint runs");
+    let report = String::from_utf8_lossy(&lint.stdout);
+    assert!(
+        lint.status.success() && report.trim().is_empty(),
+        "cfn-lint:\n{report}"
+    );
 }
 
 /// Runs checkov on a CloudFormation template from `dir`: whether it passed

@@ -34,7 +34,9 @@ import yaml
 DURATION = re.compile(r"^(\d+(h|m|s|ms|us|ns))+$")
 MEMORY = re.compile(r"^\d+[KMG]?$")
 PUBLISHED = re.compile(r"^(\d+)(-(\d+))?$")
-RESTART = {"no", "always", "on-failure", "unless-stopped"}
+RESTART = re.compile(r"^(no|always|on-failure|on-failure:[1-9]\d*|unless-stopped)$")
+# `expose` entries: a number, or "PORT/PROTO" for another protocol than TCP.
+EXPOSE = re.compile(r"^([1-9]\d{0,4})/(tcp|udp)$")
 # The one interpolation bomc writes on purpose: a secret's value taken from the
 # host environment (compose fails to start the stack when it is unset or empty).
 FROM_HOST = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^${}]*\}$")
@@ -144,17 +146,23 @@ def check_formats(doc):
                 yield f"service {name}: cpus {limits['cpus']!r}"
         if "memory" in limits and not MEMORY.match(str(limits["memory"])):
             yield f"service {name}: memory {limits['memory']!r}"
-        if "restart" in service and service["restart"] not in RESTART:
+        if "restart" in service and not RESTART.match(str(service["restart"])):
             yield f"service {name}: restart {service['restart']!r}"
         for n in service.get("expose") or []:
-            if not port(n):
+            m = EXPOSE.match(n) if isinstance(n, str) else None
+            if not port(n) and not (m and port(int(m.group(1)))):
                 yield f"service {name}: expose {n!r}"
         for p in service.get("ports") or []:
             if not isinstance(p, dict):
                 yield f"service {name}: port {p!r} in short syntax"
                 continue
             m = PUBLISHED.match(str(p.get("published", "")))
-            if not port(p.get("target")) or not m or not all(port(int(g)) for g in (m.group(1), m.group(3)) if g):
+            if (
+                not port(p.get("target"))
+                or not m
+                or not all(port(int(g)) for g in (m.group(1), m.group(3)) if g)
+                or p.get("protocol", "tcp") not in ("tcp", "udp")
+            ):
                 yield f"service {name}: port {p!r}"
 
 

@@ -275,6 +275,44 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
     if let Some(command) = &w.command {
         container["Command"] = json!(command.iter().map(|c| t.text(c)).collect::<Vec<_>>());
     }
+    if let Some(entrypoint) = &w.entrypoint {
+        container["EntryPoint"] = json!(entrypoint.iter().map(|c| t.text(c)).collect::<Vec<_>>());
+    }
+    if let Some(user) = &w.user {
+        container["User"] = json!(user);
+    }
+    if let Some(dir) = &w.working_dir {
+        container["WorkingDirectory"] = json!(dir);
+    }
+    if let Some(cpu) = w.reservations.cpu {
+        container["Cpu"] = json!((cpu * 1024.0).round() as u64);
+    }
+    if let Some(mib) = w.reservations.memory_mib {
+        container["MemoryReservation"] = json!(mib);
+    }
+    let linux = &w.linux;
+    if !linux.cap_add.is_empty() || !linux.cap_drop.is_empty() {
+        container["LinuxParameters"] =
+            json!({"Capabilities": {"Add": linux.cap_add, "Drop": linux.cap_drop}});
+    }
+    if !linux.ulimits.is_empty() {
+        container["Ulimits"] = json!(
+            linux
+                .ulimits
+                .iter()
+                .map(|(name, (soft, hard))| json!({"Name": name, "SoftLimit": soft, "HardLimit": hard}))
+                .collect::<Vec<_>>()
+        );
+    }
+    if !linux.sysctls.is_empty() {
+        container["SystemControls"] = json!(
+            linux
+                .sysctls
+                .iter()
+                .map(|(name, value)| json!({"Namespace": name, "Value": value}))
+                .collect::<Vec<_>>()
+        );
+    }
     if let Some(h) = &w.health {
         container["HealthCheck"] = health_check(t, h);
     }

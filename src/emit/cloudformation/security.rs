@@ -86,14 +86,19 @@ pub(crate) fn security_groups(t: &mut Template) {
                 let container_port = served
                     .map(|e| e.port_number(&port.name, port.number))
                     .unwrap_or(port.number);
+                let (protocol, suffix) = if port.protocol == "udp" {
+                    ("udp", "Udp")
+                } else {
+                    ("tcp", "")
+                };
                 t.add(
-                    format!("{target_id}From{from_id}Port{container_port}"),
+                    format!("{target_id}From{from_id}Port{container_port}{suffix}"),
                     json!({
                         "Type": "AWS::EC2::SecurityGroupIngress",
                         "Properties": {
                             "GroupId": {"Fn::GetAtt": [format!("{target_id}SecurityGroup"), "GroupId"]},
                             "SourceSecurityGroupId": source,
-                            "IpProtocol": "tcp",
+                            "IpProtocol": protocol,
                             "FromPort": container_port,
                             "ToPort": container_port,
                             "Description": format!("{} from {} ({})", target, a.from, port.name),

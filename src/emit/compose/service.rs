@@ -6,12 +6,16 @@ use super::spec::*;
 use super::{Emit, escape_dollars, haproxy, internal};
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::lower::plan::{
-    BuildImage, Check, EnvValue, Health, ImageSource, Role, SecretDelivery, Wait, Workload,
+    BuildImage, Check, EnvValue, Health, ImageSource, Mount, Protocol, Role, SecretDelivery, Wait,
+    Workload,
 };
 use crate::model::Value;
+use crate::source::{absolute, normalize, relative};
 use serde_yaml_ng::{Mapping, Value as Yaml};
 use std::collections::BTreeSet;
-use std::path::{Component as PathPart, Path, PathBuf};
+use std::path::Path;
+#[cfg(test)]
+use std::path::PathBuf;
 
 /// A compose duration (`2s`, `1m30s`, `500ms`).
 fn duration(ms: u64) -> String {
@@ -41,64 +45,6 @@ fn memory(bytes: u64) -> String {
     bytes.to_string()
 }
 
-/// Removes `.` and resolves `..` lexically, as compose does with the paths
-/// it joins (`..` above the root stays at the root).
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            PathPart::CurDir => {}
-            PathPart::ParentDir => match out.components().next_back() {
-                Some(PathPart::Normal(_)) => {
-                    out.pop();
-                }
-                Some(PathPart::RootDir | PathPart::Prefix(_)) => {}
-                _ => out.push(".."),
-            },
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
-}
-
-/// `path` made absolute from the working directory (lexically: symbolic
-/// links stay as they are), and normalized.
-fn absolute(path: &Path) -> PathBuf {
-    let path = if path.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        path
-    };
-    normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
-}
-
-/// `path` relative to `base` (both absolute and normalized), `/`-separated;
-/// `path` itself when they share no root (another drive).
-fn relative(path: &Path, base: &Path) -> String {
-    let path_parts: Vec<PathPart> = path.components().collect();
-    let base_parts: Vec<PathPart> = base.components().collect();
-    if path_parts.first() != base_parts.first() {
-        return path.to_string_lossy().into_owned();
-    }
-    let common = path_parts
-        .iter()
-        .zip(&base_parts)
-        .take_while(|(a, b)| a == b)
-        .count();
-    let parts: Vec<String> = std::iter::repeat_n(String::from(".."), base_parts.len() - common)
-        .chain(
-            path_parts[common..]
-                .iter()
-                .map(|p| p.as_os_str().to_string_lossy().into_owned()),
-        )
-        .collect();
-    if parts.is_empty() {
-        String::from(".")
-    } else {
-        parts.join("/")
-    }
-}
-
 /// The build of an image bomc builds: its context as the dockerfile target's
 /// build script takes it (the image's `context` from the `.bom` file's
 /// folder; for a template without one, that folder; for a layer without one,
@@ -111,12 +57,23 @@ fn build(emit: &Emit, image: &BuildImage) -> Build {
     let image_dir = output_dir.join("images").join(&image.name);
     let context = match &image.context {
         Some(c) => normalize(&source_dir.join(c)),
-        None if image.template.is_some() => source_dir,
+        None if image.template.is_some() || image.dockerfile.is_some() => source_dir,
         None => image_dir.clone(),
     };
-    Build {
-        context: relative(&context, &output_dir),
-        dockerfile: relative(&image_dir.join("Dockerfile"), &context),
+    match &image.dockerfile {
+        // The project's own Dockerfile: compose names it relative to the context.
+        Some(dockerfile) => Build {
+            context: relative(&context, &output_dir),
+            dockerfile: dockerfile.clone(),
+            target: image.target.clone(),
+            args: image.args.iter().cloned().collect(),
+        },
+        None => Build {
+            context: relative(&context, &output_dir),
+            dockerfile: relative(&image_dir.join("Dockerfile"), &context),
+            target: None,
+            args: Default::default(),
+        },
     }
 }
 
@@ -163,20 +120,127 @@ fn raw(emit: &Emit, value: &Value, w: &Workload, errors: &mut Vec<Diagnostic>) -
     }
 }
 
-/// Merges `patch` into `base`: maps key by key, recursively; anything else replaced.
+/// Merges `patch` into `base` as a Compose override file merges into the
+/// file before it (Compose Specification, "Merge"): maps key by key,
+/// recursively; sequences appended, but `command`, `entrypoint` and
+/// `healthcheck.test` replaced, and `ports`, `volumes`, `secrets` and
+/// `configs` merged by their unique key (an entry with the key of one bomc
+/// wrote replaces it); `environment` and `labels` written as `KEY=VALUE`
+/// lists merged by name.
 fn merge(base: &mut Yaml, patch: Yaml) {
+    merge_at(base, patch, "");
+}
+
+fn merge_at(base: &mut Yaml, patch: Yaml, key: &str) {
     match (base, patch) {
         (Yaml::Mapping(b), Yaml::Mapping(p)) => {
             for (k, v) in p {
+                let name = k.as_str().unwrap_or("").to_string();
                 match b.get_mut(&k) {
-                    Some(existing) => merge(existing, v),
+                    Some(existing) => merge_at(existing, v, &name),
                     None => {
                         b.insert(k, v);
                     }
                 }
             }
         }
+        (base @ Yaml::Mapping(_), Yaml::Sequence(p)) if matches!(key, "environment" | "labels") => {
+            merge_at(base, Yaml::Mapping(key_values(p)), key);
+        }
+        (Yaml::Sequence(b), Yaml::Sequence(p))
+            if !matches!(key, "command" | "entrypoint" | "test") =>
+        {
+            for item in p {
+                let id = unique_key(key, &item);
+                match id.and_then(|id| {
+                    b.iter()
+                        .position(|e| unique_key(key, e).as_ref() == Some(&id))
+                }) {
+                    Some(i) => b[i] = item,
+                    None => b.push(item),
+                }
+            }
+        }
         (base, patch) => *base = patch,
+    }
+}
+
+/// `["KEY=VALUE", …]` as a map (a `KEY` alone maps to null, as compose reads it).
+fn key_values(items: Vec<Yaml>) -> Mapping {
+    let mut m = Mapping::new();
+    for item in items {
+        let text = item.as_str().unwrap_or_default().to_string();
+        match text.split_once('=') {
+            Some((k, v)) => m.insert(Yaml::String(k.into()), Yaml::String(v.into())),
+            None => m.insert(Yaml::String(text), Yaml::Null),
+        };
+    }
+    m
+}
+
+/// The key compose merges an entry of `ports`, `volumes`, `secrets` or
+/// `configs` by (long or short syntax); `None` for other lists.
+fn unique_key(list: &str, entry: &Yaml) -> Option<String> {
+    let field = |name: &str| -> String {
+        match entry.get(name) {
+            Some(Yaml::String(s)) => s.clone(),
+            Some(Yaml::Number(n)) => n.to_string(),
+            _ => String::new(),
+        }
+    };
+    let short = entry.as_str();
+    match list {
+        "volumes" => Some(match short {
+            // SOURCE:TARGET[:MODE], or an anonymous TARGET.
+            Some(s) => {
+                let parts: Vec<&str> = s.split(':').collect();
+                parts
+                    .get(1)
+                    .or(parts.first())
+                    .copied()
+                    .unwrap_or("")
+                    .to_string()
+            }
+            None => field("target"),
+        }),
+        // The path it is mounted at: a secret by default in /run/secrets/,
+        // a config at the root.
+        "secrets" | "configs" => {
+            let folder = if list == "secrets" {
+                "/run/secrets/"
+            } else {
+                "/"
+            };
+            Some(match short {
+                Some(s) => format!("{folder}{s}"),
+                None if entry.get("target").is_some() => field("target"),
+                None => format!("{folder}{}", field("source")),
+            })
+        }
+        "ports" => Some(match short {
+            // [IP:][PUBLISHED:]TARGET[/PROTOCOL]
+            Some(s) => {
+                let (rest, protocol) = s.split_once('/').unwrap_or((s, "tcp"));
+                let mut parts: Vec<&str> = rest.rsplitn(3, ':').collect();
+                parts.resize(3, "");
+                format!("{}|{}|{}|{protocol}", parts[2], parts[0], parts[1])
+            }
+            None => {
+                let protocol = field("protocol");
+                format!(
+                    "{}|{}|{}|{}",
+                    field("host_ip"),
+                    field("target"),
+                    field("published"),
+                    if protocol.is_empty() {
+                        "tcp"
+                    } else {
+                        &protocol
+                    }
+                )
+            }
+        }),
+        _ => None,
     }
 }
 
@@ -189,7 +253,31 @@ pub(super) fn service(
 ) -> Result<Yaml, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let mut s = Service {
-        restart: if w.is_job() { "no" } else { "unless-stopped" },
+        restart: w.restart.clone(),
+        entrypoint: w
+            .entrypoint
+            .as_ref()
+            .map(|c| c.iter().map(|t| emit.resolve(t)).collect()),
+        user: w.user.clone(),
+        working_dir: w.working_dir.clone(),
+        env_file: w.env_files.iter().map(|f| host_path(emit, f)).collect(),
+        profiles: w.profiles.clone(),
+        cap_add: w.linux.cap_add.clone(),
+        cap_drop: w.linux.cap_drop.clone(),
+        ulimits: w
+            .linux
+            .ulimits
+            .iter()
+            .map(|(name, &(soft, hard))| {
+                let limit = if soft == hard {
+                    Ulimit::Same(soft)
+                } else {
+                    Ulimit::Split { soft, hard }
+                };
+                (name.clone(), limit)
+            })
+            .collect(),
+        sysctls: w.linux.sysctls.clone(),
         networks: emit
             .networks
             .get(&w.name)
@@ -197,6 +285,7 @@ pub(super) fn service(
             .unwrap_or_default(),
         healthcheck: match &w.health {
             Some(h) => Some(healthcheck(h)),
+            None if w.health_disabled => Some(check_off()),
             None => inherited_check_off(emit, w),
         },
         command: w
@@ -218,10 +307,8 @@ pub(super) fn service(
         deploy: Some(Deploy {
             replicas: w.replicas,
             resources: Resources {
-                limits: Limits {
-                    cpus: Some(w.cpu.to_string()),
-                    memory: Some(memory(w.memory_mib.saturating_mul(1 << 20))),
-                },
+                limits: limits(&w.limits),
+                reservations: limits(&w.reservations),
             },
         }),
         ..Service::default()
@@ -262,6 +349,14 @@ pub(super) fn service(
     }
 }
 
+/// CPU and memory as compose writes them.
+fn limits(r: &crate::lower::plan::Resources) -> Limits {
+    Limits {
+        cpus: r.cpu.map(|c| c.to_string()),
+        memory: r.memory_mib.map(|m| memory(m.saturating_mul(1 << 20))),
+    }
+}
+
 /// The health check as compose runs it; `healthy` has no compose equivalent
 /// (the plan carries the warning).
 fn healthcheck(h: &Health) -> Healthcheck {
@@ -296,14 +391,19 @@ fn inherited_check_off(emit: &Emit, w: &Workload) -> Option<Healthcheck> {
         .iter()
         .find(|i| &i.name == name)
         .and_then(|i| i.health.as_ref())
-        .map(|_| Healthcheck {
-            test: Vec::new(),
-            disable: true,
-            interval: None,
-            timeout: None,
-            retries: None,
-            start_period: None,
-        })
+        .map(|_| check_off())
+}
+
+/// The image's HEALTHCHECK turned off.
+fn check_off() -> Healthcheck {
+    Healthcheck {
+        test: Vec::new(),
+        disable: true,
+        interval: None,
+        timeout: None,
+        retries: None,
+        start_period: None,
+    }
 }
 
 /// The image, or the build of an image definition.
@@ -413,28 +513,29 @@ fn ports(
         _ => None,
     };
     for p in &w.published {
-        let protocol = w
-            .ports
-            .iter()
-            .find(|port| port.number == p.target)
-            .map(|port| port.protocol.as_str())
-            .unwrap_or("tcp");
         s.ports.push(Published {
             target: p.target,
+            host_ip: p.host_ip.clone(),
             published: if p.last > p.first {
                 format!("{}-{}", p.first, p.last)
             } else {
                 p.first.to_string()
             },
-            protocol,
+            protocol: p.protocol.as_str(),
         });
     }
     if !w.public {
-        let serving: BTreeSet<u16> = match lb {
-            Some(lb) => BTreeSet::from([lb.http_port]),
-            None => w.ports.iter().map(|p| p.number).collect(),
+        let serving: BTreeSet<(u16, Protocol)> = match lb {
+            Some(lb) => BTreeSet::from([(lb.http_port, Protocol::Tcp)]),
+            None => w.ports.iter().map(|p| (p.number, p.protocol)).collect(),
         };
-        s.expose = serving.into_iter().collect();
+        s.expose = serving
+            .into_iter()
+            .map(|(n, protocol)| match protocol {
+                Protocol::Tcp => Yaml::Number(n.into()),
+                Protocol::Udp => Yaml::String(format!("{n}/udp")),
+            })
+            .collect();
     }
     let Some(lb) = lb else {
         return;
@@ -459,19 +560,75 @@ fn ports(
     }
 }
 
-/// Each volume as the named volume `<component>.<name>`.
+/// Each volume as the named volume `<component>.<name>`; then the mounts:
+/// bind mounts from the `.bom` file's folder, written relative to the
+/// compose file's, volumes and tmpfs.
 fn volumes(emit: &Emit, w: &Workload, s: &mut Service, file: &mut ComposeFile) {
-    for v in &w.volumes {
-        let key = format!("{}.{}", w.name, v.name);
+    let mut named = |name: &str| {
+        let key = format!("{}.{name}", w.name);
         let mut labels = emit.labels.clone();
         labels.insert(String::from("org.bomc.component"), w.name.clone());
         labels.insert(String::from("org.bomc.stateful"), w.stateful.to_string());
         file.volumes.insert(key.clone(), Labelled { labels });
+        key
+    };
+    for v in &w.volumes {
         s.volumes.push(VolumeMount {
             kind: "volume",
-            source: key,
+            source: Some(named(&v.name)),
             target: v.path.clone(),
+            read_only: false,
+            tmpfs: None,
         });
+    }
+    for m in &w.mounts {
+        s.volumes.push(match m {
+            Mount::Bind {
+                source,
+                target,
+                read_only,
+            } => VolumeMount {
+                kind: "bind",
+                source: Some(host_path(emit, source)),
+                target: target.clone(),
+                read_only: *read_only,
+                tmpfs: None,
+            },
+            Mount::Volume {
+                name,
+                target,
+                read_only,
+            } => VolumeMount {
+                kind: "volume",
+                source: Some(named(name)),
+                target: target.clone(),
+                read_only: *read_only,
+                tmpfs: None,
+            },
+            Mount::Tmpfs { target, size } => VolumeMount {
+                kind: "tmpfs",
+                source: None,
+                target: target.clone(),
+                read_only: false,
+                tmpfs: size.map(|size| TmpfsOptions { size }),
+            },
+        });
+    }
+}
+
+/// A host path from the `.bom` file's folder, relative to the compose
+/// file's (absolute paths stay as written).
+fn host_path(emit: &Emit, path: &str) -> String {
+    if Path::new(path).is_absolute() {
+        return path.to_string();
+    }
+    let instance = &emit.plan.instance;
+    let full = normalize(&absolute(&instance.source_dir).join(path));
+    let rel = relative(&full, &absolute(&instance.output_dir));
+    if rel.starts_with("..") {
+        rel
+    } else {
+        format!("./{rel}")
     }
 }
 
@@ -527,6 +684,42 @@ mod tests {
             "deploy: {replicas: 3, resources: {limits: {cpus: '1'}}, update_config: {order: start-first}}\nrestart: no",
         )
         .unwrap();
+        assert_eq!(base, want);
+    }
+
+    #[test]
+    fn escape_hatch_lists_merge_as_compose_override_files_do() {
+        let yaml = |s: &str| -> Yaml { serde_yaml_ng::from_str(s).unwrap() };
+        let mut base = yaml(
+            "volumes: [{type: volume, source: db.data, target: /var/lib/mysql}]\n\
+             ports: [{target: 80, published: '8080', protocol: tcp}]\n\
+             secrets: [{source: a, target: /run/bomc/env/A}]\n\
+             environment: {A: '1', B: '2'}\n\
+             command: [serve]\n\
+             dns: [1.1.1.1]\n\
+             healthcheck: {test: [CMD, a], interval: 2s}",
+        );
+        merge(
+            &mut base,
+            yaml(
+                "volumes: ['./conf:/etc/mysql/conf.d:ro', {type: volume, source: other, target: /var/lib/mysql}]\n\
+                 ports: ['9090:90', {target: 80, published: '8080', protocol: tcp, mode: host}]\n\
+                 secrets: [b]\n\
+                 environment: [B=3, C]\n\
+                 command: [debug]\n\
+                 dns: [8.8.8.8]\n\
+                 healthcheck: {test: [CMD, b]}",
+            ),
+        );
+        let want = yaml(
+            "volumes: [{type: volume, source: other, target: /var/lib/mysql}, './conf:/etc/mysql/conf.d:ro']\n\
+             ports: [{target: 80, published: '8080', protocol: tcp, mode: host}, '9090:90']\n\
+             secrets: [{source: a, target: /run/bomc/env/A}, b]\n\
+             environment: {A: '1', B: '3', C: null}\n\
+             command: [debug]\n\
+             dns: [1.1.1.1, 8.8.8.8]\n\
+             healthcheck: {test: [CMD, b], interval: 2s}",
+        );
         assert_eq!(base, want);
     }
 }

@@ -43,7 +43,15 @@ pub(super) struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) build: Option<Build>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) entrypoint: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) command: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) working_dir: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) env_file: Vec<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(super) environment: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -53,7 +61,7 @@ pub(super) struct Service {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(super) ports: Vec<Published>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(super) expose: Vec<u16>,
+    pub(super) expose: Vec<Yaml>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(super) networks: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -64,10 +72,26 @@ pub(super) struct Service {
     pub(super) healthcheck: Option<Healthcheck>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) deploy: Option<Deploy>,
-    pub(super) restart: &'static str,
+    pub(super) restart: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) profiles: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) cap_add: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) cap_drop: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(super) ulimits: BTreeMap<String, Ulimit>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(super) sysctls: BTreeMap<String, String>,
     pub(super) labels: BTreeMap<String, String>,
+}
+
+/// One ulimit: a number when soft and hard agree.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(super) enum Ulimit {
+    Same(i64),
+    Split { soft: i64, hard: i64 },
 }
 
 #[derive(Serialize)]
@@ -76,6 +100,10 @@ pub(super) struct Build {
     pub(super) context: String,
     /// Relative to the context.
     pub(super) dockerfile: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) target: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(super) args: BTreeMap<String, String>,
 }
 
 /// A compose secret mounted into a service: the short syntax mounts it at
@@ -96,6 +124,8 @@ pub(super) struct ConfigMount {
 #[derive(Serialize)]
 pub(super) struct Published {
     pub(super) target: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) host_ip: Option<String>,
     pub(super) published: String,
     pub(super) protocol: &'static str,
 }
@@ -104,8 +134,19 @@ pub(super) struct Published {
 pub(super) struct VolumeMount {
     #[serde(rename = "type")]
     pub(super) kind: &'static str,
-    pub(super) source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) source: Option<String>,
     pub(super) target: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(super) read_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) tmpfs: Option<TmpfsOptions>,
+}
+
+#[derive(Serialize)]
+pub(super) struct TmpfsOptions {
+    /// Bytes.
+    pub(super) size: u64,
 }
 
 #[derive(Serialize)]
@@ -133,12 +174,28 @@ pub(super) struct Healthcheck {
 #[derive(Serialize)]
 pub(super) struct Deploy {
     pub(super) replicas: u32,
+    #[serde(skip_serializing_if = "Resources::is_empty")]
     pub(super) resources: Resources,
 }
 
 #[derive(Serialize)]
 pub(super) struct Resources {
+    #[serde(skip_serializing_if = "Limits::is_empty")]
     pub(super) limits: Limits,
+    #[serde(skip_serializing_if = "Limits::is_empty")]
+    pub(super) reservations: Limits,
+}
+
+impl Resources {
+    pub(super) fn is_empty(&self) -> bool {
+        self.limits.is_empty() && self.reservations.is_empty()
+    }
+}
+
+impl Limits {
+    pub(super) fn is_empty(&self) -> bool {
+        self.cpus.is_none() && self.memory.is_none()
+    }
 }
 
 #[derive(Serialize)]

@@ -228,7 +228,8 @@ pub fn emit(plan: &Plan) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
     let hb = registry();
     let mut diags = Vec::new();
     let mut artifacts = Vec::new();
-    for image in &plan.images {
+    // The project's own Dockerfiles are built as they are (build.sh).
+    for image in plan.images.iter().filter(|i| i.dockerfile.is_none()) {
         let mut out = Errors::new(image);
         let view = view(plan, image, &mut out);
         if !out.diags.is_empty() {
@@ -763,13 +764,30 @@ fn build_script(plan: &Plan) -> String {
         let context = match &image.context {
             Some(c) if std::path::Path::new(c).is_absolute() => sh_quote(c),
             Some(c) => format!("\"$source_dir\"/{}", sh_quote(c)),
-            None if image.template.is_some() => String::from("\"$source_dir\""),
+            None if image.template.is_some() || image.dockerfile.is_some() => {
+                String::from("\"$source_dir\"")
+            }
             None => format!("\"$images/{name}\""),
+        };
+        // The project's own Dockerfile, relative to its context, with its
+        // stage and build arguments; else the one bomc wrote.
+        let (file, extra) = match &image.dockerfile {
+            Some(dockerfile) => {
+                let mut extra = String::new();
+                if let Some(target) = &image.target {
+                    extra.push_str(&format!(" --target {}", sh_quote(target)));
+                }
+                for (k, v) in &image.args {
+                    extra.push_str(&format!(" --build-arg {}", sh_quote(&format!("{k}={v}"))));
+                }
+                (format!("{context}/{}", sh_quote(dockerfile)), extra)
+            }
+            None => (format!("\"$images/{name}/Dockerfile\""), String::new()),
         };
         s.push('\n');
         s.push_str(&format!("echo {}\n", sh_quote(&format!("+ {}", image.tag))));
         s.push_str(&format!(
-            "docker build ${{BOMC_PLATFORM:+--platform \"$BOMC_PLATFORM\"}} --file \"$images/{name}/Dockerfile\" --tag {} {context}\n",
+            "docker build ${{BOMC_PLATFORM:+--platform \"$BOMC_PLATFORM\"}} --file {file}{extra} --tag {} {context}\n",
             sh_quote(&image.tag)
         ));
     }

@@ -575,6 +575,8 @@ landscape app {
         plan: &[
             "web changed cpu",
             "web changed memory_mib",
+            "web changed limits.cpu",
+            "web changed limits.memory_mib",
             "web changed fargate",
         ],
         artifacts: &[
@@ -1323,8 +1325,10 @@ kind go_api {
         )),
         plan: &[
             "orders changed memory_mib",
+            "orders changed limits.memory_mib",
             "orders changed fargate",
             "users changed memory_mib",
+            "users changed limits.memory_mib",
             "users changed fargate",
         ],
         artifacts: &["cloudformation orders replace OrdersTaskDefinition Properties.Memory"],
