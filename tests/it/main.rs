@@ -16,6 +16,7 @@ mod format;
 mod fuzz;
 mod graph;
 mod runtime;
+mod scaling;
 mod ui;
 
 use std::path::{Path, PathBuf};
