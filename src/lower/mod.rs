@@ -46,6 +46,11 @@ pub fn lower(landscape: &Landscape, graph: &Graph, ctx: &Context) -> Result<Plan
     let images = image::images(landscape, graph, &instance, &mut errors);
     let mut lowering = workload::Lowering {
         landscape,
+        components: landscape
+            .components
+            .iter()
+            .map(|c| (c.name.as_str(), c))
+            .collect(),
         graph,
         instance: &instance,
         errors: &mut errors,

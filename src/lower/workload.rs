@@ -11,6 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) struct Lowering<'a> {
     pub landscape: &'a Landscape,
+    /// The landscape's components by name (a lookup per reference, not a scan).
+    pub components: BTreeMap<&'a str, &'a Component>,
     pub graph: &'a Graph,
     pub instance: &'a Instance,
     pub errors: &'a mut Vec<Diagnostic>,
@@ -978,7 +980,7 @@ impl Lowering<'_> {
             .filter(|t| *t != c.name)
             .collect();
         for bucket in buckets {
-            let Some(b) = self.landscape.component(bucket) else {
+            let Some(&b) = self.components.get(bucket) else {
                 continue;
             };
             if managed_of(b) != Some(Managed::S3) {

@@ -18,6 +18,7 @@ mod graph;
 mod import;
 mod reuse;
 mod runtime;
+mod scaling;
 mod settings;
 mod ui;
 

@@ -101,11 +101,11 @@ pub(crate) fn execution_role(t: &mut Template) {
 /// S3 objects of the buckets it reads or writes, HTTP on the search domains.
 fn grants(t: &Template, w: &Workload) -> Vec<Json> {
     let mut statements = Vec::new();
-    for (server, clients) in &t.plan.access {
+    for &(server, clients) in &t.grantors {
         if !clients.iter().any(|a| a.from == w.name) {
             continue;
         }
-        let Some(s) = t.workloads.get(server.as_str()) else {
+        let Some(s) = t.workloads.get(server) else {
             continue;
         };
         let id = &s.id;
@@ -385,15 +385,10 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
     });
     let mut balancers = Vec::new();
     let mut depends = Vec::new();
-    for lb in &t.plan.workloads {
-        let Role::LoadBalancer(balancer) = &lb.role else {
-            continue;
-        };
-        for route in balancer.routes.iter().filter(|r| r.component == w.name) {
-            let tg = super::alb::target_group_id(lb, route);
-            balancers.push(json!({"ContainerName": w.name, "ContainerPort": route.port, "TargetGroupArn": {"Ref": tg}}));
-            depends.push(json!(super::alb::rule_id(lb, route)));
-        }
+    for &(lb, route) in t.routes.get(w.name.as_str()).into_iter().flatten() {
+        let tg = super::alb::target_group_id(lb, route);
+        balancers.push(json!({"ContainerName": w.name, "ContainerPort": route.port, "TargetGroupArn": {"Ref": tg}}));
+        depends.push(json!(super::alb::rule_id(lb, route)));
     }
     if !balancers.is_empty() {
         service["Properties"]["LoadBalancers"] = json!(balancers);

@@ -19,7 +19,7 @@ mod split;
 use super::{Artifact, EmitOptions};
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::lower::dns_label;
-use crate::lower::plan::{DbEngine, Piece, Plan, Role, Text, Workload};
+use crate::lower::plan::{DbEngine, Piece, Plan, Role, Route, Text, Workload};
 use serde_json::{Map, Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,6 +31,12 @@ pub(crate) struct Template<'a> {
     pub outputs: Map<String, Json>,
     /// Workloads by name.
     pub workloads: BTreeMap<&'a str, &'a Workload>,
+    /// The servers whose clients' task roles get grants (buckets, search
+    /// domains), with those clients: found once, not once per workload.
+    pub grantors: Vec<(&'a str, &'a [crate::graph::Access])>,
+    /// Component → the load balancer routes to it, in workload and route
+    /// order: found once, not by scanning every route for each workload.
+    pub routes: BTreeMap<&'a str, Vec<(&'a Workload, &'a Route)>>,
     /// Secrets the ECS tasks read, for the execution role's policy.
     pub secrets: BTreeSet<String>,
     /// Values a target cannot take (reported, nothing written).
@@ -264,16 +270,40 @@ pub(crate) fn skips(reasons: &[(&str, &str)]) -> Json {
 }
 
 pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
+    let workloads: BTreeMap<&str, &Workload> = plan
+        .workloads
+        .iter()
+        .map(|w| (w.name.as_str(), w))
+        .collect();
+    let grantors = plan
+        .access
+        .iter()
+        .filter(|(server, _)| {
+            workloads
+                .get(server.as_str())
+                .is_some_and(|s| matches!(s.role, Role::Bucket(_) | Role::Search(_)))
+        })
+        .map(|(server, clients)| (server.as_str(), clients.as_slice()))
+        .collect();
+    let mut routes: BTreeMap<&str, Vec<(&Workload, &Route)>> = BTreeMap::new();
+    for lb in &plan.workloads {
+        if let Role::LoadBalancer(balancer) = &lb.role {
+            for route in &balancer.routes {
+                routes
+                    .entry(&route.component)
+                    .or_default()
+                    .push((lb, route));
+            }
+        }
+    }
     let mut t = Template {
         plan,
         resources: Map::new(),
         parameters: Map::new(),
         outputs: Map::new(),
-        workloads: plan
-            .workloads
-            .iter()
-            .map(|w| (w.name.as_str(), w))
-            .collect(),
+        workloads,
+        grantors,
+        routes,
         secrets: BTreeSet::new(),
         errors: Vec::new(),
     };
@@ -437,14 +467,14 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
             by_prefix.entry(source).or_default().push(rid.clone());
             continue;
         }
-        let owner = ids
-            .iter()
-            .filter(|(_, id)| {
-                rid.starts_with(*id)
-                    && rid[id.len()..].starts_with(|c: char| c.is_ascii_uppercase())
-            })
-            .max_by_key(|(_, id)| id.len())
-            .map(|(name, _)| name.to_string());
+        // The longest component id that `rid` continues with an upper-case
+        // letter: each such prefix looked up, not every id scanned (linear).
+        let owner = rid
+            .char_indices()
+            .rev()
+            .filter(|&(i, c)| i > 0 && c.is_ascii_uppercase())
+            .find_map(|(i, _)| id_to_name.get(&rid[..i]))
+            .map(|name| name.to_string());
         if let Some(owner) = owner {
             by_prefix.entry(owner).or_default().push(rid.clone());
         }

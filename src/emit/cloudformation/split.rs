@@ -16,20 +16,27 @@ pub const MAX_BODY: usize = 900_000;
 /// `(logical id, attribute)` a resource refers to; attribute `None` is a `Ref`.
 type Target = (String, Option<String>);
 
-fn collect_refs(v: &Json, out: &mut BTreeSet<Target>) {
+/// A [`Target`] borrowed from the template it was found in.
+type TargetRef<'a> = (&'a str, Option<&'a str>);
+
+fn owned((id, attr): TargetRef) -> Target {
+    (id.to_string(), attr.map(String::from))
+}
+
+fn collect_refs<'a>(v: &'a Json, out: &mut BTreeSet<TargetRef<'a>>) {
     match v {
         Json::Object(m) => {
             if let Some(Json::String(id)) = m.get("Ref")
                 && m.len() == 1
             {
-                out.insert((id.clone(), None));
+                out.insert((id, None));
                 return;
             }
             if let Some(Json::Array(a)) = m.get("Fn::GetAtt")
                 && m.len() == 1
                 && let (Some(Json::String(id)), Some(Json::String(attr))) = (a.first(), a.get(1))
             {
-                out.insert((id.clone(), Some(attr.clone())));
+                out.insert((id, Some(attr)));
                 return;
             }
             if let Some(Json::Array(a)) = m.get("Fn::Sub")
@@ -103,15 +110,29 @@ pub struct Split {
     pub nested: Vec<(String, Map<String, Json>)>,
 }
 
+/// The length of `value` as pretty JSON, counted without building the text.
+fn pretty_len(value: &impl serde::Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer_pretty(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => 0,
+    }
+}
+
 fn size(resources: &Map<String, Json>, ids: &[String]) -> usize {
     ids.iter()
         .filter_map(|id| resources.get(id))
-        .map(|r| {
-            serde_json::to_string_pretty(r)
-                .map(|s| s.len())
-                .unwrap_or(0)
-                + 64
-        })
+        .map(|r| pretty_len(r) + 64)
         .sum()
 }
 
@@ -126,7 +147,7 @@ pub fn needed(template: &Map<String, Json>) -> bool {
     count("Resources") > MAX_RESOURCES
         || count("Parameters") > MAX_PARAMETERS
         || count("Outputs") > MAX_OUTPUTS
-        || serde_json::to_string_pretty(template).map_or(0, |s| s.len()) > MAX_BODY
+        || pretty_len(template) > MAX_BODY
 }
 
 /// Splits `template`: `shared` stays in the root; `units` (in start order) are
@@ -160,7 +181,7 @@ pub fn split(
     // Pack units into stacks.
     let mut stacks: Vec<Vec<String>> = Vec::new();
     let mut current: Vec<String> = Vec::new();
-    let mut current_refs: BTreeSet<Target> = BTreeSet::new();
+    let mut current_refs: BTreeSet<TargetRef> = BTreeSet::new();
     let mut current_size = 0;
     for unit in units {
         let mut refs = BTreeSet::new();
@@ -170,10 +191,12 @@ pub fn split(
             }
         }
         let unit_size = size(&resources, &unit.ids);
-        let merged: BTreeSet<Target> = current_refs.union(&refs).cloned().collect();
+        // The size of the union, counted rather than built: cloning the
+        // stack's references for every unit made packing quadratic in a stack.
+        let merged = current_refs.len() + refs.difference(&current_refs).count();
         if !current.is_empty()
             && (current.len() + unit.ids.len() > MAX_RESOURCES
-                || merged.len() > MAX_PARAMETERS
+                || merged > MAX_PARAMETERS
                 || current_size + unit_size > MAX_BODY)
         {
             stacks.push(std::mem::take(&mut current));
@@ -202,6 +225,7 @@ pub fn split(
     let mut child_resources: Vec<Map<String, Json>> = vec![Map::new(); stacks.len()];
 
     for (i, ids) in stacks.iter().enumerate() {
+        let in_stack: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
         let mut res = Map::new();
         for id in ids {
             if let Some(r) = resources.remove(id) {
@@ -212,6 +236,7 @@ pub fn split(
         for r in res.values() {
             collect_refs(r, &mut refs);
         }
+        let refs: Vec<Target> = refs.into_iter().map(owned).collect();
         let mut external: BTreeMap<Target, String> = BTreeMap::new();
         for target in refs {
             if res.contains_key(&target.0) || target.0.starts_with("AWS::") {
@@ -248,7 +273,7 @@ pub fn split(
             if let Some(Json::Array(deps)) = r.get("DependsOn").cloned() {
                 let (inside, outside): (Vec<Json>, Vec<Json>) = deps
                     .into_iter()
-                    .partition(|d| d.as_str().is_some_and(|d| ids.iter().any(|x| x == d)));
+                    .partition(|d| d.as_str().is_some_and(|d| in_stack.contains(d)));
                 for d in outside.iter().filter_map(Json::as_str) {
                     match owner.get(d) {
                         Some(&o) if o != i => {
@@ -277,7 +302,7 @@ pub fn split(
     for (name, output) in outputs {
         let mut refs = BTreeSet::new();
         collect_refs(&output, &mut refs);
-        match refs.iter().find_map(|t| owner.get(&t.0)) {
+        match refs.iter().find_map(|t| owner.get(t.0)) {
             Some(&o) => {
                 child_outputs[o].insert(name, output);
             }
@@ -292,6 +317,7 @@ pub fn split(
     for r in root_resources.values_mut() {
         let mut refs = BTreeSet::new();
         collect_refs(r, &mut refs);
+        let refs: Vec<Target> = refs.into_iter().map(owned).collect();
         let mut external: BTreeMap<Target, Json> = BTreeMap::new();
         for target in refs {
             if let Some(&o) = owner.get(&target.0) {
@@ -368,7 +394,7 @@ pub fn split(
         let implied: BTreeSet<String> = {
             let mut refs = BTreeSet::new();
             collect_refs(&stack, &mut refs);
-            refs.into_iter().map(|t| t.0).collect()
+            refs.into_iter().map(|t| t.0.to_string()).collect()
         };
         let depends: Vec<String> = stack_depends[i]
             .iter()
@@ -399,7 +425,8 @@ pub fn split(
     for o in root_outputs.values() {
         collect_refs(o, &mut used);
     }
-    root_parameters.retain(|k, _| used.iter().any(|t| &t.0 == k));
+    let used: BTreeSet<&str> = used.iter().map(|t| t.0).collect();
+    root_parameters.retain(|k, _| used.contains(k.as_str()));
     if !root_parameters.is_empty() {
         root.insert(String::from("Parameters"), Json::Object(root_parameters));
     }
