@@ -175,7 +175,15 @@ pub(crate) struct Evaluator<'p> {
     /// References made while a `let` is evaluated, with the depth of
     /// `evaluating` it was entered at (see `note_reference`).
     capturing: Vec<(usize, Vec<model::Reference>)>,
+    /// The landscape or environment parameter being bound, to name it when its
+    /// value breaks a limit.
+    binding: Option<&'p str>,
+    /// [`MAX_COMPONENTS`] was reported (once).
+    too_many_components: bool,
 }
+
+/// How many components inclusion may create in one landscape.
+pub const MAX_COMPONENTS: usize = 10_000;
 
 impl<'p> Evaluator<'p> {
     fn new(program: &'p Program, options: &'p Options) -> Self {
@@ -196,6 +204,8 @@ impl<'p> Evaluator<'p> {
             include_overrides: BTreeMap::new(),
             let_stack: Vec::new(),
             capturing: Vec::new(),
+            binding: None,
+            too_many_components: false,
         }
     }
 
@@ -562,10 +572,12 @@ impl<'p> Evaluator<'p> {
                     None
                 }
             }
-        } else if let Some((expr, s)) = assigned {
-            self.eval_typed(expr, ty, s, diags)
-        } else if let Some(default) = &p.default {
-            self.eval_typed(default, ty, default_scope, diags)
+        } else if let Some((expr, s)) = assigned.or(p.default.as_ref().map(|d| (d, default_scope)))
+        {
+            let outer = self.binding.replace(name);
+            let value = self.eval_typed(expr, ty, s, diags);
+            self.binding = outer;
+            value
         } else if self.options.placeholders && self.cli_scopes.contains(&scope) {
             Some(placeholder(name, ty))
         } else {

@@ -15,6 +15,7 @@ mod expiry;
 mod format;
 mod fuzz;
 mod graph;
+mod hostile;
 mod reuse;
 mod runtime;
 mod ui;
