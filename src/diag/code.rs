@@ -97,6 +97,7 @@ error_codes! {
     OutputNotWritable = "E0501", "output folder cannot be written";
     InvalidNow = "E0502", "`--now` is not an RFC 3339 time";
     NameNotValid = "E0503", "a name cannot be made valid for a target";
+    OutputSymlink = "E0510", "symbolic link planted in the output folder";
     // Warnings: what bomc changed or ignored on its own
     SizedDown = "W0001", "ephemeral environment sized a component down";
     HealthAdjusted = "W0002", "health check setting moved into a target's limits";

@@ -17,7 +17,7 @@ const TIME: Duration = Duration::from_secs(30);
 
 /// Codes whose case is generated below (a 4 MiB file, bytes that are not
 /// UTF-8 in an import, planted links): the ui corpus counts them as covered.
-pub const GENERATED: &[&str] = &["E0105", "E0108", "E0230", "E0231"];
+pub const GENERATED: &[&str] = &["E0105", "E0108", "E0230", "E0231", "E0510"];
 
 struct Bounded {
     code: i32,
@@ -240,4 +240,109 @@ fn an_import_chain_past_the_depth_limit_stops() {
     std::fs::write(dir.join("root/lib/m40.bom"), "").expect("write");
     main_importing(&dir, "./lib/m0.bom");
     refused_unseen(&dir, "E0231");
+}
+
+const LANDSCAPE: &str = "landscape x {\n  service web { image = \"nginx:1.27\" }\n}\n";
+
+/// Builds `x.bom` in `dir` into `dir/out` for compose.
+fn build(dir: &Path) -> crate::Run {
+    crate::bomc(
+        dir,
+        &["build", "x.bom", "--target", "compose", "--out", "out"],
+    )
+}
+
+#[test]
+fn a_link_planted_for_an_output_folder_is_not_written_through() {
+    let dir = temp_dir("hostile-out-folder-link");
+    std::fs::write(dir.join("x.bom"), LANDSCAPE).expect("write");
+    std::fs::create_dir_all(dir.join("elsewhere")).expect("mkdir");
+    std::fs::create_dir_all(dir.join("out/x")).expect("mkdir");
+    std::os::unix::fs::symlink(dir.join("elsewhere"), dir.join("out/x/default")).expect("symlink");
+    let run = build(&dir);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("E0510"), "{}", run.stderr);
+    let written: Vec<_> = std::fs::read_dir(dir.join("elsewhere"))
+        .expect("dir")
+        .collect();
+    assert!(written.is_empty(), "wrote through the link: {written:?}");
+}
+
+#[test]
+fn a_link_planted_for_an_output_file_is_not_written_through() {
+    let dir = temp_dir("hostile-out-file-link");
+    std::fs::write(dir.join("x.bom"), LANDSCAPE).expect("write");
+    let first = build(&dir);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let victim = dir.join("victim.txt");
+    std::fs::write(&victim, "untouched").expect("write");
+    let compose = dir.join("out/x/default/compose.yaml");
+    std::fs::remove_file(&compose).expect("remove");
+    std::os::unix::fs::symlink(&victim, &compose).expect("symlink");
+    let run = build(&dir);
+    assert!(run.stderr.contains("E0510"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&victim).expect("read"), "untouched");
+    assert!(
+        std::fs::symlink_metadata(&compose)
+            .expect("link")
+            .file_type()
+            .is_symlink(),
+        "the link was replaced without a word"
+    );
+}
+
+/// A tmpfs mounted on a folder, unmounted when dropped.
+struct Mount(std::path::PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_leaves_the_previous_output_as_it_was() {
+    let dir = temp_dir("hostile-full-disk");
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(&out)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        // Mounting needs root; scripts/test runs the suite as root in CI.
+        eprintln!("skipped: cannot mount a tmpfs here");
+        return;
+    }
+    let _mount = Mount(out.clone());
+    std::fs::write(dir.join("x.bom"), LANDSCAPE).expect("write");
+    let first = build(&dir);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let compose = out.join("x/default/compose.yaml");
+    let before = std::fs::read_to_string(&compose).expect("previous output");
+
+    // Fill the disk, then build something larger.
+    let chunk = vec![b'#'; 4096];
+    let mut filler = std::fs::File::create(out.join("filler")).expect("filler");
+    while std::io::Write::write_all(&mut filler, &chunk).is_ok() {}
+    let bigger = format!(
+        "landscape x {{\n  service web {{ image = \"nginx:1.27\" env {{ A = \"{}\" }} }}\n}}\n",
+        "a".repeat(8192)
+    );
+    std::fs::write(dir.join("x.bom"), bigger).expect("write");
+    let run = build(&dir);
+    assert_eq!(run.code, 1, "a full disk went unnoticed:\n{}", run.stderr);
+    assert!(run.stderr.contains("E0501"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&compose).expect("still there"),
+        before
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(out.join("x/default"))
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
