@@ -18,6 +18,7 @@ mod graph;
 mod hostile;
 mod reuse;
 mod runtime;
+mod secret_sentinel;
 mod ui;
 
 use std::path::{Path, PathBuf};
