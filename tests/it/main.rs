@@ -16,6 +16,7 @@ mod format;
 mod fuzz;
 mod graph;
 mod hostile;
+mod injection;
 mod reuse;
 mod runtime;
 mod secret_sentinel;
