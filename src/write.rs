@@ -67,6 +67,35 @@ fn io_error(path: &Path, err: std::io::Error) -> Diagnostic {
         .help("check that the output folder is writable and is not a file; the previous output is left as it was")
 }
 
+/// The first symbolic link on the way from `root` to `path` (below `root`;
+/// the folder the user names with `--out` may itself be a link).
+fn link_below(root: &Path, path: &Path) -> Option<PathBuf> {
+    let rel = path.strip_prefix(root).ok()?;
+    let mut at = root.to_path_buf();
+    for part in rel.components() {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => return Some(at),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+/// Refuses to write to `dest` through a link planted in the output folder:
+/// the link could lead anywhere the CI runner may write.
+fn refuse_links(root: &Path, dest: &Path) -> Result<(), Diagnostic> {
+    match link_below(root, dest) {
+        Some(link) => Err(Diagnostic::new(
+            ErrorCode::OutputSymlink,
+            format!("`{}` is a symbolic link; bomc does not write through links in the output folder", link.display()),
+        )
+        .help("remove the link (bomc writes real files and folders there); the previous output is left as it was")),
+        None => Ok(()),
+    }
+}
+
 /// Reads the manifest bomc left in `dir`, if any.
 pub fn read_manifest(dir: &Path) -> Option<Manifest> {
     let text = std::fs::read_to_string(dir.join(MANIFEST)).ok()?;
@@ -140,7 +169,10 @@ pub fn write(root: &Path, outputs: &[Output]) -> Result<Vec<PathBuf>, Diagnostic
         let now: BTreeSet<&str> = output.artifacts.iter().map(|a| a.path.as_str()).collect();
         if let Some(previous) = previous_manifests(&dir) {
             for file in previous.files {
-                if !now.contains(file.path.as_str()) && safe_relative(&file.path) {
+                if !now.contains(file.path.as_str())
+                    && safe_relative(&file.path)
+                    && link_below(&dir, &dir.join(&file.path)).is_none()
+                {
                     let _ = std::fs::remove_file(dir.join(&file.path));
                 }
             }
@@ -164,6 +196,7 @@ fn stage_all(
     let pid = std::process::id();
     for output in outputs {
         let dir = root.join(&output.dir);
+        refuse_links(root, &dir)?;
         std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
         let mut files = Vec::new();
         for artifact in &output.artifacts {
@@ -174,6 +207,7 @@ fn stage_all(
                 ));
             }
             let dest = dir.join(&artifact.path);
+            refuse_links(root, &dest)?;
             files.push(ManifestFile {
                 path: artifact.path.clone(),
                 sha256: sha256(artifact.contents.as_bytes()),
@@ -190,6 +224,7 @@ fn stage_all(
         let text = serde_json::to_string_pretty(&manifest)
             .map_err(|e| io_error(&dir, std::io::Error::other(e)))?
             + "\n";
+        refuse_links(root, &dir.join(MANIFEST))?;
         // Keep the previous manifest aside so stale files can be found after the swap.
         if let Ok(previous) = std::fs::read(dir.join(MANIFEST)) {
             stage(
@@ -214,9 +249,35 @@ fn stage(
     std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
     let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = parent.join(format!(".{name}.bomc-{pid}.tmp"));
-    std::fs::write(&tmp, bytes).map_err(|e| io_error(&tmp, e))?;
+    if let Err(err) = write_new(&tmp, bytes) {
+        // A part written before the disk filled up is not left behind.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io_error(&tmp, err));
+    }
     staged.push((tmp, dest.to_path_buf()));
     Ok(())
+}
+
+/// Writes a file that did not exist: `create_new` never follows a link, so a
+/// link planted under the (predictable) temporary name is removed, not
+/// written through.
+fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let open = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+    };
+    let mut file = match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(path)?;
+            open()?
+        }
+        other => other?,
+    };
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// Replaces one file atomically: the new contents go to a temporary sibling

@@ -24,6 +24,9 @@ use std::process::ExitCode;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// The folder imports may not leave (default: the folder of the main file).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -400,6 +403,9 @@ pub fn run() -> ExitCode {
             return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
         }
     };
+    if let Some(root) = cli.root {
+        crate::resolve::set_root(root);
+    }
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Model(args) => model::run(&args),

@@ -41,6 +41,12 @@ error_codes! {
     InvalidEscape = "E0102", "invalid escape sequence in a string";
     NumberOutOfRange = "E0103", "number literal too large";
     UnknownType = "E0104", "unknown type in a parameter declaration";
+    // Limits: what keeps a hostile file from hanging or exhausting bomc
+    FileTooLarge = "E0105", "file larger than bomc reads";
+    ValueTooLarge = "E0106", "evaluated string, list or map larger than the limit";
+    TooManyComponents = "E0107", "more components than the limit";
+    InvalidUtf8 = "E0108", "file is not UTF-8 text";
+    NulByte = "E0109", "NUL byte in a file";
     // Resolution
     ModuleNotFound = "E0201", "imported module not found";
     ImportCycle = "E0202", "import cycle";
@@ -59,6 +65,8 @@ error_codes! {
     AmbiguousLandscape = "E0215", "several landscapes and none chosen";
     LetClash = "E0216", "`let` clashes with another name in its scope";
     MisplacedNull = "E0217", "`null` where it removes no map key";
+    ImportOutsideRoot = "E0230", "import leaves the project root";
+    ImportTooDeep = "E0231", "imports nested deeper than the limit";
     // Evaluation and checking
     MissingSetting = "E0301", "required setting or parameter missing";
     UnknownSetting = "E0302", "unknown setting";
@@ -95,6 +103,7 @@ error_codes! {
     NameNotValid = "E0503", "a name cannot be made valid for a target";
     BuildsNothing = "E0504", "`bomc build` has nothing to build";
     DockerfileExclusive = "E0505", "own Dockerfile with settings only bomc's Dockerfiles take";
+    OutputSymlink = "E0510", "symbolic link planted in the output folder";
     // Import: compose files read by `bomc import`
     ComposeUnreadable = "E0601", "compose file cannot be read";
     ComposeNotYaml = "E0602", "compose file is not valid YAML";

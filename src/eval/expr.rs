@@ -172,9 +172,21 @@ impl<'p> Evaluator<'p> {
                 };
                 let mut out = Vec::with_capacity(items.len());
                 let mut ok = true;
+                let mut size = 0;
                 for item in items {
                     match self.eval_typed(item, elem, scope, diags) {
-                        Some(v) => out.push(v),
+                        Some(v) => {
+                            size += value_len(&v);
+                            if size > MAX_STRING_LEN {
+                                diags.push(self.too_large(
+                                    "list",
+                                    item.span,
+                                    format!("the list reaches {size} bytes here"),
+                                ));
+                                return None;
+                            }
+                            out.push(v);
+                        }
                         None => ok = false,
                     }
                 }
@@ -313,6 +325,7 @@ impl<'p> Evaluator<'p> {
         let mut out = BTreeMap::new();
         let mut first_spans: BTreeMap<&str, Span> = BTreeMap::new();
         let mut ok = true;
+        let mut size = 0;
         for member in &block.members {
             let Member::Assign(a) = member else {
                 diags.push(super::misplaced(
@@ -366,6 +379,15 @@ impl<'p> Evaluator<'p> {
             }
             match self.eval_typed(&a.value, ty, scope, diags) {
                 Some(v) => {
+                    size += key.node.len() + value_len(&v);
+                    if size > MAX_STRING_LEN {
+                        diags.push(self.too_large(
+                            "map",
+                            a.value.span,
+                            format!("the map reaches {size} bytes here"),
+                        ));
+                        return None;
+                    }
                     out.insert(key.node.clone(), v);
                 }
                 None => ok = false,
@@ -416,6 +438,16 @@ impl<'p> Evaluator<'p> {
                         ok = false;
                         continue;
                     };
+                    // Checked before the text is copied: a value that doubles
+                    // at every step must stop here, not after exhausting memory.
+                    let grown = template_len(&out) + value_len(&value);
+                    if grown > MAX_STRING_LEN {
+                        let reference = path.iter().map(|p| p.node.as_str()).collect::<Vec<_>>();
+                        let label =
+                            format!("adding `{}` makes it {grown} bytes", reference.join("."));
+                        diags.push(self.too_large("string", *span, label));
+                        return None;
+                    }
                     match value {
                         Value::Host(h) => out.push(Part::Host(h)),
                         Value::Port(p) => out.push(Part::Port(p)),
@@ -470,6 +502,23 @@ impl<'p> Evaluator<'p> {
             [Part::Text(t)] => Value::String(t.clone()),
             _ => Value::Template(out),
         })
+    }
+
+    fn too_large(&self, what: &str, span: Span, label: String) -> Diagnostic {
+        let owner = match (self.let_stack.last(), self.binding, self.evaluating.last()) {
+            (Some(name), _, _) => format!("`let {name}`"),
+            (None, Some(param), _) => format!("parameter `{param}`"),
+            (None, None, Some((_, setting))) => format!("setting `{setting}`"),
+            (None, None, None) => String::from("a value"),
+        };
+        Diagnostic::new(
+            ErrorCode::ValueTooLarge,
+            format!(
+                "{owner}: this {what} grows past the limit of {MAX_STRING_LEN} bytes for an evaluated value"
+            ),
+        )
+        .label(span, label)
+        .help("a value built from another twice doubles at every step; build it from fewer, shorter parts")
     }
 
     fn call(
@@ -946,5 +995,37 @@ impl<'p> Evaluator<'p> {
                 }
             }
         }
+    }
+}
+
+/// The largest value (in bytes of text, counting each other scalar as one)
+/// an expression may evaluate to: far above any real setting, far below what
+/// exhausts memory.
+pub const MAX_STRING_LEN: usize = 1 << 20;
+
+fn template_len(parts: &[Part]) -> usize {
+    parts
+        .iter()
+        .map(|p| match p {
+            Part::Text(t) => t.len(),
+            _ => 1,
+        })
+        .sum()
+}
+
+/// Values are built under [`MAX_STRING_LEN`], so walking one is bounded.
+fn value_len(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len(),
+        Value::Template(parts) => template_len(parts),
+        Value::List(items) => items.iter().map(value_len).sum::<usize>() + 1,
+        Value::Map(entries) => {
+            entries
+                .iter()
+                .map(|(k, v)| k.len() + value_len(v))
+                .sum::<usize>()
+                + 1
+        }
+        _ => 1,
     }
 }

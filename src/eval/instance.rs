@@ -513,6 +513,21 @@ impl<'p> Evaluator<'p> {
         body_scope: ScopeId,
         diags: &mut Diagnostics,
     ) -> Option<ScopeId> {
+        // Inclusion is the one way a short file multiplies components (a
+        // landscape including another twice, which includes another twice …).
+        if self.instances.len() >= super::MAX_COMPONENTS {
+            if !std::mem::replace(&mut self.too_many_components, true) {
+                diags.push(
+                    Diagnostic::new(
+                        ErrorCode::TooManyComponents,
+                        format!("the landscape grows past the limit of {} components", super::MAX_COMPONENTS),
+                    )
+                    .label(c.name.span, "including this landscape goes past the limit")
+                    .help("a landscape that includes another several times multiplies its components; include each landscape once"),
+                );
+            }
+            return None;
+        }
         if let Some(pos) = self.including.iter().position(|d| *d == id) {
             let mut chain: Vec<&str> = self.including[pos..]
                 .iter()

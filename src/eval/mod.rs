@@ -178,7 +178,15 @@ pub(crate) struct Evaluator<'p> {
     /// The landscape says `allow_floating_tags = true`: unpinned images are
     /// accepted (lowering warns about each).
     allow_floating_tags: bool,
+    /// The landscape or environment parameter being bound, to name it when its
+    /// value breaks a limit.
+    binding: Option<&'p str>,
+    /// [`MAX_COMPONENTS`] was reported (once).
+    too_many_components: bool,
 }
+
+/// How many components inclusion may create in one landscape.
+pub const MAX_COMPONENTS: usize = 100_000;
 
 impl<'p> Evaluator<'p> {
     fn new(program: &'p Program, options: &'p Options) -> Self {
@@ -200,6 +208,8 @@ impl<'p> Evaluator<'p> {
             let_stack: Vec::new(),
             capturing: Vec::new(),
             allow_floating_tags: false,
+            binding: None,
+            too_many_components: false,
         }
     }
 
@@ -581,10 +591,12 @@ impl<'p> Evaluator<'p> {
                     None
                 }
             }
-        } else if let Some((expr, s)) = assigned {
-            self.eval_typed(expr, ty, s, diags)
-        } else if let Some(default) = &p.default {
-            self.eval_typed(default, ty, default_scope, diags)
+        } else if let Some((expr, s)) = assigned.or(p.default.as_ref().map(|d| (d, default_scope)))
+        {
+            let outer = self.binding.replace(name);
+            let value = self.eval_typed(expr, ty, s, diags);
+            self.binding = outer;
+            value
         } else if self.options.placeholders && self.cli_scopes.contains(&scope) {
             Some(placeholder(name, ty))
         } else {

@@ -65,8 +65,62 @@ enum ModuleKey {
 /// another source such as a git revision.
 pub type Read<'r> = &'r dyn Fn(&Path) -> std::io::Result<String>;
 
+/// The largest `.bom` file bomc reads: far above any real landscape, and it
+/// bounds the memory and time a hostile file can take.
+pub const MAX_FILE_SIZE: u64 = 16 << 20;
+
+/// How deep imports may nest (a module importing one importing one …).
+pub const MAX_IMPORT_DEPTH: usize = 32;
+
+/// The folder imports may not leave, when `--root` gives it; otherwise each
+/// compilation's root is the folder of its main file.
+static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Sets the project root for every compilation of this process (`--root`).
+pub fn set_root(root: PathBuf) {
+    let _ = ROOT.set(std::path::absolute(&root).unwrap_or(root));
+}
+
+/// Why a file was not read into a string.
+#[derive(Debug)]
+enum Refusal {
+    TooLarge,
+    NotUtf8,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::TooLarge => write!(f, "larger than the limit of {MAX_FILE_SIZE} bytes"),
+            Refusal::NotUtf8 => write!(f, "not UTF-8 text"),
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// Reads at most one byte past [`MAX_FILE_SIZE`], so a huge file (or
+/// `/dev/zero`) costs nothing; the error never carries the file's bytes.
 fn read_disk(path: &Path) -> std::io::Result<String> {
-    std::fs::read_to_string(path)
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(std::io::Error::other(Refusal::TooLarge));
+    }
+    String::from_utf8(bytes).map_err(|_| std::io::Error::other(Refusal::NotUtf8))
+}
+
+/// The code for a file that could not be read: the limits have their own.
+fn read_error_code(err: &std::io::Error, otherwise: ErrorCode) -> ErrorCode {
+    match err.get_ref().and_then(|e| e.downcast_ref::<Refusal>()) {
+        Some(Refusal::TooLarge) => ErrorCode::FileTooLarge,
+        Some(Refusal::NotUtf8) => ErrorCode::InvalidUtf8,
+        None if err.kind() == std::io::ErrorKind::InvalidData => ErrorCode::InvalidUtf8,
+        None => otherwise,
+    }
 }
 
 struct Loader<'d> {
@@ -75,6 +129,8 @@ struct Loader<'d> {
     loaded: BTreeMap<ModuleKey, ModuleId>,
     /// The modules being loaded, innermost last, with the import span that led to each.
     stack: Vec<(ModuleKey, String, Option<Span>)>,
+    /// The folder local imports must stay in, absolute and lexically normal.
+    root: Option<PathBuf>,
     diags: &'d mut Diagnostics,
 }
 
@@ -91,7 +147,7 @@ pub fn load_file_with(path: &Path, read: Read, diags: &mut Diagnostics) -> Optio
         Err(err) => {
             diags.push(
                 Diagnostic::new(
-                    ErrorCode::UnreadableFile,
+                    read_error_code(&err, ErrorCode::UnreadableFile),
                     format!("cannot read `{}`: {err}", path.display()),
                 )
                 .help("check the path; bomc reads UTF-8 `.bom` files"),
@@ -126,16 +182,25 @@ fn load_main(
     read: Read,
     diags: &mut Diagnostics,
 ) -> Program {
+    let dir = path
+        .as_ref()
+        .map(|p| p.parent().map(Path::to_path_buf).unwrap_or_default());
+    let root = ROOT
+        .get()
+        .cloned()
+        .or_else(|| {
+            let dir = dir.as_deref()?;
+            std::path::absolute(Path::new(".").join(dir)).ok()
+        })
+        .map(|r| normalize(&r));
     let mut loader = Loader {
         program: Program::default(),
         read,
         loaded: BTreeMap::new(),
         stack: Vec::new(),
+        root,
         diags,
     };
-    let dir = path
-        .as_ref()
-        .map(|p| p.parent().map(Path::to_path_buf).unwrap_or_default());
     loader.load(key, name.clone(), path, dir, text, None);
     loader.program
 }
@@ -174,9 +239,25 @@ impl Loader<'_> {
         text: String,
         via: Option<Span>,
     ) -> ModuleId {
+        // A byte order mark is accepted (editors on Windows write one) and
+        // dropped, so spans count from the first real character.
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => text,
+        };
         let file = self.program.sources.add(name.clone(), path, text);
         let source = self.program.sources.get(file).text.clone();
-        let ast = syntax::parse(file, &source, self.diags).unwrap_or_default();
+        let ast = match source.find('\0') {
+            Some(at) => {
+                self.diags.push(
+                    Diagnostic::new(ErrorCode::NulByte, "NUL byte in a `.bom` file")
+                        .label(Span::new(file, at, at + 1), "a NUL byte")
+                        .help("a `.bom` file is text; remove the NUL byte (the file may be binary, or saved in UTF-16)"),
+                );
+                ast::File::default()
+            }
+            None => syntax::parse(file, &source, self.diags).unwrap_or_default(),
+        };
         let id = ModuleId(self.program.modules.len());
         self.program.modules.push(Module {
             file,
@@ -201,11 +282,28 @@ impl Loader<'_> {
 
     fn import(&mut self, from: ModuleId, import: &ast::Import) -> Option<ModuleId> {
         let target = import.target.node.as_str();
-        let is_path =
-            target.starts_with("./") || target.starts_with("../") || target.ends_with(".bom");
+        let is_path = target.starts_with("./")
+            || target.starts_with("../")
+            || target.ends_with(".bom")
+            || Path::new(target).is_absolute();
         let (key, name, path, dir, text) = if is_path {
             let base = self.program.modules[from.0].dir.clone().unwrap_or_default();
             let path = normalize(&base.join(target));
+            if let Some(refusal) = self.outside_root(target, &path, import) {
+                self.diags.push(refusal);
+                return None;
+            }
+            if self.stack.len() >= MAX_IMPORT_DEPTH {
+                self.diags.push(
+                    Diagnostic::new(
+                        ErrorCode::ImportTooDeep,
+                        format!("imports nest deeper than the limit of {MAX_IMPORT_DEPTH} modules"),
+                    )
+                    .label(import.target.span, "this import is one too deep")
+                    .help("flatten the chain: import the modules the main file needs directly from it"),
+                );
+                return None;
+            }
             let key = ModuleKey::File(canonical(&path));
             if let Some(cycle) = self.cycle(&key, import) {
                 self.diags.push(cycle);
@@ -219,7 +317,7 @@ impl Loader<'_> {
                 Err(err) => {
                     self.diags.push(
                         Diagnostic::new(
-                            ErrorCode::ModuleNotFound,
+                            read_error_code(&err, ErrorCode::ModuleNotFound),
                             format!("cannot read module `{target}`: {err}"),
                         )
                         .label(import.target.span, "imported here")
@@ -268,6 +366,36 @@ impl Loader<'_> {
             )
         };
         Some(self.load(key, name, path, dir, text, Some(import.target.span)))
+    }
+
+    /// Refuses an import that leaves the project root: absolute, climbing out
+    /// with `..`, or reaching out through a symbolic link. Nothing of the
+    /// refused file is read, so nothing of it can be shown.
+    fn outside_root(&self, target: &str, path: &Path, import: &ast::Import) -> Option<Diagnostic> {
+        let root = self.root.as_ref()?;
+        let refuse = |message: String| {
+            Diagnostic::new(ErrorCode::ImportOutsideRoot, message)
+                .label(import.target.span, "refused; the file was not read")
+                .help("imports stay inside the project root, the folder of the main file; write the path relative to the importing file, or run bomc with `--root DIR` on a folder that holds every module")
+        };
+        if Path::new(target).is_absolute() {
+            return Some(refuse(format!("import `{target}` is an absolute path")));
+        }
+        let lexical = std::path::absolute(path).map(|p| normalize(&p)).ok()?;
+        if !lexical.starts_with(root) {
+            return Some(refuse(format!("import `{target}` leaves the project root")));
+        }
+        // Symbolic links are resolved before the check, so a link inside the
+        // root cannot point outside it.
+        if let (Ok(real), Ok(real_root)) =
+            (std::fs::canonicalize(path), std::fs::canonicalize(root))
+            && !real.starts_with(&real_root)
+        {
+            return Some(refuse(format!(
+                "import `{target}` is a symbolic link leading out of the project root"
+            )));
+        }
+        None
     }
 
     fn cycle(&self, key: &ModuleKey, import: &ast::Import) -> Option<Diagnostic> {

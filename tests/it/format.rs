@@ -58,7 +58,10 @@ fn formatting_keeps_meaning_and_comments_of_every_bom_file() {
     files.sort();
     let mut formatted_files = 0;
     for path in &files {
-        let text = std::fs::read_to_string(path).expect("readable");
+        // tests/hostile holds files that are not UTF-8 on purpose.
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
         let Ok(once) = format_source(&text) else {
             // Syntax-error cases of tests/ui: the formatter refuses them (tested below).
             assert!(

@@ -15,10 +15,13 @@ mod expiry;
 mod format;
 mod fuzz;
 mod graph;
+mod hostile;
 mod import;
+mod injection;
 mod reuse;
 mod runtime;
 mod scaling;
+mod secret_sentinel;
 mod settings;
 mod ui;
 
