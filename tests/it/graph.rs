@@ -264,6 +264,9 @@ fn each_cycle_case_gives_exactly_one_diagnostic() {
         if text.contains("--env staging") {
             args.extend(["--env", "staging"]);
         }
+        if text.contains("--root ..") {
+            args.extend(["--root", ".."]);
+        }
         let run = bomc(&dir, &args);
         let diags: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
         let diags = diags.as_array().expect("array");
