@@ -11,20 +11,7 @@ const REGISTRY: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
 
 /// Builds `env` of `source` (every target) into `out`; returns its folder.
 fn build(source: &Path, env: &str, sets: &[&str], out: &Path) -> PathBuf {
-    let mut args = vec![
-        "build",
-        source.to_str().expect("utf-8"),
-        "--env",
-        env,
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--now",
-        NOW,
-    ];
-    args.extend_from_slice(sets);
-    let run = bomc(&root(), &args);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    written_folder(&run)
+    crate::build_instance(source, env, sets, &[], out)
 }
 
 /// What `images/publish.sh --dry-run REGISTRY` prints, line by line.

@@ -3,7 +3,7 @@
 //! created; buckets are emptied before their deletion; a failed deletion is
 //! reported; persistent stacks have none of it.
 
-use crate::{NOW, bomc, build_examples, root, temp_dir, template, venv_tool, written_folder};
+use crate::{build_examples, temp_dir, template, venv_tool};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -126,22 +126,7 @@ environment story {
 
 /// Builds `env` of the `.bom` file `source` into `out`; returns its folder.
 fn build(source: &Path, env: &str, sets: &[&str], out: &Path) -> PathBuf {
-    let mut args = vec![
-        "build",
-        source.to_str().expect("utf-8"),
-        "--env",
-        env,
-        "--target",
-        "cloudformation",
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--now",
-        NOW,
-    ];
-    args.extend_from_slice(sets);
-    let run = bomc(&root(), &args);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    written_folder(&run)
+    crate::build_instance(source, env, sets, &["--target", "cloudformation"], out)
 }
 
 fn tiles(env: &str, sets: &[&str], name: &str) -> PathBuf {

@@ -136,6 +136,32 @@ pub fn build_examples(target: &str, out: &Path) -> Vec<(String, String, PathBuf)
     built
 }
 
+/// Builds `env` of the `.bom` file `source` into `out`, with `extra` arguments
+/// (e.g. `--target cloudformation`) and `--now NOW`; returns its folder.
+pub fn build_instance(
+    source: &Path,
+    env: &str,
+    sets: &[&str],
+    extra: &[&str],
+    out: &Path,
+) -> PathBuf {
+    let mut args = vec![
+        "build",
+        source.to_str().expect("utf-8"),
+        "--env",
+        env,
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--now",
+        NOW,
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(sets);
+    let run = bomc(&root(), &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    written_folder(&run)
+}
+
 /// The environment folder `bomc build` reports on its first line of output.
 pub fn written_folder(run: &Run) -> PathBuf {
     run.stdout
