@@ -139,7 +139,8 @@ pub(crate) fn load_balancer(t: &mut Template, w: &Workload, lb: &LoadBalancer) {
     };
     for route in &lb.routes {
         let tg = target_group(t, w, route);
-        t.add(
+        t.add_with(
+            &route.component,
             rule_id(w, route),
             json!({
                 "Type": "AWS::ElasticLoadBalancingV2::ListenerRule",
@@ -191,7 +192,8 @@ fn attach_to_shared(t: &mut Template, w: &Workload, lb: &LoadBalancer, listener:
     };
     for route in &lb.routes {
         let tg = target_group(t, w, route);
-        t.add(
+        t.add_with(
+            &route.component,
             rule_id(w, route),
             json!({
                 "Type": "AWS::ElasticLoadBalancingV2::ListenerRule",
@@ -247,7 +249,8 @@ fn target_group(t: &mut Template, lb: &Workload, route: &Route) -> String {
     let tg = target_group_id(lb, route);
     let tags = t.tags();
     let h = &route.health;
-    t.add(
+    t.add_with(
+        &route.component,
         tg.clone(),
         json!({
             "Type": "AWS::ElasticLoadBalancingV2::TargetGroup",

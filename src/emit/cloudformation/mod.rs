@@ -39,6 +39,10 @@ pub(crate) struct Template<'a> {
     pub routes: BTreeMap<&'a str, Vec<(&'a Workload, &'a Route)>>,
     /// Secrets the ECS tasks read, for the execution role's policy.
     pub secrets: BTreeSet<String>,
+    /// Resources that belong with another component than their id's prefix
+    /// names (a route's target group with the service it routes to), by
+    /// resource id: where the nested-stack split places them.
+    pub placement: std::collections::HashMap<String, String>,
     /// Values a target cannot take (reported, nothing written).
     pub errors: Vec<Diagnostic>,
 }
@@ -75,6 +79,12 @@ impl<'a> Template<'a> {
     }
 
     pub fn add(&mut self, id: String, resource: Json) {
+        self.resources.insert(id, resource);
+    }
+
+    /// Adds a resource that goes with `component` when the template is split.
+    pub fn add_with(&mut self, component: &str, id: String, resource: Json) {
+        self.placement.insert(id.clone(), component.to_string());
         self.resources.insert(id, resource);
     }
 
@@ -305,6 +315,7 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
         grantors,
         routes,
         secrets: BTreeSet::new(),
+        placement: std::collections::HashMap::new(),
         errors: Vec::new(),
     };
     let in_order: Vec<&Workload> = plan
@@ -453,18 +464,11 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
         .collect();
     let id_to_name: BTreeMap<&str, &str> = ids.iter().map(|(n, i)| (*i, *n)).collect();
     for rid in &resource_ids {
-        // An ingress rule goes with the component that connects: it needs the
-        // target, which starts earlier, so nested stacks only look back.
-        let source = template
-            .get("Resources")
-            .and_then(|r| r.get(rid))
-            .filter(|r| r["Type"] == "AWS::EC2::SecurityGroupIngress")
-            .and_then(|r| r["Properties"]["SourceSecurityGroupId"]["Fn::GetAtt"][0].as_str())
-            .and_then(|sg| sg.strip_suffix("SecurityGroup"))
-            .and_then(|id| id_to_name.get(id))
-            .map(|n| n.to_string());
-        if let Some(source) = source {
-            by_prefix.entry(source).or_default().push(rid.clone());
+        if let Some(component) = t.placement.get(rid) {
+            by_prefix
+                .entry(component.clone())
+                .or_default()
+                .push(rid.clone());
             continue;
         }
         // The longest component id that `rid` continues with an upper-case

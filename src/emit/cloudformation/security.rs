@@ -91,7 +91,17 @@ pub(crate) fn security_groups(t: &mut Template) {
                 } else {
                     ("tcp", "")
                 };
-                t.add(
+                // An ingress rule goes with the component that connects: it
+                // needs the target, which starts earlier, so nested stacks
+                // only look back. A load balancer stays in the root, so its
+                // rules go with their targets.
+                let with = if balancers.contains(a.from.as_str()) {
+                    target.as_str()
+                } else {
+                    a.from.as_str()
+                };
+                t.add_with(
+                    with,
                     format!("{target_id}From{from_id}Port{container_port}{suffix}"),
                     json!({
                         "Type": "AWS::EC2::SecurityGroupIngress",

@@ -110,29 +110,36 @@ pub struct Split {
     pub nested: Vec<(String, Map<String, Json>)>,
 }
 
-/// The length of `value` as pretty JSON, counted without building the text.
-fn pretty_len(value: &impl serde::Serialize) -> usize {
-    struct Count(usize);
+/// The length of `value` as pretty JSON and its number of lines, counted
+/// without building the text.
+fn pretty_len(value: &impl serde::Serialize) -> (usize, usize) {
+    struct Count(usize, usize);
     impl std::io::Write for Count {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             self.0 += buf.len();
+            self.1 += buf.iter().filter(|&&b| b == b'\n').count();
             Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
     }
-    let mut count = Count(0);
+    let mut count = Count(0, 0);
     match serde_json::to_writer_pretty(&mut count, value) {
-        Ok(()) => count.0,
-        Err(_) => 0,
+        Ok(()) => (count.0, count.1 + 1),
+        Err(_) => (0, 0),
     }
 }
 
+/// The bytes `ids`' resources take in a template: each sits two levels deep
+/// (`Resources`, its id), so every line is indented by four more spaces.
 fn size(resources: &Map<String, Json>, ids: &[String]) -> usize {
     ids.iter()
-        .filter_map(|id| resources.get(id))
-        .map(|r| pretty_len(r) + 64)
+        .filter_map(|id| resources.get(id).map(|r| (id, r)))
+        .map(|(id, r)| {
+            let (bytes, lines) = pretty_len(r);
+            bytes + 4 * lines + id.len() + 16
+        })
         .sum()
 }
 
@@ -147,7 +154,7 @@ pub fn needed(template: &Map<String, Json>) -> bool {
     count("Resources") > MAX_RESOURCES
         || count("Parameters") > MAX_PARAMETERS
         || count("Outputs") > MAX_OUTPUTS
-        || pretty_len(template) > MAX_BODY
+        || pretty_len(template).0 > MAX_BODY
 }
 
 /// Splits `template`: `shared` stays in the root; `units` (in start order) are
@@ -178,38 +185,108 @@ pub fn split(
         _ => Map::new(),
     };
 
-    // Pack units into stacks.
-    let mut stacks: Vec<Vec<String>> = Vec::new();
-    let mut current: Vec<String> = Vec::new();
-    let mut current_refs: BTreeSet<TargetRef> = BTreeSet::new();
-    let mut current_size = 0;
-    for unit in units {
-        let mut refs = BTreeSet::new();
-        for id in &unit.ids {
-            if let Some(r) = resources.get(id) {
-                collect_refs(r, &mut refs);
+    // Pack units into stacks. What a unit must export (its resources' values
+    // that other units, the shared resources or the template's outputs use)
+    // is counted first: a stack's outputs are bounded as its parameters are.
+    let stacks: Vec<Vec<String>> = {
+        let unit_refs: Vec<BTreeSet<TargetRef>> = units
+            .iter()
+            .map(|unit| {
+                let mut refs = BTreeSet::new();
+                for id in &unit.ids {
+                    if let Some(r) = resources.get(id) {
+                        collect_refs(r, &mut refs);
+                    }
+                }
+                refs
+            })
+            .collect();
+        let unit_of: std::collections::HashMap<&str, usize> = units
+            .iter()
+            .enumerate()
+            .flat_map(|(u, unit)| unit.ids.iter().map(move |id| (id.as_str(), u)))
+            .collect();
+        let mut exported: Vec<BTreeSet<TargetRef>> = vec![BTreeSet::new(); units.len()];
+        let mut outputs_of = vec![0usize; units.len()];
+        for (u, refs) in unit_refs.iter().enumerate() {
+            for target in refs {
+                if let Some(&owner) = unit_of.get(target.0)
+                    && owner != u
+                {
+                    exported[owner].insert(*target);
+                }
             }
         }
-        let unit_size = size(&resources, &unit.ids);
-        // The size of the union, counted rather than built: cloning the
-        // stack's references for every unit made packing quadratic in a stack.
-        let merged = current_refs.len() + refs.difference(&current_refs).count();
-        if !current.is_empty()
-            && (current.len() + unit.ids.len() > MAX_RESOURCES
-                || merged > MAX_PARAMETERS
-                || current_size + unit_size > MAX_BODY)
-        {
-            stacks.push(std::mem::take(&mut current));
-            current_refs.clear();
-            current_size = 0;
+        let mut from_root = BTreeSet::new();
+        for (id, r) in &resources {
+            if !unit_of.contains_key(id.as_str()) {
+                collect_refs(r, &mut from_root);
+            }
         }
-        current_refs.extend(refs);
-        current_size += unit_size;
-        current.extend(unit.ids);
-    }
-    if !current.is_empty() {
-        stacks.push(current);
-    }
+        for target in &from_root {
+            if let Some(&owner) = unit_of.get(target.0) {
+                exported[owner].insert(*target);
+            }
+        }
+        for output in outputs.values() {
+            let mut refs = BTreeSet::new();
+            collect_refs(output, &mut refs);
+            if let Some(&owner) = refs.iter().find_map(|t| unit_of.get(t.0)) {
+                outputs_of[owner] += 1;
+            }
+        }
+
+        let mut stacks: Vec<Vec<String>> = Vec::new();
+        let mut current: Vec<String> = Vec::new();
+        let mut current_ids: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        // What the stack takes from elsewhere: its parameters.
+        let mut current_refs: BTreeSet<TargetRef> = BTreeSet::new();
+        let mut current_size = 0;
+        let mut current_outputs = 0;
+        for (u, unit) in units.iter().enumerate() {
+            // References to the unit's own resources and to pseudo parameters
+            // never become parameters.
+            let external =
+                |t: &&TargetRef| unit_of.get(t.0) != Some(&u) && !t.0.starts_with("AWS::");
+            let unit_size = size(&resources, &unit.ids);
+            let unit_outputs = exported[u].len() + outputs_of[u];
+            // The size of the union, counted rather than built: cloning the
+            // stack's references for every unit made packing quadratic in a stack.
+            let merged = current_refs.len()
+                + unit_refs[u]
+                    .iter()
+                    .filter(external)
+                    .filter(|t| !current_ids.contains(t.0) && !current_refs.contains(*t))
+                    .count();
+            if !current.is_empty()
+                && (current.len() + unit.ids.len() > MAX_RESOURCES
+                    || merged > MAX_PARAMETERS
+                    || current_outputs + unit_outputs > MAX_OUTPUTS
+                    || current_size + unit_size > MAX_BODY)
+            {
+                stacks.push(std::mem::take(&mut current));
+                current_ids.clear();
+                current_refs.clear();
+                current_size = 0;
+                current_outputs = 0;
+            }
+            current_refs.extend(
+                unit_refs[u]
+                    .iter()
+                    .filter(external)
+                    .filter(|t| !current_ids.contains(t.0))
+                    .copied(),
+            );
+            current_ids.extend(unit.ids.iter().map(String::as_str));
+            current_size += unit_size;
+            current_outputs += unit_outputs;
+            current.extend(unit.ids.iter().cloned());
+        }
+        if !current.is_empty() {
+            stacks.push(current);
+        }
+        stacks
+    };
 
     let stack_id = |i: usize| format!("Stack{:02}", i + 1);
     let mut owner: BTreeMap<String, usize> = BTreeMap::new();
@@ -386,9 +463,6 @@ pub fn split(
                 "TemplateURL": format!("{folder}/{file}"),
                 "Parameters": Json::Object(std::mem::take(&mut stack_params[i])),
             },
-            // cfn-lint W3002 says a local TemplateURL needs `package`: it does,
-            // by design (docs/deploy.md).
-            "Metadata": {"cfn-lint": {"config": {"ignore_checks": ["W3002"]}}},
         });
         // `Fn::GetAtt` on another stack's outputs already orders the stacks.
         let implied: BTreeSet<String> = {
@@ -416,6 +490,20 @@ pub fn split(
     }
     let _ = shared;
     let mut root = template;
+    // cfn-lint W3002 says a local TemplateURL needs `package`: it does, by
+    // design (docs/deploy.md). Said once for the template, not per stack,
+    // since the root's size is bounded too.
+    if let Some(Json::Object(metadata)) = root.get_mut("Metadata") {
+        metadata.insert(
+            String::from("cfn-lint"),
+            json!({"config": {"ignore_checks": ["W3002"]}}),
+        );
+    } else {
+        root.insert(
+            String::from("Metadata"),
+            json!({"cfn-lint": {"config": {"ignore_checks": ["W3002"]}}}),
+        );
+    }
     let mut root_parameters = parameters;
     // The root keeps only parameters it (or a nested stack it feeds) uses.
     let mut used = BTreeSet::new();
