@@ -128,7 +128,8 @@ fn kind(rule: Rule) -> NodeKind {
         Rule::EOI => NodeKind::EndOfFile,
         Rule::def_keyword => NodeKind::Token(Token::DefKeyword),
         Rule::doc => NodeKind::Token(Token::Doc),
-        Rule::ident | Rule::keyword => NodeKind::Token(Token::Ident),
+        // `let_keyword` is only looked ahead at, never kept in the tree.
+        Rule::ident | Rule::keyword | Rule::let_keyword => NodeKind::Token(Token::Ident),
         Rule::path => NodeKind::Token(Token::Path),
         Rule::reference => NodeKind::Token(Token::Reference),
         Rule::type_expr | Rule::type_name => NodeKind::Token(Token::Type),
