@@ -186,7 +186,7 @@ pub(crate) struct Evaluator<'p> {
 }
 
 /// How many components inclusion may create in one landscape.
-pub const MAX_COMPONENTS: usize = 100_000;
+pub const MAX_COMPONENTS: usize = 20_000;
 
 impl<'p> Evaluator<'p> {
     fn new(program: &'p Program, options: &'p Options) -> Self {
