@@ -3,15 +3,20 @@
 
 use super::Diagnostic;
 use crate::source::{SourceMap, Span};
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
+};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// A diagnostic as miette sees it: the source of its primary file, the labels in
 /// that file, and labels in other files as related reports.
 struct Report<'a> {
     diag: &'a Diagnostic,
-    source: Option<NamedSource<String>>,
+    source: Option<Window<'a>>,
     labels: Vec<LabeledSpan>,
     related: Vec<Report<'a>>,
     primary: bool,
@@ -67,8 +72,8 @@ impl miette::Diagnostic for Report<'_> {
         })
     }
 
-    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -90,11 +95,97 @@ impl miette::Diagnostic for Report<'_> {
     }
 }
 
+/// A file's text as miette reads it, with the starts of its lines found once:
+/// miette's own reading counts lines from the start of the file for every
+/// diagnostic, which made many warnings on a large file quadratic. Only the
+/// lines around a span are handed to miette's reader, which gives the same
+/// contents, line and column as reading the whole file.
+struct Window<'a> {
+    name: &'a str,
+    text: &'a str,
+    /// Where each line starts; lines end at `\n`, `\r\n` or `\r`, as miette counts them.
+    starts: Arc<Vec<usize>>,
+}
+
+fn line_starts(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut starts = vec![0];
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') => {
+                i += 2;
+                starts.push(i);
+            }
+            b'\r' | b'\n' => {
+                i += 1;
+                starts.push(i);
+            }
+            _ => i += 1,
+        }
+    }
+    starts
+}
+
+impl SourceCode for Window<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
+        let (start, end) = (span.offset(), span.offset() + span.len());
+        if end > self.text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        let line_of = |offset: usize| self.starts.partition_point(|&s| s <= offset) - 1;
+        let first = line_of(start).saturating_sub(context_lines_before + 2);
+        let last = line_of(end) + context_lines_after + 3;
+        let from = self.starts[first];
+        let to = self.starts.get(last).copied().unwrap_or(self.text.len());
+        let window = &self.text[from..to];
+        let inner = window.read_span(
+            &SourceSpan::new((start - from).into(), span.len()),
+            context_lines_before,
+            context_lines_after,
+        )?;
+        let data = inner.data();
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.to_string(),
+            data,
+            SourceSpan::new((inner.span().offset() + from).into(), inner.span().len()),
+            inner.line() + first,
+            inner.column(),
+            inner.line_count() + first,
+        )))
+    }
+}
+
+/// Line starts by file, computed once per rendering.
+type Lines = HashMap<crate::source::FileId, Arc<Vec<usize>>>;
+
+fn window<'a>(
+    sources: &'a SourceMap,
+    file: crate::source::FileId,
+    lines: &mut Lines,
+) -> Window<'a> {
+    let f = sources.get(file);
+    let starts = lines
+        .entry(file)
+        .or_insert_with(|| Arc::new(line_starts(&f.text)))
+        .clone();
+    Window {
+        name: &f.name,
+        text: &f.text,
+        starts,
+    }
+}
+
 fn source_span(span: Span) -> SourceSpan {
     SourceSpan::new((span.start as usize).into(), span.len())
 }
 
-fn report<'a>(diag: &'a Diagnostic, sources: &SourceMap) -> Report<'a> {
+fn report<'a>(diag: &'a Diagnostic, sources: &'a SourceMap, lines: &mut Lines) -> Report<'a> {
     let Some(primary) = diag.primary_span() else {
         return Report {
             diag,
@@ -104,7 +195,6 @@ fn report<'a>(diag: &'a Diagnostic, sources: &SourceMap) -> Report<'a> {
             primary: true,
         };
     };
-    let file = sources.get(primary.file);
     let mut labels = Vec::new();
     let mut others: Vec<Report<'a>> = Vec::new();
     for label in &diag.labels {
@@ -113,10 +203,9 @@ fn report<'a>(diag: &'a Diagnostic, sources: &SourceMap) -> Report<'a> {
         if label.span.file == primary.file {
             labels.push(labeled);
         } else {
-            let other = sources.get(label.span.file);
             others.push(Report {
                 diag,
-                source: Some(NamedSource::new(other.name.clone(), other.text.clone())),
+                source: Some(window(sources, label.span.file, lines)),
                 labels: vec![labeled],
                 related: Vec::new(),
                 primary: false,
@@ -125,7 +214,7 @@ fn report<'a>(diag: &'a Diagnostic, sources: &SourceMap) -> Report<'a> {
     }
     Report {
         diag,
-        source: Some(NamedSource::new(file.name.clone(), file.text.clone())),
+        source: Some(window(sources, primary.file, lines)),
         labels,
         related: others,
         primary: true,
@@ -144,11 +233,12 @@ pub fn render_human(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> S
         .with_width(100)
         .with_links(false);
     let mut out = String::new();
+    let mut lines = Lines::new();
     for (n, diag) in diags.iter().enumerate() {
         if n > 0 {
             out.push('\n');
         }
-        let report = report(diag, sources);
+        let report = report(diag, sources, &mut lines);
         if handler.render_report(&mut out, &report).is_err() {
             out.push_str(&format!("error[{}]: {}\n", diag.code.code(), diag.message));
         }
