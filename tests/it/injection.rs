@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// Any text a `.bom` string can hold: every character but the control
 /// characters, which the language writes only as `\n`, `\t` and `\r`.
-fn text() -> impl Strategy<Value = String> {
+pub(crate) fn text() -> impl Strategy<Value = String> {
     let char = any::<char>().prop_filter("printable or an escapable control", |c| {
         !c.is_control() || matches!(c, '\n' | '\t' | '\r')
     });
@@ -24,7 +24,7 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 /// The `.bom` literal that means `s`.
-fn literal(s: &str) -> String {
+pub(crate) fn literal(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {
