@@ -18,6 +18,7 @@ mod graph;
 mod hostile;
 mod import;
 mod injection;
+mod injection_diff;
 mod injection_dockerfile;
 mod reuse;
 mod runtime;
