@@ -20,6 +20,7 @@ mod import;
 mod injection;
 mod injection_diff;
 mod injection_dockerfile;
+mod killed;
 mod reuse;
 mod runtime;
 mod scaling;
