@@ -161,8 +161,10 @@ pub fn write(root: &Path, outputs: &[Output]) -> Result<Vec<PathBuf>, Diagnostic
     let mut written = Vec::new();
     for (tmp, dest) in &staged {
         std::fs::rename(tmp, dest).map_err(|e| io_error(dest, e))?;
+        test_hook::operation_done();
         written.push(dest.clone());
     }
+    remove_orphans(&written);
     // Files bomc wrote last time that this build no longer produces.
     for output in outputs {
         let dir = root.join(&output.dir);
@@ -255,7 +257,84 @@ fn stage(
         return Err(io_error(&tmp, err));
     }
     staged.push((tmp, dest.to_path_buf()));
+    test_hook::operation_done();
     Ok(())
+}
+
+/// Removes the temporary files a killed bomc left beside the files just
+/// written (`.NAME.bomc-PID.tmp`, NAME one of them, PID no longer running).
+/// Where `/proc` cannot tell whether a process runs, they are left: a later
+/// build writes over its own names only.
+fn remove_orphans(written: &[PathBuf]) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let own = std::process::id().to_string();
+    let mut by_folder: std::collections::BTreeMap<&Path, BTreeSet<&str>> = Default::default();
+    for dest in written {
+        if let (Some(parent), Some(name)) =
+            (dest.parent(), dest.file_name().and_then(|n| n.to_str()))
+        {
+            by_folder.entry(parent).or_default().insert(name);
+        }
+    }
+    for (folder, names) in by_folder {
+        let Ok(entries) = std::fs::read_dir(folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let file = entry.file_name();
+            let Some(rest) = file.to_str().and_then(|f| f.strip_prefix('.')) else {
+                continue;
+            };
+            let Some((name, pid)) = rest
+                .strip_suffix(".tmp")
+                .and_then(|r| r.rsplit_once(".bomc-"))
+            else {
+                continue;
+            };
+            let orphan = names.contains(name)
+                && !pid.is_empty()
+                && pid.chars().all(|c| c.is_ascii_digit())
+                && pid != own
+                && !Path::new("/proc").join(pid).exists();
+            // `remove_file` removes a link itself, never what it points to.
+            if orphan {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+/// A hook for tests/it/killed.rs only, not a user setting (no `.bom` file or
+/// flag reaches it): with `BOMC_TEST_PAUSE_AFTER_WRITES=N` in its
+/// environment, bomc stops for good after its Nth file operation of a build
+/// (half of a temporary file written, all of it, or one renamed into place)
+/// and says so on stderr, so the test can kill it with SIGKILL at exactly
+/// that point.
+mod test_hook {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static AFTER: OnceLock<Option<usize>> = OnceLock::new();
+    static DONE: AtomicUsize = AtomicUsize::new(0);
+
+    pub(super) fn operation_done() {
+        let after = AFTER.get_or_init(|| {
+            std::env::var("BOMC_TEST_PAUSE_AFTER_WRITES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+        });
+        let Some(after) = *after else {
+            return;
+        };
+        if DONE.fetch_add(1, Ordering::SeqCst) + 1 == after {
+            eprintln!("bomc: paused after {after} file operations (BOMC_TEST_PAUSE_AFTER_WRITES)");
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(60));
+            }
+        }
+    }
 }
 
 /// Writes a file that did not exist: `create_new` never follows a link, so a
@@ -276,7 +355,11 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         }
         other => other?,
     };
-    file.write_all(bytes)?;
+    // In two halves, so that the test hook can stop bomc with a file half written.
+    let (first, second) = bytes.split_at(bytes.len() / 2);
+    file.write_all(first)?;
+    test_hook::operation_done();
+    file.write_all(second)?;
     file.sync_all()
 }
 

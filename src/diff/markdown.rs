@@ -15,17 +15,26 @@ pub const MARKER: &str = "<!-- bomc-diff -->";
 /// Rows per table before the rest is only counted.
 const MAX_ROWS: usize = 80;
 
-/// Text in a table cell, as code: `|` escaped, one line, cut.
+/// Text in a table cell, as code: `|` escaped, one line, cut. The fence is
+/// one backtick longer than the longest run of backticks in the text, so no
+/// run inside closes it; a space pads text that starts or ends with a
+/// backtick or a space, and Markdown strips exactly that padding.
 fn code(text: &str) -> String {
     let one_line = cut(&text.replace(['\n', '\r'], " "), 90).replace('|', "\\|");
     if one_line.is_empty() {
         return String::new();
     }
-    if one_line.contains('`') {
-        format!("`` {one_line} ``")
-    } else {
-        format!("`{one_line}`")
-    }
+    let longest = one_line
+        .split(|c| c != '`')
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let edge = |c: Option<char>| matches!(c, Some('`' | ' '));
+    let pad = !one_line.chars().all(|c| c == ' ')
+        && (edge(one_line.chars().next()) || edge(one_line.chars().last()));
+    let pad = if pad { " " } else { "" };
+    format!("{fence}{pad}{one_line}{pad}{fence}")
 }
 
 /// Plain text in a cell: Markdown and HTML specials escaped.

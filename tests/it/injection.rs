@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// Any text a `.bom` string can hold: every character but the control
 /// characters, which the language writes only as `\n`, `\t` and `\r`.
-fn text() -> impl Strategy<Value = String> {
+pub(crate) fn text() -> impl Strategy<Value = String> {
     let char = any::<char>().prop_filter("printable or an escapable control", |c| {
         !c.is_control() || matches!(c, '\n' | '\t' | '\r')
     });
@@ -24,7 +24,7 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 /// The `.bom` literal that means `s`.
-fn literal(s: &str) -> String {
+pub(crate) fn literal(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {
@@ -129,5 +129,48 @@ proptest! {
         for v in values {
             prop_assert_eq!(v.as_str(), Some(value.as_str()));
         }
+    }
+}
+
+/// A file name: `f`, then any text without `/`.
+fn file_name() -> impl Strategy<Value = String> {
+    text()
+        .prop_map(|s| format!("f{}", s.replace('/', "")))
+        .prop_filter("a file name", |s| s.len() < 200)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// A bind mount's host path (a file that exists, named anything) and its
+    /// container path come back from compose.yaml unchanged, in one volume.
+    #[test]
+    fn arbitrary_bind_mount_paths_stay_data_in_compose(name in file_name(), target in text()) {
+        let dir = crate::temp_dir("injection-bind");
+        std::fs::write(dir.join(&name), "x").expect("a file of that name");
+        let target = format!("/data/{target}");
+        let source = format!(
+            "landscape inject {{\n  service app {{\n    image = \"busybox:1.36.1\"\n    targets = [\"compose\"]\n    mounts {{ {} {{ bind = {}, read_only = true }} }}\n  }}\n}}\n",
+            literal(&target),
+            literal(&format!("./{name}"))
+        );
+        std::fs::write(dir.join("inject.bom"), &source).expect("write");
+        let run = crate::bomc(
+            &dir,
+            &["build", "inject.bom", "--target", "compose", "--out", "out", "--now", crate::NOW],
+        );
+        prop_assert_eq!(run.code, 0, "{}\n{}", source, run.stderr);
+        let text = std::fs::read_to_string(dir.join("out/inject/default/compose.yaml")).expect("compose.yaml");
+        let compose: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("compose is YAML");
+        let volumes = compose["services"]["app"]["volumes"].as_sequence().expect("volumes");
+        prop_assert_eq!(volumes.len(), 1, "{}", text);
+        // Compose interpolates `$`: bomc writes `$$` for a literal one.
+        let escaped = |s: &str| s.replace('$', "$$");
+        prop_assert_eq!(volumes[0]["type"].as_str(), Some("bind"));
+        let (want_source, want_target) = (escaped(&format!("../../../{name}")), escaped(&target));
+        prop_assert_eq!(volumes[0]["source"].as_str(), Some(want_source.as_str()));
+        prop_assert_eq!(volumes[0]["target"].as_str(), Some(want_target.as_str()));
+        prop_assert_eq!(volumes[0]["read_only"].as_bool(), Some(true));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

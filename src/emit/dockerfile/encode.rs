@@ -185,6 +185,16 @@ pub(super) fn unsafe_char(c: char) -> bool {
     c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
+/// `a line break (U+000A)`: a character a line cannot hold, for a diagnostic.
+pub(super) fn char_name(c: char) -> String {
+    let what = match c {
+        '\n' | '\r' | '\u{2028}' | '\u{2029}' | '\u{85}' => "a line break",
+        '\t' => "a tab",
+        _ => "a control character",
+    };
+    format!("{what} (U+{:04X})", c as u32)
+}
+
 /// `\n`, `\u0007`: the JSON escape text of a character a line cannot hold.
 pub(super) fn escape_text(c: char, out: &mut String) {
     match c {
@@ -226,8 +236,9 @@ pub(super) fn json_array(items: &[String]) -> String {
 
 /// A double-quoted Dockerfile word (LABEL, ARG, ENV): Docker reads `\"`, `\\`
 /// and `\$` as the characters themselves and expands nothing. Characters a
-/// line cannot hold are written as their escape text (a newline as `\n`),
-/// which Docker keeps as those two characters.
+/// line cannot hold are refused before a value gets here (Docker would keep
+/// escape text as its characters, not as a newline); writing them as escape
+/// text is only the guard that keeps the line whole.
 pub(super) fn quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');

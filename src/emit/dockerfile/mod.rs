@@ -45,10 +45,14 @@
 //! - **Data stays data.** Every string from a `.bom` file is encoded for its
 //!   place: exec-form JSON arrays for `RUN` steps, `ENTRYPOINT`, `CMD` and the
 //!   health command (a shell check runs as `["/bin/sh", "-c", "…"]`);
-//!   double-quoted words with `\`, `"` and `$` escaped for `LABEL` and `ARG`;
-//!   control characters (a newline) as escape text. Names, paths and versions
-//!   that cannot be quoted are checked against a strict character set, and a
-//!   value that does not fit is a diagnostic.
+//!   double-quoted words with `\`, `"` and `$` escaped for `LABEL` and `ARG`,
+//!   whose values Docker reads back unchanged; control characters (a newline)
+//!   as escape text in JSON arrays. A `LABEL` or `ARG` value cannot hold a
+//!   line break or a control character (Docker has no escape for them there),
+//!   nor a label key an `=` (Docker cuts the key at the first one, quotes or
+//!   not): such values are diagnostics, not rewritten. Names, paths and
+//!   versions that cannot be quoted are checked against a strict character
+//!   set, and a value that does not fit is a diagnostic.
 
 mod encode;
 mod health;
@@ -382,6 +386,16 @@ fn view(plan: &Plan, image: &BuildImage, out: &mut Errors) -> View {
             );
             continue;
         }
+        if let Some(c) = v.chars().find(|c| unsafe_char(*c)) {
+            out.invalid(
+                format!(
+                    "build argument `{k}` of image `{name}` holds {}, which a Dockerfile line cannot hold",
+                    char_name(c)
+                ),
+                "a Dockerfile writes an ARG on one line and has no escape for line breaks or control characters: remove it from the value",
+            );
+            continue;
+        }
         args.push(format!("{k}={}", quoted(v)));
         arg_values.insert(k.as_str(), v.as_str());
     }
@@ -526,7 +540,13 @@ fn labels(image: &BuildImage, from: &str, out: &mut Errors) -> Vec<String> {
     let name = &image.name;
     let mut labels: BTreeMap<String, String> = BTreeMap::new();
     labels.insert("org.opencontainers.image.title".into(), name.clone());
-    let description = image.docs.join(" ");
+    // Prose: a tab or another control character reads as a space.
+    let description: String = image
+        .docs
+        .join(" ")
+        .chars()
+        .map(|c| if unsafe_char(c) { ' ' } else { c })
+        .collect();
     if !description.trim().is_empty() {
         labels.insert(
             "org.opencontainers.image.description".into(),
@@ -560,6 +580,24 @@ fn labels(image: &BuildImage, from: &str, out: &mut Errors) -> Vec<String> {
     }
     let mut lines = Vec::new();
     for (k, v) in &labels {
+        if k.contains('=') {
+            out.invalid(
+                format!("label `{}` of image `{name}` has `=` in its key", k.escape_debug()),
+                "Docker splits a LABEL at the first `=`, even inside quotes, so the key would be cut there: use another character",
+            );
+            continue;
+        }
+        if let Some(c) = k.chars().chain(v.chars()).find(|c| unsafe_char(*c)) {
+            out.invalid(
+                format!(
+                    "label `{}` of image `{name}` holds {}, which a Dockerfile line cannot hold",
+                    k.escape_debug(),
+                    char_name(c)
+                ),
+                "a Dockerfile writes a LABEL on one line and has no escape for line breaks or control characters: remove it",
+            );
+            continue;
+        }
         if let Some(text) = [k, v].into_iter().find(|t| !lintable(t)) {
             out.invalid(
                 format!("label `{}` of image `{name}` has a backslash before a quote or at the end: {:?}", k.escape_debug(), text),
