@@ -212,7 +212,11 @@ fn check_build(
                 emit::Target::Cloudformation,
                 emit::Target::Dockerfile,
             ];
-            if let Err(errors) = build(&plan, &targets, &emit::EmitOptions::default()) {
+            let validate = emit::EmitOptions {
+                validate_only: true,
+                ..emit::EmitOptions::default()
+            };
+            if let Err(errors) = build(&plan, &targets, &validate) {
                 errors.into_iter().for_each(|d| diags.push(d));
             }
             warnings.extend(plan.warnings);

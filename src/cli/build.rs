@@ -124,6 +124,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     targets.dedup();
     let options = EmitOptions {
         cloudformation_yaml: args.cloudformation_yaml,
+        validate_only: false,
     };
     let source = args.target.file.display().to_string();
     let source_dir = args

@@ -184,7 +184,7 @@ fn header(plan: &Plan) -> Vec<String> {
 }
 
 /// `compose.yaml` for the environment instance of `plan`.
-pub fn emit(plan: &Plan) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
+pub fn emit(plan: &Plan, options: &super::EmitOptions) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
     let emit = Emit {
         plan,
         workloads: plan
@@ -227,6 +227,9 @@ pub fn emit(plan: &Plan) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
     }
     if !errors.is_empty() {
         return Err(errors);
+    }
+    if options.validate_only {
+        return Ok(Vec::new());
     }
 
     // Services come escaped (all but their secrets' interpolations); the rest

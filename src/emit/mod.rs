@@ -37,6 +37,10 @@ pub enum Target {
 pub struct EmitOptions {
     /// CloudFormation as YAML instead of JSON.
     pub cloudformation_yaml: bool,
+    /// Find what a target cannot take, and write nothing: `bomc check` needs
+    /// the diagnostics, not the files (no split into nested stacks, no
+    /// rendering of the templates and the compose file).
+    pub validate_only: bool,
 }
 
 /// Emits one target for one environment.
@@ -51,8 +55,8 @@ pub fn emit(
             None => cloudformation::emit(plan, options),
         },
         Target::Compose => match crate::lower::for_target(plan, |t| t.compose) {
-            Some(restricted) => compose::emit(&restricted),
-            None => compose::emit(plan),
+            Some(restricted) => compose::emit(&restricted, options),
+            None => compose::emit(plan, options),
         },
         Target::Dockerfile => dockerfile::emit(plan),
     }

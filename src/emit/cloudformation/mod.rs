@@ -383,6 +383,9 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
     if !t.errors.is_empty() {
         return Err(std::mem::take(&mut t.errors));
     }
+    if options.validate_only {
+        return Ok(Vec::new());
+    }
     let types: BTreeSet<String> = t
         .resources
         .values()
