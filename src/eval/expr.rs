@@ -660,7 +660,43 @@ impl<'p> Evaluator<'p> {
     }
 
     /// Resolves a dotted reference in `scope`.
+    /// The value `path` names, a copy: counted against [`super::MAX_COPIED`].
     pub(super) fn resolve(
+        &mut self,
+        path: &'p [Ident],
+        scope: ScopeId,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        if self.too_much_copied {
+            // Reported once; every further copy would only cost time.
+            return None;
+        }
+        let value = self.resolve_uncounted(path, scope, diags)?;
+        self.copied += copy_cost(&value);
+        if self.copied > super::MAX_COPIED {
+            if !std::mem::replace(&mut self.too_much_copied, true) {
+                let span = match (path.first(), path.last()) {
+                    (Some(a), Some(b)) => a.span.to(b.span),
+                    _ => return None,
+                };
+                diags.push(
+                    Diagnostic::new(
+                        ErrorCode::ValueTooLarge,
+                        format!(
+                            "references copy more than the limit of {} bytes of values in total",
+                            super::MAX_COPIED
+                        ),
+                    )
+                    .label(span, "this reference goes past the limit")
+                    .help("each reference copies the value it names; reference a large value fewer times, or build it from fewer, shorter parts"),
+                );
+            }
+            return None;
+        }
+        Some(value)
+    }
+
+    fn resolve_uncounted(
         &mut self,
         path: &'p [Ident],
         scope: ScopeId,
@@ -1011,6 +1047,26 @@ fn template_len(parts: &[Part]) -> usize {
             _ => 1,
         })
         .sum()
+}
+
+/// What copying a value costs, roughly in bytes of memory: a map or list
+/// costs its allocation as well as its entries (a map of one entry is a
+/// B-tree node of several hundred bytes), so that [`super::MAX_COPIED`] bounds
+/// the time copies take, not only the text they hold.
+fn copy_cost(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len() + 24,
+        Value::Template(parts) => template_len(parts) + 24 * parts.len() + 24,
+        Value::List(items) => items.iter().map(copy_cost).sum::<usize>() + 64,
+        Value::Map(entries) => {
+            entries
+                .iter()
+                .map(|(k, v)| k.len() + 24 + copy_cost(v))
+                .sum::<usize>()
+                + 512
+        }
+        _ => 16,
+    }
 }
 
 /// Values are built under [`MAX_STRING_LEN`], so walking one is bounded.

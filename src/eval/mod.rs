@@ -183,7 +183,18 @@ pub(crate) struct Evaluator<'p> {
     binding: Option<&'p str>,
     /// [`MAX_COMPONENTS`] was reported (once).
     too_many_components: bool,
+    /// What references have copied so far (values' sizes as
+    /// [`expr::MAX_STRING_LEN`] counts them), against [`MAX_COPIED`].
+    copied: usize,
+    /// [`MAX_COPIED`] was reported (once).
+    too_much_copied: bool,
 }
+
+/// How much all references of one evaluation may copy, in total: each value
+/// stays under [`expr::MAX_STRING_LEN`], but a few lines referencing a large
+/// value many times would copy it without end (the 10,000-service landscape
+/// copies ~3 MB).
+pub const MAX_COPIED: usize = 64 << 20;
 
 /// How many components inclusion may create in one landscape.
 pub const MAX_COMPONENTS: usize = 20_000;
@@ -210,6 +221,8 @@ impl<'p> Evaluator<'p> {
             allow_floating_tags: false,
             binding: None,
             too_many_components: false,
+            copied: 0,
+            too_much_copied: false,
         }
     }
 
