@@ -64,15 +64,6 @@ fn param_name(target: &Target) -> String {
     format!("{}{attr}", target.0)
 }
 
-/// Replaces references to resources outside the stack by `Ref` to parameters.
-fn rewrite(v: &mut Json, external: &BTreeMap<Target, String>) {
-    let exprs: BTreeMap<Target, Json> = external
-        .iter()
-        .map(|(t, name)| (t.clone(), json!({"Ref": name})))
-        .collect();
-    replace(v, &exprs);
-}
-
 /// Replaces references by the given expressions.
 fn replace(v: &mut Json, external: &BTreeMap<Target, Json>) {
     match v {
@@ -344,8 +335,14 @@ pub fn split(
             stack_params[i].insert(name.clone(), value);
             external.insert(target, name);
         }
+        // References to resources outside the stack become `Ref`s to its
+        // parameters: the expressions built once per stack, not per resource.
+        let exprs: BTreeMap<Target, Json> = external
+            .iter()
+            .map(|(t, name)| (t.clone(), json!({"Ref": name})))
+            .collect();
         for r in res.values_mut() {
-            rewrite(r, &external);
+            replace(r, &exprs);
             // Ordering on resources in other stacks becomes ordering between stacks.
             if let Some(Json::Array(deps)) = r.get("DependsOn").cloned() {
                 let (inside, outside): (Vec<Json>, Vec<Json>) = deps
