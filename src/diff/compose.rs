@@ -148,7 +148,11 @@ pub(super) fn diff(old: Option<&Side>, new: &Side, sides: &Sides, changes: &mut 
         return;
     }
     fn parts(s: Option<&Side>) -> BTreeSet<(&str, &str)> {
-        text(s).map(chunks).unwrap_or_default().into_iter().collect()
+        text(s)
+            .map(chunks)
+            .unwrap_or_default()
+            .into_iter()
+            .collect()
     }
     let (old_parts, new_parts) = (parts(old), parts(Some(new)));
     let same: BTreeSet<(&str, &str)> = old_parts.intersection(&new_parts).copied().collect();
