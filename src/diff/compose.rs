@@ -60,10 +60,10 @@ fn chunks(text: &str) -> Vec<(&str, &str)> {
         let entry = section.is_some()
             && line.starts_with("  ")
             && !line[2..].starts_with([' ', '\n', '\r']);
-        if top || entry || line.starts_with('#') {
-            if let Some((from, name)) = start.take() {
-                out.push((name, &text[from..offset]));
-            }
+        if (top || entry || line.starts_with('#'))
+            && let Some((from, name)) = start.take()
+        {
+            out.push((name, &text[from..offset]));
         }
         if top {
             let bare = line.trim_end();
