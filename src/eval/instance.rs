@@ -515,7 +515,8 @@ impl<'p> Evaluator<'p> {
     ) -> Option<ScopeId> {
         // Inclusion is the one way a short file multiplies components (a
         // landscape including another twice, which includes another twice …).
-        if self.instances.len() >= super::MAX_COMPONENTS {
+        self.included += 1;
+        if self.instances.len() + self.included > super::MAX_COMPONENTS {
             if !std::mem::replace(&mut self.too_many_components, true) {
                 diags.push(
                     Diagnostic::new(

@@ -183,6 +183,10 @@ pub(crate) struct Evaluator<'p> {
     binding: Option<&'p str>,
     /// [`MAX_COMPONENTS`] was reported (once).
     too_many_components: bool,
+    /// Landscapes included so far: counted with the instances, since an
+    /// included landscape whose components all fail creates none, yet its
+    /// inclusions double the work at every level all the same.
+    included: usize,
     /// What references have copied so far (values' sizes as
     /// [`expr::MAX_STRING_LEN`] counts them), against [`MAX_COPIED`].
     copied: usize,
@@ -221,6 +225,7 @@ impl<'p> Evaluator<'p> {
             allow_floating_tags: false,
             binding: None,
             too_many_components: false,
+            included: 0,
             copied: 0,
             too_much_copied: false,
         }
