@@ -41,6 +41,27 @@ pub(crate) fn literal(s: &str) -> String {
     out
 }
 
+/// The plan of `inject.bom` holding `source`, compiled in memory; a source
+/// that does not compile is the test's mistake.
+pub(crate) fn plan_of(source: &str) -> bomc::lower::plan::Plan {
+    let mut diags = Diagnostics::default();
+    let program = bomc::resolve::load_text("inject.bom", source.to_string(), &mut diags);
+    let settings = bomc::BuildSettings {
+        source: "inject.bom",
+        source_dir: std::path::Path::new("."),
+        now: 1_800_000_000,
+        out: std::path::Path::new("out"),
+    };
+    bomc::compile(
+        &program,
+        &bomc::eval::Options::default(),
+        &settings,
+        &mut |_, _| 20000,
+        &mut diags,
+    )
+    .unwrap_or_else(|| panic!("{source}\n{:?}", diags.as_slice()))
+}
+
 /// Builds compose and CloudFormation for a landscape whose `app` service
 /// carries `value` in an env variable, a label and its command.
 fn build(value: &str) -> (serde_yaml_ng::Value, Value) {
@@ -48,22 +69,7 @@ fn build(value: &str) -> (serde_yaml_ng::Value, Value) {
     let source = format!(
         "landscape inject {{\n  service app {{\n    image = \"busybox:1.36.1\"\n    command = [\"sh\", {lit}]\n    ports {{ http = 8080 }}\n    env {{ VALUE = {lit} }}\n    labels {{ \"com.example.v\" = {lit} }}\n  }}\n}}\n"
     );
-    let mut diags = Diagnostics::default();
-    let program = bomc::resolve::load_text("inject.bom", source.clone(), &mut diags);
-    let settings = bomc::BuildSettings {
-        source: "inject.bom",
-        source_dir: std::path::Path::new("."),
-        now: 1_800_000_000,
-        out: std::path::Path::new("out"),
-    };
-    let plan = bomc::compile(
-        &program,
-        &bomc::eval::Options::default(),
-        &settings,
-        &mut |_, _| 20000,
-        &mut diags,
-    )
-    .unwrap_or_else(|| panic!("{source}\n{:?}", diags.as_slice()));
+    let plan = plan_of(&source);
     let targets = [
         bomc::emit::Target::Compose,
         bomc::emit::Target::Cloudformation,

@@ -10,7 +10,6 @@
 //! LABEL or ARG, an `=` in a label key, what hadolint misreads).
 
 use super::injection::{literal, text};
-use bomc::diag::Diagnostics;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -45,21 +44,7 @@ impl Instruction {
     }
 }
 
-const KEYWORDS: &[&str] = &[
-    "FROM",
-    "ARG",
-    "ENV",
-    "WORKDIR",
-    "COPY",
-    "RUN",
-    "LABEL",
-    "USER",
-    "EXPOSE",
-    "HEALTHCHECK",
-    "ENTRYPOINT",
-    "CMD",
-    "ONBUILD",
-];
+use crate::build_dockerfile::KEYWORDS;
 
 /// Characters Docker's parser treats as a line end or that no Dockerfile
 /// line should hold (the emitter's own rule).
@@ -302,22 +287,7 @@ image img {{
 /// diagnostics' text.
 fn dockerfiles(value: &str, word: &str, key: &str) -> Result<BTreeMap<String, String>, String> {
     let source = source(value, word, key);
-    let mut diags = Diagnostics::default();
-    let program = bomc::resolve::load_text("inject.bom", source.clone(), &mut diags);
-    let settings = bomc::BuildSettings {
-        source: "inject.bom",
-        source_dir: std::path::Path::new("."),
-        now: 1_800_000_000,
-        out: std::path::Path::new("out"),
-    };
-    let plan = bomc::compile(
-        &program,
-        &bomc::eval::Options::default(),
-        &settings,
-        &mut |_, _| 20000,
-        &mut diags,
-    )
-    .unwrap_or_else(|| panic!("{source}\n{:?}", diags.as_slice()));
+    let plan = crate::injection::plan_of(&source);
     let targets = [bomc::emit::Target::Dockerfile];
     match bomc::build(&plan, &targets, &bomc::emit::EmitOptions::default()) {
         Ok(artifacts) => Ok(artifacts

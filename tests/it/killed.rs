@@ -50,25 +50,12 @@ fn build(dir: &Path, pause_after: Option<usize>) -> std::process::Child {
     cmd.spawn().expect("bomc starts")
 }
 
-/// Every file under `root`: path relative to it → bytes.
+/// Every file under `root`: path relative to it, as text → bytes.
 fn files(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("readable").flatten() {
-            let path = entry.path();
-            if entry.file_type().expect("type").is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(root).expect("below root");
-                out.insert(
-                    rel.to_string_lossy().into_owned(),
-                    std::fs::read(&path).expect("readable"),
-                );
-            }
-        }
-    }
-    out
+    crate::build::snapshot(root)
+        .into_iter()
+        .map(|(rel, bytes)| (rel.to_string_lossy().into_owned(), bytes))
+        .collect()
 }
 
 /// A clean build of `version` in `dir` (the folder the killed builds run in,
