@@ -424,7 +424,12 @@ pub fn diff(
             } else {
                 Ok(None)
             };
-            (old_side.join().unwrap_or(Ok(None)), new_side)
+            // A panic is bomc's bug: it goes on to the panic hook, never read
+            // as "no old version".
+            let old_side = old_side
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (old_side, new_side)
         });
         let old_side = old_side.map_err(|d| fail(true, d))?;
         let new_side = new_side.map_err(|d| fail(false, d))?;

@@ -374,18 +374,37 @@ pub fn environment(old: Option<&Side>, new: &Side, ctx: &Context) -> Environment
     };
     let empty = old.is_none();
     let old_plan = old.map(|o| &o.plan);
-    plan::instance(old_plan, &new.plan, &mut changes);
-    plan::workloads(old_plan, &new.plan, &renames, &mut changes);
-    plan::images(old_plan, &new.plan, &mut changes);
-    plan::rest(old_plan, &new.plan, &mut changes);
     let sides = Sides {
         old: old_plan,
         new: &new.plan,
         renames: &renames,
         persistent,
     };
-    cloudformation::diff(old, new, &sides, &mut changes);
-    compose::diff(old, new, &sides, &mut changes);
+    // The plan and each target are compared at once, each into its own list,
+    // appended in a fixed order: on a large landscape each takes a while.
+    let (cloudformation, compose) = std::thread::scope(|s| {
+        let cloudformation = s.spawn(|| {
+            let mut changes = Vec::new();
+            cloudformation::diff(old, new, &sides, &mut changes);
+            changes
+        });
+        let compose = s.spawn(|| {
+            let mut changes = Vec::new();
+            compose::diff(old, new, &sides, &mut changes);
+            changes
+        });
+        plan::instance(old_plan, &new.plan, &mut changes);
+        plan::workloads(old_plan, &new.plan, &renames, &mut changes);
+        plan::images(old_plan, &new.plan, &mut changes);
+        plan::rest(old_plan, &new.plan, &mut changes);
+        let join = |h: std::thread::ScopedJoinHandle<Vec<Change>>| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        };
+        (join(cloudformation), join(compose))
+    });
+    changes.extend(cloudformation);
+    changes.extend(compose);
     dockerfile::diff(old, new, &mut changes);
     risk::classify(&sides, &mut changes);
     impact::attach(old.map(|o| &o.graph), &new.graph, &renames, &mut changes);
