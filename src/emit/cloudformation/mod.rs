@@ -45,6 +45,8 @@ pub(crate) struct Template<'a> {
     pub placement: std::collections::HashMap<String, String>,
     /// Values a target cannot take (reported, nothing written).
     pub errors: Vec<Diagnostic>,
+    /// The instance's tags, built once: every taggable resource carries them.
+    tags: Json,
 }
 
 /// Tag values may hold letters, digits, spaces and `_.:/=+-@`; anything else becomes `-`.
@@ -68,14 +70,7 @@ impl<'a> Template<'a> {
 
     /// `[{Key, Value}]` tags carried by every taggable resource.
     pub fn tags(&self) -> Json {
-        Json::Array(
-            self.plan
-                .instance
-                .tags
-                .iter()
-                .map(|(k, v)| json!({"Key": format!("bomc:{k}"), "Value": tag_value(v)}))
-                .collect(),
-        )
+        self.tags.clone()
     }
 
     pub fn add(&mut self, id: String, resource: Json) {
@@ -317,6 +312,13 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
         secrets: BTreeSet::new(),
         placement: std::collections::HashMap::new(),
         errors: Vec::new(),
+        tags: Json::Array(
+            plan.instance
+                .tags
+                .iter()
+                .map(|(k, v)| json!({"Key": format!("bomc:{k}"), "Value": tag_value(v)}))
+                .collect(),
+        ),
     };
     let in_order: Vec<&Workload> = plan
         .start_order
