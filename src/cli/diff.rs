@@ -160,7 +160,7 @@ struct Versions {
 fn load(
     path: &Path,
     read: crate::resolve::Read,
-) -> Result<crate::resolve::Program, crate::Checked> {
+) -> Result<crate::resolve::Program, Box<crate::Checked>> {
     let mut diags = crate::diag::Diagnostics::default();
     let program = crate::resolve::load_file_with(path, read, &mut diags);
     if diags.is_empty()
@@ -168,17 +168,17 @@ fn load(
     {
         return Ok(p);
     }
-    Err(crate::Checked {
+    Err(Box::new(crate::Checked {
         program: program.unwrap_or_default(),
         diagnostics: diags.into_vec(),
         warnings: Vec::new(),
         landscapes: Vec::new(),
-    })
+    }))
 }
 
 fn versions(args: &DiffArgs) -> Result<Versions, ExitCode> {
     let disk = |p: &Path| std::fs::read_to_string(p);
-    let fail = |checked: crate::Checked, which: &str, file: &Path| {
+    let fail = |checked: Box<crate::Checked>, which: &str, file: &Path| {
         does_not_check(&checked, args.format, which, file)
     };
     match (&args.base, args.files.as_slice()) {

@@ -67,6 +67,7 @@ error_codes! {
     MisplacedNull = "E0217", "`null` where it removes no map key";
     ImportOutsideRoot = "E0230", "import leaves the project root";
     ImportTooDeep = "E0231", "imports nested deeper than the limit";
+    ImagePathOutsideRoot = "E0232", "image build path leaves the project root";
     // Evaluation and checking
     MissingSetting = "E0301", "required setting or parameter missing";
     UnknownSetting = "E0302", "unknown setting";

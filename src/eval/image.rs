@@ -11,6 +11,62 @@ use std::collections::BTreeMap;
 
 impl<'p> Evaluator<'p> {
     /// `context` of a module's image, relative to the main file's folder.
+    /// Refuses an image whose `context`, or whose `dockerfile` within it,
+    /// leaves the project root (E0232), before anything there is read.
+    fn image_paths_in_root(
+        &self,
+        def: &ast::Definition,
+        settings: &BTreeMap<String, Value>,
+        diags: &mut Diagnostics,
+    ) {
+        let Some(root) = &self.program.root else {
+            return;
+        };
+        let value_span = |name: &str| {
+            def.body.members.iter().find_map(|m| match m {
+                Member::Assign(a) if a.path.len() == 1 && a.path[0].node == name => {
+                    Some(a.value.span)
+                }
+                _ => None,
+            })
+        };
+        let folder = self
+            .program
+            .sources
+            .get(def.name.span.file)
+            .path
+            .as_ref()
+            .and_then(|p| p.parent())
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        let context = match settings.get("context") {
+            Some(Value::String(c)) => c.clone(),
+            _ => String::from("."),
+        };
+        let mut paths = vec![("context", context.clone(), folder.join(&context))];
+        if let Some(Value::String(dockerfile)) = settings.get("dockerfile") {
+            let written = std::path::Path::new(&context).join(dockerfile);
+            let full = folder.join(&written);
+            paths.push(("dockerfile", written.to_string_lossy().into_owned(), full));
+        }
+        for (setting, written, full) in paths {
+            let (Some(span), Some(why)) = (
+                value_span(setting),
+                crate::resolve::leaves_root(root, &written, &full),
+            ) else {
+                continue;
+            };
+            diags.push(
+                Diagnostic::new(
+                    ErrorCode::ImagePathOutsideRoot,
+                    format!("the `{setting}` of image `{}`, `{written}`, {why}", def.name.node),
+                )
+                .label(span, "refused; nothing there was read")
+                .help("build contexts and Dockerfiles stay inside the project root, the folder of the main file: write the path relative to the file that defines the image, or run bomc with `--root DIR` on a folder that holds them"),
+            );
+        }
+    }
+
     pub(super) fn rebase(&self, module: crate::resolve::ModuleId, context: &str) -> Option<String> {
         let path = std::path::Path::new(context);
         if path.is_absolute() {
@@ -133,6 +189,11 @@ impl<'p> Evaluator<'p> {
                     .help("set `from = \"debian:12.5-slim\"` (a pinned image) or `from = OTHER_IMAGE` to build on another definition"),
             );
         }
+        // Build contexts and Dockerfiles are read (their content tags hash
+        // them): like imports, they stay inside the project root, so a pull
+        // request cannot make bomc read the runner's files or a device
+        // (`context = "/dev"` never ended).
+        self.image_paths_in_root(def, &settings, diags);
         // The project's Dockerfile must exist (relative to the context, which
         // is relative to this file).
         if let Some(Value::String(dockerfile)) = settings.get("dockerfile") {

@@ -130,6 +130,8 @@ enum Entry {
     },
     Link(String),
     Unreadable,
+    /// Not a regular file, a folder or a link: listed, never opened.
+    Special,
 }
 
 fn file_digest(path: &Path) -> Option<(String, u64)> {
@@ -147,6 +149,15 @@ fn file_digest(path: &Path) -> Option<(String, u64)> {
         hasher.update(&buffer[..n]);
     }
     Some((hex(&hasher.finalize()), len))
+}
+
+/// The bytes of `path` if it is a regular file (after links): never opens a
+/// FIFO or a device, which could block or never end.
+pub(super) fn regular_file(path: &Path) -> Option<Vec<u8>> {
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    std::fs::read(path).ok()
 }
 
 pub(super) fn hex(bytes: &[u8]) -> String {
@@ -208,6 +219,9 @@ fn walk(
             if !is_excluded || negations {
                 walk(&path, &rel, ignore, skip, out);
             }
+        } else if !is_excluded && !meta.is_file() {
+            // A FIFO, socket or device: opening one can block or never end.
+            out.push((rel, Entry::Special));
         } else if !is_excluded {
             let entry = match file_digest(&path) {
                 Some((digest, len)) => Entry::File {
@@ -237,8 +251,9 @@ pub(super) fn digest(dir: &Path, skip: &[PathBuf]) -> String {
     if !dir.is_dir() {
         return String::from("missing\n");
     }
-    let ignore = std::fs::read_to_string(dir.join(".dockerignore"))
-        .map(|t| patterns(&t))
+    let ignore = regular_file(&dir.join(".dockerignore"))
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .map(|text| patterns(&text))
         .unwrap_or_default();
     let mut entries = Vec::new();
     walk(dir, "", &ignore, skip, &mut entries);
@@ -260,6 +275,7 @@ pub(super) fn digest(dir: &Path, skip: &[PathBuf]) -> String {
                 text.push_str(&format!("link {path} {}\n", target.escape_debug()))
             }
             Entry::Unreadable => text.push_str(&format!("unreadable {path}\n")),
+            Entry::Special => text.push_str(&format!("special {path}\n")),
         }
     }
     text

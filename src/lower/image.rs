@@ -306,7 +306,7 @@ fn content_tags(images: &mut [BuildImage], source_dir: &Path, out: &Path) {
         // The project's Dockerfile may lie outside its context.
         if let (Some(dockerfile), Some(dir)) = (&image.dockerfile, &context) {
             use sha2::Digest;
-            let bytes = std::fs::read(dir.join(dockerfile)).unwrap_or_default();
+            let bytes = super::context::regular_file(&dir.join(dockerfile)).unwrap_or_default();
             let digest = super::context::hex(&sha2::Sha256::digest(&bytes));
             text.push_str(&format!("dockerfile {digest}\n"));
         }

@@ -36,6 +36,10 @@ pub struct Module {
 pub struct Program {
     pub sources: SourceMap,
     pub modules: Vec<Module>,
+    /// The folder no path the program reads may leave (imports, image build
+    /// contexts): `--root`, or the main file's folder; none for text without
+    /// a file.
+    pub root: Option<PathBuf>,
 }
 
 impl Program {
@@ -194,7 +198,10 @@ fn load_main(
         })
         .map(|r| normalize(&r));
     let mut loader = Loader {
-        program: Program::default(),
+        program: Program {
+            root: root.clone(),
+            ..Program::default()
+        },
         read,
         loaded: BTreeMap::new(),
         stack: Vec::new(),
@@ -206,6 +213,26 @@ fn load_main(
 }
 
 /// `a/./b/../c` → `a/c`, lexically, so that paths in messages read as written.
+/// Why `path` (written `target`) is outside `root`, if it is: an absolute
+/// path, a path climbing out with `..`, or a symbolic link leading out
+/// (links are resolved before the test, so one inside the root cannot point
+/// outside it). Decided before anything at `path` is read.
+pub fn leaves_root(root: &Path, target: &str, path: &Path) -> Option<&'static str> {
+    if Path::new(target).is_absolute() {
+        return Some("is an absolute path");
+    }
+    let lexical = std::path::absolute(path).map(|p| normalize(&p)).ok()?;
+    if !lexical.starts_with(root) {
+        return Some("leaves the project root");
+    }
+    if let (Ok(real), Ok(real_root)) = (std::fs::canonicalize(path), std::fs::canonicalize(root))
+        && !real.starts_with(&real_root)
+    {
+        return Some("is a symbolic link leading out of the project root");
+    }
+    None
+}
+
 fn normalize(path: &Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
@@ -373,29 +400,12 @@ impl Loader<'_> {
     /// refused file is read, so nothing of it can be shown.
     fn outside_root(&self, target: &str, path: &Path, import: &ast::Import) -> Option<Diagnostic> {
         let root = self.root.as_ref()?;
-        let refuse = |message: String| {
-            Diagnostic::new(ErrorCode::ImportOutsideRoot, message)
+        let why = leaves_root(root, target, path)?;
+        Some(
+            Diagnostic::new(ErrorCode::ImportOutsideRoot, format!("import `{target}` {why}"))
                 .label(import.target.span, "refused; the file was not read")
-                .help("imports stay inside the project root, the folder of the main file; write the path relative to the importing file, or run bomc with `--root DIR` on a folder that holds every module")
-        };
-        if Path::new(target).is_absolute() {
-            return Some(refuse(format!("import `{target}` is an absolute path")));
-        }
-        let lexical = std::path::absolute(path).map(|p| normalize(&p)).ok()?;
-        if !lexical.starts_with(root) {
-            return Some(refuse(format!("import `{target}` leaves the project root")));
-        }
-        // Symbolic links are resolved before the check, so a link inside the
-        // root cannot point outside it.
-        if let (Ok(real), Ok(real_root)) =
-            (std::fs::canonicalize(path), std::fs::canonicalize(root))
-            && !real.starts_with(&real_root)
-        {
-            return Some(refuse(format!(
-                "import `{target}` is a symbolic link leading out of the project root"
-            )));
-        }
-        None
+                .help("imports stay inside the project root, the folder of the main file; write the path relative to the importing file, or run bomc with `--root DIR` on a folder that holds every module"),
+        )
     }
 
     fn cycle(&self, key: &ModuleKey, import: &ast::Import) -> Option<Diagnostic> {

@@ -17,7 +17,7 @@ const TIME: Duration = Duration::from_secs(30);
 
 /// Codes whose case is generated below (a 16 MiB file, bytes that are not
 /// UTF-8 in an import, planted links): the ui corpus counts them as covered.
-pub const GENERATED: &[&str] = &["E0105", "E0108", "E0230", "E0231", "E0510"];
+pub const GENERATED: &[&str] = &["E0105", "E0108", "E0230", "E0231", "E0232", "E0510"];
 
 struct Bounded {
     code: i32,
@@ -194,6 +194,58 @@ fn an_imported_module_that_is_not_utf8_is_refused_unshown() {
     std::fs::write(dir.join("root/lib/binary.bom"), bytes).expect("write");
     main_importing(&dir, "./lib/binary.bom");
     refused_unseen(&dir, "E0108");
+}
+
+/// `main.bom` building image `app` from `context`, with the project's
+/// Dockerfile `dockerfile` if given.
+fn main_building(dir: &Path, context: &str, dockerfile: Option<&str>) {
+    let image = match dockerfile {
+        Some(d) => format!("image app {{\n  context = \"{context}\"\n  dockerfile = \"{d}\"\n}}\n"),
+        None => format!(
+            "image app {{\n  from = \"debian:12.5-slim\"\n  template = \"static\"\n  context = \"{context}\"\n}}\n"
+        ),
+    };
+    std::fs::write(
+        dir.join("root/main.bom"),
+        format!("{image}landscape x {{\n  service web {{\n    build = app\n    ports {{ http = 8080 }}\n  }}\n}}\n"),
+    )
+    .expect("write");
+}
+
+#[test]
+fn a_build_context_leading_out_of_the_root_is_refused_unread() {
+    let dir = project("hostile-context-link");
+    std::os::unix::fs::symlink(dir.join("outside"), dir.join("root/site")).expect("symlink");
+    main_building(&dir, "./site", None);
+    refused_unseen(&dir, "E0232");
+}
+
+#[test]
+fn a_dockerfile_linked_to_a_device_is_refused_unread() {
+    let dir = project("hostile-dockerfile-link");
+    std::fs::create_dir_all(dir.join("root/app")).expect("mkdir");
+    std::os::unix::fs::symlink("/dev/zero", dir.join("root/app/Dockerfile")).expect("symlink");
+    main_building(&dir, "./app", Some("Dockerfile"));
+    refused_unseen(&dir, "E0232");
+}
+
+/// A FIFO cannot come from git, but a local context may hold one: opening
+/// it would wait for a writer forever. It is listed in the content tag's
+/// text, never opened.
+#[test]
+fn a_fifo_in_a_build_context_is_not_opened() {
+    let dir = project("hostile-context-fifo");
+    std::fs::create_dir_all(dir.join("root/site")).expect("mkdir");
+    std::fs::write(dir.join("root/site/index.html"), "<p>hello</p>\n").expect("write");
+    let fifo = dir.join("root/site/pipe");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    main_building(&dir, "./site", None);
+    let run = check_bounded(&dir.join("root"), "main.bom");
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
 }
 
 #[test]
