@@ -78,10 +78,14 @@ pub(super) fn subgraph(
         }
     }
     let mut omitted = 0;
+    // In first-mention order; `listed` keeps the duplicate check off the list,
+    // which grows with the landscape (a change at the root of a chain impacts
+    // every component).
     let mut impacted: Vec<String> = Vec::new();
+    let mut listed: BTreeSet<&str> = BTreeSet::new();
     for c in components {
         for name in &c.impact {
-            if !seen.contains(name) && !impacted.contains(name) {
+            if !seen.contains(name) && listed.insert(name.as_str()) {
                 impacted.push(name.clone());
             }
         }
