@@ -37,8 +37,8 @@ pub struct Program {
     pub sources: SourceMap,
     pub modules: Vec<Module>,
     /// The folder no path the program reads may leave (imports, image build
-    /// contexts): `--root`, or the main file's folder; none for text without
-    /// a file.
+    /// contexts): `--root`, or the main file's folder; absolute and lexically
+    /// normal; none for text without a file.
     pub root: Option<PathBuf>,
 }
 
@@ -133,8 +133,6 @@ struct Loader<'d> {
     loaded: BTreeMap<ModuleKey, ModuleId>,
     /// The modules being loaded, innermost last, with the import span that led to each.
     stack: Vec<(ModuleKey, String, Option<Span>)>,
-    /// The folder local imports must stay in, absolute and lexically normal.
-    root: Option<PathBuf>,
     diags: &'d mut Diagnostics,
 }
 
@@ -199,20 +197,18 @@ fn load_main(
         .map(|r| normalize(&r));
     let mut loader = Loader {
         program: Program {
-            root: root.clone(),
+            root,
             ..Program::default()
         },
         read,
         loaded: BTreeMap::new(),
         stack: Vec::new(),
-        root,
         diags,
     };
     loader.load(key, name.clone(), path, dir, text, None);
     loader.program
 }
 
-/// `a/./b/../c` → `a/c`, lexically, so that paths in messages read as written.
 /// Why `path` (written `target`) is outside `root`, if it is: an absolute
 /// path, a path climbing out with `..`, or a symbolic link leading out
 /// (links are resolved before the test, so one inside the root cannot point
@@ -233,6 +229,7 @@ pub fn leaves_root(root: &Path, target: &str, path: &Path) -> Option<&'static st
     None
 }
 
+/// `a/./b/../c` → `a/c`, lexically, so that paths in messages read as written.
 fn normalize(path: &Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
@@ -399,7 +396,7 @@ impl Loader<'_> {
     /// with `..`, or reaching out through a symbolic link. Nothing of the
     /// refused file is read, so nothing of it can be shown.
     fn outside_root(&self, target: &str, path: &Path, import: &ast::Import) -> Option<Diagnostic> {
-        let root = self.root.as_ref()?;
+        let root = self.program.root.as_ref()?;
         let why = leaves_root(root, target, path)?;
         Some(
             Diagnostic::new(ErrorCode::ImportOutsideRoot, format!("import `{target}` {why}"))
