@@ -11,25 +11,15 @@ use std::collections::BTreeMap;
 
 impl<'p> Evaluator<'p> {
     /// `context` of a module's image, relative to the main file's folder.
-    /// Refuses an image whose `context`, or whose `dockerfile` within it,
-    /// leaves the project root (E0232), before anything there is read.
-    fn image_paths_in_root(
+    /// Checks the paths an image is built from, which its content tag reads:
+    /// its `context` and its `dockerfile` within it stay inside the project
+    /// root (E0232, before anything there is read), and the Dockerfile exists.
+    fn image_paths(
         &self,
         def: &ast::Definition,
         settings: &BTreeMap<String, Value>,
         diags: &mut Diagnostics,
     ) {
-        let Some(root) = &self.program.root else {
-            return;
-        };
-        let value_span = |name: &str| {
-            def.body.members.iter().find_map(|m| match m {
-                Member::Assign(a) if a.path.len() == 1 && a.path[0].node == name => {
-                    Some(a.value.span)
-                }
-                _ => None,
-            })
-        };
         let folder = self
             .program
             .sources
@@ -43,27 +33,42 @@ impl<'p> Evaluator<'p> {
             Some(Value::String(c)) => c.clone(),
             _ => String::from("."),
         };
-        let mut paths = vec![("context", context.clone(), folder.join(&context))];
-        if let Some(Value::String(dockerfile)) = settings.get("dockerfile") {
-            let written = std::path::Path::new(&context).join(dockerfile);
-            let full = folder.join(&written);
-            paths.push(("dockerfile", written.to_string_lossy().into_owned(), full));
-        }
-        for (setting, written, full) in paths {
-            let (Some(span), Some(why)) = (
-                value_span(setting),
-                crate::resolve::leaves_root(root, &written, &full),
-            ) else {
+        let dockerfile = match settings.get("dockerfile") {
+            Some(Value::String(d)) => Some(
+                std::path::Path::new(&context)
+                    .join(d)
+                    .to_string_lossy()
+                    .into_owned(),
+            ),
+            _ => None,
+        };
+        let paths = [
+            ("context", Some(context.clone())),
+            ("dockerfile", dockerfile),
+        ];
+        for (setting, written) in paths {
+            let (Some(written), Some(a)) = (written, assignment(def, setting)) else {
                 continue;
             };
-            diags.push(
-                Diagnostic::new(
-                    ErrorCode::ImagePathOutsideRoot,
-                    format!("the `{setting}` of image `{}`, `{written}`, {why}", def.name.node),
-                )
-                .label(span, "refused; nothing there was read")
-                .help("build contexts and Dockerfiles stay inside the project root, the folder of the main file: write the path relative to the file that defines the image, or run bomc with `--root DIR` on a folder that holds them"),
-            );
+            let why = self.program.root.as_deref().and_then(|root| {
+                crate::resolve::leaves_root(root, &written, &folder.join(&written))
+            });
+            match why {
+                Some(why) => diags.push(
+                    Diagnostic::new(
+                        ErrorCode::ImagePathOutsideRoot,
+                        format!("the `{setting}` of image `{}`, `{written}`, {why}", def.name.node),
+                    )
+                    .label(a.value.span, "refused; nothing there was read")
+                    .help("build contexts and Dockerfiles stay inside the project root, the folder of the main file: write the path relative to the file that defines the image, or run bomc with `--root DIR` on a folder that holds them"),
+                ),
+                // The project's Dockerfile must exist (relative to the
+                // context, which is relative to this file).
+                None if setting == "dockerfile" => {
+                    let _ = self.host_path(&written, a.value.span, diags);
+                }
+                None => {}
+            }
         }
     }
 
@@ -143,12 +148,7 @@ impl<'p> Evaluator<'p> {
                 settings.insert(field.name.to_string(), v);
             }
         }
-        let written = |name: &str| {
-            def.body.members.iter().find_map(|m| match m {
-                Member::Assign(a) if a.path[0].node == name => Some(a.path[0].span),
-                _ => None,
-            })
-        };
+        let written = |name: &str| assignment(def, name).map(|a| a.path[0].span);
         if let Some(dockerfile) = written("dockerfile") {
             // The project's Dockerfile says how to build; bomc's settings for
             // its own Dockerfiles have no place in it.
@@ -193,23 +193,7 @@ impl<'p> Evaluator<'p> {
         // them): like imports, they stay inside the project root, so a pull
         // request cannot make bomc read the runner's files or a device
         // (`context = "/dev"` never ended).
-        self.image_paths_in_root(def, &settings, diags);
-        // The project's Dockerfile must exist (relative to the context, which
-        // is relative to this file).
-        if let Some(Value::String(dockerfile)) = settings.get("dockerfile") {
-            let context = match settings.get("context") {
-                Some(Value::String(c)) => c.clone(),
-                _ => String::from("."),
-            };
-            let value_span = def.body.members.iter().find_map(|m| match m {
-                Member::Assign(a) if a.path[0].node == "dockerfile" => Some(a.value.span),
-                _ => None,
-            });
-            if let Some(span) = value_span {
-                let path = std::path::Path::new(&context).join(dockerfile);
-                let _ = self.host_path(&path.to_string_lossy(), span, diags);
-            }
-        }
+        self.image_paths(def, &settings, diags);
         // Build contexts are written relative to the file defining the image;
         // the model keeps them relative to the main file, as the emitters read them.
         if id.module.0 != 0
@@ -236,4 +220,12 @@ impl<'p> Evaluator<'p> {
             );
         }
     }
+}
+
+/// The assignment of `setting` in an image definition's body.
+fn assignment<'d>(def: &'d ast::Definition, setting: &str) -> Option<&'d ast::Assign> {
+    def.body.members.iter().find_map(|m| match m {
+        Member::Assign(a) if a.path[0].node == setting => Some(a),
+        _ => None,
+    })
 }
