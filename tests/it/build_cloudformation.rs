@@ -417,14 +417,18 @@ fn a_thousand_services_split_into_nested_stacks_within_quotas() {
                         == Some(&format!("cloudformation/{name}"))
                 })
                 .expect("a stack resource for each nested template");
-            for p in t["Parameters"]
-                .as_object()
-                .map(|m| m.keys().cloned().collect::<Vec<_>>())
-                .unwrap_or_default()
-            {
-                assert!(
-                    stack["Properties"]["Parameters"].get(&p).is_some(),
-                    "{name}: parameter {p} not passed"
+            for (p, definition) in t["Parameters"].as_object().into_iter().flatten() {
+                let passed = &stack["Properties"]["Parameters"][p];
+                assert!(!passed.is_null(), "{name}: parameter {p} not passed");
+                // Stack parameters are strings: a list is joined, never passed
+                // by `Ref` (CloudFormation refuses that stack).
+                let list = definition["Type"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("List<") || t == "CommaDelimitedList");
+                assert_eq!(
+                    list,
+                    passed.get("Fn::Join").is_some(),
+                    "{name}: parameter {p} ({definition}) passed as {passed}"
                 );
             }
         }

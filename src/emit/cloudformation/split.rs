@@ -64,6 +64,22 @@ fn param_name(target: &Target) -> String {
     format!("{}{attr}", target.0)
 }
 
+/// The value a nested stack receives for the root's parameter `name`.
+/// Stack parameters are strings: CloudFormation refuses a list-typed one
+/// (`List<AWS::EC2::Subnet::Id>`, `CommaDelimitedList`) passed by `Ref`, so
+/// a list is joined with commas, which the nested stack's parameter of the
+/// same type splits again.
+fn pass_parameter(name: &str, definition: &Json) -> Json {
+    let list = definition["Type"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("List<") || t == "CommaDelimitedList");
+    if list {
+        json!({"Fn::Join": [",", {"Ref": name}]})
+    } else {
+        json!({"Ref": name})
+    }
+}
+
 /// Replaces references by the given expressions.
 fn replace(v: &mut Json, external: &BTreeMap<Target, Json>) {
     match v {
@@ -371,7 +387,7 @@ pub fn split(
             }
             let name = param_name(target);
             let (definition, value) = if let Some(p) = parameters.get(&target.0) {
-                (p.clone(), json!({"Ref": &target.0}))
+                (p.clone(), pass_parameter(&target.0, p))
             } else if let Some(&o) = owner.get(&target.0) {
                 let out_name = name.clone();
                 let expr = match &target.1 {
