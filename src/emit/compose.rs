@@ -68,6 +68,9 @@ struct Emit<'a> {
     networks: BTreeMap<String, BTreeSet<String>>,
     /// bomc's labels, `org.bomc.`-prefixed.
     labels: BTreeMap<String, String>,
+    /// Only the diagnostics are wanted (`bomc check`): no service is
+    /// serialized.
+    validate_only: bool,
 }
 
 impl Emit<'_> {
@@ -199,6 +202,7 @@ pub fn emit(plan: &Plan, options: &super::EmitOptions) -> Result<Vec<Artifact>, 
             .iter()
             .map(|(k, v)| (format!("org.bomc.{k}"), v.clone()))
             .collect(),
+        validate_only: options.validate_only,
     };
     let mut errors = Vec::new();
     let mut file = ComposeFile {
@@ -229,6 +233,7 @@ pub fn emit(plan: &Plan, options: &super::EmitOptions) -> Result<Vec<Artifact>, 
         return Err(errors);
     }
     if options.validate_only {
+        super::free_in_background(file);
         return Ok(Vec::new());
     }
 
@@ -240,9 +245,11 @@ pub fn emit(plan: &Plan, options: &super::EmitOptions) -> Result<Vec<Artifact>, 
             .filter(|(k, _)| k.as_str() != Some("services"))
             .for_each(|(_, v)| escape_dollars(v));
     }
+    let contents = super::yaml::document(&header(plan), &doc);
+    super::free_in_background((file, doc));
     Ok(vec![Artifact {
         path: PATH.to_string(),
-        contents: super::yaml::document(&header(plan), &doc),
+        contents,
     }])
 }
 

@@ -143,6 +143,8 @@ fn kind(rule: Rule) -> NodeKind {
         Rule::duration | Rule::size => NodeKind::Token(Token::Quantity),
         Rule::WHITESPACE
         | Rule::COMMENT
+        | Rule::line_comment
+        | Rule::block_comment
         | Rule::item
         | Rule::member
         | Rule::key

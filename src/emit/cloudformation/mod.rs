@@ -386,6 +386,7 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
         return Err(std::mem::take(&mut t.errors));
     }
     if options.validate_only {
+        super::free_in_background(std::mem::take(&mut t.resources));
         return Ok(Vec::new());
     }
     let types: BTreeSet<String> = t
@@ -452,7 +453,9 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
         );
     }
     if !split::needed(&template) {
-        return Ok(vec![render("cloudformation", &template, plan, options)?]);
+        let artifact = render("cloudformation", &template, plan, options)?;
+        super::free_in_background(template);
+        return Ok(vec![artifact]);
     }
     // Over the quotas: components (in start order) go to nested stacks; the
     // cluster, roles and load balancers stay in the root.
@@ -518,6 +521,7 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
         a.path = format!("cloudformation/{}", a.path);
         artifacts.push(a);
     }
+    super::free_in_background(parts);
     Ok(artifacts)
 }
 

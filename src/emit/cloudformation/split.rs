@@ -149,7 +149,15 @@ fn pretty_len(value: PrettyValue) -> (usize, usize) {
         match v {
             Json::Null => *len += 4,
             Json::Bool(b) => *len += if *b { 4 } else { 5 },
-            Json::Number(n) => *len += n.to_string().len(),
+            // Integers (ports, counts, sizes) are counted, not formatted.
+            Json::Number(n) => {
+                let digits = |u: u64| u.checked_ilog10().map_or(1, |d| d as usize + 1);
+                *len += match (n.as_u64(), n.as_i64()) {
+                    (Some(u), _) => digits(u),
+                    (None, Some(i)) => 1 + digits(i.unsigned_abs()),
+                    _ => n.to_string().len(),
+                }
+            }
             Json::String(s) => *len += string_len(s),
             Json::Array(a) if a.is_empty() => *len += 2,
             Json::Array(a) => {
@@ -612,6 +620,7 @@ mod tests {
             json!({"a": [], "b": {}, "c": [[], {}], "d": [{"e": null}]}),
             json!({"Type": "AWS::ECS::Service", "Properties": {"DesiredCount": 2,
                 "Ratio": -1.5e-7, "Big": 18446744073709551615u64, "Neg": -42,
+                "Zero": 0, "Nine": 9, "Ten": 10, "Min": i64::MIN, "MinusOne": -1,
                 "On": true, "Off": false,
                 "Text": "quote \" backslash \\ tab \t cr \r nl \n bell \u{7} del \u{7f} \u{8}\u{c} ünïcødé ✓ \u{1f600}",
                 "List": ["x", {"Ref": "Y"}, [1, [2, [3]]]]}}),

@@ -329,6 +329,17 @@ pub(super) fn service(
             .insert(String::from("org.bomc.kind"), w.kind.clone());
     }
 
+    if emit.validate_only {
+        // The escape hatch is read for its diagnostics; nothing is serialized.
+        if let Some(hatch) = &w.compose_overrides {
+            raw(emit, hatch, w, &mut errors);
+        }
+        return if errors.is_empty() {
+            Ok(Yaml::Null)
+        } else {
+            Err(errors)
+        };
+    }
     let mut value = serde_yaml_ng::to_value(&s).map_err(|e| vec![internal(&e.to_string())])?;
     // The environment is written in its final form already: escaped, but for
     // the interpolation of secrets compose reads from the host.
