@@ -273,9 +273,7 @@ fn check_program(program: Program, mut diags: Diagnostics, options: &eval::Optio
                 check_build(&program, &l, &g, &mut run, &mut warnings);
                 landscapes.push(l);
             }
-            for d in run.into_vec() {
-                diags.push(d);
-            }
+            diags.absorb(run);
         }
         check_file_level(&program, &options.sets, &mut diags);
     } else {

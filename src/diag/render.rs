@@ -52,13 +52,18 @@ impl std::error::Error for Report<'_> {}
 
 impl miette::Diagnostic for Report<'_> {
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        if self.primary {
-            self.diag
-                .help
+        if !self.primary {
+            return None;
+        }
+        match (&self.diag.help, self.diag.repeats) {
+            (help, 0) => help
                 .as_ref()
-                .map(|h| Box::new(h.as_str()) as Box<dyn fmt::Display>)
-        } else {
-            None
+                .map(|h| Box::new(h.as_str()) as Box<dyn fmt::Display>),
+            (help, repeats) => Some(Box::new(format!(
+                "{}{}",
+                help.as_ref().map(|h| format!("{h}\n")).unwrap_or_default(),
+                repeats_note(repeats)
+            ))),
         }
     }
 
@@ -253,6 +258,14 @@ pub fn render_human(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> S
     out
 }
 
+/// What a diagnostic reported once for many instances says about the others.
+fn repeats_note(repeats: usize) -> String {
+    format!(
+        "the same is found {repeats} more time{} at this place, once for each instance of what holds it: one fix here covers them all",
+        if repeats == 1 { "" } else { "s" }
+    )
+}
+
 #[derive(Serialize)]
 struct JsonLabel<'a> {
     file: &'a str,
@@ -280,7 +293,14 @@ struct JsonDiagnostic<'a> {
     column: Option<usize>,
     span: Option<JsonSpan>,
     help: Option<&'a str>,
+    /// How many more times the same was found at this place (absent: none).
+    #[serde(skip_serializing_if = "is_zero")]
+    repeats: usize,
     labels: Vec<JsonLabel<'a>>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Renders diagnostics as a JSON array, one object per diagnostic.
@@ -325,6 +345,7 @@ pub fn render_json(diags: &[Diagnostic], sources: &SourceMap) -> String {
                     end: l.span.end,
                 }),
                 help: d.help.as_deref(),
+                repeats: d.repeats,
                 labels,
             }
         })

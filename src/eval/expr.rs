@@ -346,6 +346,10 @@ impl<'p> Evaluator<'p> {
                 continue;
             };
             let Some(ty) = field_type(&key.node) else {
+                ok = false;
+                if diags.repeated(ErrorCode::UnknownSetting, key.span) {
+                    continue;
+                }
                 let compose = schema
                     .filter(|s| std::ptr::eq(*s, &crate::check::schema::HEALTH))
                     .and_then(|_| super::instance::compose_health_key(&key.node));
@@ -364,7 +368,6 @@ impl<'p> Evaluator<'p> {
                     .label(key.span, "unknown setting")
                     .help(help),
                 );
-                ok = false;
                 continue;
             };
             if let Some(first) = first_spans.get(key.node.as_str()) {

@@ -279,6 +279,9 @@ impl<'p> Evaluator<'p> {
         module: crate::resolve::ModuleId,
         diags: &mut Diagnostics,
     ) {
+        if diags.repeated(ErrorCode::UnknownKind, c.kind.span) {
+            return;
+        }
         let kind = c.kind.node.as_str();
         let visible: Vec<&str> = self.program.modules[module.0]
             .scope
@@ -460,6 +463,9 @@ impl<'p> Evaluator<'p> {
         let Some(first) = path.first() else { return };
         let inst = &self.instances[i];
         if inst.field_type(&first.node).is_none() {
+            if diags.repeated(ErrorCode::UnknownSetting, first.span) {
+                return;
+            }
             let names = inst.setting_names();
             let kind = inst.kind_chain.first().cloned().unwrap_or_default();
             let params: Vec<&str> = inst.params.keys().copied().collect();
@@ -560,6 +566,9 @@ impl<'p> Evaluator<'p> {
                 }
                 Member::Assign(a) => {
                     let first = &a.path[0];
+                    if diags.repeated(ErrorCode::UnknownSetting, first.span) {
+                        continue;
+                    }
                     let help = did_you_mean(&first.node, params.keys().copied(), |all| {
                         if all.is_empty() {
                             format!("landscape `{}` declares no parameters", def.name.node)
@@ -673,6 +682,9 @@ impl<'p> Evaluator<'p> {
                     return;
                 }
                 None => {
+                    if diags.repeated(ErrorCode::UnknownOverrideTarget, first.span) {
+                        return;
+                    }
                     let names: Vec<&str> = self.scopes[scope.0].members.keys().copied().collect();
                     let help = did_you_mean(&first.node, names.iter().copied(), |all| {
                         format!("the components here are {}", one_of(&all))
@@ -818,6 +830,9 @@ impl<'p> Evaluator<'p> {
             other => other.element(),
         };
         let Some(elem) = elem else {
+            if diags.repeated(ErrorCode::UnknownSetting, key.span) {
+                return;
+            }
             let help = match ty {
                 Type::Record(schema) => did_you_mean(&key.node, schema.names(), |all| {
                     format!("a {} takes {}", schema.what, one_of(&all))
@@ -1046,6 +1061,9 @@ impl<'p> Evaluator<'p> {
                 })
                 .unwrap_or(inst.name_span),
         };
+        if diags.repeated(ErrorCode::PortNotExposed, span) {
+            return;
+        }
         let help = did_you_mean(port, ports.iter().copied(), |all| {
             if all.is_empty() {
                 String::from("declare the port first: `ports { http = 8080 }`")

@@ -96,6 +96,35 @@ fn every_hostile_file_gives_its_diagnostic_in_bounded_time_and_memory() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+#[test]
+fn a_mistake_in_a_landscape_included_many_times_is_reported_once_with_its_count() {
+    let dir = root().join("tests/hostile");
+    let run = check_bounded(&dir, "E0302-include-bomb-one-error-per-instance.bom");
+    let diags: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON diagnostics");
+    let diags = diags.as_array().expect("a list");
+    let codes: Vec<&str> = diags.iter().filter_map(|d| d["code"].as_str()).collect();
+    assert_eq!(
+        codes,
+        ["E0302", "E0204", "E0107", "E0301"],
+        "{}",
+        run.stdout
+    );
+    for d in diags.iter().filter(|d| d["code"] != "E0107") {
+        assert_eq!(d["repeats"], 6663, "{d}");
+    }
+    let human = crate::bomc(
+        &dir,
+        &["check", "E0302-include-bomb-one-error-per-instance.bom"],
+    );
+    assert!(
+        human
+            .stderr
+            .contains("the same is found 6663 more times at this place"),
+        "{}",
+        human.stderr
+    );
+}
+
 const SENTINEL: &str = "SENTINEL-refused-file-contents";
 
 /// A project root `root/` next to a folder `outside/` holding a module with
