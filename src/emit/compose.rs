@@ -238,12 +238,22 @@ pub fn emit(plan: &Plan, options: &super::EmitOptions) -> Result<Vec<Artifact>, 
     }
 
     // Services come escaped (all but their secrets' interpolations); the rest
-    // of the file is escaped here.
+    // of the file is escaped here. The services' trees are moved into the
+    // document rather than copied through the serializer.
+    let services = std::mem::take(&mut file.services);
     let mut doc = serde_yaml_ng::to_value(&file).map_err(|e| vec![internal(&e.to_string())])?;
     if let Yaml::Mapping(m) = &mut doc {
         m.iter_mut()
             .filter(|(k, _)| k.as_str() != Some("services"))
             .for_each(|(_, v)| escape_dollars(v));
+        if let Some(slot) = m.get_mut("services") {
+            *slot = Yaml::Mapping(
+                services
+                    .into_iter()
+                    .map(|(name, service)| (Yaml::String(name), service))
+                    .collect(),
+            );
+        }
     }
     let contents = super::yaml::document(&header(plan), &doc);
     super::free_in_background((file, doc));

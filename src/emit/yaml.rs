@@ -29,7 +29,7 @@ pub fn document(comment: &[String], value: &Value) -> String {
         Value::Mapping(m) if !m.is_empty() => mapping(&mut out, m, 0, false),
         Value::Sequence(s) if !s.is_empty() => sequence(&mut out, s, 0),
         other => {
-            out.push_str(&scalar(other));
+            write_scalar(&mut out, other);
             out.push('\n');
         }
     }
@@ -52,7 +52,13 @@ pub fn one_line(text: &str) -> String {
 }
 
 fn indent(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+    const SPACES: &str = "                                ";
+    let mut left = n;
+    while left > 0 {
+        let step = left.min(SPACES.len());
+        out.push_str(&SPACES[..step]);
+        left -= step;
+    }
 }
 
 /// The value after `key:` or `- `, on the same line for scalars, below for collections.
@@ -79,7 +85,7 @@ fn value_after(out: &mut String, v: &Value, level: usize) {
         }
         other => {
             out.push(' ');
-            out.push_str(&scalar(other));
+            write_scalar(out, other);
             out.push('\n');
         }
     }
@@ -92,17 +98,18 @@ fn mapping(out: &mut String, m: &serde_yaml_ng::Mapping, level: usize, continued
         if i > 0 || !continued {
             indent(out, level);
         }
-        let key = key(k);
-        if key.chars().count() > IMPLICIT_KEY_LIMIT {
-            out.push_str("? ");
-            out.push_str(&key);
+        // Written in place; a key past the limit (counted in characters
+        // only when its bytes are) is turned into an explicit one after.
+        let start = out.len();
+        write_key(out, k);
+        if out.len() - start > IMPLICIT_KEY_LIMIT
+            && out[start..].chars().count() > IMPLICIT_KEY_LIMIT
+        {
+            out.insert_str(start, "? ");
             out.push('\n');
             indent(out, level);
-            out.push(':');
-        } else {
-            out.push_str(&key);
-            out.push(':');
         }
+        out.push(':');
         value_after(out, v, level);
     }
 }
@@ -139,10 +146,10 @@ fn literal(s: &str) -> bool {
 
 /// A mapping key: plain when it is an identifier-like word no YAML version
 /// resolves to anything but a string, else double-quoted.
-fn key(k: &Value) -> String {
+fn write_key(out: &mut String, k: &Value) {
     match k {
-        Value::String(s) if plain_key(s) => s.clone(),
-        other => scalar(other),
+        Value::String(s) if plain_key(s) => out.push_str(s),
+        other => write_scalar(out, other),
     }
 }
 
@@ -155,15 +162,15 @@ fn plain_key(s: &str) -> bool {
 }
 
 /// A scalar: `null`, `true`/`false`, a number, or a double-quoted string.
-fn scalar(v: &Value) -> String {
+fn write_scalar(out: &mut String, v: &Value) {
     match v {
-        Value::Null => String::from("null"),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => number(n),
-        Value::String(s) => quoted(s),
-        Value::Tagged(t) => scalar(&t.value),
-        Value::Mapping(_) => String::from("{}"),
-        Value::Sequence(_) => String::from("[]"),
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&number(n)),
+        Value::String(s) => quote_into(out, s),
+        Value::Tagged(t) => write_scalar(out, &t.value),
+        Value::Mapping(_) => out.push_str("{}"),
+        Value::Sequence(_) => out.push_str("[]"),
     }
 }
 
@@ -196,8 +203,21 @@ fn number(n: &serde_yaml_ng::Number) -> String {
 /// order mark and anything YAML does not allow raw are escaped.
 pub fn quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
+    quote_into(&mut out, s);
+    out
+}
+
+/// [`quoted`], written into `out`: runs of characters that stay as they are
+/// are copied at once.
+fn quote_into(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
+    let mut run = 0;
+    for (i, c) in s.char_indices() {
+        if c != '"' && c != '\\' && raw(c) {
+            continue;
+        }
+        out.push_str(&s[run..i]);
+        run = i + c.len_utf8();
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -210,7 +230,6 @@ pub fn quoted(s: &str) -> String {
             '\u{c}' => out.push_str("\\f"),
             '\r' => out.push_str("\\r"),
             '\u{1b}' => out.push_str("\\e"),
-            c if raw(c) => out.push(c),
             c if (c as u32) <= 0xff => {
                 let _ = write!(out, "\\x{:02X}", c as u32);
             }
@@ -219,8 +238,8 @@ pub fn quoted(s: &str) -> String {
             }
         }
     }
+    out.push_str(&s[run..]);
     out.push('"');
-    out
 }
 
 /// Characters written as they are: printable ASCII and the printable
@@ -239,6 +258,12 @@ fn raw(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(k: &Value) -> String {
+        let mut out = String::new();
+        write_key(&mut out, k);
+        out
+    }
 
     fn map(entries: &[(&str, Value)]) -> Value {
         let mut m = serde_yaml_ng::Mapping::new();
