@@ -23,24 +23,33 @@ fn owned((id, attr): TargetRef) -> Target {
     (id.to_string(), attr.map(String::from))
 }
 
+/// The target of `{"Ref": id}` or `{"Fn::GetAtt": [id, attr]}`. Only a
+/// one-entry map can be either, so larger ones cost a length check, not three
+/// key lookups.
+fn single_ref(m: &Map<String, Json>) -> Option<TargetRef<'_>> {
+    if m.len() != 1 {
+        return None;
+    }
+    match m.iter().next()? {
+        (k, Json::String(id)) if k == "Ref" => Some((id, None)),
+        (k, Json::Array(a)) if k == "Fn::GetAtt" => match (a.first(), a.get(1)) {
+            (Some(Json::String(id)), Some(Json::String(attr))) => Some((id, Some(attr))),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 fn collect_refs<'a>(v: &'a Json, out: &mut BTreeSet<TargetRef<'a>>) {
     match v {
         Json::Object(m) => {
-            if let Some(Json::String(id)) = m.get("Ref")
-                && m.len() == 1
-            {
-                out.insert((id, None));
+            if let Some(target) = single_ref(m) {
+                out.insert(target);
                 return;
             }
-            if let Some(Json::Array(a)) = m.get("Fn::GetAtt")
-                && m.len() == 1
-                && let (Some(Json::String(id)), Some(Json::String(attr))) = (a.first(), a.get(1))
-            {
-                out.insert((id, Some(attr)));
-                return;
-            }
-            if let Some(Json::Array(a)) = m.get("Fn::Sub")
-                && m.len() == 1
+            if m.len() == 1
+                && let Some((k, Json::Array(a))) = m.iter().next()
+                && k == "Fn::Sub"
             {
                 // `Fn::Sub` with a variable map: only the map's values hold references.
                 a.iter().skip(1).for_each(|x| collect_refs(x, out));
@@ -81,22 +90,13 @@ fn pass_parameter(name: &str, definition: &Json) -> Json {
 }
 
 /// Replaces references by the given expressions.
-fn replace(v: &mut Json, external: &BTreeMap<Target, Json>) {
+fn replace(v: &mut Json, external: &BTreeMap<TargetRef<'_>, Json>) {
     match v {
         Json::Object(m) => {
-            let mut target: Option<Target> = None;
-            if m.len() == 1 {
-                if let Some(Json::String(id)) = m.get("Ref") {
-                    target = Some((id.clone(), None));
-                } else if let Some(Json::Array(a)) = m.get("Fn::GetAtt")
-                    && let (Some(Json::String(id)), Some(Json::String(attr))) =
-                        (a.first(), a.get(1))
-                {
-                    target = Some((id.clone(), Some(attr.clone())));
-                }
-            }
-            if let Some(expr) = target.and_then(|t| external.get(&t)) {
-                *v = expr.clone();
+            // Looked up by the borrowed target: no copy of its names.
+            if let Some(expr) = single_ref(m).and_then(|t| external.get(&t)) {
+                let expr = expr.clone();
+                *v = expr;
                 return;
             }
             m.values_mut().for_each(|x| replace(x, external));
@@ -420,9 +420,9 @@ pub fn split(
         }
         // References to resources outside the stack become `Ref`s to its
         // parameters: the expressions built once per stack, not per resource.
-        let exprs: BTreeMap<Target, Json> = external
+        let exprs: BTreeMap<TargetRef, Json> = external
             .iter()
-            .map(|(t, name)| (t.clone(), json!({"Ref": name})))
+            .map(|(t, name)| ((t.0.as_str(), t.1.as_deref()), json!({"Ref": name})))
             .collect();
         for r in res.values_mut() {
             replace(r, &exprs);
@@ -475,17 +475,17 @@ pub fn split(
         let mut refs = BTreeSet::new();
         collect_refs(r, &mut refs);
         let refs: Vec<Target> = refs.into_iter().map(owned).collect();
-        let mut external: BTreeMap<Target, Json> = BTreeMap::new();
-        for target in refs {
+        let mut external: BTreeMap<TargetRef, Json> = BTreeMap::new();
+        for target in &refs {
             if let Some(&o) = owner.get(&target.0) {
-                let name = param_name(&target);
+                let name = param_name(target);
                 let expr = match &target.1 {
                     None => json!({"Ref": target.0}),
                     Some(a) => json!({"Fn::GetAtt": [target.0, a]}),
                 };
                 child_outputs[o].insert(name.clone(), json!({"Value": expr}));
                 external.insert(
-                    target,
+                    (target.0.as_str(), target.1.as_deref()),
                     json!({"Fn::GetAtt": [stack_id(o), format!("Outputs.{name}")]}),
                 );
             }
