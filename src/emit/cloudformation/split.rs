@@ -23,16 +23,20 @@ fn owned((id, attr): TargetRef) -> Target {
     (id.to_string(), attr.map(String::from))
 }
 
-/// The target of `{"Ref": id}` or `{"Fn::GetAtt": [id, attr]}`. Only a
-/// one-entry map can be either, so larger ones cost a length check, not three
-/// key lookups.
-fn single_ref(m: &Map<String, Json>) -> Option<TargetRef<'_>> {
+/// The entry of a one-entry map: every intrinsic function is one, so larger
+/// maps cost a length check, not a key lookup per function.
+fn only_entry(m: &Map<String, Json>) -> Option<(&str, &Json)> {
     if m.len() != 1 {
         return None;
     }
-    match m.iter().next()? {
-        (k, Json::String(id)) if k == "Ref" => Some((id, None)),
-        (k, Json::Array(a)) if k == "Fn::GetAtt" => match (a.first(), a.get(1)) {
+    m.iter().next().map(|(k, v)| (k.as_str(), v))
+}
+
+/// The target of `{"Ref": id}` or `{"Fn::GetAtt": [id, attr]}`.
+fn single_ref<'a>(entry: Option<(&'a str, &'a Json)>) -> Option<TargetRef<'a>> {
+    match entry? {
+        ("Ref", Json::String(id)) => Some((id, None)),
+        ("Fn::GetAtt", Json::Array(a)) => match (a.first(), a.get(1)) {
             (Some(Json::String(id)), Some(Json::String(attr))) => Some((id, Some(attr))),
             _ => None,
         },
@@ -43,14 +47,12 @@ fn single_ref(m: &Map<String, Json>) -> Option<TargetRef<'_>> {
 fn collect_refs<'a>(v: &'a Json, out: &mut BTreeSet<TargetRef<'a>>) {
     match v {
         Json::Object(m) => {
-            if let Some(target) = single_ref(m) {
+            let entry = only_entry(m);
+            if let Some(target) = single_ref(entry) {
                 out.insert(target);
                 return;
             }
-            if m.len() == 1
-                && let Some((k, Json::Array(a))) = m.iter().next()
-                && k == "Fn::Sub"
-            {
+            if let Some(("Fn::Sub", Json::Array(a))) = entry {
                 // `Fn::Sub` with a variable map: only the map's values hold references.
                 a.iter().skip(1).for_each(|x| collect_refs(x, out));
                 return;
@@ -94,9 +96,8 @@ fn replace(v: &mut Json, external: &BTreeMap<TargetRef<'_>, Json>) {
     match v {
         Json::Object(m) => {
             // Looked up by the borrowed target: no copy of its names.
-            if let Some(expr) = single_ref(m).and_then(|t| external.get(&t)) {
-                let expr = expr.clone();
-                *v = expr;
+            if let Some(expr) = single_ref(only_entry(m)).and_then(|t| external.get(&t)) {
+                *v = expr.clone();
                 return;
             }
             m.values_mut().for_each(|x| replace(x, external));
