@@ -57,7 +57,15 @@ pub fn evaluate(
 
 /// Checks the definitions of the main module that evaluation of a landscape does
 /// not reach: kinds (with placeholders for required parameters) and images.
+/// A run of its own over the same source, absorbed: a kind's mistake found
+/// here and in its instances is not one more instance.
 pub fn check_definitions(program: &Program, diags: &mut Diagnostics) {
+    let mut run = Diagnostics::default();
+    check_definitions_into(program, &mut run);
+    diags.absorb(run);
+}
+
+fn check_definitions_into(program: &Program, diags: &mut Diagnostics) {
     let Some(main) = program.main() else { return };
     let options = Options {
         placeholders: true,

@@ -125,6 +125,36 @@ fn a_mistake_in_a_landscape_included_many_times_is_reported_once_with_its_count(
     );
 }
 
+#[test]
+fn a_kinds_mistake_counts_its_instances_not_the_check_of_the_definition() {
+    // Two instances of a kind with an unknown setting: one report, one repeat,
+    // whether `check` runs the bare landscape or an environment. The kind's
+    // definition is also checked on its own; that is not a third instance.
+    let dir = temp_dir("repeats-of-a-kind");
+    std::fs::write(
+        dir.join("k.bom"),
+        "kind worker {\n  image = \"x:1.0.0\"\n  replcas = 2\n}\n\
+         landscape shop {\n  worker a {}\n  worker b {}\n}\n\
+         environment prod {}\n",
+    )
+    .expect("write");
+    for args in [
+        &["check", "--format", "json", "k.bom"][..],
+        &["check", "--format", "json", "--env", "prod", "k.bom"],
+    ] {
+        let run = crate::bomc(&dir, args);
+        let diags: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON diagnostics");
+        let unknown: Vec<&serde_json::Value> = diags
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter(|d| d["code"] == "E0302")
+            .collect();
+        assert_eq!(unknown.len(), 1, "{args:?}: {}", run.stdout);
+        assert_eq!(unknown[0]["repeats"], 1, "{args:?}: {}", run.stdout);
+    }
+}
+
 const SENTINEL: &str = "SENTINEL-refused-file-contents";
 
 /// A project root `root/` next to a folder `outside/` holding a module with
