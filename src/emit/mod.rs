@@ -7,6 +7,7 @@
 pub mod cloudformation;
 pub mod compose;
 pub mod dockerfile;
+pub mod json;
 pub mod yaml;
 
 use crate::diag::Diagnostic;

@@ -4,8 +4,8 @@
 //! and the DNS record.
 
 use super::{Template, skips};
+use crate::emit::json::json;
 use crate::lower::plan::{LoadBalancer, PriorityOrigin, Route, Workload};
-use serde_json::json;
 
 fn route_key(path: &str) -> String {
     let key = crate::lower::pascal(path);
@@ -145,7 +145,7 @@ pub(crate) fn load_balancer(t: &mut Template, w: &Workload, lb: &LoadBalancer) {
             json!({
                 "Type": "AWS::ElasticLoadBalancingV2::ListenerRule",
                 "Properties": {
-                    "ListenerArn": {"Ref": listener},
+                    "ListenerArn": {"Ref": &listener},
                     "Priority": route.priority,
                     "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": patterns(&route.path)}}],
                     "Actions": [{"Type": "forward", "TargetGroupArn": {"Ref": tg}}],
@@ -201,7 +201,7 @@ fn attach_to_shared(t: &mut Template, w: &Workload, lb: &LoadBalancer, listener:
                     "ListenerArn": listener,
                     "Priority": route.priority,
                     "Conditions": [
-                        {"Field": "host-header", "HostHeaderConfig": {"Values": [domain]}},
+                        {"Field": "host-header", "HostHeaderConfig": {"Values": [&domain]}},
                         {"Field": "path-pattern", "PathPatternConfig": {"Values": patterns(&route.path)}},
                     ],
                     "Actions": [{"Type": "forward", "TargetGroupArn": {"Ref": tg}}],
@@ -217,7 +217,7 @@ fn attach_to_shared(t: &mut Template, w: &Workload, lb: &LoadBalancer, listener:
         format!("{}DnsRecord", w.id),
         json!({
             "Type": "AWS::Route53::RecordSet",
-            "Properties": {"HostedZoneId": zone, "Name": domain, "Type": "CNAME", "TTL": "60", "ResourceRecords": [dns]}
+            "Properties": {"HostedZoneId": zone, "Name": &domain, "Type": "CNAME", "TTL": "60", "ResourceRecords": [dns]}
         }),
     );
     t.outputs.insert(
@@ -259,7 +259,7 @@ fn target_group(t: &mut Template, lb: &Workload, route: &Route) -> String {
                 "Protocol": "HTTP",
                 "Port": route.port,
                 "VpcId": vpc,
-                "HealthCheckPath": h.path,
+                "HealthCheckPath": &h.path,
                 "HealthCheckIntervalSeconds": h.interval_s,
                 "HealthCheckTimeoutSeconds": h.timeout_s,
                 "HealthyThresholdCount": h.healthy,

@@ -5,9 +5,10 @@
 //! health checks and rolled back by the circuit breaker.
 
 use super::{Template, physical, skips};
+use crate::emit::json::json;
 use crate::lower::contracts::{self, Managed};
 use crate::lower::plan::{Check, EnvValue, Health, ImageSource, Role, Workload};
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
 pub(crate) fn cluster(t: &mut Template) {
     let tags = t.tags();
@@ -242,10 +243,10 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
         match &var.value {
             EnvValue::Secret(s) => {
                 t.secrets.insert(s.secret.clone());
-                secrets.push(json!({"Name": var.name, "ValueFrom": {"Fn::Sub": format!("arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{}", s.secret)}}));
+                secrets.push(json!({"Name": &var.name, "ValueFrom": {"Fn::Sub": format!("arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{}", s.secret)}}));
             }
             EnvValue::Text(text) => {
-                environment.push(json!({"Name": var.name, "Value": t.text(text)}));
+                environment.push(json!({"Name": &var.name, "Value": t.text(text)}));
             }
         }
     }
@@ -255,7 +256,7 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
         .map(|p| json!({"ContainerPort": p.number, "Protocol": p.protocol.as_str()}))
         .collect();
     let mut container = json!({
-        "Name": w.name,
+        "Name": &w.name,
         "Image": image,
         "Essential": true,
         "PortMappings": ports,
@@ -265,7 +266,7 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
             "Options": {
                 "awslogs-group": {"Ref": format!("{id}LogGroup")},
                 "awslogs-region": {"Ref": "AWS::Region"},
-                "awslogs-stream-prefix": w.name,
+                "awslogs-stream-prefix": &w.name,
             }
         },
     });
@@ -293,7 +294,7 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
     let linux = &w.linux;
     if !linux.cap_add.is_empty() || !linux.cap_drop.is_empty() {
         container["LinuxParameters"] =
-            json!({"Capabilities": {"Add": linux.cap_add, "Drop": linux.cap_drop}});
+            json!({"Capabilities": {"Add": &linux.cap_add, "Drop": &linux.cap_drop}});
     }
     if !linux.ulimits.is_empty() {
         container["Ulimits"] = json!(
@@ -348,7 +349,7 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
         json!({
             "Type": "AWS::ServiceDiscovery::Service",
             "Properties": {
-                "Name": w.name,
+                "Name": &w.name,
                 "NamespaceId": {"Fn::GetAtt": ["Namespace", "Id"]},
                 "DnsConfig": {"DnsRecords": [{"Type": "A", "TTL": 10}], "RoutingPolicy": "MULTIVALUE"},
                 "HealthCheckCustomConfig": {"FailureThreshold": 1},
@@ -387,7 +388,7 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
     let mut depends = Vec::new();
     for &(lb, route) in t.routes.get(w.name.as_str()).into_iter().flatten() {
         let tg = super::alb::target_group_id(lb, route);
-        balancers.push(json!({"ContainerName": w.name, "ContainerPort": route.port, "TargetGroupArn": {"Ref": tg}}));
+        balancers.push(json!({"ContainerName": &w.name, "ContainerPort": route.port, "TargetGroupArn": {"Ref": tg}}));
         depends.push(json!(super::alb::rule_id(lb, route)));
     }
     if !balancers.is_empty() {

@@ -84,7 +84,8 @@
 //!   id, which never recurs.
 
 use super::{Template, add_function_log_group, skips};
-use serde_json::{Map, Value as Json, json};
+use crate::emit::json::json;
+use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Logical ids of what this module adds to the stack.
@@ -686,7 +687,7 @@ fn delete_statements(t: &mut Template, types: &BTreeSet<String>, tags: &Json) ->
         for kind in ["listener", "listener-rule"] {
             listener_arns.push(json!({"Fn::Join": ["", [
                 arn(&format!("elasticloadbalancing:${{AWS::Region}}:${{AWS::AccountId}}:{kind}/app/")),
-                {"Fn::GetAtt": [lb, "LoadBalancerName"]},
+                {"Fn::GetAtt": [&lb, "LoadBalancerName"]},
                 "/*",
             ]]}));
         }

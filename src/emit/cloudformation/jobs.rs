@@ -33,8 +33,9 @@
 //! log group.
 
 use super::{Template, add_function_log_group, skips};
+use crate::emit::json::json;
 use crate::lower::plan::Workload;
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
 pub(crate) const RUN_TYPE: &str = "Custom::RunJob";
 
@@ -192,16 +193,16 @@ fn job(t: &mut Template, w: &Workload) {
                     "PolicyDocument": {
                         "Version": "2012-10-17",
                         "Statement": [
-                            {"Sid": "RunTheJob", "Effect": "Allow", "Action": "ecs:RunTask", "Resource": [task_definition], "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}}},
-                            {"Sid": "TagItsTask", "Effect": "Allow", "Action": "ecs:TagResource", "Resource": tasks,
+                            {"Sid": "RunTheJob", "Effect": "Allow", "Action": "ecs:RunTask", "Resource": [&task_definition], "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}}},
+                            {"Sid": "TagItsTask", "Effect": "Allow", "Action": "ecs:TagResource", "Resource": &tasks,
                              "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}}},
-                            {"Sid": "WatchItsTask", "Effect": "Allow", "Action": "ecs:DescribeTasks", "Resource": tasks},
+                            {"Sid": "WatchItsTask", "Effect": "Allow", "Action": "ecs:DescribeTasks", "Resource": &tasks},
                             {"Sid": "PassItsRoles", "Effect": "Allow", "Action": "iam:PassRole", "Resource": roles,
                              "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
                             {"Sid": "SeeRollbacks", "Effect": "Allow", "Action": "cloudformation:DescribeStacks", "Resource": {"Ref": "AWS::StackId"}},
                             {"Sid": "WaitLongerThanOneInvocation", "Effect": "Allow", "Action": "lambda:InvokeFunction",
                              "Resource": {"Fn::Join": ["", [arn("lambda:${AWS::Region}:${AWS::AccountId}:function:"), function_name(w)]]}},
-                            {"Sid": "OwnLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": {"Fn::GetAtt": [logs, "Arn"]}}
+                            {"Sid": "OwnLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": {"Fn::GetAtt": [&logs, "Arn"]}}
                         ]
                     }
                 }],
@@ -242,7 +243,7 @@ fn job(t: &mut Template, w: &Workload) {
                 "ServiceTimeout": 3600,
                 "Cluster": cluster,
                 "TaskDefinition": task_definition,
-                "Container": w.name,
+                "Container": &w.name,
                 "Subnets": subnets,
                 "SecurityGroups": [{"Fn::GetAtt": [format!("{id}SecurityGroup"), "GroupId"]}],
                 "LogGroup": {"Ref": format!("{id}LogGroup")},

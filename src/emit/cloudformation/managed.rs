@@ -5,8 +5,9 @@
 //! small.
 
 use super::{Template, skips};
+use crate::emit::json::json;
 use crate::lower::plan::{Bucket, Cache, Database, DbEngine, Queue, Role, Search, Workload};
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
 fn subnet_group_name(w: &Workload) -> String {
     format!("{}SubnetGroup", w.id)
@@ -68,8 +69,8 @@ fn rds(t: &mut Template, w: &Workload, db: &Database) {
     let persistent = !t.ephemeral();
     let mut props = json!({
         "Engine": engine,
-        "EngineVersion": db.engine_version,
-        "DBInstanceClass": db.instance_class,
+        "EngineVersion": &db.engine_version,
+        "DBInstanceClass": &db.instance_class,
         "AllocatedStorage": w.storage_gib.unwrap_or(20).max(20).to_string(),
         "StorageType": "gp3",
         "StorageEncrypted": true,
@@ -130,7 +131,7 @@ fn docdb(t: &mut Template, w: &Workload, db: &Database) {
     );
     let persistent = !t.ephemeral();
     let mut props = json!({
-        "EngineVersion": db.engine_version,
+        "EngineVersion": &db.engine_version,
         "DBSubnetGroupName": {"Ref": subnet_group_name(w)},
         "VpcSecurityGroupIds": [security_group(w)],
         "StorageEncrypted": true,
@@ -171,7 +172,7 @@ fn docdb(t: &mut Template, w: &Workload, db: &Database) {
                 "Type": "AWS::DocDB::DBInstance",
                 "Properties": {
                     "DBClusterIdentifier": {"Ref": format!("{id}Database")},
-                    "DBInstanceClass": db.instance_class,
+                    "DBInstanceClass": &db.instance_class,
                     "AutoMinorVersionUpgrade": db.auto_minor_version_upgrade,
                     "Tags": tags,
                 }
@@ -192,9 +193,9 @@ fn redis(t: &mut Template, w: &Workload, cache: &Cache) {
     let policy = t.deletion_policy(true);
     let props = json!({
         "ReplicationGroupDescription": format!("{} ({})", w.name, t.plan.instance.project),
-        "Engine": cache.engine,
-        "EngineVersion": cache.engine_version,
-        "CacheNodeType": cache.node_type,
+        "Engine": &cache.engine,
+        "EngineVersion": &cache.engine_version,
+        "CacheNodeType": &cache.node_type,
         "NumCacheClusters": nodes,
         "AutomaticFailoverEnabled": persistent,
         "MultiAZEnabled": persistent,
@@ -227,9 +228,9 @@ fn opensearch(t: &mut Template, w: &Workload, search: &Search) {
     let subnets = t.private_subnets();
     let policy = t.deletion_policy(false);
     let props = json!({
-        "EngineVersion": search.engine_version,
+        "EngineVersion": &search.engine_version,
         "ClusterConfig": {
-            "InstanceType": search.instance_type,
+            "InstanceType": &search.instance_type,
             "InstanceCount": 1,
         },
         "EBSOptions": {"EBSEnabled": true, "VolumeType": "gp3", "VolumeSize": w.storage_gib.unwrap_or(10).max(10)},
@@ -279,7 +280,7 @@ fn rabbitmq(t: &mut Template, w: &Workload, queue: &Queue) {
     let mut users = Vec::new();
     if let Some(secret) = &queue.password {
         users.push(json!({
-            "Username": queue.user,
+            "Username": &queue.user,
             "Password": resolve_secret(secret),
         }));
     }
@@ -294,8 +295,8 @@ fn rabbitmq(t: &mut Template, w: &Workload, queue: &Queue) {
                 // Amazon MQ broker names have at most 50 characters.
                 "BrokerName": crate::lower::dns_label(&format!("{}-{}", t.plan.instance.project, w.name), 50),
                 "EngineType": "RABBITMQ",
-                "EngineVersion": queue.engine_version,
-                "HostInstanceType": queue.instance_type,
+                "EngineVersion": &queue.engine_version,
+                "HostInstanceType": &queue.instance_type,
                 "DeploymentMode": "SINGLE_INSTANCE",
                 "PubliclyAccessible": false,
                 "AutoMinorVersionUpgrade": true,

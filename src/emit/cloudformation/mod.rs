@@ -18,9 +18,10 @@ mod split;
 
 use super::{Artifact, EmitOptions};
 use crate::diag::{Diagnostic, ErrorCode};
+use crate::emit::json::json;
 use crate::lower::dns_label;
 use crate::lower::plan::{DbEngine, Piece, Plan, Role, Route, Text, Workload};
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The template under construction.
@@ -401,14 +402,14 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
         String::from("AWSTemplateFormatVersion"),
         json!("2010-09-09"),
     );
-    template.insert(String::from("Description"), json!(instance.header));
+    template.insert(String::from("Description"), json!(&instance.header));
     let mut metadata = Map::new();
     let mut info = json!({
-        "source": instance.source,
-        "landscape": instance.landscape,
-        "environment": instance.environment,
-        "instance": instance.instance,
-        "stack_name": instance.project,
+        "source": &instance.source,
+        "landscape": &instance.landscape,
+        "environment": &instance.environment,
+        "instance": &instance.instance,
+        "stack_name": &instance.project,
         "notes": super::notes(plan),
     });
     // An ephemeral stack's expiry is counted from its creation (the
@@ -426,7 +427,7 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
         .iter()
         .filter_map(|w| match &w.role {
             Role::LoadBalancer(lb) => lb.priorities.as_ref().map(|p| {
-                json!({"load_balancer": w.name, "host": p.host, "first": p.first, "last": p.last, "origin": p.origin})
+                json!({"load_balancer": &w.name, "host": &p.host, "first": p.first, "last": p.last, "origin": serde_json::to_value(p.origin).unwrap_or(Json::Null)})
             }),
             _ => None,
         })

@@ -5,9 +5,10 @@
 
 use super::Template;
 use crate::diag::{Diagnostic, ErrorCode};
+use crate::emit::json::json;
 use crate::lower::plan::Workload;
 use crate::model::Value;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 
 fn to_json(t: &Template, value: &Value) -> Json {
     match value {

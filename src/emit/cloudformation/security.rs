@@ -4,8 +4,8 @@
 //! traffic from anywhere, on 80 (redirected) and 443.
 
 use super::{Template, skips};
+use crate::emit::json::json;
 use crate::lower::plan::Role;
-use serde_json::json;
 
 pub(crate) fn security_groups(t: &mut Template) {
     let plan = t.plan;
@@ -107,7 +107,7 @@ pub(crate) fn security_groups(t: &mut Template) {
                         "Type": "AWS::EC2::SecurityGroupIngress",
                         "Properties": {
                             "GroupId": {"Fn::GetAtt": [format!("{target_id}SecurityGroup"), "GroupId"]},
-                            "SourceSecurityGroupId": source,
+                            "SourceSecurityGroupId": &source,
                             "IpProtocol": protocol,
                             "FromPort": container_port,
                             "ToPort": container_port,

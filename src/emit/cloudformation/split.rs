@@ -4,7 +4,8 @@
 //! the ones before it); what a nested stack uses from elsewhere arrives as a
 //! parameter, wired by the root from the owner's resource or output.
 
-use serde_json::{Map, Value as Json, json};
+use crate::emit::json::json;
+use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// CloudFormation's hard limits, with headroom.
@@ -481,8 +482,8 @@ pub fn split(
             if let Some(&o) = owner.get(&target.0) {
                 let name = param_name(target);
                 let expr = match &target.1 {
-                    None => json!({"Ref": target.0}),
-                    Some(a) => json!({"Fn::GetAtt": [target.0, a]}),
+                    None => json!({"Ref": &target.0}),
+                    Some(a) => json!({"Fn::GetAtt": [&target.0, a]}),
                 };
                 child_outputs[o].insert(name.clone(), json!({"Value": expr}));
                 external.insert(

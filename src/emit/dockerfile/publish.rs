@@ -20,8 +20,8 @@
 //!   neither Docker nor AWS credentials (the integration tests read it).
 
 use super::encode::{comment, sh_quote};
+use crate::emit::json::json;
 use crate::lower::plan::Plan;
-use serde_json::json;
 
 /// The ECR lifecycle policy of every repository bomc pushes to.
 pub(super) fn lifecycle_policy(plan: &Plan) -> String {
@@ -30,7 +30,7 @@ pub(super) fn lifecycle_policy(plan: &Plan) -> String {
         {
             "rulePriority": 1,
             "description": format!("Keep the images persistent environments run (tags {}<instance>, moved by images/publish.sh)", p.live_prefix),
-            "selection": {"tagStatus": "tagged", "tagPrefixList": [p.live_prefix], "countType": "imageCountMoreThan", "countNumber": 9999},
+            "selection": {"tagStatus": "tagged", "tagPrefixList": [&p.live_prefix], "countType": "imageCountMoreThan", "countNumber": 9999},
             "action": {"type": "expire"}
         },
         {
