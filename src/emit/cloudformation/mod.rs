@@ -540,10 +540,12 @@ fn render(
             contents: super::yaml::document(std::slice::from_ref(&plan.instance.header), &value),
         })
     } else {
-        let json = serde_json::to_string_pretty(template).map_err(|e| vec![serialize_error(e)])?;
+        let mut json = String::new();
+        super::json::write_pretty_object(&mut json, template);
+        json.push('\n');
         Ok(Artifact {
             path: format!("{stem}.json"),
-            contents: json + "\n",
+            contents: json,
         })
     }
 }
