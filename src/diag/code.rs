@@ -124,6 +124,7 @@ error_codes! {
     ServiceRenamed = "W0017", "compose service renamed to a valid component name";
     VariableFixed = "W0018", "compose variable replaced by the value compose gives it unset";
     ComposeKeyDropped = "W0019", "compose key not carried into the .bom";
+    LoadBalancerQuota = "W0020", "load balancer past an Application Load Balancer quota";
 }
 
 impl std::fmt::Display for ErrorCode {

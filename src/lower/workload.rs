@@ -25,6 +25,9 @@ pub(super) struct Lowering<'a> {
 /// and report.
 pub const JOB_TIMEOUT_S: u64 = 3300;
 
+/// The target groups an Application Load Balancer takes: an AWS quota that
+/// cannot be raised ("Target Groups per Application Load Balancer").
+const MAX_TARGET_GROUPS: usize = 100;
 /// The highest priority a listener rule may have (ALB: 1–50,000).
 pub const MAX_RULE_PRIORITY: u32 = 50_000;
 
@@ -889,6 +892,29 @@ impl Lowering<'_> {
             _ => Vec::new(),
         };
         routes.sort_by(|a, b| b.path.len().cmp(&a.path.len()).then(a.path.cmp(&b.path)));
+        // A route is a target group and a listener rule on AWS. An ALB takes
+        // 100 target groups (a quota AWS does not raise) and 100 rules by
+        // default: CloudFormation would fail on the 101st, minutes into a
+        // deployment; `bomc build` says so before.
+        if routes.len() > MAX_TARGET_GROUPS {
+            // The first route past the quota, in the order they are written.
+            let mut spans: Vec<Span> = routes
+                .iter()
+                .map(|r| entry_span(c, "routes", &r.path))
+                .collect();
+            spans.sort_by_key(|s| (s.start, s.end));
+            self.warn(
+                ErrorCode::LoadBalancerQuota,
+                spans[MAX_TARGET_GROUPS],
+                &format!("route {} of {}", MAX_TARGET_GROUPS + 1, routes.len()),
+                format!(
+                    "`{}` has {} routes; on AWS each is a target group and a listener rule, and an Application Load Balancer takes at most {MAX_TARGET_GROUPS} target groups",
+                    c.name,
+                    routes.len()
+                ),
+                "split the routes over several load balancers, at most 100 each (the target-group quota cannot be raised, the rules quota of 100 can)",
+            );
+        }
         // Its own listener: 1, 2, … (longest path first). A shared listener:
         // decided with the instance's other load balancers (`rule_priorities`).
         for (index, r) in routes.iter_mut().enumerate() {
