@@ -292,8 +292,12 @@ fn indent(out: &mut String, depth: usize) {
 fn string(out: &mut String, s: &str) {
     out.push('"');
     let bytes = s.as_bytes();
-    // Most strings have nothing to escape: one scan, one copy.
-    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+    // Most strings have nothing to escape: one scan, one copy. The scan has
+    // no early exit, so it runs on whole vectors of bytes at a time.
+    let special = bytes.iter().fold(0u8, |seen, &b| {
+        seen | u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\')
+    });
+    if special == 0 {
         out.push_str(s);
         out.push('"');
         return;
