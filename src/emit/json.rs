@@ -287,43 +287,69 @@ fn indent(out: &mut String, depth: usize) {
     }
 }
 
-/// A string literal, escaped as serde_json escapes: `"` and `\\`, the short
-/// forms of five control characters, `\u00XX` (lower-case) for the others.
+/// Whether byte `b` is escaped in a string literal: `"`, `\\` and the
+/// control characters.
+fn is_special(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// How a special byte is written, as serde_json writes it: the short forms
+/// of `"`, `\\` and five control characters; `None` for `\u00XX`.
+fn short_escape(b: u8) -> Option<&'static str> {
+    match b {
+        b'"' => Some("\\\""),
+        b'\\' => Some("\\\\"),
+        b'\n' => Some("\\n"),
+        b'\r' => Some("\\r"),
+        b'\t' => Some("\\t"),
+        0x08 => Some("\\b"),
+        0x0c => Some("\\f"),
+        _ => None,
+    }
+}
+
+/// Most strings have nothing to escape. The scan has no early exit, so it
+/// runs on whole vectors of bytes at a time.
+fn has_special(bytes: &[u8]) -> bool {
+    bytes.iter().fold(false, |seen, &b| seen | is_special(b))
+}
+
+/// The bytes [`string`] writes for `s`, counted without writing: the
+/// nested-stack split packs templates by their size.
+pub(crate) fn string_len(s: &str) -> usize {
+    if !has_special(s.as_bytes()) {
+        return 2 + s.len();
+    }
+    2 + s
+        .bytes()
+        .map(|b| match (is_special(b), short_escape(b)) {
+            (false, _) => 1,
+            (true, Some(short)) => short.len(),
+            (true, None) => 6,
+        })
+        .sum::<usize>()
+}
+
+/// A string literal, escaped as serde_json escapes.
 fn string(out: &mut String, s: &str) {
     out.push('"');
-    let bytes = s.as_bytes();
-    // Most strings have nothing to escape: one scan, one copy. The scan has
-    // no early exit, so it runs on whole vectors of bytes at a time.
-    let special = bytes.iter().fold(0u8, |seen, &b| {
-        seen | u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\')
-    });
-    if special == 0 {
+    if !has_special(s.as_bytes()) {
         out.push_str(s);
         out.push('"');
         return;
     }
     let mut plain = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let short = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
+    for (i, b) in s.bytes().enumerate().filter(|&(_, b)| is_special(b)) {
         // Escapes are ASCII, so `plain..i` is a run of whole characters.
         out.push_str(&s[plain..i]);
-        if short.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
-        } else {
-            out.push_str(short);
+        match short_escape(b) {
+            Some(short) => out.push_str(short),
+            None => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
         }
         plain = i + 1;
     }

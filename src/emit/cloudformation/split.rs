@@ -4,7 +4,7 @@
 //! the ones before it); what a nested stack uses from elsewhere arrives as a
 //! parameter, wired by the root from the owner's resource or output.
 
-use crate::emit::json::json;
+use crate::emit::json::{json, string_len};
 use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -125,27 +125,10 @@ enum PrettyValue<'a> {
     Object(&'a Map<String, Json>),
 }
 
-/// The length of `value` as `serde_json::to_string_pretty` writes it, and its
+/// The length of `value` as `emit::json::write_pretty` writes it, and its
 /// number of lines, computed from the tree: running the serializer into a
 /// counting writer cost a tenth of a large split.
 fn pretty_len(value: PrettyValue) -> (usize, usize) {
-    /// Bytes of a JSON string literal: quotes, and escapes as serde_json
-    /// writes them (two bytes for the short forms, six for `\u00XX`).
-    fn string_len(s: &str) -> usize {
-        let escaped = |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\';
-        // Most strings have nothing to escape; this count vectorizes.
-        if s.bytes().filter(escaped).count() == 0 {
-            return 2 + s.len();
-        }
-        2 + s
-            .bytes()
-            .map(|b| match b {
-                b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
-                0..=0x1f => 6,
-                _ => 1,
-            })
-            .sum::<usize>()
-    }
     fn walk(v: &Json, depth: usize, len: &mut usize, newlines: &mut usize) {
         let inner = 2 * (depth + 1);
         match v {
@@ -611,10 +594,10 @@ pub fn split(
 mod tests {
     use super::*;
 
-    /// The computed length is the serializer's, byte for byte: stacks are
+    /// The computed length is the writer's, byte for byte: stacks are
     /// packed by it, so a difference would move resources between stacks.
     #[test]
-    fn pretty_len_is_the_serializers() {
+    fn pretty_len_is_the_writers() {
         let values = [
             json!(null),
             json!([]),
@@ -628,7 +611,8 @@ mod tests {
                 "List": ["x", {"Ref": "Y"}, [1, [2, [3]]]]}}),
         ];
         for v in &values {
-            let text = serde_json::to_string_pretty(v).unwrap();
+            let mut text = String::new();
+            crate::emit::json::write_pretty(&mut text, v);
             let lines = text.lines().count();
             assert_eq!(
                 pretty_len(PrettyValue::Json(v)),
