@@ -1,109 +1,444 @@
-//! `json!` for the emitters: the literal syntax of `serde_json::json!`, but an
-//! interpolated value is moved (or converted) into the tree. serde_json's macro
-//! passes every interpolated expression through its serializer, so a `Value`
-//! placed into a larger one (a container in its task definition, the tags in
-//! every resource) was copied key by key, each key inserted into a new map:
-//! about a seventh of a CloudFormation emission.
+//! The JSON the CloudFormation emitter builds templates from, `json!` to
+//! build it, and the writer that renders it.
 //!
-//! Supported: `null`, arrays, objects whose keys are string literals or
-//! parenthesized expressions, and any expression whose type is [`IntoJson`].
-//! An element ends at the first comma outside brackets, as in serde_json's.
+//! A template of a thousand services is tens of thousands of small objects.
+//! serde_json's `Value` keeps each in a `BTreeMap`, whose first node holds
+//! room for eleven entries, and copies every key into a `String` of its own:
+//! a third of a large build's peak memory was those nodes, and building,
+//! cloning and freeing them a fifth of its time. [`Map`] is a vector of
+//! entries sorted by key (the order serde_json writes them in), sized by the
+//! literal that made it, and a key written in the source is borrowed, not
+//! copied.
+//!
+//! `json!` has the literal syntax of `serde_json::json!`, but an interpolated
+//! value is moved (or converted) into the tree instead of passing through a
+//! serializer. Supported: `null`, arrays, objects whose keys are string
+//! literals or parenthesized expressions, and any expression whose type is
+//! [`IntoJson`]. An element ends at the first comma outside brackets, as in
+//! serde_json's.
 
-use serde_json::{Map, Number, Value};
+use serde_json::Number;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// An object's key: borrowed when the source spells it, owned when computed.
+pub type Key = Cow<'static, str>;
+
+/// A JSON value; an object's entries are kept in key order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Json {
+    #[default]
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(String),
+    Array(Vec<Json>),
+    Object(Map),
+}
+
+/// A JSON object: entries sorted by key, each key once. Lookups are binary
+/// searches; an insertion moves the entries after it, so the templates' large
+/// collections (resources, outputs) are gathered elsewhere and become a
+/// `Map` at once ([`Map::from_sorted`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Map {
+    entries: Vec<(Key, Json)>,
+}
+
+impl Map {
+    pub fn new() -> Self {
+        Map::default()
+    }
+
+    /// The entries in any order; of two with the same key the later wins,
+    /// as it does when they are inserted one after the other.
+    pub fn from_entries(mut entries: Vec<(Key, Json)>) -> Self {
+        if !entries.is_sorted_by(|a, b| a.0 < b.0) {
+            // Stable: equal keys stay in their order, and the last is kept.
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut kept: Vec<(Key, Json)> = Vec::with_capacity(entries.len());
+            for entry in entries {
+                match kept.last_mut() {
+                    Some(last) if last.0 == entry.0 => *last = entry,
+                    _ => kept.push(entry),
+                }
+            }
+            entries = kept;
+        }
+        Map { entries }
+    }
+
+    /// Entries already in strictly increasing key order (a `BTreeMap`'s).
+    pub fn from_sorted<K: Into<Key>>(entries: impl IntoIterator<Item = (K, Json)>) -> Self {
+        let entries: Vec<(Key, Json)> = entries.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        debug_assert!(entries.is_sorted_by(|a, b| a.0 < b.0));
+        Map { entries }
+    }
+
+    fn position(&self, key: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(k, _)| k.as_ref().cmp(key))
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        self.position(key).ok().map(|i| &self.entries[i].1)
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
+        self.position(key).ok().map(|i| &mut self.entries[i].1)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_ok()
+    }
+
+    /// Sets `key` to `value`, returning the value it replaces.
+    pub fn insert(&mut self, key: impl Into<Key>, value: Json) -> Option<Json> {
+        let key = key.into();
+        // Keys often arrive in order: appending needs no search.
+        if self.entries.last().is_none_or(|(last, _)| *last < key) {
+            self.entries.push((key, value));
+            return None;
+        }
+        match self.position(&key) {
+            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            Err(i) => {
+                self.entries.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<Json> {
+        self.position(key).ok().map(|i| self.entries.remove(i).1)
+    }
+
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut Json) -> bool) {
+        self.entries.retain_mut(|(k, v)| keep(k, v));
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Json)> {
+        self.entries.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.entries.iter().map(|(k, _)| k.as_ref())
+    }
+
+    pub fn values(&self) -> impl ExactSizeIterator<Item = &Json> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    pub fn values_mut(&mut self) -> impl ExactSizeIterator<Item = &mut Json> {
+        self.entries.iter_mut().map(|(_, v)| v)
+    }
+}
+
+impl IntoIterator for Map {
+    type Item = (Key, Json);
+    type IntoIter = std::vec::IntoIter<(Key, Json)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Map {
+    type Item = (&'a str, &'a Json);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (Key, Json)>,
+        fn(&'a (Key, Json)) -> (&'a str, &'a Json),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+}
+
+impl<K: Into<Key>> FromIterator<(K, Json)> for Map {
+    fn from_iter<I: IntoIterator<Item = (K, Json)>>(entries: I) -> Self {
+        Map::from_entries(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+}
+
+static NULL: Json = Json::Null;
+
+impl Json {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_array(&self) -> Option<&Vec<Json>> {
+        match self {
+            Json::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&Map> {
+        match self {
+            Json::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_object_mut(&mut self) -> Option<&mut Map> {
+        match self {
+            Json::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// An object's entry by key or an array's element by position; `None`
+    /// if there is none.
+    pub fn get(&self, at: impl Position) -> Option<&Json> {
+        at.find(self)
+    }
+}
+
+/// Where [`Json::get`] looks: a key in an object, a position in an array.
+pub trait Position {
+    fn find(self, value: &Json) -> Option<&Json>;
+}
+
+impl Position for &str {
+    fn find(self, value: &Json) -> Option<&Json> {
+        value.as_object()?.get(self)
+    }
+}
+
+impl Position for &String {
+    fn find(self, value: &Json) -> Option<&Json> {
+        value.as_object()?.get(self)
+    }
+}
+
+impl Position for usize {
+    fn find(self, value: &Json) -> Option<&Json> {
+        value.as_array()?.get(self)
+    }
+}
+
+impl PartialEq<str> for Json {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == Some(other)
+    }
+}
+
+impl PartialEq<&str> for Json {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == Some(*other)
+    }
+}
+
+impl PartialEq<String> for Json {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == Some(other.as_str())
+    }
+}
+
+/// The compact text serde_json writes.
+impl std::fmt::Display for Json {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = serde_json::to_string(self).map_err(|_| std::fmt::Error)?;
+        f.write_str(&text)
+    }
+}
+
+/// As serde_json's: a missing key (or a value that is not an object) reads
+/// as `null`.
+impl std::ops::Index<&str> for Json {
+    type Output = Json;
+
+    fn index(&self, key: &str) -> &Json {
+        self.get(key).unwrap_or(&NULL)
+    }
+}
+
+/// As serde_json's: `null` becomes an object, a missing key is inserted as
+/// `null`; indexing any other value is a bug in the emitter.
+impl std::ops::IndexMut<&str> for Json {
+    fn index_mut(&mut self, key: &str) -> &mut Json {
+        if let Json::Null = self {
+            *self = Json::Object(Map::new());
+        }
+        match self {
+            Json::Object(m) => {
+                let i = match m.position(key) {
+                    Ok(i) => i,
+                    Err(i) => {
+                        m.entries
+                            .insert(i, (Key::Owned(key.to_string()), Json::Null));
+                        i
+                    }
+                };
+                &mut m.entries[i].1
+            }
+            other => panic!("cannot index {other:?} by {key:?}"),
+        }
+    }
+}
+
+impl serde::Serialize for Json {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Json::Null => serializer.serialize_unit(),
+            Json::Bool(b) => serializer.serialize_bool(*b),
+            Json::Number(n) => n.serialize(serializer),
+            Json::String(s) => serializer.serialize_str(s),
+            Json::Array(a) => serializer.collect_seq(a),
+            Json::Object(m) => m.serialize(serializer),
+        }
+    }
+}
+
+impl serde::Serialize for Map {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+/// serde_json's tree (what a parsed JSON text or `to_value` gives).
+impl From<serde_json::Value> for Json {
+    fn from(value: serde_json::Value) -> Self {
+        match value {
+            serde_json::Value::Null => Json::Null,
+            serde_json::Value::Bool(b) => Json::Bool(b),
+            serde_json::Value::Number(n) => Json::Number(n),
+            serde_json::Value::String(s) => Json::String(s),
+            serde_json::Value::Array(a) => Json::Array(a.into_iter().map(Json::from).collect()),
+            serde_json::Value::Object(m) => Json::Object(Map::from_sorted(
+                m.into_iter().map(|(k, v)| (k, Json::from(v))),
+            )),
+        }
+    }
+}
+
+/// A key given by an expression (`(format!(..))` in `json!`).
+pub trait IntoKey {
+    fn into_key(self) -> Key;
+}
+
+impl IntoKey for String {
+    fn into_key(self) -> Key {
+        Key::Owned(self)
+    }
+}
+
+impl IntoKey for &String {
+    fn into_key(self) -> Key {
+        Key::Owned(self.clone())
+    }
+}
+
+impl IntoKey for &str {
+    fn into_key(self) -> Key {
+        Key::Owned(self.to_string())
+    }
+}
 
 /// A value that becomes JSON exactly as `serde_json::to_value` would make it,
 /// without going through a serializer.
 pub trait IntoJson {
-    fn into_json(self) -> Value;
+    fn into_json(self) -> Json;
 }
 
-impl IntoJson for Value {
-    fn into_json(self) -> Value {
+impl IntoJson for Json {
+    fn into_json(self) -> Json {
         self
     }
 }
 
-impl IntoJson for &Value {
-    fn into_json(self) -> Value {
+impl IntoJson for &Json {
+    fn into_json(self) -> Json {
         self.clone()
     }
 }
 
-impl IntoJson for Map<String, Value> {
-    fn into_json(self) -> Value {
-        Value::Object(self)
+impl IntoJson for Map {
+    fn into_json(self) -> Json {
+        Json::Object(self)
     }
 }
 
 impl IntoJson for String {
-    fn into_json(self) -> Value {
-        Value::String(self)
+    fn into_json(self) -> Json {
+        Json::String(self)
     }
 }
 
 impl IntoJson for &String {
-    fn into_json(self) -> Value {
-        Value::String(self.clone())
+    fn into_json(self) -> Json {
+        Json::String(self.clone())
     }
 }
 
 impl IntoJson for &str {
-    fn into_json(self) -> Value {
-        Value::String(self.to_string())
+    fn into_json(self) -> Json {
+        Json::String(self.to_string())
     }
 }
 
 impl IntoJson for &&str {
-    fn into_json(self) -> Value {
-        Value::String((*self).to_string())
+    fn into_json(self) -> Json {
+        Json::String((*self).to_string())
     }
 }
 
 impl IntoJson for bool {
-    fn into_json(self) -> Value {
-        Value::Bool(self)
+    fn into_json(self) -> Json {
+        Json::Bool(self)
     }
 }
 
 impl IntoJson for &bool {
-    fn into_json(self) -> Value {
-        Value::Bool(*self)
+    fn into_json(self) -> Json {
+        Json::Bool(*self)
     }
 }
 
 macro_rules! integers {
     ($($t:ty),*) => {$(
         impl IntoJson for $t {
-            fn into_json(self) -> Value {
-                Value::Number(Number::from(self))
+            fn into_json(self) -> Json {
+                Json::Number(Number::from(self))
             }
         }
         impl IntoJson for &$t {
-            fn into_json(self) -> Value {
-                Value::Number(Number::from(*self))
+            fn into_json(self) -> Json {
+                Json::Number(Number::from(*self))
             }
         }
     )*};
 }
-integers!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+integers!(u8, u16, u32, u64, usize, i32, i64);
 
 impl IntoJson for f64 {
     /// As serde_json: a number if finite, else `null`.
-    fn into_json(self) -> Value {
-        Number::from_f64(self).map_or(Value::Null, Value::Number)
+    fn into_json(self) -> Json {
+        Number::from_f64(self).map_or(Json::Null, Json::Number)
     }
 }
 
 impl IntoJson for &f64 {
-    fn into_json(self) -> Value {
+    fn into_json(self) -> Json {
         (*self).into_json()
     }
 }
 
 impl<T: IntoJson> IntoJson for Option<T> {
-    fn into_json(self) -> Value {
-        self.map_or(Value::Null, IntoJson::into_json)
+    fn into_json(self) -> Json {
+        self.map_or(Json::Null, IntoJson::into_json)
     }
 }
 
@@ -111,14 +446,14 @@ impl<T> IntoJson for &Option<T>
 where
     for<'a> &'a T: IntoJson,
 {
-    fn into_json(self) -> Value {
-        self.as_ref().map_or(Value::Null, IntoJson::into_json)
+    fn into_json(self) -> Json {
+        self.as_ref().map_or(Json::Null, IntoJson::into_json)
     }
 }
 
 impl<T: IntoJson> IntoJson for Vec<T> {
-    fn into_json(self) -> Value {
-        Value::Array(self.into_iter().map(IntoJson::into_json).collect())
+    fn into_json(self) -> Json {
+        Json::Array(self.into_iter().map(IntoJson::into_json).collect())
     }
 }
 
@@ -126,7 +461,7 @@ impl<T> IntoJson for &Vec<T>
 where
     for<'a> &'a T: IntoJson,
 {
-    fn into_json(self) -> Value {
+    fn into_json(self) -> Json {
         self.as_slice().into_json()
     }
 }
@@ -135,8 +470,8 @@ impl<T> IntoJson for &[T]
 where
     for<'a> &'a T: IntoJson,
 {
-    fn into_json(self) -> Value {
-        Value::Array(self.iter().map(IntoJson::into_json).collect())
+    fn into_json(self) -> Json {
+        Json::Array(self.iter().map(IntoJson::into_json).collect())
     }
 }
 
@@ -144,41 +479,37 @@ impl<T> IntoJson for &BTreeMap<String, T>
 where
     for<'a> &'a T: IntoJson,
 {
-    fn into_json(self) -> Value {
-        Value::Object(
-            self.iter()
-                .map(|(k, v)| (k.clone(), v.into_json()))
-                .collect(),
-        )
+    fn into_json(self) -> Json {
+        Json::Object(Map::from_sorted(
+            self.iter().map(|(k, v)| (k.clone(), v.into_json())),
+        ))
     }
 }
 
 impl<T: IntoJson> IntoJson for BTreeSet<T> {
-    fn into_json(self) -> Value {
-        Value::Array(self.into_iter().map(IntoJson::into_json).collect())
+    fn into_json(self) -> Json {
+        Json::Array(self.into_iter().map(IntoJson::into_json).collect())
     }
 }
 
 /// See the module's documentation.
 macro_rules! json {
     (null) => {
-        serde_json::Value::Null
+        $crate::emit::json::Json::Null
     };
     ([]) => {
-        serde_json::Value::Array(Vec::new())
+        $crate::emit::json::Json::Array(Vec::new())
     };
     ([ $($tt:tt)+ ]) => {
-        serde_json::Value::Array($crate::emit::json::json!(@array [] () $($tt)+))
+        $crate::emit::json::Json::Array($crate::emit::json::json!(@array [] () $($tt)+))
     };
     ({}) => {
-        serde_json::Value::Object(serde_json::Map::new())
+        $crate::emit::json::Json::Object($crate::emit::json::Map::new())
     };
     ({ $($tt:tt)+ }) => {
-        serde_json::Value::Object({
-            let mut object = serde_json::Map::new();
-            $crate::emit::json::json!(@object object $($tt)+);
-            object
-        })
+        $crate::emit::json::Json::Object($crate::emit::json::Map::from_entries(
+            $crate::emit::json::json!(@object [] $($tt)+)
+        ))
     };
 
     // An array's elements, each gathered token by token up to a comma, then
@@ -197,20 +528,28 @@ macro_rules! json {
     };
 
     // An object's entries: a key (a literal or a parenthesized expression),
-    // a colon, and the value gathered like an array's element.
-    (@object $object:ident) => {};
-    (@object $object:ident $key:tt : $($rest:tt)*) => {
-        $crate::emit::json::json!(@value $object $key () $($rest)*);
+    // a colon, and the value gathered like an array's element; the finished
+    // `(key, value)` pairs are collected for one `vec!`, sorted by the map.
+    (@object [$($done:expr,)*]) => {
+        vec![$($done),*]
     };
-    (@value $object:ident $key:tt ($($value:tt)*) , $($rest:tt)*) => {
-        $object.insert(String::from($key), $crate::emit::json::json!($($value)*));
-        $crate::emit::json::json!(@object $object $($rest)*);
+    (@object [$($done:expr,)*] $key:tt : $($rest:tt)*) => {
+        $crate::emit::json::json!(@value [$($done,)*] $key () $($rest)*)
     };
-    (@value $object:ident $key:tt ($($value:tt)*) $next:tt $($rest:tt)*) => {
-        $crate::emit::json::json!(@value $object $key ($($value)* $next) $($rest)*);
+    (@value [$($done:expr,)*] $key:tt ($($value:tt)*) , $($rest:tt)*) => {
+        $crate::emit::json::json!(@object [$($done,)* ($crate::emit::json::json!(@key $key), $crate::emit::json::json!($($value)*)),] $($rest)*)
     };
-    (@value $object:ident $key:tt ($($value:tt)+)) => {
-        $object.insert(String::from($key), $crate::emit::json::json!($($value)+));
+    (@value [$($done:expr,)*] $key:tt ($($value:tt)*) $next:tt $($rest:tt)*) => {
+        $crate::emit::json::json!(@value [$($done,)*] $key ($($value)* $next) $($rest)*)
+    };
+    (@value [$($done:expr,)*] $key:tt ($($value:tt)+)) => {
+        vec![$($done,)* ($crate::emit::json::json!(@key $key), $crate::emit::json::json!($($value)+))]
+    };
+    (@key $key:literal) => {
+        $crate::emit::json::Key::Borrowed($key)
+    };
+    (@key $key:tt) => {
+        $crate::emit::json::IntoKey::into_key($key)
     };
 
     ($other:expr) => {
@@ -223,28 +562,28 @@ pub(crate) use json;
 /// to `out`. Rendering the templates of a large landscape spent about a tenth
 /// of an emission in serde_json's formatter (a call per token through its
 /// writer); this writes runs of plain text at once.
-pub fn write_pretty(out: &mut String, value: &Value) {
+pub fn write_pretty(out: &mut String, value: &Json) {
     pretty(out, value, 0);
 }
 
 /// An object as [`write_pretty`] writes it (a template is kept as a map).
-pub fn write_pretty_object(out: &mut String, object: &Map<String, Value>) {
+pub fn write_pretty_object(out: &mut String, object: &Map) {
     pretty_object(out, object, 0);
 }
 
-fn pretty(out: &mut String, value: &Value, depth: usize) {
+fn pretty(out: &mut String, value: &Json, depth: usize) {
     match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(true) => out.push_str("true"),
-        Value::Bool(false) => out.push_str("false"),
+        Json::Null => out.push_str("null"),
+        Json::Bool(true) => out.push_str("true"),
+        Json::Bool(false) => out.push_str("false"),
         // serde_json formats a number as its `Display` does (itoa, ryu).
-        Value::Number(n) => {
+        Json::Number(n) => {
             use std::fmt::Write;
             let _ = write!(out, "{n}");
         }
-        Value::String(s) => string(out, s),
-        Value::Array(a) if a.is_empty() => out.push_str("[]"),
-        Value::Array(a) => {
+        Json::String(s) => string(out, s),
+        Json::Array(a) if a.is_empty() => out.push_str("[]"),
+        Json::Array(a) => {
             out.push('[');
             for (i, x) in a.iter().enumerate() {
                 out.push_str(if i == 0 { "\n" } else { ",\n" });
@@ -255,11 +594,11 @@ fn pretty(out: &mut String, value: &Value, depth: usize) {
             indent(out, depth);
             out.push(']');
         }
-        Value::Object(m) => pretty_object(out, m, depth),
+        Json::Object(m) => pretty_object(out, m, depth),
     }
 }
 
-fn pretty_object(out: &mut String, m: &Map<String, Value>, depth: usize) {
+fn pretty_object(out: &mut String, m: &Map, depth: usize) {
     if m.is_empty() {
         out.push_str("{}");
         return;
@@ -359,13 +698,13 @@ fn string(out: &mut String, s: &str) {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::Value;
+    use super::{Json, Map};
 
     /// Every shape the emitters use gives what serde_json's macro gives.
     #[test]
     fn the_same_trees_as_serde_json() {
         let name = String::from("api");
-        let tags = serde_json::json!([{"Key": "bomc:landscape", "Value": "shop"}]);
+        let tags = json!([{"Key": "bomc:landscape", "Value": "shop"}]);
         let port: u16 = 8080;
         let cpu = 0.25_f64;
         let list = vec![String::from("a"), String::from("b")];
@@ -376,7 +715,7 @@ mod tests {
                 (json!($($literal)+), serde_json::json!($($literal)+))
             };
         }
-        let (ours, theirs): (Value, Value) = both!({
+        let (ours, theirs): (Json, serde_json::Value) = both!({
             "Type": "AWS::ECS::Service",
             "Name": &name,
             "Port": port,
@@ -395,10 +734,42 @@ mod tests {
             "Last": "wins",
             "Last": "twice",
         });
-        assert_eq!(ours, theirs);
+        assert_eq!(serde_json::to_value(&ours).unwrap(), theirs);
+        assert_eq!(Json::from(theirs.clone()), ours);
         assert_eq!(
             serde_json::to_string(&ours).unwrap(),
             serde_json::to_string(&theirs).unwrap()
+        );
+    }
+
+    /// A map behaves as serde_json's: keys in order, each once, the last
+    /// value set wins; indexing reads a missing key as `null` and inserts it
+    /// when written.
+    #[test]
+    fn a_map_is_sorted_and_keeps_the_last_value() {
+        let mut m = Map::new();
+        for (k, v) in [("b", 1), ("a", 2), ("c", 3), ("b", 4), ("aa", 5)] {
+            m.insert(k.to_string(), json!(v));
+        }
+        assert_eq!(m.keys().collect::<Vec<_>>(), ["a", "aa", "b", "c"]);
+        assert_eq!(m.get("b"), Some(&json!(4)));
+        assert_eq!(m.remove("aa"), Some(json!(5)));
+        assert!(!m.contains_key("aa"));
+        let collected: Map = [("z", json!(1)), ("y", json!(2)), ("z", json!(3))]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            collected.iter().collect::<Vec<_>>(),
+            [("y", &json!(2)), ("z", &json!(3))]
+        );
+        let mut v = Json::Null;
+        v["b"]["c"] = json!(true);
+        v["a"] = json!("x");
+        assert_eq!(v["b"]["c"], json!(true));
+        assert_eq!(v["missing"], Json::Null);
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            r#"{"a":"x","b":{"c":true}}"#
         );
     }
 
@@ -416,11 +787,12 @@ mod tests {
             "Deep": {"A": [[[{"B": [1, {"C": {}}]}]]]},
         });
         let theirs = serde_json::to_string_pretty(&value).unwrap();
+        let ours_value = Json::from(value);
         let mut ours = String::new();
-        super::write_pretty(&mut ours, &value);
+        super::write_pretty(&mut ours, &ours_value);
         assert_eq!(ours, theirs);
         let mut object = String::new();
-        super::write_pretty_object(&mut object, value.as_object().unwrap());
+        super::write_pretty_object(&mut object, ours_value.as_object().unwrap());
         assert_eq!(object, theirs);
     }
 }

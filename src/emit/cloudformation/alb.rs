@@ -4,7 +4,7 @@
 //! and the DNS record.
 
 use super::{Template, skips};
-use crate::emit::json::json;
+use crate::emit::json::{Json, json};
 use crate::lower::plan::{LoadBalancer, PriorityOrigin, Route, Workload};
 
 fn route_key(path: &str) -> String {
@@ -34,7 +34,7 @@ fn patterns(path: &str) -> Vec<String> {
 }
 
 /// The default action of a listener: nothing is routed there unless a rule says so.
-fn not_found() -> serde_json::Value {
+fn not_found() -> Json {
     json!([{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain", "MessageBody": "not found"}}])
 }
 

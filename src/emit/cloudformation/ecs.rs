@@ -5,10 +5,10 @@
 //! health checks and rolled back by the circuit breaker.
 
 use super::{Template, physical, skips};
+use crate::emit::json::Json;
 use crate::emit::json::json;
 use crate::lower::contracts::{self, Managed};
 use crate::lower::plan::{Check, EnvValue, Health, ImageSource, Role, Workload};
-use serde_json::Value as Json;
 
 pub(crate) fn cluster(t: &mut Template) {
     let tags = t.tags();

@@ -85,7 +85,7 @@
 
 use super::{Template, add_function_log_group, skips};
 use crate::emit::json::json;
-use serde_json::{Map, Value as Json};
+use crate::emit::json::{Json, Map};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Logical ids of what this module adds to the stack.
@@ -728,7 +728,8 @@ fn delete_statements(t: &mut Template, types: &BTreeSet<String>, tags: &Json) ->
             .collect();
         let zones: Vec<Json> = zones
             .iter()
-            .filter_map(|z| serde_json::from_str::<Json>(z).ok())
+            .filter_map(|z| serde_json::from_str::<serde_json::Value>(z).ok())
+            .map(Json::from)
             .map(|z| json!({"Fn::Join": ["", [arn("route53:::hostedzone/"), z]]}))
             .collect();
         let names: BTreeSet<String> = records

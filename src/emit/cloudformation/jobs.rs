@@ -33,9 +33,9 @@
 //! log group.
 
 use super::{Template, add_function_log_group, skips};
+use crate::emit::json::Json;
 use crate::emit::json::json;
 use crate::lower::plan::Workload;
-use serde_json::Value as Json;
 
 pub(crate) const RUN_TYPE: &str = "Custom::RunJob";
 

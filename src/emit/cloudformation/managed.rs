@@ -5,9 +5,9 @@
 //! small.
 
 use super::{Template, skips};
+use crate::emit::json::Json;
 use crate::emit::json::json;
 use crate::lower::plan::{Bucket, Cache, Database, DbEngine, Queue, Role, Search, Workload};
-use serde_json::Value as Json;
 
 fn subnet_group_name(w: &Workload) -> String {
     format!("{}SubnetGroup", w.id)

@@ -19,17 +19,20 @@ mod split;
 use super::{Artifact, EmitOptions};
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::emit::json::json;
+use crate::emit::json::{Json, Map};
 use crate::lower::dns_label;
 use crate::lower::plan::{DbEngine, Piece, Plan, Role, Route, Text, Workload};
-use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The template under construction.
 pub(crate) struct Template<'a> {
     pub plan: &'a Plan,
-    pub resources: Map<String, Json>,
-    pub parameters: Map<String, Json>,
-    pub outputs: Map<String, Json>,
+    /// Resources, parameters and outputs by logical id: a template has
+    /// thousands, gathered in no particular order, so they become a [`Map`]
+    /// once, when the template is assembled.
+    pub resources: BTreeMap<String, Json>,
+    pub parameters: BTreeMap<String, Json>,
+    pub outputs: BTreeMap<String, Json>,
     /// Workloads by name.
     pub workloads: BTreeMap<&'a str, &'a Workload>,
     /// The servers whose clients' task roles get grants (buckets, search
@@ -304,9 +307,9 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
     }
     let mut t = Template {
         plan,
-        resources: Map::new(),
-        parameters: Map::new(),
-        outputs: Map::new(),
+        resources: BTreeMap::new(),
+        parameters: BTreeMap::new(),
+        outputs: BTreeMap::new(),
         workloads,
         grantors,
         routes,
@@ -427,7 +430,7 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
         .iter()
         .filter_map(|w| match &w.role {
             Role::LoadBalancer(lb) => lb.priorities.as_ref().map(|p| {
-                json!({"load_balancer": &w.name, "host": &p.host, "first": p.first, "last": p.last, "origin": serde_json::to_value(p.origin).unwrap_or(Json::Null)})
+                json!({"load_balancer": &w.name, "host": &p.host, "first": p.first, "last": p.last, "origin": serde_json::to_value(p.origin).map_or(Json::Null, Json::from)})
             }),
             _ => None,
         })
@@ -440,17 +443,17 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
     if !t.parameters.is_empty() {
         template.insert(
             String::from("Parameters"),
-            Json::Object(std::mem::take(&mut t.parameters)),
+            Json::Object(Map::from_sorted(std::mem::take(&mut t.parameters))),
         );
     }
     template.insert(
         String::from("Resources"),
-        Json::Object(std::mem::take(&mut t.resources)),
+        Json::Object(Map::from_sorted(std::mem::take(&mut t.resources))),
     );
     if !t.outputs.is_empty() {
         template.insert(
             String::from("Outputs"),
-            Json::Object(std::mem::take(&mut t.outputs)),
+            Json::Object(Map::from_sorted(std::mem::take(&mut t.outputs))),
         );
     }
     if !split::needed(&template) {
@@ -463,7 +466,7 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
     let resource_ids: Vec<String> = template
         .get("Resources")
         .and_then(Json::as_object)
-        .map(|r| r.keys().cloned().collect())
+        .map(|r| r.keys().map(String::from).collect())
         .unwrap_or_default();
     let mut by_prefix: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let ids: BTreeMap<&str, &str> = plan
@@ -529,7 +532,7 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
 /// One template file, JSON (or YAML on request).
 fn render(
     stem: &str,
-    template: &Map<String, Json>,
+    template: &Map,
     plan: &Plan,
     options: &EmitOptions,
 ) -> Result<Artifact, Vec<Diagnostic>> {

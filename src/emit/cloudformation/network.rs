@@ -15,9 +15,9 @@
 //! traffic (a flow log to CloudWatch Logs, kept 90 days).
 
 use super::{Template, skips};
+use crate::emit::json::Json;
 use crate::emit::json::json;
 use crate::lower::plan::Network;
-use serde_json::Value as Json;
 
 /// Logical ids.
 pub(crate) const VPC: &str = "Vpc";

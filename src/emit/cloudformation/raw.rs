@@ -6,9 +6,9 @@
 use super::Template;
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::emit::json::json;
+use crate::emit::json::{Json, Map};
 use crate::lower::plan::Workload;
 use crate::model::Value;
-use serde_json::{Map, Value as Json};
 
 fn to_json(t: &Template, value: &Value) -> Json {
     match value {
@@ -20,7 +20,7 @@ fn to_json(t: &Template, value: &Value) -> Json {
         Value::Map(m) => Json::Object(
             m.iter()
                 .map(|(k, v)| (k.clone(), to_json(t, v)))
-                .collect::<Map<_, _>>(),
+                .collect::<Map>(),
         ),
         other => match crate::lower::plan_text(other) {
             Some(text) => t.text(&text),

@@ -4,8 +4,8 @@
 //! the ones before it); what a nested stack uses from elsewhere arrives as a
 //! parameter, wired by the root from the owner's resource or output.
 
+use crate::emit::json::{Json, Map};
 use crate::emit::json::{json, string_len};
-use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// CloudFormation's hard limits, with headroom.
@@ -26,11 +26,11 @@ fn owned((id, attr): TargetRef) -> Target {
 
 /// The entry of a one-entry map: every intrinsic function is one, so larger
 /// maps cost a length check, not a key lookup per function.
-fn only_entry(m: &Map<String, Json>) -> Option<(&str, &Json)> {
+fn only_entry(m: &Map) -> Option<(&str, &Json)> {
     if m.len() != 1 {
         return None;
     }
-    m.iter().next().map(|(k, v)| (k.as_str(), v))
+    m.iter().next()
 }
 
 /// The target of `{"Ref": id}` or `{"Fn::GetAtt": [id, attr]}`.
@@ -115,14 +115,14 @@ pub struct Unit {
 
 /// A split template: the root, and nested templates by file name.
 pub struct Split {
-    pub root: Map<String, Json>,
-    pub nested: Vec<(String, Map<String, Json>)>,
+    pub root: Map,
+    pub nested: Vec<(String, Map)>,
 }
 
 /// A value or a template, measured without wrapping the template in a value.
 enum PrettyValue<'a> {
     Json(&'a Json),
-    Object(&'a Map<String, Json>),
+    Object(&'a Map),
 }
 
 /// The length of `value` as `emit::json::write_pretty` writes it, and its
@@ -155,7 +155,7 @@ fn pretty_len(value: PrettyValue) -> (usize, usize) {
             Json::Object(m) => object(m, depth, len, newlines),
         }
     }
-    fn object(m: &Map<String, Json>, depth: usize, len: &mut usize, newlines: &mut usize) {
+    fn object(m: &Map, depth: usize, len: &mut usize, newlines: &mut usize) {
         if m.is_empty() {
             *len += 2;
             return;
@@ -179,7 +179,7 @@ fn pretty_len(value: PrettyValue) -> (usize, usize) {
 
 /// The bytes `ids`' resources take in a template: each sits two levels deep
 /// (`Resources`, its id), so every line is indented by four more spaces.
-fn size(resources: &Map<String, Json>, ids: &[String]) -> usize {
+fn size(resources: &BTreeMap<String, Json>, ids: &[String]) -> usize {
     ids.iter()
         .filter_map(|id| resources.get(id).map(|r| (id, r)))
         .map(|(id, r)| {
@@ -190,7 +190,7 @@ fn size(resources: &Map<String, Json>, ids: &[String]) -> usize {
 }
 
 /// Whether a template must be split.
-pub fn needed(template: &Map<String, Json>) -> bool {
+pub fn needed(template: &Map) -> bool {
     let count = |k: &str| {
         template
             .get(k)
@@ -210,7 +210,7 @@ pub fn needed(template: &Map<String, Json>) -> bool {
 /// the property to the uploaded object's URL (AWS CLI reference, `package`:
 /// "TemplateURL property for the AWS::CloudFormation::Stack resource").
 pub fn split(
-    template: Map<String, Json>,
+    template: Map,
     shared: Vec<String>,
     units: Vec<Unit>,
     folder: &str,
@@ -218,9 +218,10 @@ pub fn split(
     extension: &str,
 ) -> Split {
     let mut template = template;
-    let mut resources = match template.remove("Resources") {
-        Some(Json::Object(m)) => m,
-        _ => Map::new(),
+    // Looked up and taken out by id thousands of times: a tree, not a `Map`.
+    let mut resources: BTreeMap<String, Json> = match template.remove("Resources") {
+        Some(Json::Object(m)) => m.into_iter().map(|(k, v)| (k.into_owned(), v)).collect(),
+        _ => BTreeMap::new(),
     };
     let parameters = match template.remove("Parameters") {
         Some(Json::Object(m)) => m,
@@ -359,20 +360,20 @@ pub fn split(
             owner.insert(id.clone(), i);
         }
     }
-    let mut child_outputs: Vec<Map<String, Json>> = vec![Map::new(); stacks.len()];
-    let mut child_params: Vec<Map<String, Json>> = vec![Map::new(); stacks.len()];
-    let mut stack_params: Vec<Map<String, Json>> = vec![Map::new(); stacks.len()];
+    let mut child_outputs: Vec<Map> = vec![Map::new(); stacks.len()];
+    let mut child_params: Vec<Map> = vec![Map::new(); stacks.len()];
+    let mut stack_params: Vec<Map> = vec![Map::new(); stacks.len()];
     let mut stack_depends: Vec<BTreeSet<String>> = vec![BTreeSet::new(); stacks.len()];
-    let mut child_resources: Vec<Map<String, Json>> = vec![Map::new(); stacks.len()];
+    let mut child_resources: Vec<Map> = vec![Map::new(); stacks.len()];
 
     for (i, ids) in stacks.iter().enumerate() {
         let in_stack: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
-        let mut res = Map::new();
-        for id in ids {
-            if let Some(r) = resources.remove(id) {
-                res.insert(id.clone(), r);
-            }
-        }
+        // Gathered in start order, sorted once.
+        let mut res = Map::from_entries(
+            ids.iter()
+                .filter_map(|id| resources.remove(id).map(|r| (id.clone().into(), r)))
+                .collect(),
+        );
         let mut external: BTreeMap<Target, String> = BTreeMap::new();
         for target in &stack_refs[i] {
             if res.contains_key(&target.0) || target.0.starts_with("AWS::") {
@@ -579,11 +580,14 @@ pub fn split(
         collect_refs(o, &mut used);
     }
     let used: BTreeSet<&str> = used.iter().map(|t| t.0).collect();
-    root_parameters.retain(|k, _| used.contains(k.as_str()));
+    root_parameters.retain(|k, _| used.contains(k));
     if !root_parameters.is_empty() {
         root.insert(String::from("Parameters"), Json::Object(root_parameters));
     }
-    root.insert(String::from("Resources"), Json::Object(root_resources));
+    root.insert(
+        String::from("Resources"),
+        Json::Object(Map::from_sorted(root_resources)),
+    );
     if !root_outputs.is_empty() {
         root.insert(String::from("Outputs"), Json::Object(root_outputs));
     }

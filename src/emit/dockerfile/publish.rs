@@ -20,8 +20,8 @@
 //!   neither Docker nor AWS credentials (the integration tests read it).
 
 use super::encode::{comment, sh_quote};
-use crate::emit::json::json;
 use crate::lower::plan::Plan;
+use serde_json::json;
 
 /// The ECR lifecycle policy of every repository bomc pushes to.
 pub(super) fn lifecycle_policy(plan: &Plan) -> String {
