@@ -456,6 +456,14 @@ fn names_compose_cannot_carry_safely_are_errors() {
             run.stderr
         );
         assert!(!out.exists(), "{name}: a failed build wrote output");
+        // `check` refuses what `build` refuses, without building the file.
+        let checked = bomc(&root(), &["check", file.to_str().expect("utf-8")]);
+        assert_eq!(checked.code, 1, "{name}: {}", checked.stdout);
+        assert!(
+            checked.stderr.contains(code) && checked.stderr.contains(expected),
+            "{name}:\n{}",
+            checked.stderr
+        );
     }
 }
 

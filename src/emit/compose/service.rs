@@ -252,6 +252,24 @@ pub(super) fn service(
     file: &mut ComposeFile,
 ) -> Result<Yaml, Vec<Diagnostic>> {
     let mut errors = Vec::new();
+    if emit.validate_only {
+        // What compose itself can refuse: the escape hatch's values and a load
+        // balancer's route paths in its HAProxy configuration; every other
+        // mistake is found while lowering, so no service is built to be freed.
+        if let Some(hatch) = &w.compose_overrides {
+            raw(emit, hatch, w, &mut errors);
+        }
+        if let Role::LoadBalancer(lb) = &w.role
+            && let Err(mut e) = haproxy::config(emit, w, lb)
+        {
+            errors.append(&mut e);
+        }
+        return if errors.is_empty() {
+            Ok(Yaml::Null)
+        } else {
+            Err(errors)
+        };
+    }
     let mut s = Service {
         restart: w.restart.clone(),
         entrypoint: w
@@ -329,17 +347,6 @@ pub(super) fn service(
             .insert(String::from("org.bomc.kind"), w.kind.clone());
     }
 
-    if emit.validate_only {
-        // The escape hatch is read for its diagnostics; nothing is serialized.
-        if let Some(hatch) = &w.compose_overrides {
-            raw(emit, hatch, w, &mut errors);
-        }
-        return if errors.is_empty() {
-            Ok(Yaml::Null)
-        } else {
-            Err(errors)
-        };
-    }
     let mut value = serde_yaml_ng::to_value(&s).map_err(|e| vec![internal(&e.to_string())])?;
     // The environment is written in its final form already: escaped, but for
     // the interpolation of secrets compose reads from the host.
