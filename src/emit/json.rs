@@ -19,7 +19,7 @@
 
 use serde_json::Number;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// An object's key: borrowed when the source spells it, owned when computed.
 pub type Key = Cow<'static, str>;
@@ -217,12 +217,6 @@ impl Position for &str {
     }
 }
 
-impl Position for &String {
-    fn find(self, value: &Json) -> Option<&Json> {
-        value.as_object()?.get(self)
-    }
-}
-
 impl Position for usize {
     fn find(self, value: &Json) -> Option<&Json> {
         value.as_array()?.get(self)
@@ -335,12 +329,6 @@ impl IntoKey for String {
     }
 }
 
-impl IntoKey for &String {
-    fn into_key(self) -> Key {
-        Key::Owned(self.clone())
-    }
-}
-
 impl IntoKey for &str {
     fn into_key(self) -> Key {
         Key::Owned(self.to_string())
@@ -421,7 +409,7 @@ macro_rules! integers {
         }
     )*};
 }
-integers!(u8, u16, u32, u64, usize, i32, i64);
+integers!(u16, u32, u64, usize, i32, i64);
 
 impl IntoJson for f64 {
     /// As serde_json: a number if finite, else `null`.
@@ -439,15 +427,6 @@ impl IntoJson for &f64 {
 impl<T: IntoJson> IntoJson for Option<T> {
     fn into_json(self) -> Json {
         self.map_or(Json::Null, IntoJson::into_json)
-    }
-}
-
-impl<T> IntoJson for &Option<T>
-where
-    for<'a> &'a T: IntoJson,
-{
-    fn into_json(self) -> Json {
-        self.as_ref().map_or(Json::Null, IntoJson::into_json)
     }
 }
 
@@ -472,17 +451,6 @@ where
 {
     fn into_json(self) -> Json {
         Json::Array(self.iter().map(IntoJson::into_json).collect())
-    }
-}
-
-impl<T> IntoJson for &BTreeMap<String, T>
-where
-    for<'a> &'a T: IntoJson,
-{
-    fn into_json(self) -> Json {
-        Json::Object(Map::from_sorted(
-            self.iter().map(|(k, v)| (k.clone(), v.into_json())),
-        ))
     }
 }
 
