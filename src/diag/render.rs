@@ -112,6 +112,62 @@ struct Window<'a> {
     starts: Arc<Vec<usize>>,
 }
 
+/// Lines longer than this are shown only around the span. miette pads each
+/// label out to its column with a formatting width, and Rust refuses a width
+/// past 65,535 with a panic; a line of a megabyte helps nobody anyway.
+const LONG_LINE: usize = 240;
+/// How much of a long line is shown before the span, after it, and at most.
+const EXCERPT_BEFORE: usize = 60;
+const EXCERPT_AFTER: usize = 60;
+const EXCERPT_LEN: usize = 200;
+
+impl Window<'_> {
+    /// The part of line `line` around `start..end`, if that line is long. It
+    /// stands for the line: it keeps the line's number, and labels beyond it
+    /// are not drawn.
+    fn long_line_excerpt(
+        &self,
+        start: usize,
+        end: usize,
+        line: usize,
+    ) -> Option<MietteSpanContents<'_>> {
+        let line_start = self.starts[line];
+        let line_stop = self
+            .starts
+            .get(line + 1)
+            .copied()
+            .unwrap_or(self.text.len());
+        let content_end = line_start
+            + self.text[line_start..line_stop]
+                .trim_end_matches(['\r', '\n'])
+                .len();
+        if content_end - line_start <= LONG_LINE {
+            return None;
+        }
+        let from = self
+            .text
+            .floor_char_boundary(start.saturating_sub(EXCERPT_BEFORE).max(line_start));
+        let mut to = self.text.ceil_char_boundary(
+            end.max(start + EXCERPT_AFTER)
+                .min(from + EXCERPT_LEN)
+                .min(content_end),
+        );
+        if end > content_end {
+            // A span on the line break (an unexpected end of line) keeps it.
+            to = end.min(line_stop);
+        }
+        let data = &self.text.as_bytes()[from..to];
+        Some(MietteSpanContents::new_named(
+            self.name.to_string(),
+            data,
+            SourceSpan::new(from.into(), to - from),
+            line,
+            0,
+            line + 1,
+        ))
+    }
+}
+
 fn line_starts(text: &str) -> Vec<usize> {
     let bytes = text.as_bytes();
     let mut starts = vec![0];
@@ -144,6 +200,11 @@ impl SourceCode for Window<'_> {
             return Err(MietteError::OutOfBounds);
         }
         let line_of = |offset: usize| self.starts.partition_point(|&s| s <= offset) - 1;
+        if context_lines_before + context_lines_after > 0
+            && let Some(contents) = self.long_line_excerpt(start, end, line_of(start))
+        {
+            return Ok(Box::new(contents));
+        }
         let first = line_of(start).saturating_sub(context_lines_before + 2);
         let last = line_of(end) + context_lines_after + 3;
         let from = self.starts[first];
@@ -351,4 +412,45 @@ pub fn render_json(diags: &[Diagnostic], sources: &SourceMap) -> String {
         })
         .collect();
     serde_json::to_string_pretty(&list).unwrap_or_else(|_| String::from("[]"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::ErrorCode;
+
+    fn render(text: &str, labels: &[(usize, usize)]) -> String {
+        let mut sources = SourceMap::default();
+        let file = sources.add(String::from("long.bom"), None, text.to_string());
+        let mut diag = Diagnostic::new(ErrorCode::Syntax, "unexpected `}`");
+        for &(start, end) in labels {
+            diag = diag.label(Span::new(file, start, end), "here");
+        }
+        render_human(&[diag], &sources, false)
+    }
+
+    #[test]
+    fn a_span_far_along_a_long_line_shows_an_excerpt() {
+        let text = format!("landscape x {{ a = \"{}\" }} }}\n", "x".repeat(100_000));
+        let at = text.len() - 2;
+        let out = render(&text, &[(at, at + 1)]);
+        assert!(out.contains(&format!("long.bom:1:{}", at + 1)), "{out}");
+        assert!(out.contains("xx\" } }"), "{out}");
+        assert!(out.contains("here"), "{out}");
+        assert!(out.len() < 2_000, "{} bytes", out.len());
+    }
+
+    #[test]
+    fn labels_far_apart_on_one_long_line_render() {
+        let text = format!("a = \"{}\" b\n", "y".repeat(80_000));
+        let far = text.len() - 2;
+        let out = render(&text, &[(0, 1), (far, far + 1)]);
+        assert!(out.contains("long.bom:1:1"), "{out}");
+        assert!(out.len() < 2_000, "{} bytes", out.len());
+        // A span at the line break of a long line, and one across lines.
+        let text = format!("a = \"{}\nb = 1\n", "z".repeat(70_000));
+        let eol = text.find('\n').expect("a line break");
+        assert!(render(&text, &[(eol, eol + 1)]).contains("here"));
+        assert!(render(&text, &[(eol - 3, eol + 4)]).contains("long.bom:1:"));
+    }
 }

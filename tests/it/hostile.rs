@@ -328,6 +328,27 @@ fn an_endless_file_is_refused() {
     assert_eq!(first_code(&run).as_deref(), Some("E0105"), "{}", run.stdout);
 }
 
+/// miette pads a label out to its column with a formatting width, which Rust
+/// refuses past 65,535 with a panic: a long line is shown around the mistake.
+#[test]
+fn a_mistake_far_along_a_long_line_is_shown_in_an_excerpt() {
+    let dir = temp_dir("hostile-long-line");
+    let text = format!("landscape x {{ a = \"{}\" b }}\n", "x".repeat(100_000));
+    std::fs::write(dir.join("long.bom"), &text).expect("write");
+    let column = text.find(" }").expect("the mistake") + 2;
+    let run = crate::bomc(&dir, &["check", "long.bom"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error[E0101]")
+            && run.stderr.contains(&format!("long.bom:1:{column}"))
+            && run.stderr.contains("xx\" b }"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.len() < 4_000, "{} bytes", run.stderr.len());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_directory_as_the_main_file_is_unreadable() {
     let dir = temp_dir("hostile-directory");
