@@ -12,8 +12,8 @@ use pest_derive::Parser;
 #[grammar = "../grammar/bom.pest"]
 pub(super) struct BomParser;
 
-/// Deepest nesting of blocks and lists accepted; deeper input is refused with a
-/// diagnostic instead of exhausting the stack.
+/// Deepest nesting of blocks, lists, calls and type arguments accepted; deeper
+/// input is refused with a diagnostic instead of exhausting the stack.
 const MAX_DEPTH: usize = 64;
 
 /// Parses one file. On a syntax error the file yields no AST and one diagnostic.
@@ -38,35 +38,49 @@ pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> Option<File> 
 /// The diagnostic for input nested deeper than [`MAX_DEPTH`].
 pub(super) fn too_deep_diagnostic(file: FileId, offset: usize) -> Diagnostic {
     Diagnostic::new(ErrorCode::Syntax, "nesting too deep")
-        .label(Span::new(file, offset, offset + 1), "this block or list is nested too deeply")
-        .help(format!("bomc accepts at most {MAX_DEPTH} nested blocks and lists; split the value into named parts"))
+        .label(Span::new(file, offset, offset + 1), "nested too deeply here")
+        .help(format!("bomc accepts at most {MAX_DEPTH} nested blocks, lists, calls and type arguments; split the value into named parts"))
 }
 
+/// Where `text` first nests deeper than [`MAX_DEPTH`], counted as the grammar
+/// recurses: blocks, lists, calls and type arguments (`list<list<…>>`), but not
+/// inside strings or comments, which the grammar does not descend into.
+/// pest is not asked to parse such input at all, so this count is what keeps
+/// the parser's recursion off the end of the stack: it must not undercount.
 pub(super) fn too_deep(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (i, c) in text.char_indices() {
-        if in_string {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // A string ends at its closing quote, or where the grammar
+                // refuses it: at a line break.
+                i += 1;
+                while i < bytes.len() && !matches!(bytes[i], b'"' | b'\n') {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
             }
-            continue;
-        }
-        match c {
-            '"' => in_string = true,
-            '{' | '[' | '(' => {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = text[i + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |end| i + 2 + end + 1);
+            }
+            b'{' | b'[' | b'(' | b'<' => {
                 depth += 1;
                 if depth > MAX_DEPTH {
                     return Some(i);
                 }
             }
-            '}' | ']' | ')' => depth = depth.saturating_sub(1),
+            b'}' | b']' | b')' | b'>' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     None
 }
@@ -669,5 +683,64 @@ mod tests {
         let mut diags = Diagnostics::default();
         assert!(parse(FileId(0), &text, &mut diags).is_none());
         assert_eq!(diags.as_slice()[0].code, ErrorCode::Syntax);
+    }
+
+    /// The count is all that keeps pest's recursion off the end of the stack:
+    /// brackets behind a comment that holds a quote, and type arguments, count.
+    #[test]
+    fn nesting_is_counted_as_the_grammar_recurses() {
+        let deep = |open: &str, close: &str| {
+            format!(
+                "{}{}",
+                open.repeat(MAX_DEPTH + 1),
+                close.repeat(MAX_DEPTH + 1)
+            )
+        };
+        for text in [
+            format!("landscape x {{ /* \" */ a = {} /* \" */ }}", deep("[", "]")),
+            format!(
+                "landscape x {{\n // \"\n a = {}\n // \"\n}}",
+                deep("[", "]")
+            ),
+            format!("kind k {{ param p: {}string }}", deep("list<", ">")),
+            format!("landscape x {{ a = \"open\n b = {} }}", deep("[", "]")),
+        ] {
+            assert!(too_deep(&text).is_some(), "{text}");
+        }
+        // Brackets that the grammar reads as text do not count.
+        let quiet = "[[[[[[[[".repeat(MAX_DEPTH);
+        for text in [
+            format!("landscape x {{ a = \"{quiet}\" }}"),
+            format!("landscape x {{ a = \"\\\"{quiet}\" }}"),
+            format!("landscape x {{\n // {quiet}\n /* {quiet} */ a = 1 }}"),
+        ] {
+            assert_eq!(too_deep(&text), None, "{text}");
+        }
+    }
+
+    /// Input at the deepest nesting accepted parses on a thread with half of
+    /// a test thread's stack (a release build needs under 128 KiB).
+    #[test]
+    fn the_deepest_nesting_accepted_parses_on_a_small_stack() {
+        let levels = MAX_DEPTH - 2;
+        let blocks = format!("{} x = 1 {}", "a {".repeat(levels), "}".repeat(levels));
+        let lists = format!("v = {}1{}", "[".repeat(levels), "]".repeat(levels));
+        let calls = format!("w = {}1{}", "f(".repeat(levels), ")".repeat(levels));
+        let text = format!(
+            "kind k {{ param p: {}string{} }}\nlandscape x {{ {blocks}\n {lists}\n {calls} }}\n",
+            "list<".repeat(levels),
+            ">".repeat(levels)
+        );
+        let parsed = std::thread::Builder::new()
+            .stack_size(1024 * 1024)
+            .spawn(move || {
+                let mut diags = Diagnostics::default();
+                let parsed = parse(FileId(0), &text, &mut diags).is_some();
+                (parsed, format!("{:?}", diags.as_slice()))
+            })
+            .expect("a thread")
+            .join()
+            .expect("no overflow");
+        assert!(parsed.0, "{}", parsed.1);
     }
 }
