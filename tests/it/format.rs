@@ -193,8 +193,7 @@ fn fmt_lays_out_every_construct() {
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("bomc-fmt-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = crate::temp_dir(&format!("fmt-{name}"));
     std::fs::create_dir_all(dir.join("sub")).expect("temp folder");
     dir
 }

@@ -317,9 +317,7 @@ fn all_graphs() -> Vec<(String, Graph)> {
 }
 
 fn out_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("bomc-graph-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    crate::temp_dir(&format!("graph-{name}"))
 }
 
 #[test]

@@ -181,9 +181,35 @@ pub fn template(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&text).expect("template is JSON")
 }
 
+/// This run's folder of scratch folders: `bomc-tests-<pid>` in the system's
+/// temporary folder. The harness has no hook after the last test, so a run
+/// cannot remove its own; the first call removes those of earlier runs whose
+/// process has ended (a run of the suite leaves over a gigabyte).
+fn scratch_root() -> &'static Path {
+    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        let tmp = std::env::temp_dir();
+        // Without /proc there is no telling a finished run from a running one.
+        if Path::new("/proc/self").exists() {
+            for entry in std::fs::read_dir(&tmp).into_iter().flatten().flatten() {
+                let name = entry.file_name();
+                let pid = name.to_str().and_then(|n| n.strip_prefix("bomc-tests-"));
+                if pid.is_some_and(|p| {
+                    p.parse::<u32>().is_ok() && !Path::new("/proc").join(p).exists()
+                }) {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let root = tmp.join(format!("bomc-tests-{}", std::process::id()));
+        std::fs::create_dir_all(&root).expect("scratch root");
+        root
+    })
+}
+
 /// A fresh, empty temporary folder for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("bomc-{name}-{}", std::process::id()));
+    let dir = scratch_root().join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
