@@ -345,11 +345,14 @@ fn large_landscape(services: usize) -> String {
     text
 }
 
-#[test]
-fn a_thousand_services_split_into_nested_stacks_within_quotas() {
-    let work = temp_dir("cfn-quota");
-    let source = work.join("big.bom");
-    std::fs::write(&source, large_landscape(1000)).expect("write");
+/// Builds `source`'s production environment for CloudFormation alone into
+/// `work/out`; the folder written, and its templates: the root, then the
+/// nested ones in order.
+fn build_production_templates(
+    work: &Path,
+    source: &Path,
+    landscape: &str,
+) -> (PathBuf, Vec<PathBuf>) {
     let out = work.join("out");
     let run = bomc(
         &root(),
@@ -367,15 +370,24 @@ fn a_thousand_services_split_into_nested_stacks_within_quotas() {
         ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let dir = out.join("big/production");
-    let mut files = vec![dir.join("cloudformation.json")];
+    let dir = out.join(landscape).join("production");
     let mut nested: Vec<PathBuf> = std::fs::read_dir(dir.join("cloudformation"))
-        .expect("nested templates")
-        .map(|e| e.expect("entry").path())
-        .collect();
+        .map(|entries| entries.map(|e| e.expect("entry").path()).collect())
+        .unwrap_or_default();
     nested.sort();
+    let mut files = vec![dir.join("cloudformation.json")];
+    files.extend(nested);
+    (dir, files)
+}
+
+#[test]
+fn a_thousand_services_split_into_nested_stacks_within_quotas() {
+    let work = temp_dir("cfn-quota");
+    let source = work.join("big.bom");
+    std::fs::write(&source, large_landscape(1000)).expect("write");
+    let (dir, files) = build_production_templates(&work, &source, "big");
+    let nested = &files[1..];
     assert!(nested.len() >= 10, "{} nested stacks", nested.len());
-    files.extend(nested.iter().cloned());
     let root_t = template(&dir);
     let stacks: Vec<&Value> = root_t["Resources"]
         .as_object()
@@ -459,6 +471,93 @@ fn a_thousand_services_split_into_nested_stacks_within_quotas() {
             "cfn-lint:\n{}",
             report.chars().take(4000).collect::<String>()
         );
+    }
+}
+
+/// IAM refuses a role whose inline policies pass 10,240 characters (white
+/// space aside): one execution role listing every secret stops fitting at
+/// some 120 secrets. Past that, each task that reads secrets has its own
+/// execution role, listing just its own.
+#[test]
+fn past_one_roles_policy_quota_each_task_reads_its_secrets_through_its_own_role() {
+    use std::fmt::Write as _;
+    let work = temp_dir("cfn-execution-roles");
+    let mut text = String::from("import \"postgres\"\n\nlandscape many {\n");
+    for i in 0..130 {
+        let _ = writeln!(
+            text,
+            "  postgres db{i} {{\n    database = \"db{i}\"\n    password = secret(\"many/db{i}\")\n  }}\n  service svc{i} {{\n    image = \"ghcr.io/many/svc:1.0.{i}\"\n    env {{ DB_PASSWORD = db{i}.password }}\n  }}"
+        );
+    }
+    text.push_str("}\n\nenvironment production {}\n");
+    std::fs::write(work.join("many.bom"), text).expect("write");
+    let (_, files) = build_production_templates(&work, &work.join("many.bom"), "many");
+    // A policy as IAM counts it, with the longest partition and region.
+    let policy_len = |role: &Value| {
+        role["Properties"]["Policies"]
+            .to_string()
+            .replace("${AWS::Partition}", "aws-us-gov")
+            .replace("${AWS::Region}", "ap-southeast-4")
+            .replace("${AWS::AccountId}", "123456789012")
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .count()
+    };
+    let mut tasks = 0;
+    let mut lint = vec![files[0].clone()];
+    for file in &files {
+        let t: Value =
+            serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("JSON");
+        for (id, r) in t["Resources"].as_object().expect("resources") {
+            if r["Type"] == "AWS::IAM::Role" && id.ends_with("ExecutionRole") {
+                assert!(
+                    policy_len(r) <= 10_240,
+                    "{id}: {} characters",
+                    policy_len(r)
+                );
+                if id == "ExecutionRole" {
+                    assert!(!r.to_string().contains("secretsmanager"), "{r}");
+                }
+            }
+            if r["Type"] != "AWS::ECS::TaskDefinition" {
+                continue;
+            }
+            tasks += 1;
+            let read: Vec<String> = r["Properties"]["ContainerDefinitions"][0]["Secrets"]
+                .as_array()
+                .expect("the task reads its password")
+                .iter()
+                .map(|s| {
+                    s["ValueFrom"]["Fn::Sub"]
+                        .as_str()
+                        .expect("an ARN")
+                        .to_string()
+                        + "-*"
+                })
+                .collect();
+            let own = id.replace("TaskDefinition", "ExecutionRole");
+            assert_eq!(
+                r["Properties"]["ExecutionRoleArn"],
+                serde_json::json!({"Fn::GetAtt": [&own, "Arn"]}),
+                "{id}"
+            );
+            let role = &t["Resources"][&own];
+            let granted: Vec<String> =
+                role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][1]["Resource"]
+                    .as_array()
+                    .expect("the secrets granted")
+                    .iter()
+                    .map(|r| r["Fn::Sub"].as_str().expect("an ARN").to_string())
+                    .collect();
+            assert_eq!(granted, read, "{own} grants what {id} reads, and no more");
+            if lint.len() < 2 && file != &files[0] {
+                lint.push(file.clone());
+            }
+        }
+    }
+    assert_eq!(tasks, 130);
+    for file in &lint {
+        crate::assert_cfn_lint_clean(file);
     }
 }
 

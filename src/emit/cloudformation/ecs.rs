@@ -9,6 +9,7 @@ use crate::emit::json::Json;
 use crate::emit::json::json;
 use crate::lower::contracts::{self, Managed};
 use crate::lower::plan::{Check, EnvValue, Health, ImageSource, Role, Workload};
+use std::collections::BTreeSet;
 
 pub(crate) fn cluster(t: &mut Template) {
     let tags = t.tags();
@@ -64,17 +65,68 @@ fn assume_ecs_tasks() -> Json {
     })
 }
 
+/// IAM's quota on a role's inline policies, in characters other than white
+/// space (IAM and AWS STS quotas, "Role policy size").
+const ROLE_POLICY_QUOTA: usize = 10_240;
+
+/// The most characters one secret adds to a policy once CloudFormation has
+/// substituted the longest partition and region names: `"<arn>-*",`.
+fn secret_policy_len(secret: &str) -> usize {
+    "\"arn:aws-us-gov:secretsmanager:ap-southeast-4:123456789012:secret:-*\",".len() + secret.len()
+}
+
+/// What the logs statement and the policy's frame take, with room to spare.
+const POLICY_FRAME_LEN: usize = 600;
+
 /// The role ECS uses to pull images, write logs and read exactly the secrets
-/// the tasks reference.
+/// the tasks reference. One role for all tasks while its policy fits IAM's
+/// quota; past it (some 120 short secret names) each task that reads secrets gets an
+/// execution role of its own with just those, which also keeps every task
+/// from reading every other task's secrets.
 pub(crate) fn execution_role(t: &mut Template) {
+    let shared_len = POLICY_FRAME_LEN
+        + t.secrets
+            .iter()
+            .map(|s| secret_policy_len(s))
+            .sum::<usize>();
+    if shared_len <= ROLE_POLICY_QUOTA {
+        let secrets = std::mem::take(&mut t.secrets);
+        add_execution_role(
+            t,
+            String::from("ExecutionRole"),
+            "Lets ECS pull images, write logs and read the secrets the tasks reference",
+            &secrets,
+        );
+        return;
+    }
+    add_execution_role(
+        t,
+        String::from("ExecutionRole"),
+        "Lets ECS pull images and write logs for the tasks that read no secrets",
+        &BTreeSet::new(),
+    );
+    for (id, secrets) in std::mem::take(&mut t.task_secrets) {
+        let role = format!("{id}ExecutionRole");
+        add_execution_role(
+            t,
+            role.clone(),
+            "Lets ECS pull the task's image, write its logs and read its secrets",
+            &secrets,
+        );
+        if let Some(definition) = t.resources.get_mut(&format!("{id}TaskDefinition")) {
+            definition["Properties"]["ExecutionRoleArn"] = json!({"Fn::GetAtt": [role, "Arn"]});
+        }
+    }
+}
+
+fn add_execution_role(t: &mut Template, id: String, description: &str, secrets: &BTreeSet<String>) {
     let mut statements = vec![json!({
         "Effect": "Allow",
         "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
         "Resource": {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"}
     })];
-    if !t.secrets.is_empty() {
-        let resources: Vec<Json> = t
-            .secrets
+    if !secrets.is_empty() {
+        let resources: Vec<Json> = secrets
             .iter()
             .map(|s| json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{s}-*")}))
             .collect();
@@ -82,11 +134,11 @@ pub(crate) fn execution_role(t: &mut Template) {
     }
     let tags = t.tags();
     t.add(
-        String::from("ExecutionRole"),
+        id,
         json!({
             "Type": "AWS::IAM::Role",
             "Properties": {
-                "Description": "Lets ECS pull images, write logs and read the secrets the tasks reference",
+                "Description": description,
                 "AssumeRolePolicyDocument": assume_ecs_tasks(),
                 "ManagedPolicyArns": [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"}],
                 "Policies": [{"PolicyName": "logs-and-secrets", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}],
@@ -243,6 +295,10 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
         match &var.value {
             EnvValue::Secret(s) => {
                 t.secrets.insert(s.secret.clone());
+                t.task_secrets
+                    .entry(id.clone())
+                    .or_default()
+                    .insert(s.secret.clone());
                 secrets.push(json!({"Name": &var.name, "ValueFrom": {"Fn::Sub": format!("arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{}", s.secret)}}));
             }
             EnvValue::Text(text) => {

@@ -161,16 +161,19 @@ fn job(t: &mut Template, w: &Workload) {
     let function = format!("{id}RunFunction");
     let role = format!("{id}RunRole");
     let logs = format!("{id}RunLogs");
-    // Its task definition, and the role its task runs as (`ecs.rs`).
-    let Some(task_role) = t
-        .resources
-        .get(&format!("{id}TaskDefinition"))
-        .map(|d| d["Properties"]["TaskRoleArn"].clone())
+    // Its task definition, and the roles its task runs with (`ecs.rs`).
+    let Some((execution_role, task_role)) =
+        t.resources.get(&format!("{id}TaskDefinition")).map(|d| {
+            (
+                d["Properties"]["ExecutionRoleArn"].clone(),
+                d["Properties"]["TaskRoleArn"].clone(),
+            )
+        })
     else {
         return;
     };
     let task_definition = json!({"Ref": format!("{id}TaskDefinition")});
-    let mut roles = vec![json!({"Fn::GetAtt": ["ExecutionRole", "Arn"]})];
+    let mut roles = vec![execution_role];
     if !roles.contains(&task_role) {
         roles.push(task_role);
     }

@@ -43,6 +43,9 @@ pub(crate) struct Template<'a> {
     pub routes: BTreeMap<&'a str, Vec<(&'a Workload, &'a Route)>>,
     /// Secrets the ECS tasks read, for the execution role's policy.
     pub secrets: BTreeSet<String>,
+    /// The same secrets by the id of the workload whose task reads them, for
+    /// execution roles of their own when one role cannot hold them all.
+    pub task_secrets: BTreeMap<String, BTreeSet<String>>,
     /// Resources that belong with another component than their id's prefix
     /// names (a route's target group with the service it routes to), by
     /// resource id: where the nested-stack split places them.
@@ -326,6 +329,7 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
         grantors,
         routes,
         secrets: BTreeSet::new(),
+        task_secrets: BTreeMap::new(),
         placement: std::collections::HashMap::new(),
         errors: Vec::new(),
         tags: Json::Array(
