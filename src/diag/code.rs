@@ -104,6 +104,7 @@ error_codes! {
     NameNotValid = "E0503", "a name cannot be made valid for a target";
     BuildsNothing = "E0504", "`bomc build` has nothing to build";
     DockerfileExclusive = "E0505", "own Dockerfile with settings only bomc's Dockerfiles take";
+    TemplateOverQuota = "E0506", "root template past a CloudFormation quota";
     OutputSymlink = "E0510", "symbolic link planted in the output folder";
     // Import: compose files read by `bomc import`
     ComposeUnreadable = "E0601", "compose file cannot be read";

@@ -535,6 +535,7 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
         extension,
     );
     let mut artifacts = vec![render("cloudformation", &parts.root, plan, options)?];
+    root_within_quotas(&parts.root, artifacts[0].contents.len(), plan)?;
     for (file, nested) in &parts.nested {
         let stem = file.trim_end_matches(&format!(".{extension}"));
         let mut a = render(stem, nested, plan, options)?;
@@ -543,6 +544,61 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
     }
     super::free_in_background(parts);
     Ok(artifacts)
+}
+
+/// CloudFormation's quotas on one template: resources, parameters, outputs,
+/// and the body `aws cloudformation package` uploads (1 MB).
+const TEMPLATE_QUOTAS: [(&str, usize); 3] =
+    [("Resources", 500), ("Parameters", 200), ("Outputs", 200)];
+const TEMPLATE_BODY_QUOTA: usize = 1_000_000;
+
+/// The split cannot make the root small enough when what stays there (load
+/// balancers, the cluster, shared roles, one stack resource per nested
+/// template) is over a quota itself: CloudFormation would refuse the
+/// template, so bomc says so instead of writing it.
+fn root_within_quotas(root: &Map, bytes: usize, plan: &Plan) -> Result<(), Vec<Diagnostic>> {
+    let count = |k: &str| root.get(k).and_then(Json::as_object).map_or(0, Map::len);
+    let over = TEMPLATE_QUOTAS
+        .iter()
+        .find(|(k, quota)| count(k) > *quota)
+        .map(|(k, quota)| {
+            format!(
+                "{} {}, over CloudFormation's {quota}",
+                count(k),
+                k.to_lowercase()
+            )
+        })
+        .or_else(|| {
+            (bytes > TEMPLATE_BODY_QUOTA)
+                .then(|| format!("{bytes} bytes, over CloudFormation's {TEMPLATE_BODY_QUOTA}"))
+        });
+    let Some(over) = over else {
+        return Ok(());
+    };
+    let mut d = Diagnostic::new(
+        ErrorCode::TemplateOverQuota,
+        format!("the root CloudFormation template holds {over}"),
+    )
+    .help("the root keeps every load balancer, the cluster, the shared roles and one resource per nested stack; split the landscape into landscapes deployed as stacks of their own, or build the other targets with `--target compose` or `--target dockerfile`");
+    let lbs = plan
+        .workloads
+        .iter()
+        .filter(|w| matches!(w.role, Role::LoadBalancer(_)));
+    if let Some(first) = lbs.clone().next() {
+        d = d.label(
+            first.name_span,
+            format!(
+                "this and {} more load balancers stay in the root",
+                lbs.count() - 1
+            ),
+        );
+    } else if let Some(first) = plan.workloads.first() {
+        d = d.label(
+            first.name_span,
+            "one of the components the root's nested stacks hold",
+        );
+    }
+    Err(vec![d])
 }
 
 /// One template file, JSON (or YAML on request).
