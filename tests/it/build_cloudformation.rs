@@ -21,16 +21,7 @@ fn every_example_environment_passes_cfn_lint() {
         .iter()
         .map(|(_, _, dir)| dir.join("cloudformation.json"))
         .collect();
-    let run = std::process::Command::new(venv_tool("cfn-lint"))
-        .args(&files)
-        .output()
-        .expect("cfn-lint runs");
-    let report = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        run.status.success() && report.trim().is_empty(),
-        "cfn-lint:\n{report}{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    crate::assert_cfn_lint_clean_all(&files);
 }
 
 #[test]
@@ -453,25 +444,7 @@ fn a_thousand_services_split_into_nested_stacks_within_quotas() {
     // above hold for every template.
     let mut lint: Vec<&PathBuf> = files.iter().take(4).collect();
     lint.extend(files.last());
-    // Two processes, the templates dealt out in turn, when a core is free.
-    let halves: Vec<std::process::Child> = (0..2)
-        .map(|half| {
-            std::process::Command::new(venv_tool("cfn-lint"))
-                .args(lint.iter().skip(half).step_by(2))
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .expect("cfn-lint runs")
-        })
-        .collect();
-    for half in halves {
-        let lint = half.wait_with_output().expect("cfn-lint ends");
-        let report = String::from_utf8_lossy(&lint.stdout);
-        assert!(
-            lint.status.success() && report.trim().is_empty(),
-            "cfn-lint:\n{}",
-            report.chars().take(4000).collect::<String>()
-        );
-    }
+    crate::assert_cfn_lint_clean_all(&lint);
 }
 
 /// IAM refuses a role whose inline policies pass 10,240 characters (white
@@ -556,9 +529,7 @@ fn past_one_roles_policy_quota_each_task_reads_its_secrets_through_its_own_role(
         }
     }
     assert_eq!(tasks, 130);
-    for file in &lint {
-        crate::assert_cfn_lint_clean(file);
-    }
+    crate::assert_cfn_lint_clean_all(&lint);
 }
 
 #[test]

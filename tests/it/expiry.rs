@@ -3,7 +3,7 @@
 //! created; buckets are emptied before their deletion; a failed deletion is
 //! reported; persistent stacks have none of it.
 
-use crate::{build_examples, temp_dir, template, venv_tool};
+use crate::{build_examples, temp_dir, template};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -557,16 +557,7 @@ fn a_split_ephemeral_stack_may_delete_its_nested_stacks() {
         files.push(path);
     }
     assert_eq!(emptied, 1);
-    let lint = std::process::Command::new(venv_tool("cfn-lint"))
-        .args(&files)
-        .output()
-        .expect("cfn-lint runs");
-    let report = String::from_utf8_lossy(&lint.stdout);
-    assert!(
-        lint.status.success() && report.trim().is_empty(),
-        "cfn-lint:\n{}",
-        report.chars().take(4000).collect::<String>()
-    );
+    crate::assert_cfn_lint_clean_all(&files);
 }
 
 #[test]

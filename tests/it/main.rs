@@ -217,15 +217,33 @@ pub fn temp_dir(name: &str) -> PathBuf {
 
 /// Asserts cfn-lint reports nothing on `file`.
 pub fn assert_cfn_lint_clean(file: &Path) {
-    let lint = Command::new(venv_tool("cfn-lint"))
-        .arg(file)
-        .output()
-        .expect("cfn-lint runs");
-    let report = String::from_utf8_lossy(&lint.stdout);
-    assert!(
-        lint.status.success() && report.trim().is_empty(),
-        "cfn-lint:\n{report}"
-    );
+    assert_cfn_lint_clean_all(&[file]);
+}
+
+/// Asserts cfn-lint reports nothing on `files`, read by two processes (the
+/// files dealt out in turn): a long lint then uses both cores when the suite
+/// leaves one free.
+pub fn assert_cfn_lint_clean_all<P: AsRef<Path>>(files: &[P]) {
+    let lints: Vec<std::process::Child> = (0..2.min(files.len()))
+        .map(|half| {
+            Command::new(venv_tool("cfn-lint"))
+                .args(files.iter().skip(half).step_by(2).map(AsRef::as_ref))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("cfn-lint runs")
+        })
+        .collect();
+    for lint in lints {
+        let lint = lint.wait_with_output().expect("cfn-lint ends");
+        let report = String::from_utf8_lossy(&lint.stdout);
+        assert!(
+            lint.status.success() && report.trim().is_empty(),
+            "cfn-lint:\n{}{}",
+            report.chars().take(4000).collect::<String>(),
+            String::from_utf8_lossy(&lint.stderr)
+        );
+    }
 }
 
 /// Runs checkov on a CloudFormation template from `dir`: whether it passed
