@@ -84,18 +84,14 @@ const POLICY_FRAME_LEN: usize = 600;
 /// execution role of its own with just those, which also keeps every task
 /// from reading every other task's secrets.
 pub(crate) fn execution_role(t: &mut Template) {
-    let shared_len = POLICY_FRAME_LEN
-        + t.secrets
-            .iter()
-            .map(|s| secret_policy_len(s))
-            .sum::<usize>();
+    let all: BTreeSet<String> = t.task_secrets.values().flatten().cloned().collect();
+    let shared_len = POLICY_FRAME_LEN + all.iter().map(|s| secret_policy_len(s)).sum::<usize>();
     if shared_len <= ROLE_POLICY_QUOTA {
-        let secrets = std::mem::take(&mut t.secrets);
         add_execution_role(
             t,
             String::from("ExecutionRole"),
             "Lets ECS pull images, write logs and read the secrets the tasks reference",
-            &secrets,
+            &all,
         );
         return;
     }
@@ -294,7 +290,6 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
     for var in w.env.iter().filter(|v| !v.compose_only) {
         match &var.value {
             EnvValue::Secret(s) => {
-                t.secrets.insert(s.secret.clone());
                 t.task_secrets
                     .entry(id.clone())
                     .or_default()

@@ -41,10 +41,8 @@ pub(crate) struct Template<'a> {
     /// Component → the load balancer routes to it, in workload and route
     /// order: found once, not by scanning every route for each workload.
     pub routes: BTreeMap<&'a str, Vec<(&'a Workload, &'a Route)>>,
-    /// Secrets the ECS tasks read, for the execution role's policy.
-    pub secrets: BTreeSet<String>,
-    /// The same secrets by the id of the workload whose task reads them, for
-    /// execution roles of their own when one role cannot hold them all.
+    /// Secrets the ECS tasks read, by the id of the workload whose task reads
+    /// them: for the execution roles' policies.
     pub task_secrets: BTreeMap<String, BTreeSet<String>>,
     /// Resources that belong with another component than their id's prefix
     /// names (a route's target group with the service it routes to), by
@@ -328,7 +326,6 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
         workloads,
         grantors,
         routes,
-        secrets: BTreeSet::new(),
         task_secrets: BTreeMap::new(),
         placement: std::collections::HashMap::new(),
         errors: Vec::new(),
