@@ -256,24 +256,28 @@ fn check_program(program: Program, mut diags: Diagnostics, options: &eval::Optio
                 .map(|e| Some(e.name.node.clone())),
         );
         let mut names = BTreeSet::new();
-        for env in all {
-            if let Some(name) = &env
-                && !names.insert(name.clone())
-            {
-                continue;
-            }
+        let envs: Vec<Option<String>> = all
+            .into_iter()
+            .filter(|env| env.as_ref().is_none_or(|name| names.insert(name.clone())))
+            .collect();
+        let check_env = |env: &Option<String>| {
             let opts = eval::Options {
-                environment: env,
+                environment: env.clone(),
                 sets: options.sets.clone(),
                 placeholders: true,
                 shared_sets: false,
             };
-            let mut run = Diagnostics::default();
-            if let Some((l, g)) = evaluate_graph(&program, &opts, &mut run) {
-                check_build(&program, &l, &g, &mut run, &mut warnings);
-                landscapes.push(l);
+            let mut run = EnvironmentCheck::default();
+            if let Some((l, g)) = evaluate_graph(&program, &opts, &mut run.diags) {
+                check_build(&program, &l, &g, &mut run.diags, &mut run.warnings);
+                run.landscape = Some(l);
             }
-            diags.absorb(run);
+            run
+        };
+        for run in on_two_cores(&envs, check_env) {
+            warnings.extend(run.warnings);
+            landscapes.extend(run.landscape);
+            diags.absorb(run.diags);
         }
         check_file_level(&program, &options.sets, &mut diags);
     } else {
@@ -295,6 +299,49 @@ fn check_program(program: Program, mut diags: Diagnostics, options: &eval::Optio
         warnings,
         landscapes,
     }
+}
+
+/// What checking one environment (or the bare landscape) found.
+#[derive(Default)]
+struct EnvironmentCheck {
+    diags: Diagnostics,
+    warnings: Vec<Diagnostic>,
+    landscape: Option<model::Landscape>,
+}
+
+/// `work` on every job, on this thread and one more, each taking the next job
+/// as it finishes one; the results come back in the jobs' order, so the
+/// output is the same as one thread's. `check` runs the bare landscape and
+/// each environment this way: they share only the parsed program.
+fn on_two_cores<J: Sync, T: Send>(jobs: &[J], work: impl Fn(&J) -> T + Sync) -> Vec<T> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let worker = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(job) = jobs.get(i) else {
+                return done;
+            };
+            done.push((i, work(job)));
+        }
+    };
+    let mut done = if jobs.len() < 2 {
+        worker()
+    } else {
+        std::thread::scope(|s| {
+            let other = s.spawn(worker);
+            let mut done = worker();
+            // A panic is bomc's bug: it goes on to the panic hook.
+            done.extend(
+                other
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+            done
+        })
+    };
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, result)| result).collect()
 }
 
 /// What `check` finds in a file beyond its environments: environments
@@ -501,5 +548,27 @@ fn emit_side((plan, graph): (lower::plan::Plan, graph::Graph)) -> Result<diff::S
             errors.into_iter().for_each(|d| diags.push(d));
             Err(diags)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::on_two_cores;
+
+    /// The two workers take jobs as they finish them, so they interleave
+    /// unevenly; the results still come back in the jobs' order.
+    #[test]
+    fn two_cores_give_the_results_in_the_jobs_order() {
+        let jobs: Vec<u64> = (0..64).collect();
+        let results = on_two_cores(&jobs, |&n| {
+            // Every third job takes far longer than the others.
+            let spins = if n % 3 == 0 { 200_000 } else { 10 };
+            let busy = (0..spins).fold(0u64, |acc, i| std::hint::black_box(acc ^ i));
+            (n, busy == u64::MAX)
+        });
+        let expected: Vec<(u64, bool)> = jobs.iter().map(|&n| (n, false)).collect();
+        assert_eq!(results, expected);
+        assert!(on_two_cores(&[] as &[u64], |&n| n).is_empty());
+        assert_eq!(on_two_cores(&[7u64], |&n| n * 2), vec![14]);
     }
 }
