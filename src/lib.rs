@@ -312,8 +312,9 @@ struct EnvironmentCheck {
 /// `work` on every job, on this thread and one more, each taking the next job
 /// as it finishes one; the results come back in the jobs' order, so the
 /// output is the same as one thread's. `check` runs the bare landscape and
-/// each environment this way: they share only the parsed program.
-fn on_two_cores<J: Sync, T: Send>(jobs: &[J], work: impl Fn(&J) -> T + Sync) -> Vec<T> {
+/// each environment this way (they share only the parsed program), and the
+/// CloudFormation emitter writes its templates' texts this way.
+pub(crate) fn on_two_cores<J: Sync, T: Send>(jobs: &[J], work: impl Fn(&J) -> T + Sync) -> Vec<T> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     let worker = || {
         let mut done = Vec::new();

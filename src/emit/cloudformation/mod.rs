@@ -531,14 +531,22 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
         "nested",
         extension,
     );
-    let mut artifacts = vec![render("cloudformation", &parts.root, plan, options)?];
+    // The templates are written on two cores: each is text made from a tree
+    // the split no longer changes, and the texts come back in order.
+    let suffix = format!(".{extension}");
+    let templates: Vec<(String, &Map)> =
+        std::iter::once((String::from("cloudformation"), &parts.root))
+            .chain(parts.nested.iter().map(|(file, nested)| {
+                let stem = file.trim_end_matches(&suffix);
+                (format!("cloudformation/{stem}"), nested)
+            }))
+            .collect();
+    let artifacts = crate::on_two_cores(&templates, |(stem, template)| {
+        render(stem, template, plan, options)
+    })
+    .into_iter()
+    .collect::<Result<Vec<Artifact>, _>>()?;
     root_within_quotas(&parts.root, artifacts[0].contents.len(), plan)?;
-    for (file, nested) in &parts.nested {
-        let stem = file.trim_end_matches(&format!(".{extension}"));
-        let mut a = render(stem, nested, plan, options)?;
-        a.path = format!("cloudformation/{}", a.path);
-        artifacts.push(a);
-    }
     super::free_in_background(parts);
     Ok(artifacts)
 }
