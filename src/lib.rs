@@ -18,6 +18,7 @@ pub mod eval;
 pub mod format;
 pub mod import;
 pub mod model;
+mod parallel;
 pub mod resolve;
 pub mod source;
 pub mod syntax;
@@ -260,21 +261,31 @@ fn check_program(program: Program, mut diags: Diagnostics, options: &eval::Optio
             .into_iter()
             .filter(|env| env.as_ref().is_none_or(|name| names.insert(name.clone())))
             .collect();
-        let check_env = |env: &Option<String>| {
+        // Each environment in two halves (evaluation, then lowering and
+        // emission), so that the two cores stay busy to the end with three.
+        let evaluate = |env: &Option<String>| {
             let opts = eval::Options {
                 environment: env.clone(),
                 sets: options.sets.clone(),
                 placeholders: true,
                 shared_sets: false,
             };
-            let mut run = EnvironmentCheck::default();
-            if let Some((l, g)) = evaluate_graph(&program, &opts, &mut run.diags) {
+            let mut diags = Diagnostics::default();
+            let evaluated = evaluate_graph(&program, &opts, &mut diags);
+            (diags, evaluated)
+        };
+        let lower_and_emit = |_: &Option<String>, (diags, evaluated)| {
+            let mut run = EnvironmentCheck {
+                diags,
+                ..EnvironmentCheck::default()
+            };
+            if let Some((l, g)) = evaluated {
                 check_build(&program, &l, &g, &mut run.diags, &mut run.warnings);
                 run.landscape = Some(l);
             }
             run
         };
-        for run in on_two_cores(&envs, check_env) {
+        for run in parallel::in_two_stages(&envs, evaluate, lower_and_emit) {
             warnings.extend(run.warnings);
             landscapes.extend(run.landscape);
             diags.absorb(run.diags);
@@ -307,42 +318,6 @@ struct EnvironmentCheck {
     diags: Diagnostics,
     warnings: Vec<Diagnostic>,
     landscape: Option<model::Landscape>,
-}
-
-/// `work` on every job, on this thread and one more, each taking the next job
-/// as it finishes one; the results come back in the jobs' order, so the
-/// output is the same as one thread's. `check` runs the bare landscape and
-/// each environment this way (they share only the parsed program), and the
-/// CloudFormation emitter writes its templates' texts this way.
-pub(crate) fn on_two_cores<J: Sync, T: Send>(jobs: &[J], work: impl Fn(&J) -> T + Sync) -> Vec<T> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let worker = || {
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(job) = jobs.get(i) else {
-                return done;
-            };
-            done.push((i, work(job)));
-        }
-    };
-    let mut done = if jobs.len() < 2 {
-        worker()
-    } else {
-        std::thread::scope(|s| {
-            let other = s.spawn(worker);
-            let mut done = worker();
-            // A panic is bomc's bug: it goes on to the panic hook.
-            done.extend(
-                other
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            );
-            done
-        })
-    };
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, result)| result).collect()
 }
 
 /// What `check` finds in a file beyond its environments: environments
@@ -549,27 +524,5 @@ fn emit_side((plan, graph): (lower::plan::Plan, graph::Graph)) -> Result<diff::S
             errors.into_iter().for_each(|d| diags.push(d));
             Err(diags)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::on_two_cores;
-
-    /// The two workers take jobs as they finish them, so they interleave
-    /// unevenly; the results still come back in the jobs' order.
-    #[test]
-    fn two_cores_give_the_results_in_the_jobs_order() {
-        let jobs: Vec<u64> = (0..64).collect();
-        let results = on_two_cores(&jobs, |&n| {
-            // Every third job takes far longer than the others.
-            let spins = if n % 3 == 0 { 200_000 } else { 10 };
-            let busy = (0..spins).fold(0u64, |acc, i| std::hint::black_box(acc ^ i));
-            (n, busy == u64::MAX)
-        });
-        let expected: Vec<(u64, bool)> = jobs.iter().map(|&n| (n, false)).collect();
-        assert_eq!(results, expected);
-        assert!(on_two_cores(&[] as &[u64], |&n| n).is_empty());
-        assert_eq!(on_two_cores(&[7u64], |&n| n * 2), vec![14]);
     }
 }

@@ -541,7 +541,7 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
                 (format!("cloudformation/{stem}"), nested)
             }))
             .collect();
-    let artifacts = crate::on_two_cores(&templates, |(stem, template)| {
+    let artifacts = crate::parallel::on_two_cores(&templates, |(stem, template)| {
         render(stem, template, plan, options)
     })
     .into_iter()

@@ -1,0 +1,128 @@
+//! Work shared out over two cores, the results taken in order, so the output
+//! is the same as one thread's. `check` runs the bare landscape and each
+//! environment this way (they share only the parsed program), and the
+//! CloudFormation emitter writes its templates' texts this way.
+
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+/// `work` on every job, on this thread and one more, each taking the next job
+/// as it finishes one; the results come back in the jobs' order.
+pub(crate) fn on_two_cores<J: Sync, T: Send>(jobs: &[J], work: impl Fn(&J) -> T + Sync) -> Vec<T> {
+    let next = AtomicUsize::new(0);
+    let worker = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(job) = jobs.get(i) else {
+                return done;
+            };
+            done.push((i, work(job)));
+        }
+    };
+    let mut done = if jobs.len() < 2 {
+        worker()
+    } else {
+        std::thread::scope(|s| {
+            let other = s.spawn(worker);
+            let mut done = worker();
+            // A panic is bomc's bug: it goes on to the panic hook.
+            done.extend(other.join().unwrap_or_else(|panic| resume_unwind(panic)));
+            done
+        })
+    };
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, result)| result).collect()
+}
+
+/// `first` and then `then` on every job, as [`on_two_cores`] does, with every
+/// job's first half queued before any second half. Three whole jobs keep one
+/// core idle while the third runs; six halves keep both busy to the last.
+/// A second half waits for its first if the other core is still on it.
+pub(crate) fn in_two_stages<J: Sync, A: Send, T: Send>(
+    jobs: &[J],
+    first: impl Fn(&J) -> A + Sync,
+    then: impl Fn(&J, A) -> T + Sync,
+) -> Vec<T> {
+    // A first half's panic is kept for its second half to raise again: the
+    // core waiting on it must not wait for ever.
+    let halfway: Vec<OnceLock<Mutex<Option<std::thread::Result<A>>>>> =
+        jobs.iter().map(|_| OnceLock::new()).collect();
+    let halves: Vec<usize> = (0..2 * jobs.len()).collect();
+    on_two_cores(&halves, |&half| {
+        if let Some(job) = jobs.get(half) {
+            let result = catch_unwind(AssertUnwindSafe(|| first(job)));
+            let _ = halfway[half].set(Mutex::new(Some(result)));
+            return None;
+        }
+        let i = half - jobs.len();
+        let result = halfway[i]
+            .wait()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()?;
+        match result {
+            Ok(evaluated) => Some(then(&jobs[i], evaluated)),
+            Err(panic) => resume_unwind(panic),
+        }
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{in_two_stages, on_two_cores};
+
+    /// Work of uneven length: every third job takes far longer than the rest,
+    /// so the two workers interleave unevenly.
+    fn uneven(n: u64) -> u64 {
+        let spins = if n.is_multiple_of(3) { 200_000 } else { 10 };
+        let busy = (0..spins).fold(0u64, |acc, i| std::hint::black_box(acc ^ i));
+        n + u64::from(busy == u64::MAX)
+    }
+
+    #[test]
+    fn two_cores_give_the_results_in_the_jobs_order() {
+        let jobs: Vec<u64> = (0..64).collect();
+        assert_eq!(on_two_cores(&jobs, |&n| uneven(n)), jobs);
+        assert!(on_two_cores(&[] as &[u64], |&n| n).is_empty());
+        assert_eq!(on_two_cores(&[7u64], |&n| n * 2), vec![14]);
+    }
+
+    #[test]
+    fn each_second_half_gets_its_own_first_half_in_the_jobs_order() {
+        let jobs: Vec<u64> = (0..64).collect();
+        let results = in_two_stages(&jobs, |&n| uneven(n) * 10, |&n, a| (n, uneven(a)));
+        let expected: Vec<(u64, u64)> = jobs.iter().map(|&n| (n, n * 10)).collect();
+        assert_eq!(results, expected);
+        assert!(in_two_stages(&[] as &[u64], |&n| n, |_, a| a).is_empty());
+        assert_eq!(in_two_stages(&[3u64], |&n| n + 1, |&n, a| n * a), vec![12]);
+    }
+
+    /// A panic in a first half reaches the caller; it does not leave the other
+    /// core waiting for a result that never comes (the test waits a minute
+    /// at most, so a hang fails it).
+    #[test]
+    fn a_panic_in_a_first_half_is_raised_not_waited_for() {
+        let (sent, received) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let jobs: Vec<u64> = (0..8).collect();
+            let outcome = std::panic::catch_unwind(|| {
+                in_two_stages(
+                    &jobs,
+                    |&n| {
+                        assert!(n != 5, "first half of job 5");
+                        uneven(n)
+                    },
+                    |_, a| a,
+                )
+            });
+            let _ = sent.send(outcome.is_err());
+        });
+        let raised = received.recv_timeout(std::time::Duration::from_secs(60));
+        assert_eq!(raised, Ok(true));
+    }
+}
