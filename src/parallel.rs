@@ -7,6 +7,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
+/// The second worker's stack.
+const WORKER_STACK: usize = 64 << 20;
+
 /// `work` on every job, on this thread and one more, each taking the next job
 /// as it finishes one; the results come back in the jobs' order.
 pub(crate) fn on_two_cores<J: Sync, T: Send>(jobs: &[J], work: impl Fn(&J) -> T + Sync) -> Vec<T> {
@@ -25,7 +28,17 @@ pub(crate) fn on_two_cores<J: Sync, T: Send>(jobs: &[J], work: impl Fn(&J) -> T 
         worker()
     } else {
         std::thread::scope(|s| {
-            let other = s.spawn(worker);
+            // As deep a stack as the main thread's usually is (8 MiB), and
+            // more: evaluation recurses along chains of references, and a
+            // spawned thread's default of 2 MiB overflowed on a chain of 600
+            // that the main thread evaluated. Only the pages used are mapped.
+            let other = std::thread::Builder::new()
+                .stack_size(WORKER_STACK)
+                .spawn_scoped(s, worker);
+            let Ok(other) = other else {
+                // No second thread: this one does every job.
+                return worker();
+            };
             let mut done = worker();
             // A panic is bomc's bug: it goes on to the panic hook.
             done.extend(other.join().unwrap_or_else(|panic| resume_unwind(panic)));
@@ -57,11 +70,14 @@ pub(crate) fn in_two_stages<J: Sync, A: Send, T: Send>(
             return None;
         }
         let i = half - jobs.len();
-        let result = halfway[i]
+        let taken = halfway[i]
             .wait()
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()?;
+            .take();
+        let Some(result) = taken else {
+            unreachable!("first half {i} is taken once, by its own second half")
+        };
         match result {
             Ok(evaluated) => Some(then(&jobs[i], evaluated)),
             Err(panic) => resume_unwind(panic),

@@ -478,3 +478,35 @@ fn a_full_disk_leaves_the_previous_output_as_it_was() {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
+
+/// Evaluation follows a chain of references recursively. `check` evaluates
+/// environments on a second thread too, whose default stack (2 MiB) overflowed
+/// on a chain of 600 that the main thread evaluated; the second thread's stack
+/// is at least the main thread's.
+#[test]
+fn a_long_chain_of_references_checks_in_every_environment() {
+    let dir = temp_dir("hostile-reference-chain");
+    let links = 1_200;
+    let mut text = String::from("landscape chain {\n");
+    for i in 0..links {
+        let value = if i + 1 == links {
+            String::from("\"x\"")
+        } else {
+            format!("s{}.env.V", i + 1)
+        };
+        text.push_str(&format!(
+            "  service s{i} {{\n    image = \"nginx:1.27.3\"\n    env {{ V = {value} }}\n  }}\n"
+        ));
+    }
+    text.push_str("}\nenvironment a {}\nenvironment b {}\nenvironment c {}\n");
+    std::fs::write(dir.join("chain.bom"), &text).expect("write");
+    let run = crate::bomc(&dir, &["check", "chain.bom"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("(1200 components; environments: a, b, c)"),
+        "{}",
+        run.stdout
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
