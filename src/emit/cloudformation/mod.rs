@@ -551,11 +551,12 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
     Ok(artifacts)
 }
 
-/// CloudFormation's quotas on one template: resources, parameters, outputs,
-/// and the body `aws cloudformation package` uploads (1 MB).
-const TEMPLATE_QUOTAS: [(&str, usize); 3] =
-    [("Resources", 500), ("Parameters", 200), ("Outputs", 200)];
-const TEMPLATE_BODY_QUOTA: usize = 1_000_000;
+/// The sections of a template CloudFormation counts, with their quotas.
+const TEMPLATE_QUOTAS: [(&str, usize); 3] = [
+    ("Resources", split::RESOURCES_QUOTA),
+    ("Parameters", split::PARAMETERS_QUOTA),
+    ("Outputs", split::OUTPUTS_QUOTA),
+];
 
 /// The split cannot make the root small enough when what stays there (load
 /// balancers, the cluster, shared roles, one stack resource per nested
@@ -574,8 +575,8 @@ fn root_within_quotas(root: &Map, bytes: usize, plan: &Plan) -> Result<(), Vec<D
             )
         })
         .or_else(|| {
-            (bytes > TEMPLATE_BODY_QUOTA)
-                .then(|| format!("{bytes} bytes, over CloudFormation's {TEMPLATE_BODY_QUOTA}"))
+            (bytes > split::BODY_QUOTA)
+                .then(|| format!("{bytes} bytes, over CloudFormation's {}", split::BODY_QUOTA))
         });
     let Some(over) = over else {
         return Ok(());

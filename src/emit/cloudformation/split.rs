@@ -8,11 +8,18 @@ use crate::emit::json::{Json, Map};
 use crate::emit::json::{json, string_len};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// CloudFormation's hard limits, with headroom.
-pub const MAX_RESOURCES: usize = 450;
-pub const MAX_PARAMETERS: usize = 180;
-pub const MAX_OUTPUTS: usize = 180;
-pub const MAX_BODY: usize = 900_000;
+/// CloudFormation's quotas on one template: resources, parameters, outputs,
+/// and the body `aws cloudformation package` uploads (1 MB).
+pub const RESOURCES_QUOTA: usize = 500;
+pub const PARAMETERS_QUOTA: usize = 200;
+pub const OUTPUTS_QUOTA: usize = 200;
+pub const BODY_QUOTA: usize = 1_000_000;
+
+/// What the split packs a stack to: the quotas with a tenth to spare.
+pub const MAX_RESOURCES: usize = RESOURCES_QUOTA * 9 / 10;
+pub const MAX_PARAMETERS: usize = PARAMETERS_QUOTA * 9 / 10;
+pub const MAX_OUTPUTS: usize = OUTPUTS_QUOTA * 9 / 10;
+pub const MAX_BODY: usize = BODY_QUOTA * 9 / 10;
 
 /// `(logical id, attribute)` a resource refers to; attribute `None` is a `Ref`.
 type Target = (String, Option<String>);
