@@ -95,6 +95,7 @@ error_codes! {
     MountSource = "E0323", "mount without exactly one source";
     NoEquivalent = "E0324", "setting a target has no equivalent for";
     TargetMismatch = "E0325", "component uses one not built for the same target";
+    ReferenceChainTooDeep = "E0326", "chain of references longer than bomc follows";
     // Graph
     DependencyCycle = "E0401", "dependency cycle";
     UnknownNode = "E0402", "`bomc impact` names nothing in the landscape";

@@ -738,7 +738,12 @@ impl<'p> Evaluator<'p> {
             }
             None => {}
         }
-        let ty = inst.field_type(key).flatten();
+        if self.chain_is_full() {
+            let target = format!("{}.{name}", inst.name);
+            self.chain_too_long(&target, at, diags);
+            return None;
+        }
+        let ty = self.instances[i].field_type(key).flatten();
         self.instances[i].state.insert(key, FieldState::InProgress);
         self.evaluating.push((i, key));
         let value = self.compute_field(i, key, ty, diags);

@@ -200,6 +200,9 @@ pub(crate) struct Evaluator<'p> {
     copied: usize,
     /// [`MAX_COPIED`] was reported (once).
     too_much_copied: bool,
+    /// [`MAX_REFERENCE_CHAIN`] was reported (once: a chain of
+    /// thousands would otherwise be cut, and reported, every 128 links).
+    chain_too_long: bool,
 }
 
 /// How much all references of one evaluation may copy, in total: each value
@@ -211,7 +214,34 @@ pub const MAX_COPIED: usize = 64 << 20;
 /// How many components inclusion may create in one landscape.
 pub const MAX_COMPONENTS: usize = 20_000;
 
+/// How many references evaluation follows one through another (`a.env.V =
+/// b.env.V`, `b.env.V = c.env.V` …, or `let`s): each is a level of
+/// recursion, and a few thousand overflowed the main thread's stack.
+pub const MAX_REFERENCE_CHAIN: usize = 128;
+
 impl<'p> Evaluator<'p> {
+    /// Whether one more reference would make the chain being evaluated
+    /// longer than [`MAX_REFERENCE_CHAIN`]: each value in progress but the
+    /// first was reached through one.
+    fn chain_is_full(&self) -> bool {
+        self.evaluating.len() + self.let_stack.len() > MAX_REFERENCE_CHAIN
+    }
+
+    /// Reports the reference at `at`, to `target`, that makes a chain too
+    /// long; once, since every later link is cut at the same place.
+    fn chain_too_long(&mut self, target: &str, at: Span, diags: &mut Diagnostics) {
+        if !std::mem::replace(&mut self.chain_too_long, true) {
+            diags.push(
+                Diagnostic::new(
+                    ErrorCode::ReferenceChainTooDeep,
+                    format!("a chain of more than {MAX_REFERENCE_CHAIN} references, each to a value that is itself a reference"),
+                )
+                .label(at, format!("reference {} of the chain, to `{target}`", MAX_REFERENCE_CHAIN + 1))
+                .help(format!("bomc follows at most {MAX_REFERENCE_CHAIN} references one through another: give a value along the chain directly, or refer to the value the chain ends at")),
+            );
+        }
+    }
+
     fn new(program: &'p Program, options: &'p Options) -> Self {
         Evaluator {
             program,
@@ -236,6 +266,7 @@ impl<'p> Evaluator<'p> {
             included: 0,
             copied: 0,
             too_much_copied: false,
+            chain_too_long: false,
         }
     }
 

@@ -144,6 +144,10 @@ impl<'p> Evaluator<'p> {
                 None
             }
             LetState::Pending => {
+                if self.chain_is_full() {
+                    self.chain_too_long(name, at, diags);
+                    return None;
+                }
                 self.set_let_state(scope, decl, LetState::InProgress);
                 self.let_stack.push(name.to_string());
                 self.capturing.push((self.evaluating.len(), Vec::new()));

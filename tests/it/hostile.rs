@@ -479,16 +479,13 @@ fn a_full_disk_leaves_the_previous_output_as_it_was() {
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
 
-/// Evaluation follows a chain of references recursively. `check` evaluates
-/// environments on a second thread too, whose default stack (2 MiB) overflowed
-/// on a chain of 600 that the main thread evaluated; the second thread's stack
-/// is at least the main thread's.
-#[test]
-fn a_long_chain_of_references_checks_in_every_environment() {
-    let dir = temp_dir("hostile-reference-chain");
-    let links = 1_200;
+/// A landscape whose services each read the next one's setting
+/// (`s0.env.V = s1.env.V` …), `links` of them, declared first to last or last
+/// to first, with three environments.
+fn setting_chain(links: usize, backwards: bool) -> String {
     let mut text = String::from("landscape chain {\n");
-    for i in 0..links {
+    for n in 0..links {
+        let i = if backwards { n } else { links - 1 - n };
         let value = if i + 1 == links {
             String::from("\"x\"")
         } else {
@@ -499,14 +496,66 @@ fn a_long_chain_of_references_checks_in_every_environment() {
         ));
     }
     text.push_str("}\nenvironment a {}\nenvironment b {}\nenvironment c {}\n");
-    std::fs::write(dir.join("chain.bom"), &text).expect("write");
-    let run = crate::bomc(&dir, &["check", "chain.bom"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stdout
-            .contains("(1200 components; environments: a, b, c)"),
-        "{}",
-        run.stdout
-    );
+    text
+}
+
+/// The codes of `bomc check --format json`'s diagnostics.
+fn codes(run: &Bounded) -> Vec<String> {
+    let diags: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_default();
+    diags
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| Some(d.get("code")?.as_str()?.to_string()))
+        .collect()
+}
+
+/// Evaluation follows a chain of references recursively: a chain of a few
+/// thousand overflowed the main thread's stack (and 600 the second thread's,
+/// when `check` first ran environments there). Past 128 references it stops
+/// with E0326, once however long the chain and however many environments.
+#[test]
+fn a_chain_of_thousands_of_references_is_refused_once_without_a_crash() {
+    let dir = temp_dir("hostile-reference-chain");
+    std::fs::write(dir.join("chain.bom"), setting_chain(3_000, true)).expect("write");
+    let run = check_bounded(&dir, "chain.bom");
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(codes(&run), ["E0326"], "{}", run.stdout);
+    // Declared the other way round, each link's value is known before the
+    // next needs it: no chain is followed, and all of it checks.
+    std::fs::write(dir.join("chain.bom"), setting_chain(3_000, false)).expect("write");
+    let run = check_bounded(&dir, "chain.bom");
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `let`s chain too, with settings or alone: 128 references are followed,
+/// the 129th is refused.
+#[test]
+fn a_chain_of_128_references_is_followed_and_one_more_is_refused() {
+    let dir = temp_dir("hostile-let-chain");
+    // `api.env` reads `hop0` (one reference), each `hop` the next.
+    let chain = |hops: usize| {
+        let mut text = String::from("landscape relay {\n");
+        for i in 0..hops - 1 {
+            text.push_str(&format!("  let hop{i} = hop{}\n", i + 1));
+        }
+        text.push_str(&format!(
+            "  let hop{} = \"https://api.example.com\"\n",
+            hops - 1
+        ));
+        text.push_str("  service api {\n    image = \"ghcr.io/shop/api:3.1.0\"\n    env { UPSTREAM = hop0 }\n  }\n}\n");
+        text
+    };
+    std::fs::write(dir.join("relay.bom"), chain(128)).expect("write");
+    let run = check_bounded(&dir, "relay.bom");
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    std::fs::write(dir.join("relay.bom"), chain(129)).expect("write");
+    let run = check_bounded(&dir, "relay.bom");
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(codes(&run), ["E0326"], "{}", run.stdout);
+    std::fs::write(dir.join("relay.bom"), chain(5_000)).expect("write");
+    let run = check_bounded(&dir, "relay.bom");
+    assert_eq!(codes(&run), ["E0326"], "{}{}", run.stdout, run.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
