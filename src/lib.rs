@@ -93,6 +93,16 @@ pub fn build(
     targets: &[emit::Target],
     options: &emit::EmitOptions,
 ) -> Result<Vec<emit::Artifact>, Vec<Diagnostic>> {
+    build_into(plan, targets, options, &Ok)
+}
+
+/// [`build`], each file handed to `keep` as soon as it is made.
+pub fn build_into<T: Send>(
+    plan: &lower::plan::Plan,
+    targets: &[emit::Target],
+    options: &emit::EmitOptions,
+    keep: emit::Keep<'_, T>,
+) -> Result<Vec<T>, Vec<Diagnostic>> {
     let mut artifacts = Vec::new();
     let mut errors = Vec::new();
     // compose.yaml builds from the Dockerfiles beside it: they go with it.
@@ -103,7 +113,7 @@ pub fn build(
         targets.dedup();
     }
     for target in &targets {
-        match emit::emit(*target, plan, options) {
+        match emit::emit_into(*target, plan, options, keep) {
             Ok(mut a) => artifacts.append(&mut a),
             Err(mut e) => errors.append(&mut e),
         }

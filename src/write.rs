@@ -1,7 +1,8 @@
 //! The output folder: every environment's files written atomically (each file
 //! to a temporary sibling, then renamed), a manifest of what bomc wrote with
 //! hashes, stale files from bomc's previous manifest removed — and nothing
-//! else ever deleted.
+//! else ever deleted (a failed build takes back its temporary files and the
+//! empty folders it created).
 
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::emit::Artifact;
@@ -39,6 +40,14 @@ pub struct Output {
     pub dir: PathBuf,
     pub info: Instance,
     pub artifacts: Vec<Artifact>,
+}
+
+/// One environment's output once its files are staged: its folder (relative
+/// to the output root), what it is, and what its manifest records of each file.
+pub struct Folder {
+    pub dir: PathBuf,
+    pub info: Instance,
+    pub files: Vec<ManifestFile>,
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -150,37 +159,198 @@ fn safe_relative(path: &str) -> bool {
 /// siblings; only when all of them are written are they renamed into place, so
 /// an error leaves the previous output as it was. Returns the files written.
 pub fn write(root: &Path, outputs: &[Output]) -> Result<Vec<PathBuf>, Diagnostic> {
-    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let result = stage_all(root, outputs, &mut staged);
-    if let Err(err) = result {
-        for (tmp, _) in &staged {
-            let _ = std::fs::remove_file(tmp);
-        }
-        return Err(err);
-    }
-    let mut written = Vec::new();
-    for (tmp, dest) in &staged {
-        std::fs::rename(tmp, dest).map_err(|e| io_error(dest, e))?;
-        test_hook::operation_done();
-        written.push(dest.clone());
-    }
-    remove_orphans(&written);
-    // Files bomc wrote last time that this build no longer produces.
+    let staging = Staging::new(root);
+    let mut folders = Vec::new();
     for output in outputs {
-        let dir = root.join(&output.dir);
-        let now: BTreeSet<&str> = output.artifacts.iter().map(|a| a.path.as_str()).collect();
-        if let Some(previous) = previous_manifests(&dir) {
-            for file in previous.files {
-                if !now.contains(file.path.as_str())
-                    && safe_relative(&file.path)
-                    && link_below(&dir, &dir.join(&file.path)).is_none()
-                {
-                    let _ = std::fs::remove_file(dir.join(&file.path));
+        let files = output
+            .artifacts
+            .iter()
+            .map(|a| staging.file(&output.dir, a))
+            .collect::<Result<Vec<_>, _>>()?;
+        folders.push(Folder {
+            dir: output.dir.clone(),
+            info: output.info.clone(),
+            files,
+        });
+    }
+    staging.commit(&folders)
+}
+
+/// An output folder being written. Each file goes to a temporary sibling as
+/// soon as it is made ([`Staging::file`], from any thread), so that a build
+/// never holds all its texts at once; [`Staging::commit`] adds the manifests
+/// and renames everything into place. Dropped without a commit (an error
+/// anywhere in the build), it removes its temporary files and the folders it
+/// created, and the previous output is as it was.
+pub struct Staging {
+    root: PathBuf,
+    pid: u32,
+    state: std::sync::Mutex<StagingState>,
+}
+
+#[derive(Default)]
+struct StagingState {
+    /// (temporary file, destination), in the order written.
+    files: Vec<(PathBuf, PathBuf)>,
+    /// Folders that did not exist before, outermost first.
+    created: Vec<PathBuf>,
+    /// The first file that could not be written.
+    failure: Option<Diagnostic>,
+    committed: bool,
+}
+
+impl Staging {
+    pub fn new(root: &Path) -> Self {
+        Staging {
+            root: root.to_path_buf(),
+            pid: std::process::id(),
+            state: Default::default(),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, StagingState> {
+        // A thread that panicked while holding the lock left the lists whole:
+        // each change to them is a single push.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Writes `artifact`, a file of the environment folder `dir` (relative
+    /// to the root), to its temporary sibling; returns its manifest entry.
+    pub fn file(&self, dir: &Path, artifact: &Artifact) -> Result<ManifestFile, Diagnostic> {
+        let result = self.stage_artifact(&self.root.join(dir), artifact);
+        if let Err(d) = &result {
+            self.state().failure.get_or_insert_with(|| d.clone());
+        }
+        result
+    }
+
+    fn stage_artifact(&self, dir: &Path, artifact: &Artifact) -> Result<ManifestFile, Diagnostic> {
+        if !safe_relative(&artifact.path) {
+            return Err(io_error(
+                &dir.join(&artifact.path),
+                std::io::Error::other("path leaves the output folder"),
+            ));
+        }
+        refuse_links(&self.root, dir)?;
+        let dest = dir.join(&artifact.path);
+        refuse_links(&self.root, &dest)?;
+        let bytes = artifact.contents.as_bytes();
+        self.stage(&dest, bytes)?;
+        Ok(ManifestFile {
+            path: artifact.path.clone(),
+            sha256: sha256(bytes),
+            bytes: bytes.len(),
+        })
+    }
+
+    /// The first file that could not be written, if any: a build stops there.
+    pub fn failure(&self) -> Option<Diagnostic> {
+        self.state().failure.clone()
+    }
+
+    fn stage(&self, dest: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
+        let parent = dest.parent().unwrap_or(Path::new("."));
+        let missing: Vec<PathBuf> = parent
+            .ancestors()
+            .take_while(|a| !a.as_os_str().is_empty() && std::fs::symlink_metadata(a).is_err())
+            .map(Path::to_path_buf)
+            .collect();
+        let result = create_dir_all(parent);
+        if !missing.is_empty() {
+            self.state().created.extend(missing.into_iter().rev());
+        }
+        result?;
+        let tmp = temporary(dest, self.pid);
+        write_temporary(&tmp, bytes)?;
+        self.state().files.push((tmp, dest.to_path_buf()));
+        test_hook::operation_done();
+        Ok(())
+    }
+
+    /// Stages each folder's manifest (the previous one kept aside), renames
+    /// every file into place, and removes what bomc wrote last time that
+    /// this build no longer makes. Returns the files written.
+    pub fn commit(self, folders: &[Folder]) -> Result<Vec<PathBuf>, Diagnostic> {
+        for folder in folders {
+            self.stage_manifest(folder)?;
+        }
+        let staged = {
+            let mut state = self.state();
+            state.committed = true;
+            std::mem::take(&mut state.files)
+        };
+        let mut written = Vec::new();
+        for (tmp, dest) in &staged {
+            std::fs::rename(tmp, dest).map_err(|e| io_error(dest, e))?;
+            test_hook::operation_done();
+            written.push(dest.clone());
+        }
+        remove_orphans(&written);
+        // Files bomc wrote last time that this build no longer produces.
+        for folder in folders {
+            let dir = self.root.join(&folder.dir);
+            let now: BTreeSet<&str> = folder.files.iter().map(|f| f.path.as_str()).collect();
+            if let Some(previous) = previous_manifests(&dir) {
+                for file in previous.files {
+                    if !now.contains(file.path.as_str())
+                        && safe_relative(&file.path)
+                        && link_below(&dir, &dir.join(&file.path)).is_none()
+                    {
+                        let _ = std::fs::remove_file(dir.join(&file.path));
+                    }
                 }
             }
         }
+        Ok(written)
     }
-    Ok(written)
+
+    fn stage_manifest(&self, folder: &Folder) -> Result<(), Diagnostic> {
+        let dir = self.root.join(&folder.dir);
+        refuse_links(&self.root, &dir)?;
+        let mut files: Vec<&ManifestFile> = folder.files.iter().collect();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let manifest = ManifestOut {
+            generator: format!("bomc {}", env!("CARGO_PKG_VERSION")),
+            info: &folder.info,
+            files,
+        };
+        let text = serde_json::to_string_pretty(&manifest)
+            .map_err(|e| io_error(&dir, std::io::Error::other(e)))?
+            + "\n";
+        refuse_links(&self.root, &dir.join(MANIFEST))?;
+        // Keep the previous manifest aside so stale files can be found after the swap.
+        if let Ok(previous) = std::fs::read(dir.join(MANIFEST)) {
+            self.stage(&dir.join(format!(".{MANIFEST}.previous")), &previous)?;
+        }
+        self.stage(&dir.join(MANIFEST), text.as_bytes())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let state = self.state();
+        if state.committed {
+            return;
+        }
+        for (tmp, _) in &state.files {
+            let _ = std::fs::remove_file(tmp);
+        }
+        // Innermost first; `remove_dir` leaves a folder that is not empty.
+        for dir in state.created.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+/// [`Manifest`] as written, borrowing what the build already holds.
+#[derive(Serialize)]
+struct ManifestOut<'a> {
+    generator: String,
+    #[serde(flatten)]
+    info: &'a Instance,
+    files: Vec<&'a ManifestFile>,
 }
 
 fn previous_manifests(dir: &Path) -> Option<Manifest> {
@@ -190,75 +360,23 @@ fn previous_manifests(dir: &Path) -> Option<Manifest> {
     serde_json::from_str(&text?).ok()
 }
 
-fn stage_all(
-    root: &Path,
-    outputs: &[Output],
-    staged: &mut Vec<(PathBuf, PathBuf)>,
-) -> Result<(), Diagnostic> {
-    let pid = std::process::id();
-    for output in outputs {
-        let dir = root.join(&output.dir);
-        refuse_links(root, &dir)?;
-        std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
-        let mut files = Vec::new();
-        for artifact in &output.artifacts {
-            if !safe_relative(&artifact.path) {
-                return Err(io_error(
-                    &dir.join(&artifact.path),
-                    std::io::Error::other("path leaves the output folder"),
-                ));
-            }
-            let dest = dir.join(&artifact.path);
-            refuse_links(root, &dest)?;
-            files.push(ManifestFile {
-                path: artifact.path.clone(),
-                sha256: sha256(artifact.contents.as_bytes()),
-                bytes: artifact.contents.len(),
-            });
-            stage(&dest, artifact.contents.as_bytes(), pid, staged)?;
-        }
-        files.sort_by(|a, b| a.path.cmp(&b.path));
-        let manifest = Manifest {
-            generator: format!("bomc {}", env!("CARGO_PKG_VERSION")),
-            info: output.info.clone(),
-            files,
-        };
-        let text = serde_json::to_string_pretty(&manifest)
-            .map_err(|e| io_error(&dir, std::io::Error::other(e)))?
-            + "\n";
-        refuse_links(root, &dir.join(MANIFEST))?;
-        // Keep the previous manifest aside so stale files can be found after the swap.
-        if let Ok(previous) = std::fs::read(dir.join(MANIFEST)) {
-            stage(
-                &dir.join(format!(".{MANIFEST}.previous")),
-                &previous,
-                pid,
-                staged,
-            )?;
-        }
-        stage(&dir.join(MANIFEST), text.as_bytes(), pid, staged)?;
-    }
-    Ok(())
+fn create_dir_all(dir: &Path) -> Result<(), Diagnostic> {
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))
 }
 
-fn stage(
-    dest: &Path,
-    bytes: &[u8],
-    pid: u32,
-    staged: &mut Vec<(PathBuf, PathBuf)>,
-) -> Result<(), Diagnostic> {
+/// The temporary sibling `dest` is written to first: `.NAME.bomc-PID.tmp`.
+fn temporary(dest: &Path, pid: u32) -> PathBuf {
     let parent = dest.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
     let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = parent.join(format!(".{name}.bomc-{pid}.tmp"));
-    if let Err(err) = write_new(&tmp, bytes) {
+    parent.join(format!(".{name}.bomc-{pid}.tmp"))
+}
+
+fn write_temporary(tmp: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
+    write_new(tmp, bytes).map_err(|err| {
         // A part written before the disk filled up is not left behind.
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io_error(&tmp, err));
-    }
-    staged.push((tmp, dest.to_path_buf()));
-    test_hook::operation_done();
-    Ok(())
+        let _ = std::fs::remove_file(tmp);
+        io_error(tmp, err)
+    })
 }
 
 /// Removes the temporary files a killed bomc left beside the files just
@@ -367,16 +485,17 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// that is renamed over `dest`, so a reader sees the old file or the new one,
 /// never a part. The file keeps its permissions.
 pub fn replace_file(dest: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
-    let mut staged = Vec::new();
-    stage(dest, bytes, std::process::id(), &mut staged)?;
-    for (tmp, dest) in &staged {
-        if let Ok(meta) = std::fs::metadata(dest) {
-            let _ = std::fs::set_permissions(tmp, meta.permissions());
-        }
-        if let Err(err) = std::fs::rename(tmp, dest) {
-            let _ = std::fs::remove_file(tmp);
-            return Err(io_error(dest, err));
-        }
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    create_dir_all(parent)?;
+    let tmp = temporary(dest, std::process::id());
+    write_temporary(&tmp, bytes)?;
+    test_hook::operation_done();
+    if let Ok(meta) = std::fs::metadata(dest) {
+        let _ = std::fs::set_permissions(&tmp, meta.permissions());
+    }
+    if let Err(err) = std::fs::rename(&tmp, dest) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io_error(dest, err));
     }
     Ok(())
 }

@@ -1,11 +1,12 @@
 //! `bomc build`: evaluate every requested environment, emit every requested
-//! target, and only if all of that succeeded, write the output folder.
+//! target (each file staged under a temporary name as it is made), and only
+//! if all of that succeeded, move the files into the output folder.
 
 use super::{BuildArgs, report};
 use crate::diag::{Diagnostic, Diagnostics, ErrorCode};
 use crate::emit::{self, EmitOptions, Target};
 use crate::lower::time;
-use crate::write::{self, Output};
+use crate::write::{self, Folder};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -155,6 +156,10 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         |landscape: &str, instance: &str| port_block(&mut taken, landscape, instance);
     let mut outputs = Vec::new();
     let mut warnings = Vec::new();
+    // Each file goes to the output folder as soon as it is made, so that the
+    // texts of a large landscape are never all held at once; dropped on any
+    // error below, the staging leaves the previous output as it was.
+    let staging = write::Staging::new(&args.out);
     for env in environments {
         let opts = crate::eval::Options {
             environment: env.clone(),
@@ -166,16 +171,24 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         else {
             continue;
         };
-        let artifacts = match crate::build(&plan, &targets, &options) {
-            Ok(a) => a,
+        let instance = &plan.instance;
+        let dir = std::path::PathBuf::from(&instance.landscape).join(&instance.instance);
+        let files = match crate::build_into(&plan, &targets, &options, &|a| staging.file(&dir, &a))
+        {
+            Ok(files) => files,
             Err(errors) => {
+                // A file that cannot be written ends the build: every other
+                // file would fail the same way.
+                if let Some(failure) = staging.failure() {
+                    diags.push(failure);
+                    return fail(&mut checked, diags);
+                }
                 errors.into_iter().for_each(|d| diags.push(d));
                 continue;
             }
         };
-        let instance = &plan.instance;
-        outputs.push(Output {
-            dir: std::path::PathBuf::from(&instance.landscape).join(&instance.instance),
+        outputs.push(Folder {
+            dir,
             info: write::Instance {
                 project: instance.project.clone(),
                 port_block: instance.port_block,
@@ -192,7 +205,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
                 expires: instance.expires().map(String::from),
                 notes: emit::notes(&plan),
             },
-            artifacts,
+            files,
         });
         warnings.extend(plan.warnings);
     }
@@ -213,7 +226,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     if args.format == super::Format::Human {
         report(&checked, args.format);
     }
-    let written = match write::write(&args.out, &outputs) {
+    let written = match staging.commit(&outputs) {
         Ok(w) => w,
         Err(d) => {
             diags.push(d);
@@ -226,8 +239,8 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             out,
             "{}: {} file{} ({})",
             args.out.join(&output.dir).display(),
-            output.artifacts.len() + 1,
-            if output.artifacts.is_empty() { "" } else { "s" },
+            output.files.len() + 1,
+            if output.files.is_empty() { "" } else { "s" },
             output
                 .info
                 .expires

@@ -56,8 +56,47 @@ pub(crate) fn free_in_background<T: Send + 'static>(value: T) {
         .spawn(move || drop(value));
 }
 
+/// What becomes of each file an emitter makes, as soon as it is made: kept
+/// in memory (`Ok`, for [`emit`]), or written to the output folder's staging
+/// (`bomc build`), so that a large landscape's texts are never all held at
+/// once. Called from either core.
+pub type Keep<'k, T> = &'k (dyn Fn(Artifact) -> Result<T, Diagnostic> + Sync);
+
 /// Emits one target for one environment.
 pub fn emit(
+    target: Target,
+    plan: &Plan,
+    options: &EmitOptions,
+) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
+    emit_into(target, plan, options, &Ok)
+}
+
+/// [`emit`], each file handed to `keep` as soon as it is made.
+pub fn emit_into<T: Send>(
+    target: Target,
+    plan: &Plan,
+    options: &EmitOptions,
+    keep: Keep<'_, T>,
+) -> Result<Vec<T>, Vec<Diagnostic>> {
+    let kept = |artifacts: Vec<Artifact>| {
+        artifacts
+            .into_iter()
+            .map(keep)
+            .collect::<Result<Vec<T>, Diagnostic>>()
+            .map_err(|d| vec![d])
+    };
+    match target {
+        Target::Cloudformation => match crate::lower::for_target(plan, |t| t.cloudformation) {
+            Some(restricted) => cloudformation::emit_into(&restricted, options, keep),
+            None => cloudformation::emit_into(plan, options, keep),
+        },
+        Target::Compose => kept(emit_whole(target, plan, options)?),
+        Target::Dockerfile => kept(emit_whole(target, plan, options)?),
+    }
+}
+
+/// The targets whose files are made whole, then handed on.
+fn emit_whole(
     target: Target,
     plan: &Plan,
     options: &EmitOptions,

@@ -160,6 +160,25 @@ fn a_failing_build_leaves_the_previous_output_untouched() {
     }
 }
 
+/// Files are staged as soon as they are made: compose.yaml is on disk, under
+/// a temporary name, before the CloudFormation emitter finds a raw resource
+/// taking the id of one of its own. The failed build takes back its
+/// temporary files and every folder it created.
+#[test]
+fn a_failing_build_into_a_new_folder_leaves_no_trace() {
+    let work = temp_dir("build-atomic-new");
+    let source = work.join("shop.bom");
+    std::fs::copy(
+        root().join("tests/ui/errors/E0503-raw-resource-id-taken.bom"),
+        &source,
+    )
+    .expect("copy");
+    let run = build(&work.join("out/deeper"), &source, &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stderr.contains("E0503"), "{}", run.stderr);
+    assert!(!work.join("out").exists(), "{:?}", snapshot(&work));
+}
+
 #[test]
 fn only_files_bomc_wrote_are_ever_removed() {
     let out = temp_dir("build-foreign");

@@ -279,7 +279,18 @@ pub(crate) fn skips(reasons: &[(&str, &str)]) -> Json {
     json!({"checkov": {"skip": reasons.iter().map(|(id, comment)| json!({"id": id, "comment": comment})).collect::<Vec<_>>()}})
 }
 
+/// The root template of `plan`, and its nested templates when it is over
+/// CloudFormation's quotas.
 pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
+    emit_into(plan, options, &Ok)
+}
+
+/// [`emit`], each template handed to `keep` as soon as its text is made.
+pub fn emit_into<T: Send>(
+    plan: &Plan,
+    options: &EmitOptions,
+    keep: super::Keep<'_, T>,
+) -> Result<Vec<T>, Vec<Diagnostic>> {
     // What the template itself can refuse comes from raw resources (`raw`: an
     // id bomc emits too, a missing `Type`); every other mistake is found while
     // lowering. Without any, `check` has nothing to learn from building a
@@ -472,7 +483,7 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
     if !split::needed(&template) {
         let artifact = render("cloudformation", &template, plan, options)?;
         super::free_in_background(template);
-        return Ok(vec![artifact]);
+        return keep(artifact).map(|k| vec![k]).map_err(|d| vec![d]);
     }
     // Over the quotas: components (in start order) go to nested stacks; the
     // cluster, roles and load balancers stay in the root.
@@ -541,14 +552,18 @@ pub fn emit(plan: &Plan, options: &EmitOptions) -> Result<Vec<Artifact>, Vec<Dia
                 (format!("cloudformation/{stem}"), nested)
             }))
             .collect();
-    let artifacts = crate::parallel::on_two_cores(&templates, |(stem, template)| {
-        render(stem, template, plan, options)
+    // Each text is handed on as soon as it is made, its length kept for the
+    // root's quota.
+    let kept = crate::parallel::on_two_cores(&templates, |(stem, template)| {
+        let artifact = render(stem, template, plan, options)?;
+        let bytes = artifact.contents.len();
+        keep(artifact).map(|k| (k, bytes)).map_err(|d| vec![d])
     })
     .into_iter()
-    .collect::<Result<Vec<Artifact>, _>>()?;
-    root_within_quotas(&parts.root, artifacts[0].contents.len(), plan)?;
+    .collect::<Result<Vec<(T, usize)>, _>>()?;
+    root_within_quotas(&parts.root, kept[0].1, plan)?;
     super::free_in_background(parts);
-    Ok(artifacts)
+    Ok(kept.into_iter().map(|(k, _)| k).collect())
 }
 
 /// The sections of a template CloudFormation counts, with their quotas.
