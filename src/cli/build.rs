@@ -57,8 +57,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             return fail(&mut checked, diags);
         }
     };
-    let program = &checked.program;
-    let declared = crate::resolve::environments(program);
+    let declared = crate::resolve::environments(&checked.program);
     let mut skipped = Vec::new();
     // Where each skipped environment is declared, and what builds it.
     let mut needs: Vec<(crate::source::Span, String)> = Vec::new();
@@ -154,21 +153,42 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     };
     let mut port_block =
         |landscape: &str, instance: &str| port_block(&mut taken, landscape, instance);
+    // The file-level checks (`check` runs them too), so a build never ships
+    // a file whose kinds or images `check` rejects; each environment built is
+    // checked as it is compiled. Run first, so that the syntax trees can go
+    // before the last environment is emitted; reported, as before, only when
+    // every environment compiled and emitted without an error.
+    let mut file_level = Diagnostics::default();
+    crate::check_file_level(&checked.program, &args.target.sets, &mut file_level);
     let mut outputs = Vec::new();
     let mut warnings = Vec::new();
     // Each file goes to the output folder as soon as it is made, so that the
     // texts of a large landscape are never all held at once; dropped on any
     // error below, the staging leaves the previous output as it was.
     let staging = write::Staging::new(&args.out);
-    for env in environments {
+    let last = environments.len() - 1;
+    for (i, env) in environments.into_iter().enumerate() {
         let opts = crate::eval::Options {
             environment: env.clone(),
             sets: args.target.sets.clone(),
             placeholders: false,
             shared_sets: args.target.env.is_none(),
         };
-        let Some(plan) = crate::compile(program, &opts, &settings, &mut port_block, &mut diags)
-        else {
+        let plan = crate::compile(
+            &checked.program,
+            &opts,
+            &settings,
+            &mut port_block,
+            &mut diags,
+        );
+        if i == last {
+            // Nothing reads the syntax trees after the last compilation (a
+            // diagnostic needs only the sources): at N = 1,000 they are a
+            // sixth of what a build holds while emitting.
+            drop(std::mem::take(&mut checked.program.modules));
+            return_freed_pages();
+        }
+        let Some(plan) = plan else {
             continue;
         };
         let instance = &plan.instance;
@@ -209,11 +229,11 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         });
         warnings.extend(plan.warnings);
     }
-    // The file-level checks (`check` runs them too), so a build never ships
-    // a file whose kinds or images `check` rejects; each environment built was
-    // checked as it was compiled.
     if diags.is_empty() {
-        crate::check_file_level(program, &args.target.sets, &mut diags);
+        file_level
+            .into_vec()
+            .into_iter()
+            .for_each(|d| diags.push(d));
     }
     if !diags.is_empty() {
         return fail(&mut checked, diags);
@@ -257,6 +277,28 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     // one small allocation at a time (as in `check`).
     std::mem::forget(checked);
     ExitCode::SUCCESS
+}
+
+/// Hands the pages of everything freed so far back to the system. jemalloc
+/// keeps freed pages resident for reuse, and emission does not reuse all of
+/// the syntax trees' pages. At N = 1,000 the build's peak goes from
+/// 49–51 MB to 47–48 MB, with no change in wall time to measure: one call, at
+/// the one point where a sixth of what the build holds has just been freed.
+fn return_freed_pages() {
+    // SAFETY: `arena.<i>.purge` is a void command of jemalloc's `mallctl`
+    // (no value read or written, hence the null pointers and zero length);
+    // 4096 is MALLCTL_ARENAS_ALL, every arena. The name is NUL-terminated.
+    // Where the allocator is not jemalloc (the library in tests), jemalloc's
+    // own unused arenas are purged, which changes nothing.
+    unsafe {
+        tikv_jemalloc_sys::mallctl(
+            c"arena.4096.purge".as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        );
+    }
 }
 
 /// The instance's block of host ports: the one it had, else the lowest free
