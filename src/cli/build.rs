@@ -282,7 +282,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
 /// Hands the pages of everything freed so far back to the system. jemalloc
 /// keeps freed pages resident for reuse, and emission does not reuse all of
 /// the syntax trees' pages. At N = 1,000 the build's peak goes from
-/// 49–51 MB to 47–48 MB, with no change in wall time to measure: one call, at
+/// 49–51 MB to 46–50 MB, with no change in wall time to measure: one call, at
 /// the one point where a sixth of what the build holds has just been freed.
 fn return_freed_pages() {
     // SAFETY: `arena.<i>.purge` is a void command of jemalloc's `mallctl`
