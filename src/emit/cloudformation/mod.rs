@@ -606,13 +606,7 @@ fn root_within_quotas(root: &Map, bytes: usize, plan: &Plan) -> Result<(), Vec<D
         .iter()
         .filter(|w| matches!(w.role, Role::LoadBalancer(_)));
     if let Some(first) = lbs.clone().next() {
-        d = d.label(
-            first.name_span,
-            format!(
-                "this and {} more load balancers stay in the root",
-                lbs.count() - 1
-            ),
-        );
+        d = d.label(first.name_span, load_balancers_in_root(lbs.count()));
     } else if let Some(first) = plan.workloads.first() {
         d = d.label(
             first.name_span,
@@ -620,6 +614,15 @@ fn root_within_quotas(root: &Map, bytes: usize, plan: &Plan) -> Result<(), Vec<D
         );
     }
     Err(vec![d])
+}
+
+/// The label on the first of `count` load balancers the root keeps.
+fn load_balancers_in_root(count: usize) -> String {
+    match count.saturating_sub(1) {
+        0 => String::from("this load balancer stays in the root"),
+        1 => String::from("this and 1 more load balancer stay in the root"),
+        more => format!("this and {more} more load balancers stay in the root"),
+    }
 }
 
 /// One template file, JSON (or YAML on request).
@@ -657,4 +660,25 @@ fn serialize_error(e: impl std::fmt::Display) -> Diagnostic {
 /// A DNS-safe short name for physical names (task families, namespaces).
 pub(crate) fn physical(t: &Template, component: &str) -> String {
     dns_label(&format!("{}-{component}", t.plan.instance.project), 255)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::load_balancers_in_root;
+
+    #[test]
+    fn the_root_label_counts_the_other_load_balancers() {
+        assert_eq!(
+            load_balancers_in_root(1),
+            "this load balancer stays in the root"
+        );
+        assert_eq!(
+            load_balancers_in_root(2),
+            "this and 1 more load balancer stay in the root"
+        );
+        assert_eq!(
+            load_balancers_in_root(85),
+            "this and 84 more load balancers stay in the root"
+        );
+    }
 }
