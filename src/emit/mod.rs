@@ -90,27 +90,12 @@ pub fn emit_into<T: Send>(
             Some(restricted) => cloudformation::emit_into(&restricted, options, keep),
             None => cloudformation::emit_into(plan, options, keep),
         },
-        Target::Compose => kept(emit_whole(target, plan, options)?),
-        Target::Dockerfile => kept(emit_whole(target, plan, options)?),
-    }
-}
-
-/// The targets whose files are made whole, then handed on.
-fn emit_whole(
-    target: Target,
-    plan: &Plan,
-    options: &EmitOptions,
-) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
-    match target {
-        Target::Cloudformation => match crate::lower::for_target(plan, |t| t.cloudformation) {
-            Some(restricted) => cloudformation::emit(&restricted, options),
-            None => cloudformation::emit(plan, options),
-        },
-        Target::Compose => match crate::lower::for_target(plan, |t| t.compose) {
-            Some(restricted) => compose::emit(&restricted, options),
-            None => compose::emit(plan, options),
-        },
-        Target::Dockerfile => dockerfile::emit(plan),
+        // Made whole (one compose file, small Dockerfiles), then handed on.
+        Target::Compose => kept(match crate::lower::for_target(plan, |t| t.compose) {
+            Some(restricted) => compose::emit(&restricted, options)?,
+            None => compose::emit(plan, options)?,
+        }),
+        Target::Dockerfile => kept(dockerfile::emit(plan)?),
     }
 }
 
