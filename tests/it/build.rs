@@ -179,6 +179,24 @@ fn a_failing_build_into_a_new_folder_leaves_no_trace() {
     assert!(!work.join("out").exists(), "{:?}", snapshot(&work));
 }
 
+/// The file-level checks run before the environments (so that the syntax
+/// trees can be freed before the last one is emitted); what they find still
+/// fails the build, after its files were staged, and leaves nothing behind.
+#[test]
+fn a_file_level_mistake_fails_the_build_after_its_files_were_staged() {
+    let work = temp_dir("build-file-level");
+    let source = work.join("x.bom");
+    std::fs::write(
+        &source,
+        "landscape x {\n  service web { image = \"nginx:1.27.3\" }\n}\nenvironment a {}\nenvironment a {}\n",
+    )
+    .expect("write");
+    let run = build(&work.join("out"), &source, &["--env", "a"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stderr.contains("E0203"), "{}", run.stderr);
+    assert!(!work.join("out").exists(), "{:?}", snapshot(&work));
+}
+
 #[test]
 fn only_files_bomc_wrote_are_ever_removed() {
     let out = temp_dir("build-foreign");
