@@ -157,6 +157,7 @@ def up(inst, env):
     one-off container exits, even with 0, unless a running service waits for
     it (docker/compose#10596): for a job nothing depends on, that exit is not
     a failure, and the suite waits for the other services itself."""
+    inst.up_since = time.time()
     code, out = compose(inst, "up", "--detach", "--wait", "--wait-timeout", "240", env=env,
                         timeout=400)
     started[inst.project] = inst
@@ -199,16 +200,17 @@ def wait_ready(inst, jobs, timeout=240):
 
 
 def down(inst):
-    """`docker compose down`, tried again when the engine has not yet let go
-    of a network's endpoints ("has active endpoints"), a race in the engine
-    seen in CI right after the containers were removed."""
+    """`docker compose down`, tried again while the engine has not yet let go
+    of what it removes: a network "has active endpoints" right after its
+    containers went, seen in CI, for longer than a few seconds on a loaded
+    machine. Each failed try is in the log; a real failure fails every try."""
     started.pop(inst.project, None)
-    for attempt in range(4):
+    for attempt in range(1, 7):
         code, out = compose(inst, "down", "--volumes", "--remove-orphans", "--timeout", "5")
-        if code == 0 or "has active endpoints" not in out:
+        if code == 0:
             break
-        log(f"docker compose down: a network still had endpoints; again in {attempt + 1} s")
-        time.sleep(attempt + 1)
+        log(f"docker compose down failed (try {attempt} of 6); again in {2 * attempt} s")
+        time.sleep(2 * attempt)
     return code, out
 
 
@@ -271,29 +273,77 @@ def check_running(inst, jobs=()):
               f"{len(got)} container(s), want {want}; {bad}\n" + explain(inst))
 
 
+def lifecycle(inst):
+    """The engine's own record of the project since `up`: for each container,
+    the times (ns) it started, first turned healthy, and exited 0. Container
+    inspection keeps only the last start, which a restart moves; the event
+    log keeps every one."""
+    since = getattr(inst, "up_since", None)
+    if since is None:
+        return None
+    code, out = run(["docker", "events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}",
+                     "--filter", "type=container",
+                     "--filter", f"label=com.docker.compose.project={inst.project}",
+                     "--format", "{{json .}}"], timeout=60)
+    if code != 0:
+        return None
+    seen = {}
+    for line in out.splitlines():
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue
+        attrs = (e.get("Actor") or {}).get("Attributes") or {}
+        name, action, at = attrs.get("name"), e.get("Action") or e.get("status") or "", e.get("timeNano")
+        if not name or at is None:
+            continue
+        c = seen.setdefault(name, {"starts": [], "healthy": None, "done": None,
+                                   "service": attrs.get("com.docker.compose.service")})
+        if action == "start":
+            c["starts"].append(at)
+        elif action.startswith("health_status") and "unhealthy" not in action and \
+                ("healthy" in action or attrs.get("health_status") == "healthy"):
+            c["healthy"] = c["healthy"] or at
+        elif action == "die" and attrs.get("exitCode") == "0":
+            c["done"] = c["done"] or at
+    return seen
+
+
 def check_order(inst):
-    """Each container started after what it depends on: after a job finished,
-    after a dependency started (and, for service_healthy, its first check)."""
-    services = inst.by_service()
+    """Each container first started after what it depends on was ready: a job
+    finished with 0, a dependency started, or (service_healthy) first turned
+    healthy. Read from the engine's events, so a later restart of either
+    side cannot hide or fake an order."""
+    events = lifecycle(inst)
+    if events is None:
+        check(f"{inst.project}: the engine's events since up can be read", False,
+              "docker events failed; see the suite log")
+        return
+    by_service = {}
+    for name, c in events.items():
+        by_service.setdefault(c["service"], []).append((name, c))
+    for name, c in sorted(events.items()):
+        if len(c["starts"]) > 1:
+            log(f"{inst.project}: {name} started {len(c['starts'])} times")
+    stamp = lambda ns: datetime.datetime.fromtimestamp(ns / 1e9, datetime.timezone.utc).strftime(
+        "%H:%M:%S.%f") if ns else "never"
     for name, spec in sorted(inst.compose["services"].items()):
         for dep, how in sorted((spec.get("depends_on") or {}).items()):
             condition = how.get("condition", "service_started")
+            what, key = {"service_completed_successfully": ("finished with 0", "done"),
+                         "service_healthy": ("turned healthy", "healthy")}.get(condition, ("started", None))
             problems = []
-            for c in services.get(name, []):
-                start = parse_time(c["State"]["StartedAt"])
-                for d in services.get(dep, []):
-                    if condition == "service_completed_successfully":
-                        ready, what = parse_time(d["State"]["FinishedAt"]), "finished"
-                    else:
-                        ready, what = parse_time(d["State"]["StartedAt"]), "started"
+            for cname, c in sorted(by_service.get(name, [])):
+                start = min(c["starts"], default=None)
+                for dname, d in sorted(by_service.get(dep, [])):
+                    ready = d[key] if key else min(d["starts"], default=None)
                     if ready is None or start is None or start < ready:
-                        problems.append(f"{c['Name'].lstrip('/')} started {c['State']['StartedAt']}, "
-                                        f"but {d['Name'].lstrip('/')} {what} "
-                                        f"{d['State']['FinishedAt' if what == 'finished' else 'StartedAt']}")
+                        problems.append(f"{cname} first started {stamp(start)}, "
+                                        f"but {dname} {what} {stamp(ready)}")
             check(f"{inst.project}: {name} started after {dep} ({condition})",
-                  not problems and services.get(name) and services.get(dep),
-                  "\n".join(problems) or f"containers: {name} {len(services.get(name, []))}, "
-                  f"{dep} {len(services.get(dep, []))}")
+                  not problems and by_service.get(name) and by_service.get(dep),
+                  "\n".join(problems) or f"containers: {name} {len(by_service.get(name, []))}, "
+                  f"{dep} {len(by_service.get(dep, []))}")
 
 
 def resources(inst):
