@@ -20,11 +20,7 @@ const IMPLICIT_KEY_LIMIT: usize = 1000;
 /// prefixed with `# `). Line breaks in the comment become spaces.
 pub fn document(comment: &[String], value: &Value) -> String {
     let mut out = String::new();
-    for line in comment {
-        out.push_str("# ");
-        out.push_str(&one_line(line));
-        out.push('\n');
-    }
+    comment_lines(&mut out, comment);
     match value {
         Value::Mapping(m) if !m.is_empty() => mapping(&mut out, m, 0, false),
         Value::Sequence(s) if !s.is_empty() => sequence(&mut out, s, 0),
@@ -34,6 +30,48 @@ pub fn document(comment: &[String], value: &Value) -> String {
         }
     }
     out
+}
+
+/// [`document`] of the mapping `value`, whose entry `key` is written as
+/// `entries`: its own entries already made by [`entry`] at level 2, in order,
+/// so that the largest part of a document need never be a tree all at once.
+/// The entry stands where `key` stands in `value` (whose value there is not
+/// read); `entries` empty writes it as an empty mapping.
+pub fn document_with_entries(
+    comment: &[String],
+    value: &serde_yaml_ng::Mapping,
+    key: &str,
+    entries: impl IntoIterator<Item = String>,
+) -> String {
+    let mut out = String::new();
+    comment_lines(&mut out, comment);
+    let mut entries = Some(entries);
+    for (k, v) in value {
+        if k.as_str() == Some(key)
+            && let Some(entries) = entries.take()
+        {
+            write_key(&mut out, k);
+            out.push(':');
+            let start = out.len();
+            out.push('\n');
+            entries.into_iter().for_each(|e| out.push_str(&e));
+            if out.len() == start + 1 {
+                out.truncate(start);
+                out.push_str(" {}\n");
+            }
+        } else {
+            entry(&mut out, k, v, 0);
+        }
+    }
+    out
+}
+
+fn comment_lines(out: &mut String, comment: &[String]) {
+    for line in comment {
+        out.push_str("# ");
+        out.push_str(&one_line(line));
+        out.push('\n');
+    }
 }
 
 /// Text for a comment or a single line of another format: every character
@@ -95,23 +133,33 @@ fn value_after(out: &mut String, v: &Value, level: usize) {
 /// was already written (after `- `).
 fn mapping(out: &mut String, m: &serde_yaml_ng::Mapping, level: usize, continued: bool) {
     for (i, (k, v)) in m.iter().enumerate() {
-        if i > 0 || !continued {
-            indent(out, level);
+        if i == 0 && continued {
+            entry_here(out, k, v, level);
+        } else {
+            entry(out, k, v, level);
         }
-        // Written in place; a key past the limit (counted in characters
-        // only when its bytes are) is turned into an explicit one after.
-        let start = out.len();
-        write_key(out, k);
-        if out.len() - start > IMPLICIT_KEY_LIMIT
-            && out[start..].chars().count() > IMPLICIT_KEY_LIMIT
-        {
-            out.insert_str(start, "? ");
-            out.push('\n');
-            indent(out, level);
-        }
-        out.push(':');
-        value_after(out, v, level);
     }
+}
+
+/// One entry of a block mapping at `level`, as [`document`] writes it.
+pub fn entry(out: &mut String, k: &Value, v: &Value, level: usize) {
+    indent(out, level);
+    entry_here(out, k, v, level);
+}
+
+/// [`entry`] after its indentation.
+fn entry_here(out: &mut String, k: &Value, v: &Value, level: usize) {
+    // Written in place; a key past the limit (counted in characters only
+    // when its bytes are) is turned into an explicit one after.
+    let start = out.len();
+    write_key(out, k);
+    if out.len() - start > IMPLICIT_KEY_LIMIT && out[start..].chars().count() > IMPLICIT_KEY_LIMIT {
+        out.insert_str(start, "? ");
+        out.push('\n');
+        indent(out, level);
+    }
+    out.push(':');
+    value_after(out, v, level);
 }
 
 fn sequence(out: &mut String, s: &[Value], level: usize) {
@@ -323,6 +371,41 @@ mod tests {
             text,
             "# head line\nname: \"x\"\nlist:\n  - \"a\"\n  - k: 1\n    m:\n      ok: true\n  -\n    - \"nested\"\nempty: {}\nf: 2.0\n"
         );
+    }
+
+    #[test]
+    fn a_document_with_entries_made_apart_is_the_whole_document() {
+        let inner = |n: i64| map(&[("k", Value::Number(n.into())), ("on", Value::Null)]);
+        let whole = |entries: &[(&str, Value)]| {
+            map(&[
+                ("name", Value::String("x".into())),
+                ("services", map(entries)),
+                ("z", Value::Sequence(vec![Value::String("a".into())])),
+            ])
+        };
+        let entries = [
+            ("a", inner(1)),
+            ("b", Value::String("s".into())),
+            ("c", inner(2)),
+        ];
+        let apart = entries.iter().map(|(k, v)| {
+            let mut text = String::new();
+            entry(&mut text, &Value::String((*k).to_string()), v, 2);
+            text
+        });
+        let Value::Mapping(top) = whole(&[]) else {
+            unreachable!()
+        };
+        let comment = [String::from("c")];
+        assert_eq!(
+            document_with_entries(&comment, &top, "services", apart),
+            document(&comment, &whole(&entries))
+        );
+        assert_eq!(
+            document_with_entries(&comment, &top, "services", std::iter::empty()),
+            document(&comment, &whole(&[]))
+        );
+        assert!(document(&comment, &whole(&[])).contains("\nservices: {}\n"));
     }
 
     #[test]

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 #[derive(Serialize)]
 pub(super) struct ComposeFile {
     pub(super) name: String,
+    /// Empty: it keeps the key's place, and each service is written as soon
+    /// as it is made (`yaml::document_with_entries`).
     pub(super) services: BTreeMap<String, Yaml>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(super) networks: BTreeMap<String, Labelled>,
