@@ -578,6 +578,7 @@ fn refers_to(v: &Json, id: &str) -> bool {
                 || m.values().any(|x| refers_to(x, id))
         }
         Json::Array(a) => a.iter().any(|x| refers_to(x, id)),
+        Json::Shared(value) => refers_to(value, id),
         _ => false,
     }
 }

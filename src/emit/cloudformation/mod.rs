@@ -73,7 +73,8 @@ impl<'a> Template<'a> {
         self.plan.instance.is_ephemeral()
     }
 
-    /// `[{Key, Value}]` tags carried by every taggable resource.
+    /// `[{Key, Value}]` tags carried by every taggable resource: one list,
+    /// shared by all of them.
     pub fn tags(&self) -> Json {
         self.tags.clone()
     }
@@ -340,13 +341,13 @@ pub fn emit_into<T: Send>(
         task_secrets: BTreeMap::new(),
         placement: std::collections::HashMap::new(),
         errors: Vec::new(),
-        tags: Json::Array(
+        tags: Json::Shared(std::sync::Arc::new(Json::Array(
             plan.instance
                 .tags
                 .iter()
                 .map(|(k, v)| json!({"Key": format!("bomc:{k}"), "Value": tag_value(v)}))
                 .collect(),
-        ),
+        ))),
     };
     let in_order: Vec<&Workload> = plan
         .start_order

@@ -68,6 +68,7 @@ fn collect_refs<'a>(v: &'a Json, out: &mut BTreeSet<TargetRef<'a>>) {
             m.values().for_each(|x| collect_refs(x, out));
         }
         Json::Array(a) => a.iter().for_each(|x| collect_refs(x, out)),
+        Json::Shared(value) => collect_refs(value, out),
         _ => {}
     }
 }
@@ -111,6 +112,18 @@ fn replace(v: &mut Json, external: &BTreeMap<TargetRef<'_>, Json>) {
             m.values_mut().for_each(|x| replace(x, external));
         }
         Json::Array(a) => a.iter_mut().for_each(|x| replace(x, external)),
+        // Made this place's own only when a reference in it changes.
+        Json::Shared(value) => {
+            let changes = {
+                let mut refs = BTreeSet::new();
+                collect_refs(value, &mut refs);
+                refs.iter().any(|t| external.contains_key(t))
+            };
+            if changes {
+                v.unshare();
+                replace(v, external);
+            }
+        }
         _ => {}
     }
 }
@@ -160,6 +173,7 @@ fn pretty_len(value: PrettyValue) -> (usize, usize) {
                 a.iter().for_each(|x| walk(x, depth + 1, len, newlines));
             }
             Json::Object(m) => object(m, depth, len, newlines),
+            Json::Shared(value) => walk(value, depth, len, newlines),
         }
     }
     fn object(m: &Map, depth: usize, len: &mut usize, newlines: &mut usize) {
@@ -604,6 +618,42 @@ pub fn split(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A shared value is measured as the value it holds, and a reference in
+    /// it is replaced in the one place being rewritten, not in the others.
+    #[test]
+    fn shared_values_are_measured_and_rewritten_as_their_own() {
+        let shared = Json::Shared(std::sync::Arc::new(
+            json!([{"Key": "k", "Value": {"Ref": "Elsewhere"}}]),
+        ));
+        let own = shared.shown().clone();
+        let resource = |tags: &Json| json!({"Properties": {"Tags": (tags.clone())}});
+        let mut text = String::new();
+        crate::emit::json::write_pretty(&mut text, &resource(&own));
+        assert_eq!(
+            pretty_len(PrettyValue::Json(&resource(&shared))),
+            (text.len(), text.lines().count())
+        );
+        let mut refs = BTreeSet::new();
+        let held = resource(&shared);
+        collect_refs(&held, &mut refs);
+        assert_eq!(refs.into_iter().collect::<Vec<_>>(), [("Elsewhere", None)]);
+        let mut rewritten = resource(&shared);
+        let untouched = resource(&shared);
+        let external = BTreeMap::from([(("Elsewhere", None), json!({"Ref": "ElsewhereRef"}))]);
+        replace(&mut rewritten, &external);
+        assert_eq!(
+            rewritten,
+            json!({"Properties": {"Tags": [{"Key": "k", "Value": {"Ref": "ElsewhereRef"}}]}})
+        );
+        assert_eq!(untouched, resource(&own));
+        let mut unrelated = resource(&shared);
+        replace(
+            &mut unrelated,
+            &BTreeMap::from([(("Other", None), json!(1))]),
+        );
+        assert!(matches!(&unrelated["Properties"]["Tags"], Json::Shared(_)));
+    }
 
     /// The computed length is the writer's, byte for byte: stacks are
     /// packed by it, so a difference would move resources between stacks.
