@@ -70,7 +70,46 @@ fn compile_graph(
     diags: &mut Diagnostics,
 ) -> Option<(lower::plan::Plan, graph::Graph)> {
     let (landscape, graph) = evaluate_graph(program, options, diags)?;
-    let instance = lower::instance_name(&landscape);
+    lower_graph(&landscape, graph, settings, port_block, diags)
+}
+
+/// A landscape evaluated, with its graph, and not yet lowered: [`compile`]
+/// in two steps, so that the program's syntax trees, which lowering does not
+/// read, can be freed in between.
+pub struct Evaluated {
+    landscape: model::Landscape,
+    graph: graph::Graph,
+}
+
+/// [`compile`]'s first step.
+pub fn evaluate_for_build(
+    program: &Program,
+    options: &eval::Options,
+    diags: &mut Diagnostics,
+) -> Option<Evaluated> {
+    evaluate_graph(program, options, diags).map(|(landscape, graph)| Evaluated { landscape, graph })
+}
+
+impl Evaluated {
+    /// [`compile`]'s second step.
+    pub fn lower(
+        self,
+        settings: &BuildSettings,
+        port_block: &mut dyn FnMut(&str, &str) -> u32,
+        diags: &mut Diagnostics,
+    ) -> Option<lower::plan::Plan> {
+        lower_graph(&self.landscape, self.graph, settings, port_block, diags).map(|(plan, _)| plan)
+    }
+}
+
+fn lower_graph(
+    landscape: &model::Landscape,
+    graph: graph::Graph,
+    settings: &BuildSettings,
+    port_block: &mut dyn FnMut(&str, &str) -> u32,
+    diags: &mut Diagnostics,
+) -> Option<(lower::plan::Plan, graph::Graph)> {
+    let instance = lower::instance_name(landscape);
     let ctx = lower::Context {
         source: settings.source,
         source_dir: settings.source_dir,
@@ -78,7 +117,7 @@ fn compile_graph(
         port_block: port_block(&landscape.name, &instance),
         out: settings.out,
     };
-    match lower::lower(&landscape, &graph, &ctx) {
+    match lower::lower(landscape, &graph, &ctx) {
         Ok(plan) => Some((plan, graph)),
         Err(errors) => {
             errors.into_iter().for_each(|d| diags.push(d));
