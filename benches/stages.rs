@@ -125,7 +125,7 @@ fn emit_cloudformation(bencher: Bencher, n: usize) {
 fn emit_cloudformation_yaml(bencher: Bencher, n: usize) {
     let options = EmitOptions {
         cloudformation_yaml: true,
-        validate_only: false,
+        ..EmitOptions::default()
     };
     emit_bench(bencher, n, Target::Cloudformation, options);
 }

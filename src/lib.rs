@@ -151,7 +151,12 @@ pub fn build_into<T: Send>(
         targets.sort();
         targets.dedup();
     }
-    for target in &targets {
+    for (i, target) in targets.iter().enumerate() {
+        if i > 0
+            && let Some(hook) = options.between_targets
+        {
+            hook();
+        }
         match emit::emit_into(*target, plan, options, keep) {
             Ok(mut a) => artifacts.append(&mut a),
             Err(mut e) => errors.append(&mut e),

@@ -125,6 +125,13 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     let options = EmitOptions {
         cloudformation_yaml: args.cloudformation_yaml,
         validate_only: false,
+        // The allocator keeps what a target freed for reuse, but the next
+        // target's tree fits in little of it: at N = 10,000 the
+        // CloudFormation tree grew on top of about 100 MiB that compose had
+        // freed. Handing it back between targets takes the build's peak from
+        // 299 to 277 MiB there (38 instead of 42 MiB at 1,000), for about
+        // 3 % more page faults' time.
+        between_targets: Some(return_freed_pages),
     };
     let source = args.target.file.display().to_string();
     let source_dir = args
@@ -278,8 +285,9 @@ pub fn run(args: &BuildArgs) -> ExitCode {
 /// Hands the pages of everything freed so far back to the system. jemalloc
 /// keeps freed pages resident for reuse, and emission does not reuse all of
 /// the syntax trees' pages. At N = 1,000 the build's peak goes from
-/// 49–51 MB to 46–50 MB, with no change in wall time to measure: one call, at
-/// the one point where a sixth of what the build holds has just been freed.
+/// 49–51 MB to 46–50 MB, with no change in wall time to measure: called
+/// where a large part of what the build holds has just been freed (the
+/// syntax trees, the last target's trees).
 fn return_freed_pages() {
     // SAFETY: `arena.<i>.purge` is a void command of jemalloc's `mallctl`
     // (no value read or written, hence the null pointers and zero length);

@@ -42,6 +42,9 @@ pub struct EmitOptions {
     /// the diagnostics, not the files (no split into nested stacks, no
     /// rendering of the templates and the compose file).
     pub validate_only: bool,
+    /// Called between two targets: `bomc build` hands the pages of what the
+    /// first freed back to the system there.
+    pub between_targets: Option<fn()>,
 }
 
 /// Frees `value` on a thread of its own. The trees a large landscape's

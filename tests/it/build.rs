@@ -258,3 +258,39 @@ fn every_environment_is_built_unless_it_needs_parameters() {
         run.stdout
     );
 }
+
+static KEPT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static HOOK_SAW: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+
+fn between_targets() {
+    let kept = KEPT.load(std::sync::atomic::Ordering::SeqCst);
+    HOOK_SAW.lock().expect("not poisoned").push(kept);
+}
+
+/// `bomc build` hands freed pages back between targets: the hook runs once
+/// between each two targets, after the first target's files were kept and
+/// never before it, and the files are the same as without it.
+#[test]
+fn the_hook_between_targets_runs_once_between_each_two() {
+    use bomc::emit::{EmitOptions, Target};
+    let source = std::fs::read_to_string(root().join("examples/books.bom")).expect("example");
+    let plan = crate::injection::plan_of(&source);
+    let targets = [Target::Compose, Target::Cloudformation, Target::Dockerfile];
+    let options = EmitOptions {
+        between_targets: Some(between_targets),
+        ..EmitOptions::default()
+    };
+    let keep = |a: bomc::emit::Artifact| {
+        KEPT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(a)
+    };
+    let with = bomc::build_into(&plan, &targets, &options, &keep).expect("builds");
+    let saw = HOOK_SAW.lock().expect("not poisoned").clone();
+    assert_eq!(saw.len(), targets.len() - 1, "{saw:?}");
+    assert!(
+        saw[0] >= 1 && saw[0] < saw[1] && saw[1] < with.len(),
+        "{saw:?}"
+    );
+    let without = bomc::build(&plan, &targets, &EmitOptions::default()).expect("builds");
+    assert_eq!(with, without);
+}
