@@ -253,8 +253,12 @@ pub fn emit(plan: &Plan, options: &super::EmitOptions) -> Result<Vec<Artifact>, 
     top.iter_mut()
         .filter(|(k, _)| k.as_str() != Some("services"))
         .for_each(|(_, v)| escape_dollars(v));
-    let contents =
-        super::yaml::document_with_entries(&header(plan), top, "services", services.into_values());
+    let contents = super::yaml::document_with_entries(
+        &header(plan),
+        top,
+        "services",
+        services.into_values().collect(),
+    );
     super::free_in_background((file, doc));
     Ok(vec![Artifact {
         path: PATH.to_string(),

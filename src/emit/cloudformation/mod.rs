@@ -640,7 +640,10 @@ fn render(
             contents: super::yaml::document(std::slice::from_ref(&plan.instance.header), &value),
         })
     } else {
-        let mut json = String::new();
+        // Room for the largest template CloudFormation takes, reserved, not
+        // touched: a text grown by doubling copies itself and faults in
+        // new pages at each step (a tenth of a large build's page faults).
+        let mut json = String::with_capacity(split::BODY_QUOTA);
         super::json::write_pretty_object(&mut json, template);
         json.push('\n');
         Ok(Artifact {
