@@ -195,13 +195,22 @@ pub fn emit(plan: &Plan, options: &super::EmitOptions) -> Result<Vec<Artifact>, 
             .iter()
             .map(|w| (w.name.as_str(), w))
             .collect(),
-        networks: networks(plan),
-        labels: plan
-            .instance
-            .labels
-            .iter()
-            .map(|(k, v)| (format!("org.bomc.{k}"), v.clone()))
-            .collect(),
+        // Only what is written needs the networks and the labels; `check`
+        // looks for what compose would refuse, in the services' own values.
+        networks: if options.validate_only {
+            BTreeMap::new()
+        } else {
+            networks(plan)
+        },
+        labels: if options.validate_only {
+            BTreeMap::new()
+        } else {
+            plan.instance
+                .labels
+                .iter()
+                .map(|(k, v)| (format!("org.bomc.{k}"), v.clone()))
+                .collect()
+        },
         validate_only: options.validate_only,
     };
     let mut errors = Vec::new();
