@@ -306,34 +306,13 @@ fn secrets_are_references_never_values() {
 /// resources at most), and enough databases that the first stack, which holds
 /// them, would export 250 outputs (200 allowed) if its outputs were not bounded.
 fn large_landscape(services: usize) -> String {
-    use std::fmt::Write as _;
-    let dbs = services / 12;
-    let mut text =
-        String::from("import \"postgres\"\nimport \"load_balancer\"\n\nlandscape big {\n");
-    for d in 0..dbs {
-        let _ = writeln!(
-            text,
-            "  postgres db{d} {{\n    database = \"db{d}\"\n    password = secret(\"big/db{d}\")\n  }}"
-        );
-    }
-    for s in 0..services {
-        let db = s % dbs;
-        let upstream = if s > 0 {
-            format!("\n      UPSTREAM = \"http://${{svc{}.host}}:8080\"", s - 1)
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            text,
-            "  service svc{s} {{\n    image = \"ghcr.io/big/svc:1.0.{s}\"\n    ports {{ http = 8080 }}\n    health {{ command = [\"CMD\", \"/svc\", \"--check\"] }}\n    env {{\n      DB = \"postgres://${{db{db}.host}}:${{db{db}.ports.postgres}}/db{db}\"\n      DB_PASSWORD = db{db}.password{upstream}\n    }}\n  }}"
-        );
-    }
-    text.push_str("  load_balancer lb {\n    domain = \"big.example.com\"\n    routes {\n");
-    for s in (0..services).step_by(4) {
-        let _ = writeln!(text, "      \"/svc{s}\" = svc{s}.ports.http");
-    }
-    text.push_str("    }\n  }\n}\n\nenvironment production {}\n");
-    text
+    crate::large_landscape(&crate::Large {
+        services,
+        databases: services / 12,
+        route_every: 4,
+        upstream: true,
+        first_database: "db0",
+    })
 }
 
 /// Builds `source`'s production environment for CloudFormation alone into

@@ -770,37 +770,16 @@ fn every_example_compared_with_itself_is_unchanged() {
     }
 }
 
-/// 1,000 services, 20 databases, a load balancer with 40 routes (as in
-/// build_cloudformation.rs): big enough for nested stacks.
+/// 1,000 services, 20 databases, a load balancer with 40 routes: big enough
+/// for nested stacks; the first database's name is `database`.
 fn large_landscape(services: usize, database: &str) -> String {
-    use std::fmt::Write as _;
-    let dbs = services / 50;
-    let mut text =
-        String::from("import \"postgres\"\nimport \"load_balancer\"\n\nlandscape big {\n");
-    for d in 0..dbs {
-        let name = if d == 0 {
-            database.to_string()
-        } else {
-            format!("db{d}")
-        };
-        let _ = writeln!(
-            text,
-            "  postgres db{d} {{\n    database = \"{name}\"\n    password = secret(\"big/db{d}\")\n  }}"
-        );
-    }
-    for s in 0..services {
-        let db = s % dbs;
-        let _ = writeln!(
-            text,
-            "  service svc{s} {{\n    image = \"ghcr.io/big/svc:1.0.{s}\"\n    ports {{ http = 8080 }}\n    health {{ command = [\"CMD\", \"/svc\", \"--check\"] }}\n    env {{\n      DB = \"postgres://${{db{db}.host}}:${{db{db}.ports.postgres}}/db{db}\"\n      DB_PASSWORD = db{db}.password\n    }}\n  }}"
-        );
-    }
-    text.push_str("  load_balancer lb {\n    domain = \"big.example.com\"\n    routes {\n");
-    for s in (0..services).step_by(25) {
-        let _ = writeln!(text, "      \"/svc{s}\" = svc{s}.ports.http");
-    }
-    text.push_str("    }\n  }\n}\n\nenvironment production {}\n");
-    text
+    crate::large_landscape(&crate::Large {
+        services,
+        databases: services / 50,
+        route_every: 25,
+        upstream: false,
+        first_database: database,
+    })
 }
 
 #[test]

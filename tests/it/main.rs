@@ -215,6 +215,58 @@ pub fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// The shape of a large landscape ([`large_landscape`]).
+pub struct Large<'a> {
+    pub services: usize,
+    /// PostgreSQL databases; service `s` uses database `s % databases`.
+    pub databases: usize,
+    /// The load balancer routes to every `route_every`-th service.
+    pub route_every: usize,
+    /// Each service but the first also names the one before it (`UPSTREAM`).
+    pub upstream: bool,
+    /// The first database's `database` setting (the others are `db<d>`).
+    pub first_database: &'a str,
+}
+
+/// `services` services with a health check, each reading its database's
+/// address and password; the databases; a load balancer; one persistent
+/// environment: what the CloudFormation split and `bomc diff` are tested on
+/// at scale.
+pub fn large_landscape(shape: &Large) -> String {
+    use std::fmt::Write as _;
+    let mut text =
+        String::from("import \"postgres\"\nimport \"load_balancer\"\n\nlandscape big {\n");
+    for d in 0..shape.databases {
+        let name = if d == 0 {
+            shape.first_database.to_string()
+        } else {
+            format!("db{d}")
+        };
+        let _ = writeln!(
+            text,
+            "  postgres db{d} {{\n    database = \"{name}\"\n    password = secret(\"big/db{d}\")\n  }}"
+        );
+    }
+    for s in 0..shape.services {
+        let db = s % shape.databases;
+        let upstream = if shape.upstream && s > 0 {
+            format!("\n      UPSTREAM = \"http://${{svc{}.host}}:8080\"", s - 1)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            text,
+            "  service svc{s} {{\n    image = \"ghcr.io/big/svc:1.0.{s}\"\n    ports {{ http = 8080 }}\n    health {{ command = [\"CMD\", \"/svc\", \"--check\"] }}\n    env {{\n      DB = \"postgres://${{db{db}.host}}:${{db{db}.ports.postgres}}/db{db}\"\n      DB_PASSWORD = db{db}.password{upstream}\n    }}\n  }}"
+        );
+    }
+    text.push_str("  load_balancer lb {\n    domain = \"big.example.com\"\n    routes {\n");
+    for s in (0..shape.services).step_by(shape.route_every) {
+        let _ = writeln!(text, "      \"/svc{s}\" = svc{s}.ports.http");
+    }
+    text.push_str("    }\n  }\n}\n\nenvironment production {}\n");
+    text
+}
+
 /// Asserts cfn-lint reports nothing on `file`.
 pub fn assert_cfn_lint_clean(file: &Path) {
     assert_cfn_lint_clean_all(&[file]);
