@@ -203,6 +203,9 @@ pub struct Workload {
     pub compose_overrides: Option<Value>,
     /// The raw `cloudformation { }` resources (logical id → resource).
     pub cloudformation_resources: BTreeMap<String, Value>,
+    /// Where each raw resource is written (logical id → its entry).
+    #[serde(skip)]
+    pub cloudformation_spans: BTreeMap<String, Span>,
     #[serde(skip)]
     pub span: Span,
     #[serde(skip)]

@@ -353,6 +353,10 @@ impl Lowering<'_> {
             .and_then(Value::as_map)
             .cloned()
             .unwrap_or_default();
+        let cloudformation_spans = cloudformation_resources
+            .keys()
+            .map(|id| (id.clone(), entry_span(c, "cloudformation", id)))
+            .collect();
         let endpoints = endpoints(managed, &role, &ports);
         let run_timeout_s = (role == Role::Job).then_some(JOB_TIMEOUT_S);
         Workload {
@@ -400,6 +404,7 @@ impl Lowering<'_> {
             labels,
             compose_overrides: c.settings.get("compose").cloned(),
             cloudformation_resources,
+            cloudformation_spans,
             span: c.span,
             name_span: c.name_span,
         }

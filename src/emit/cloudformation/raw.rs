@@ -31,6 +31,11 @@ fn to_json(t: &Template, value: &Value) -> Json {
 
 pub(crate) fn resources(t: &mut Template, w: &Workload) {
     for (id, resource) in &w.cloudformation_resources {
+        let span = w
+            .cloudformation_spans
+            .get(id)
+            .copied()
+            .unwrap_or(w.name_span);
         let valid =
             !id.is_empty() && id.len() <= 255 && id.chars().all(|c| c.is_ascii_alphanumeric());
         if !valid || t.resources.contains_key(id) {
@@ -43,7 +48,7 @@ pub(crate) fn resources(t: &mut Template, w: &Workload) {
                         format!("`{id}` of `{}` is not a CloudFormation logical id", w.name)
                     },
                 )
-                .label(w.name_span, "in its `cloudformation` block")
+                .label(span, if valid { "bomc emits a resource with this id" } else { "not a logical id" })
                 .help("logical ids are letters and digits, unique in the template: choose another name (bomc's start with the component's `PascalCase` name)"),
             );
             continue;
@@ -55,7 +60,7 @@ pub(crate) fn resources(t: &mut Template, w: &Workload) {
                     ErrorCode::MissingSetting,
                     format!("resource `{id}` of `{}` has no `Type`", w.name),
                 )
-                .label(w.name_span, "in its `cloudformation` block")
+                .label(span, "no `Type` in this resource")
                 .help("give every raw resource its type, e.g. `Type = \"AWS::SNS::Topic\"`"),
             );
             continue;
