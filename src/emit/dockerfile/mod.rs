@@ -207,11 +207,14 @@ struct View {
     command: Option<String>,
 }
 
-/// The templates, compiled once per process: compiling them was four fifths
-/// of emitting a landscape's Dockerfiles, and `check` emits every environment.
-fn registry() -> &'static Handlebars<'static> {
-    static REGISTRY: std::sync::OnceLock<Handlebars<'static>> = std::sync::OnceLock::new();
-    REGISTRY.get_or_init(|| {
+/// The partials, and each template as it is first asked for: compiled once
+/// per process. Compiling every template was four fifths of emitting a
+/// landscape's Dockerfiles, and `check` emits every environment; a landscape
+/// uses one or two of the templates.
+fn render(template: &str, view: &View) -> Result<String, handlebars::RenderError> {
+    static REGISTRY: std::sync::OnceLock<std::sync::Mutex<Handlebars<'static>>> =
+        std::sync::OnceLock::new();
+    let registry = REGISTRY.get_or_init(|| {
         let mut hb = Handlebars::new();
         hb.set_strict_mode(true);
         hb.set_prevent_indent(true);
@@ -221,12 +224,19 @@ fn registry() -> &'static Handlebars<'static> {
             hb.register_partial(name, *text)
                 .expect("embedded partials parse (checked by a unit test)");
         }
-        for (name, text) in TEMPLATES {
-            hb.register_template_string(name, *text)
-                .expect("embedded templates parse (checked by a unit test)");
-        }
-        hb
-    })
+        std::sync::Mutex::new(hb)
+    });
+    // A panic elsewhere while the lock was held leaves the registry whole.
+    let mut hb = registry
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !hb.has_template(template)
+        && let Some((name, text)) = TEMPLATES.iter().find(|(n, _)| *n == template)
+    {
+        hb.register_template_string(name, *text)
+            .expect("embedded templates parse (checked by a unit test)");
+    }
+    hb.render(template, view)
 }
 
 /// The Dockerfiles of every image the plan builds, and `images/build.sh`.
@@ -234,7 +244,6 @@ pub fn emit(plan: &Plan) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
     if plan.images.is_empty() {
         return Ok(Vec::new());
     }
-    let hb = registry();
     let mut diags = Vec::new();
     let mut artifacts = Vec::new();
     // The project's own Dockerfiles are built as they are (build.sh).
@@ -250,7 +259,7 @@ pub fn emit(plan: &Plan) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
             .as_deref()
             .filter(|t| TEMPLATES.iter().any(|(n, _)| n == t))
             .unwrap_or("base");
-        match hb.render(template, &view) {
+        match render(template, &view) {
             Ok(text) => artifacts.push(Artifact {
                 path: format!("images/{}/Dockerfile", image.name),
                 contents: tidy(&text),
@@ -843,9 +852,12 @@ mod tests {
 
     #[test]
     fn templates_parse() {
-        let hb = registry();
-        for (name, _) in TEMPLATES {
-            assert!(hb.has_template(name), "{name}");
+        let mut hb = Handlebars::new();
+        for (name, text) in PARTIALS {
+            assert!(hb.register_partial(name, *text).is_ok(), "{name}");
+        }
+        for (name, text) in TEMPLATES {
+            assert!(hb.register_template_string(name, *text).is_ok(), "{name}");
         }
     }
 
