@@ -257,7 +257,13 @@ pub fn split(
     // that other units, the shared resources or the template's outputs use)
     // is counted first: a stack's outputs are bounded as its parameters are.
     // Each stack's resource ids, and what its resources refer to.
-    let (stacks, stack_refs): (Vec<Vec<&str>>, Vec<Vec<Target>>) = {
+    // Each resource's unit, borrowed from the units.
+    let unit_of: std::collections::HashMap<&str, usize> = units
+        .iter()
+        .enumerate()
+        .flat_map(|(u, unit)| unit.ids.iter().map(move |id| (id.as_str(), u)))
+        .collect();
+    let (stacks, stack_refs, stack_of_unit): (Vec<Vec<&str>>, Vec<Vec<Target>>, Vec<usize>) = {
         // What each unit refers to and how large it is: read-only walks over
         // every resource, a third of the split, on two cores.
         let (unit_refs, unit_sizes): (Vec<BTreeSet<TargetRef>>, Vec<usize>) =
@@ -272,11 +278,6 @@ pub fn split(
             })
             .into_iter()
             .unzip();
-        let unit_of: std::collections::HashMap<&str, usize> = units
-            .iter()
-            .enumerate()
-            .flat_map(|(u, unit)| unit.ids.iter().map(move |id| (id.as_str(), u)))
-            .collect();
         let mut exported: Vec<BTreeSet<TargetRef>> = vec![BTreeSet::new(); units.len()];
         let mut outputs_of = vec![0usize; units.len()];
         for (u, refs) in unit_refs.iter().enumerate() {
@@ -373,16 +374,16 @@ pub fn split(
                 refs.into_iter().map(owned).collect()
             })
             .collect();
-        (stacks, stack_refs)
+        let mut stack_of_unit = vec![0; units.len()];
+        for (i, units) in stack_units.iter().enumerate() {
+            units.iter().for_each(|&u| stack_of_unit[u] = i);
+        }
+        (stacks, stack_refs, stack_of_unit)
     };
 
     let stack_id = |i: usize| format!("Stack{:02}", i + 1);
-    // Each resource's stack, borrowed from the units: no copy of an id.
-    let owner: std::collections::HashMap<&str, usize> = stacks
-        .iter()
-        .enumerate()
-        .flat_map(|(i, ids)| ids.iter().map(move |id| (*id, i)))
-        .collect();
+    // Each resource's stack: its unit's.
+    let stack_of = |id: &str| unit_of.get(id).map(|&u| stack_of_unit[u]);
     let mut child_outputs: Vec<Map> = vec![Map::new(); stacks.len()];
     let mut child_params: Vec<Map> = vec![Map::new(); stacks.len()];
     let mut stack_params: Vec<Map> = vec![Map::new(); stacks.len()];
@@ -404,7 +405,7 @@ pub fn split(
             let name = param_name(target);
             let (definition, value) = if let Some(p) = parameters.get(&target.0) {
                 (p.clone(), pass_parameter(&target.0, p))
-            } else if let Some(&o) = owner.get(target.0.as_str()) {
+            } else if let Some(o) = stack_of(&target.0) {
                 let out_name = name.clone();
                 let expr = match &target.1 {
                     None => json!({"Ref": &target.0}),
@@ -438,10 +439,10 @@ pub fn split(
             if let Some(Json::Array(deps)) = r.get("DependsOn").cloned() {
                 let (inside, outside): (Vec<Json>, Vec<Json>) = deps
                     .into_iter()
-                    .partition(|d| d.as_str().is_some_and(|d| owner.get(d) == Some(&i)));
+                    .partition(|d| d.as_str().is_some_and(|d| stack_of(d) == Some(i)));
                 for d in outside.iter().filter_map(Json::as_str) {
-                    match owner.get(d) {
-                        Some(&o) if o != i => {
+                    match stack_of(d) {
+                        Some(o) if o != i => {
                             stack_depends[i].insert(stack_id(o));
                         }
                         Some(_) => {}
@@ -467,8 +468,8 @@ pub fn split(
     for (name, output) in outputs {
         let mut refs = BTreeSet::new();
         collect_refs(&output, &mut refs);
-        match refs.iter().find_map(|t| owner.get(t.0)) {
-            Some(&o) => {
+        match refs.iter().find_map(|t| stack_of(t.0)) {
+            Some(o) => {
                 child_outputs[o].insert(name, output);
             }
             None => {
@@ -485,7 +486,7 @@ pub fn split(
         let refs: Vec<Target> = refs.into_iter().map(owned).collect();
         let mut external: BTreeMap<TargetRef, Json> = BTreeMap::new();
         for target in &refs {
-            if let Some(&o) = owner.get(target.0.as_str()) {
+            if let Some(o) = stack_of(&target.0) {
                 let name = param_name(target);
                 let expr = match &target.1 {
                     None => json!({"Ref": &target.0}),
@@ -503,12 +504,7 @@ pub fn split(
             let mapped: BTreeSet<String> = deps
                 .iter()
                 .filter_map(Json::as_str)
-                .map(|d| {
-                    owner
-                        .get(d)
-                        .map(|&o| stack_id(o))
-                        .unwrap_or_else(|| d.to_string())
-                })
+                .map(|d| stack_of(d).map(stack_id).unwrap_or_else(|| d.to_string()))
                 .collect();
             if let Some(obj) = r.as_object_mut() {
                 obj.insert(
