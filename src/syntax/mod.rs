@@ -3,6 +3,7 @@
 //! rewrite text.
 
 pub mod ast;
+mod halves;
 mod parser;
 pub mod tree;
 

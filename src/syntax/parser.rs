@@ -2,6 +2,7 @@
 //! with the position pest reports and a help line naming what was expected.
 
 use super::ast::*;
+use super::halves::{Half, survey, without};
 use crate::diag::{Diagnostic, Diagnostics, ErrorCode};
 use crate::source::{FileId, Span, Spanned};
 use pest::Parser as _;
@@ -18,13 +19,28 @@ const MAX_DEPTH: usize = 64;
 
 /// Parses one file. On a syntax error the file yields no AST and one diagnostic.
 pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> Option<File> {
-    if let Some(offset) = too_deep(text) {
+    let survey = survey(text, MAX_DEPTH);
+    if let Some(offset) = survey.too_deep {
         diags.push(too_deep_diagnostic(file, offset));
         return None;
     }
+    if let Some(half) = survey.half
+        && let Some(parsed) = parse_in_halves(file, text, half)
+    {
+        return Some(parsed);
+    }
+    parse_whole(file, text, diags)
+}
+
+/// `text` parsed in one piece, on this thread.
+fn parse_whole(file: FileId, text: &str, diags: &mut Diagnostics) -> Option<File> {
     match BomParser::parse(Rule::file, text) {
         Ok(mut pairs) => {
-            let mut builder = Builder { file, diags };
+            let mut builder = Builder {
+                file,
+                diags,
+                base: 0,
+            };
             let root = pairs.next()?;
             Some(builder.file(root))
         }
@@ -33,6 +49,57 @@ pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> Option<File> 
             None
         }
     }
+}
+
+/// What one half of a file parses to.
+enum Parsed {
+    File(File),
+    Members(Vec<Member>),
+}
+
+/// `text` parsed as two halves on two cores (see [`super::halves`]): `None`
+/// where either half does not parse cleanly, and the file is then parsed
+/// whole, for the same diagnostics as ever.
+fn parse_in_halves(file: FileId, text: &str, half: Half) -> Option<File> {
+    let first = without(text, half);
+    let second = &text[half.start..half.end];
+    let parse_half = |&which: &usize| -> Option<Parsed> {
+        let mut diags = Diagnostics::default();
+        let parsed = if which == 0 {
+            let root = BomParser::parse(Rule::file, &first).ok()?.next()?;
+            let mut builder = Builder {
+                file,
+                diags: &mut diags,
+                base: 0,
+            };
+            Parsed::File(builder.file(root))
+        } else {
+            let root = BomParser::parse(Rule::members, second).ok()?.next()?;
+            let mut builder = Builder {
+                file,
+                diags: &mut diags,
+                base: half.start,
+            };
+            Parsed::Members(
+                root.into_inner()
+                    .filter_map(|m| builder.member(m))
+                    .collect(),
+            )
+        };
+        diags.is_empty().then_some(parsed)
+    };
+    let mut halves = crate::parallel::on_two_cores(&[0, 1], parse_half).into_iter();
+    let (Some(Some(Parsed::File(mut parsed))), Some(Some(Parsed::Members(rest)))) =
+        (halves.next(), halves.next())
+    else {
+        return None;
+    };
+    let body = parsed
+        .definitions
+        .iter_mut()
+        .find(|d| usize::try_from(d.body.span.start).ok() == Some(half.open))?;
+    body.body.members.extend(rest);
+    Some(parsed)
 }
 
 /// The diagnostic for input nested deeper than [`MAX_DEPTH`].
@@ -48,41 +115,7 @@ pub(super) fn too_deep_diagnostic(file: FileId, offset: usize) -> Diagnostic {
 /// pest is not asked to parse such input at all, so this count is what keeps
 /// the parser's recursion off the end of the stack: it must not undercount.
 pub(super) fn too_deep(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut depth = 0usize;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                // A string ends at its closing quote, or where the grammar
-                // refuses it: at a line break.
-                i += 1;
-                while i < bytes.len() && !matches!(bytes[i], b'"' | b'\n') {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = text[i + 2..]
-                    .find("*/")
-                    .map_or(bytes.len(), |end| i + 2 + end + 1);
-            }
-            b'{' | b'[' | b'(' | b'<' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Some(i);
-                }
-            }
-            b'}' | b']' | b')' | b'>' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        i += 1;
-    }
-    None
+    survey(text, MAX_DEPTH).too_deep
 }
 
 fn rule_name(rule: &Rule) -> Option<&'static str> {
@@ -245,12 +278,14 @@ fn unclosed_string(before: &str) -> bool {
 struct Builder<'d> {
     file: FileId,
     diags: &'d mut Diagnostics,
+    /// Where the text pest reads starts in the file.
+    base: usize,
 }
 
 impl Builder<'_> {
     fn span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, s.start(), s.end())
+        Span::new(self.file, self.base + s.start(), self.base + s.end())
     }
 
     fn ident(&self, pair: Pair<Rule>) -> Ident {
@@ -715,6 +750,76 @@ mod tests {
             format!("landscape x {{\n // {quiet}\n /* {quiet} */ a = 1 }}"),
         ] {
             assert_eq!(too_deep(&text), None, "{text}");
+        }
+    }
+
+    /// A landscape large enough to be parsed in halves, its services written
+    /// in several shapes.
+    fn large() -> String {
+        let mut text =
+            String::from("import \"postgres\"\n\nlandscape big {\n  let shared = { A = \"a\" }\n");
+        for i in 0..1_500 {
+            text.push_str(&format!(
+                "  /// Service {i}, with a `{{`.\n  service svc{i} {{\n    image = \"nginx:1.27\"\n    ports {{ http = {port} }}\n    env = merge(shared, {{ URL = \"http://${{svc0.host}}:8080/{i}\" }}) // }}\n  }}\n  \"/route{i}\" = [1, 2.5, 30s, 1GiB, true, null] /* {{ */\n",
+                port = 8000 + i
+            ));
+        }
+        text.push_str("}\n\nenvironment production {\n  svc0.replicas = 2\n}\n");
+        text
+    }
+
+    /// `text` parsed both ways, with what each reported.
+    fn both_ways(text: &str) -> [String; 2] {
+        let (mut in_halves, mut whole) = (Diagnostics::default(), Diagnostics::default());
+        let halves = parse(FileId(0), text, &mut in_halves);
+        let one = parse_whole(FileId(0), text, &mut whole);
+        [
+            format!("{halves:?} {:?}", in_halves.as_slice()),
+            format!("{one:?} {:?}", whole.as_slice()),
+        ]
+    }
+
+    /// The two halves give what one piece gives: the same tree, every span
+    /// the file's.
+    #[test]
+    fn a_file_parsed_in_halves_is_the_file_parsed_whole() {
+        let text = large();
+        let half = survey(&text, MAX_DEPTH).half.expect("large enough to cut");
+        let parsed = parse_in_halves(FileId(0), &text, half).expect("the cut holds");
+        assert_eq!(parsed.definitions[0].body.members.len(), 1 + 1_500 * 2);
+        let [halves, whole] = both_ways(&text);
+        assert_eq!(halves, whole);
+    }
+
+    /// Where the cut falls inside a setting continued on the next line, the
+    /// file is parsed whole, to the same tree; and a syntax error in the
+    /// second half is the one a whole parse reports.
+    #[test]
+    fn where_the_cut_does_not_hold_the_file_is_parsed_whole() {
+        let text = large();
+        let cut = survey(&text, MAX_DEPTH)
+            .half
+            .expect("large enough to cut")
+            .start;
+        for (inserted, holds) in [
+            ("  continued =\n", false),
+            ("  continued\n", false),
+            ("  broken = = 1\n", false),
+            ("  \"split\" = f(\n1)\n", true),
+        ] {
+            let text = format!("{}{inserted}{}", &text[..cut], &text[cut..]);
+            let half = survey(&text, MAX_DEPTH).half.expect("large enough to cut");
+            assert!(
+                (cut..=cut + inserted.len()).contains(&half.start),
+                "{inserted:?}"
+            );
+            assert_eq!(
+                parse_in_halves(FileId(0), &text, half).is_some(),
+                holds,
+                "{inserted:?}"
+            );
+            let [halves, whole] = both_ways(&text);
+            assert_eq!(halves, whole, "{inserted:?}");
         }
     }
 
