@@ -280,3 +280,20 @@ fn local_modules_and_included_landscapes_resolve() {
         "{names:?}"
     );
 }
+
+/// The allocator options compiled into the binary (`main.rs`) reach
+/// jemalloc: the symbol they are exported under must be the one it reads,
+/// or they would be dropped without a word. jemalloc prints its options at
+/// exit when asked to through its environment variable.
+#[test]
+fn the_allocator_reads_the_options_compiled_in() {
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_bomc"))
+        .current_dir(root())
+        .args(["check", "examples/books.bom"])
+        .env("_RJEM_MALLOC_CONF", "stats_print:true")
+        .output()
+        .expect("bomc runs");
+    assert!(run.status.success());
+    let stats = String::from_utf8_lossy(&run.stderr);
+    assert!(stats.contains("opt.thp: \"always\""), "{stats}");
+}
