@@ -970,10 +970,13 @@ impl<'p> Evaluator<'p> {
         {
             self.image(image, id, diags);
         }
-        let inst = &self.instances[i];
         if diags.len() > before {
             return None;
         }
+        // Every setting is evaluated now, so nothing records a reference
+        // from this instance again: its list moves to the component.
+        let references = std::mem::take(&mut self.instances[i].references);
+        let inst = &self.instances[i];
         let environment = self.environment_scope;
         let set_by_environment = inst
             .sources
@@ -1000,7 +1003,11 @@ impl<'p> Evaluator<'p> {
                     if let Member::Assign(a) = m
                         && let [key] = a.path.as_slice()
                     {
-                        setting_spans.insert(format!("{k}.{}", key.node), a.span);
+                        let mut entry = String::with_capacity(k.len() + 1 + key.node.len());
+                        entry.push_str(k);
+                        entry.push('.');
+                        entry.push_str(&key.node);
+                        setting_spans.insert(entry, a.span);
                     }
                 }
             }
@@ -1011,7 +1018,7 @@ impl<'p> Evaluator<'p> {
             docs: inst.docs.clone(),
             settings,
             params,
-            references: inst.references.clone(),
+            references,
             set_by_environment,
             sized_down: inst.sized_down.clone(),
             setting_spans,

@@ -20,15 +20,26 @@ use std::collections::BTreeMap;
 pub(super) fn strip_nulls(value: Value) -> Option<Value> {
     match value {
         Value::Null => None,
-        Value::Map(map) => Some(Value::Map(
-            map.into_iter()
-                .filter_map(|(k, v)| strip_nulls(v).map(|v| (k, v)))
-                .collect(),
-        )),
-        Value::List(items) => Some(Value::List(
-            items.into_iter().filter_map(strip_nulls).collect(),
-        )),
-        other => Some(other),
+        mut other => {
+            strip_nulls_inside(&mut other);
+            Some(other)
+        }
+    }
+}
+
+/// [`strip_nulls`] in place: most values hold no `null`, and rebuilding
+/// every map of every setting to find out cost a percent of `check`.
+fn strip_nulls_inside(value: &mut Value) {
+    match value {
+        Value::Map(map) => {
+            map.retain(|_, v| !matches!(v, Value::Null));
+            map.values_mut().for_each(strip_nulls_inside);
+        }
+        Value::List(items) => {
+            items.retain(|v| !matches!(v, Value::Null));
+            items.iter_mut().for_each(strip_nulls_inside);
+        }
+        _ => {}
     }
 }
 
@@ -364,5 +375,49 @@ impl<'p> Evaluator<'p> {
             _ => Value::String(format!("{component}.{}", attr.node)),
         };
         Some(placeholder)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_nulls;
+    use crate::model::Value;
+    use std::collections::BTreeMap;
+
+    /// `null` goes at every depth, in maps and in lists; empty maps and lists
+    /// stay, and so does everything else.
+    #[test]
+    fn nulls_go_at_every_depth() {
+        let map = |entries: Vec<(&str, Value)>| {
+            Value::Map(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect::<BTreeMap<_, _>>(),
+            )
+        };
+        let written = map(vec![
+            ("a", Value::Null),
+            ("b", Value::Int(1)),
+            (
+                "c",
+                map(vec![
+                    ("d", Value::Null),
+                    (
+                        "e",
+                        Value::List(vec![Value::Null, map(vec![("f", Value::Null)])]),
+                    ),
+                ]),
+            ),
+            ("g", Value::List(vec![])),
+        ]);
+        let expected = map(vec![
+            ("b", Value::Int(1)),
+            ("c", map(vec![("e", Value::List(vec![map(vec![])]))])),
+            ("g", Value::List(vec![])),
+        ]);
+        assert_eq!(strip_nulls(written), Some(expected));
+        assert_eq!(strip_nulls(Value::Null), None);
+        assert_eq!(strip_nulls(Value::Bool(false)), Some(Value::Bool(false)));
     }
 }
