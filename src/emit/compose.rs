@@ -71,6 +71,10 @@ struct Emit<'a> {
     /// Only the diagnostics are wanted (`bomc check`): no service is
     /// serialized.
     validate_only: bool,
+    /// The build of each image of the plan, in its order: worked out once,
+    /// not for each of the services that run it (it reads the working
+    /// directory).
+    builds: Vec<spec::Build>,
 }
 
 impl Emit<'_> {
@@ -212,6 +216,15 @@ pub fn emit(plan: &Plan, options: &super::EmitOptions) -> Result<Vec<Artifact>, 
                 .collect()
         },
         validate_only: options.validate_only,
+        builds: Vec::new(),
+    };
+    let emit = Emit {
+        builds: plan
+            .images
+            .iter()
+            .map(|i| service::build(&emit, i))
+            .collect(),
+        ..emit
     };
     let mut errors = Vec::new();
     let mut file = ComposeFile {

@@ -712,17 +712,15 @@ impl<'p> Evaluator<'p> {
         diags: &mut Diagnostics,
     ) -> Option<Value> {
         let inst = &self.instances[i];
-        let (key, _) = inst
-            .params
-            .get_key_value(name)
-            .map(|(k, v)| (*k, v.1))
-            .or_else(|| {
-                SERVICE
-                    .fields
-                    .iter()
-                    .find(|f| f.name == name)
-                    .map(|f| (f.name, Some(&f.ty)))
-            })?;
+        // The setting's name as the instance holds it, its type, and whether
+        // its layers merge (see `Instance::merges`), found once.
+        let (key, ty, merged) = match inst.params.get_key_value(name) {
+            Some((key, (_, ty))) => (*key, *ty, false),
+            None => {
+                let f = SERVICE.field(name)?;
+                (f.name, Some(&f.ty), matches!(f.ty, Type::Map(_)))
+            }
+        };
         match inst.state.get(key) {
             Some(FieldState::Done(v)) => return v.clone(),
             Some(FieldState::InProgress) => {
@@ -743,10 +741,9 @@ impl<'p> Evaluator<'p> {
             self.chain_too_long(&target, at, diags);
             return None;
         }
-        let ty = self.instances[i].field_type(key).flatten();
         self.instances[i].state.insert(key, FieldState::InProgress);
         self.evaluating.push((i, key));
-        let value = self.compute_field(i, key, ty, diags);
+        let value = self.compute_field(i, key, ty, merged, diags);
         self.evaluating.pop();
         self.instances[i]
             .state
@@ -759,6 +756,7 @@ impl<'p> Evaluator<'p> {
         i: usize,
         key: &'p str,
         ty: Option<&'static Type>,
+        merged: bool,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
         let inst = &self.instances[i];
@@ -786,7 +784,6 @@ impl<'p> Evaluator<'p> {
             }
             return declared;
         }
-        let merged = self.instances[i].merges(key);
         let mut value = match (source, param_default) {
             // Built from its layers below.
             _ if merged => None,

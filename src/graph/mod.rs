@@ -141,20 +141,22 @@ impl Graph {
         group: String,
         span: Option<Span>,
     ) -> NodeIndex {
-        if let Some(i) = self.index.get(&id) {
-            return *i;
+        // One search of the index, whether the node is new or not.
+        match self.index.entry(id) {
+            std::collections::btree_map::Entry::Occupied(known) => *known.get(),
+            std::collections::btree_map::Entry::Vacant(new) => {
+                let order = self.graph.node_count();
+                let i = self.graph.add_node(Node {
+                    id: new.key().clone(),
+                    name,
+                    kind,
+                    group,
+                    order,
+                    span,
+                });
+                *new.insert(i)
+            }
         }
-        let order = self.graph.node_count();
-        let i = self.graph.add_node(Node {
-            id: id.clone(),
-            name,
-            kind,
-            group,
-            order,
-            span,
-        });
-        self.index.insert(id, i);
-        i
     }
 
     fn add_edge(
@@ -165,10 +167,9 @@ impl Graph {
         reason: Option<Reason>,
         ports: impl IntoIterator<Item = PortUse>,
     ) {
-        let key = (from, to, kind.clone());
-        let e = match self.edges.get(&key) {
-            Some(e) => *e,
-            None => {
+        let e = match self.edges.entry((from, to, kind.clone())) {
+            std::collections::btree_map::Entry::Occupied(known) => *known.get(),
+            std::collections::btree_map::Entry::Vacant(new) => {
                 let e = self.graph.add_edge(
                     from,
                     to,
@@ -178,8 +179,7 @@ impl Graph {
                         ports: BTreeSet::new(),
                     },
                 );
-                self.edges.insert(key, e);
-                e
+                *new.insert(e)
             }
         };
         let edge = &mut self.graph[e];

@@ -50,7 +50,7 @@ fn memory(bytes: u64) -> String {
 /// folder; for a template without one, that folder; for a layer without one,
 /// the image's own output folder), relative to the compose file's folder,
 /// and the dockerfile target's `images/<name>/Dockerfile` relative to the context.
-fn build(emit: &Emit, image: &BuildImage) -> Build {
+pub(super) fn build(emit: &Emit, image: &BuildImage) -> Build {
     let instance = &emit.plan.instance;
     let source_dir = absolute(&instance.source_dir);
     let output_dir = absolute(&instance.output_dir);
@@ -430,10 +430,10 @@ fn image(emit: &Emit, w: &Workload, s: &mut Service, errors: &mut Vec<Diagnostic
         ImageSource::Pull(reference) => {
             s.image = Some(reference.clone()).filter(|r| !r.is_empty());
         }
-        ImageSource::Build(name) => match emit.plan.images.iter().find(|i| &i.name == name) {
-            Some(image) => {
-                s.image = Some(image.tag.clone());
-                s.build = Some(build(emit, image));
+        ImageSource::Build(name) => match emit.plan.images.iter().position(|i| &i.name == name) {
+            Some(at) => {
+                s.image = Some(emit.plan.images[at].tag.clone());
+                s.build = emit.builds.get(at).cloned();
             }
             None => errors.push(internal(&format!(
                 "`{}` builds image `{name}`, which the plan does not hold",

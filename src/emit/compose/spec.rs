@@ -96,7 +96,7 @@ pub(super) enum Ulimit {
     Split { soft: i64, hard: i64 },
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub(super) struct Build {
     /// Relative to the compose file's folder.
     pub(super) context: String,
