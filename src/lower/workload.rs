@@ -179,7 +179,8 @@ impl Lowering<'_> {
         let mut workloads: Vec<Workload> = landscape
             .components
             .iter()
-            .map(|c| self.workload(c, ids.get(&c.name).cloned().unwrap_or_default()))
+            .zip(ids)
+            .map(|(c, id)| self.workload(c, id))
             .collect();
         self.references_across_targets(&workloads);
         self.published_ports(&mut workloads);
@@ -191,12 +192,13 @@ impl Lowering<'_> {
     }
 
     /// CloudFormation logical-id prefixes, which must stay distinct.
-    fn logical_ids(&mut self) -> BTreeMap<String, String> {
-        let mut seen: BTreeMap<String, &Component> = BTreeMap::new();
-        let mut ids = BTreeMap::new();
-        for c in &self.landscape.components {
-            let id = super::pascal(&c.name);
-            if let Some(other) = seen.insert(id.clone(), c) {
+    /// Each component's, in the components' order.
+    fn logical_ids(&mut self) -> Vec<String> {
+        let components = &self.landscape.components;
+        let ids: Vec<String> = components.iter().map(|c| super::pascal(&c.name)).collect();
+        let mut seen: BTreeMap<&str, &Component> = BTreeMap::new();
+        for (c, id) in components.iter().zip(&ids) {
+            if let Some(other) = seen.insert(id, c) {
                 self.errors.push(
                     Diagnostic::new(
                         ErrorCode::NameNotValid,
@@ -207,7 +209,6 @@ impl Lowering<'_> {
                     .help("CloudFormation logical ids keep only letters and digits; rename one so they differ by more than `-` or `_`"),
                 );
             }
-            ids.insert(c.name.clone(), id);
         }
         ids
     }
