@@ -3,6 +3,7 @@
 //! listener rule per route (longest path first, priorities from the plan),
 //! and the DNS record.
 
+use super::cat;
 use super::{Template, skips};
 use crate::emit::json::{Json, json};
 use crate::lower::plan::{LoadBalancer, PriorityOrigin, Route, Workload};
@@ -17,11 +18,11 @@ fn route_key(path: &str) -> String {
 }
 
 pub(crate) fn target_group_id(lb: &Workload, route: &Route) -> String {
-    format!("{}{}TargetGroup", lb.id, route_key(&route.path))
+    cat(&[&lb.id, &route_key(&route.path), "TargetGroup"])
 }
 
 pub(crate) fn rule_id(lb: &Workload, route: &Route) -> String {
-    format!("{}{}Rule", lb.id, route_key(&route.path))
+    cat(&[&lb.id, &route_key(&route.path), "Rule"])
 }
 
 fn patterns(path: &str) -> Vec<String> {
@@ -29,7 +30,7 @@ fn patterns(path: &str) -> Vec<String> {
     if trimmed.is_empty() {
         vec![String::from("/*")]
     } else {
-        vec![trimmed.to_string(), format!("{trimmed}/*")]
+        vec![trimmed.to_string(), cat(&[trimmed, "/*"])]
     }
 }
 
@@ -50,14 +51,14 @@ pub(crate) fn load_balancer(t: &mut Template, w: &Workload, lb: &LoadBalancer) {
     let subnets = t.public_subnets();
     let tags = t.tags();
     t.add(
-        format!("{id}LoadBalancer"),
+        cat(&[&id, "LoadBalancer"]),
         json!({
             "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
             "Properties": {
                 "Type": "application",
                 "Scheme": "internet-facing",
                 "Subnets": subnets,
-                "SecurityGroups": [{"Fn::GetAtt": [format!("{id}SecurityGroup"), "GroupId"]}],
+                "SecurityGroups": [{"Fn::GetAtt": [cat(&[&id, "SecurityGroup"]), "GroupId"]}],
                 "LoadBalancerAttributes": [
                     {"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"},
                     {"Key": "deletion_protection.enabled", "Value": persistent.to_string()},
@@ -83,7 +84,7 @@ pub(crate) fn load_balancer(t: &mut Template, w: &Workload, lb: &LoadBalancer) {
         };
         let tags = t.tags();
         t.add(
-            format!("{id}Certificate"),
+            cat(&[&id, "Certificate"]),
             json!({
                 "Type": "AWS::CertificateManager::Certificate",
                 "Properties": {
@@ -95,39 +96,39 @@ pub(crate) fn load_balancer(t: &mut Template, w: &Workload, lb: &LoadBalancer) {
             }),
         );
         t.add(
-            format!("{id}HttpsListener"),
+            cat(&[&id, "HttpsListener"]),
             json!({
                 "Type": "AWS::ElasticLoadBalancingV2::Listener",
                 "Properties": {
-                    "LoadBalancerArn": {"Ref": format!("{id}LoadBalancer")},
+                    "LoadBalancerArn": {"Ref": cat(&[&id, "LoadBalancer"])},
                     "Port": 443,
                     "Protocol": "HTTPS",
                     "SslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
-                    "Certificates": [{"CertificateArn": {"Ref": format!("{id}Certificate")}}],
+                    "Certificates": [{"CertificateArn": {"Ref": cat(&[&id, "Certificate"])}}],
                     "DefaultActions": not_found(),
                 }
             }),
         );
         t.add(
-            format!("{id}HttpListener"),
+            cat(&[&id, "HttpListener"]),
             json!({
                 "Type": "AWS::ElasticLoadBalancingV2::Listener",
                 "Properties": {
-                    "LoadBalancerArn": {"Ref": format!("{id}LoadBalancer")},
+                    "LoadBalancerArn": {"Ref": cat(&[&id, "LoadBalancer"])},
                     "Port": 80,
                     "Protocol": "HTTP",
                     "DefaultActions": [{"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}],
                 }
             }),
         );
-        format!("{id}HttpsListener")
+        cat(&[&id, "HttpsListener"])
     } else {
         t.add(
-            format!("{id}HttpListener"),
+            cat(&[&id, "HttpListener"]),
             json!({
                 "Type": "AWS::ElasticLoadBalancingV2::Listener",
                 "Properties": {
-                    "LoadBalancerArn": {"Ref": format!("{id}LoadBalancer")},
+                    "LoadBalancerArn": {"Ref": cat(&[&id, "LoadBalancer"])},
                     "Port": 80,
                     "Protocol": "HTTP",
                     "DefaultActions": not_found(),
@@ -135,7 +136,7 @@ pub(crate) fn load_balancer(t: &mut Template, w: &Workload, lb: &LoadBalancer) {
                 "Metadata": skips(&[("CKV_AWS_2", "the landscape declares this load balancer without TLS (`tls = false`)"), ("CKV_AWS_103", "no TLS on this listener: `tls = false`")]),
             }),
         );
-        format!("{id}HttpListener")
+        cat(&[&id, "HttpListener"])
     };
     for route in &lb.routes {
         let tg = target_group(t, w, route);
@@ -155,7 +156,7 @@ pub(crate) fn load_balancer(t: &mut Template, w: &Workload, lb: &LoadBalancer) {
     }
     if let (Some(domain), Some(zone)) = (&domain, zone) {
         t.add(
-            format!("{id}DnsRecord"),
+            cat(&[&id, "DnsRecord"]),
             json!({
                 "Type": "AWS::Route53::RecordSet",
                 "Properties": {
@@ -163,18 +164,18 @@ pub(crate) fn load_balancer(t: &mut Template, w: &Workload, lb: &LoadBalancer) {
                     "Name": domain,
                     "Type": "A",
                     "AliasTarget": {
-                        "DNSName": {"Fn::GetAtt": [format!("{id}LoadBalancer"), "DNSName"]},
-                        "HostedZoneId": {"Fn::GetAtt": [format!("{id}LoadBalancer"), "CanonicalHostedZoneID"]},
+                        "DNSName": {"Fn::GetAtt": [cat(&[&id, "LoadBalancer"]), "DNSName"]},
+                        "HostedZoneId": {"Fn::GetAtt": [cat(&[&id, "LoadBalancer"]), "CanonicalHostedZoneID"]},
                     },
                 }
             }),
         );
         let scheme = if tls { "https" } else { "http" };
-        t.outputs.insert(format!("{id}Url"), json!({"Description": format!("{} URL", w.name), "Value": format!("{scheme}://{domain}")}));
+        t.outputs.insert(cat(&[&id, "Url"]), json!({"Description": format!("{} URL", w.name), "Value": format!("{scheme}://{domain}")}));
     } else {
         t.outputs.insert(
-            format!("{id}Url"),
-            json!({"Description": format!("{} URL", w.name), "Value": {"Fn::Join": ["", ["http://", {"Fn::GetAtt": [format!("{id}LoadBalancer"), "DNSName"]}]]}}),
+            cat(&[&id, "Url"]),
+            json!({"Description": format!("{} URL", w.name), "Value": {"Fn::Join": ["", ["http://", {"Fn::GetAtt": [cat(&[&id, "LoadBalancer"]), "DNSName"]}]]}}),
         );
     }
 }

@@ -4,12 +4,17 @@
 //! one-off job (run by `jobs.rs`) — a service with rolling, start-first deployments gated on
 //! health checks and rolled back by the circuit breaker.
 
+use super::cat;
 use super::{Template, physical, skips};
 use crate::emit::json::Json;
 use crate::emit::json::json;
 use crate::lower::contracts::{self, Managed};
 use crate::lower::plan::{Check, EnvValue, Health, ImageSource, Role, Workload};
 use std::collections::BTreeSet;
+
+/// A Secrets Manager secret's ARN up to its name, for `Fn::Sub`.
+const SECRET_ARN: &str =
+    "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:";
 
 pub(crate) fn cluster(t: &mut Template) {
     let tags = t.tags();
@@ -102,14 +107,14 @@ pub(crate) fn execution_role(t: &mut Template) {
         &BTreeSet::new(),
     );
     for (id, secrets) in std::mem::take(&mut t.task_secrets) {
-        let role = format!("{id}ExecutionRole");
+        let role = cat(&[&id, "ExecutionRole"]);
         add_execution_role(
             t,
             role.clone(),
             "Lets ECS pull the task's image, write its logs and read its secrets",
             &secrets,
         );
-        if let Some(definition) = t.resources.get_mut(&format!("{id}TaskDefinition")) {
+        if let Some(definition) = t.resources.get_mut(&cat(&[&id, "TaskDefinition"])) {
             definition["Properties"]["ExecutionRoleArn"] = json!({"Fn::GetAtt": [role, "Arn"]});
         }
     }
@@ -124,7 +129,7 @@ fn add_execution_role(t: &mut Template, id: String, description: &str, secrets: 
     if !secrets.is_empty() {
         let resources: Vec<Json> = secrets
             .iter()
-            .map(|s| json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{s}-*")}))
+            .map(|s| json!({"Fn::Sub": cat(&[SECRET_ARN, s, "-*"])}))
             .collect();
         statements.push(json!({"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": resources}));
     }
@@ -161,13 +166,13 @@ fn grants(t: &Template, w: &Workload) -> Vec<Json> {
         let (managed, resource, objects) = match &s.role {
             Role::Bucket(_) => (
                 Managed::S3,
-                json!({"Fn::GetAtt": [format!("{id}Bucket"), "Arn"]}),
-                json!({"Fn::Join": ["", [{"Fn::GetAtt": [format!("{id}Bucket"), "Arn"]}, "/*"]]}),
+                json!({"Fn::GetAtt": [cat(&[id, "Bucket"]), "Arn"]}),
+                json!({"Fn::Join": ["", [{"Fn::GetAtt": [cat(&[id, "Bucket"]), "Arn"]}, "/*"]]}),
             ),
             Role::Search(_) => (
                 Managed::OpenSearch,
-                json!({"Fn::GetAtt": [format!("{id}Domain"), "Arn"]}),
-                json!({"Fn::Join": ["", [{"Fn::GetAtt": [format!("{id}Domain"), "Arn"]}, "/*"]]}),
+                json!({"Fn::GetAtt": [cat(&[id, "Domain"]), "Arn"]}),
+                json!({"Fn::Join": ["", [{"Fn::GetAtt": [cat(&[id, "Domain"]), "Arn"]}, "/*"]]}),
             ),
             _ => continue,
         };
@@ -191,14 +196,14 @@ fn task_role(t: &mut Template, w: &Workload) -> Json {
     if statements.is_empty() {
         return json!({"Fn::GetAtt": ["TaskRole", "Arn"]});
     }
-    let id = format!("{}TaskRole", w.id);
+    let id = cat(&[&w.id, "TaskRole"]);
     let tags = t.tags();
     t.add(
         id.clone(),
         json!({
             "Type": "AWS::IAM::Role",
             "Properties": {
-                "Description": format!("Role of `{}`'s containers: access to the managed services it uses", w.name),
+                "Description": cat(&["Role of `", &w.name, "`'s containers: access to the managed services it uses"]),
                 "AssumeRolePolicyDocument": assume_ecs_tasks(),
                 "Policies": [{"PolicyName": "managed-services", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}],
                 "Tags": tags,
@@ -249,7 +254,7 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
     let retention = if t.ephemeral() { 7 } else { 90 };
     let tags = t.tags();
     t.add(
-        format!("{id}LogGroup"),
+        cat(&[&id, "LogGroup"]),
         json!({
             "Type": "AWS::Logs::LogGroup",
             "DeletionPolicy": "Delete",
@@ -267,7 +272,7 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
             );
             match t.plan.images.iter().find(|i| &i.name == name) {
                 Some(image) => {
-                    json!({"Fn::Join": ["", [registry, format!("/{}:{}", image.repository, image.content_tag)]]})
+                    json!({"Fn::Join": ["", [registry, cat(&["/", &image.repository, ":", &image.content_tag])]]})
                 }
                 None => {
                     t.errors.push(
@@ -294,7 +299,7 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
                     .entry(id.clone())
                     .or_default()
                     .insert(s.secret.clone());
-                secrets.push(json!({"Name": &var.name, "ValueFrom": {"Fn::Sub": format!("arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{}", s.secret)}}));
+                secrets.push(json!({"Name": &var.name, "ValueFrom": {"Fn::Sub": cat(&[SECRET_ARN, &s.secret])}}));
             }
             EnvValue::Text(text) => {
                 environment.push(json!({"Name": &var.name, "Value": t.text(text)}));
@@ -315,7 +320,7 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
         "LogConfiguration": {
             "LogDriver": "awslogs",
             "Options": {
-                "awslogs-group": {"Ref": format!("{id}LogGroup")},
+                "awslogs-group": {"Ref": cat(&[&id, "LogGroup"])},
                 "awslogs-region": {"Ref": "AWS::Region"},
                 "awslogs-stream-prefix": &w.name,
             }
@@ -372,7 +377,7 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
     let role = task_role(t, w);
     let tags = t.tags();
     t.add(
-        format!("{id}TaskDefinition"),
+        cat(&[&id, "TaskDefinition"]),
         json!({
             "Type": "AWS::ECS::TaskDefinition",
             "Properties": {
@@ -396,7 +401,7 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
     }
     let tags = t.tags();
     t.add(
-        format!("{id}Discovery"),
+        cat(&[&id, "Discovery"]),
         json!({
             "Type": "AWS::ServiceDiscovery::Service",
             "Properties": {
@@ -416,7 +421,7 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
                 Some(name) => json!(name),
                 None => json!({"Ref": "Cluster"}),
             },
-            "TaskDefinition": {"Ref": format!("{id}TaskDefinition")},
+            "TaskDefinition": {"Ref": cat(&[&id, "TaskDefinition"])},
             "DesiredCount": w.replicas,
             "LaunchType": "FARGATE",
             "PropagateTags": "SERVICE",
@@ -429,9 +434,9 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
             "NetworkConfiguration": {"AwsvpcConfiguration": {
                 "AssignPublicIp": "DISABLED",
                 "Subnets": subnets,
-                "SecurityGroups": [{"Fn::GetAtt": [format!("{id}SecurityGroup"), "GroupId"]}],
+                "SecurityGroups": [{"Fn::GetAtt": [cat(&[&id, "SecurityGroup"]), "GroupId"]}],
             }},
-            "ServiceRegistries": [{"RegistryArn": {"Fn::GetAtt": [format!("{id}Discovery"), "Arn"]}}],
+            "ServiceRegistries": [{"RegistryArn": {"Fn::GetAtt": [cat(&[&id, "Discovery"]), "Arn"]}}],
             "Tags": t.tags(),
         }
     });
@@ -447,5 +452,5 @@ pub(crate) fn workload(t: &mut Template, w: &Workload) {
         service["Properties"]["HealthCheckGracePeriodSeconds"] = json!(60);
         service["DependsOn"] = json!(depends);
     }
-    t.add(format!("{id}Service"), service);
+    t.add(cat(&[&id, "Service"]), service);
 }

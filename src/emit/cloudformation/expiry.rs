@@ -83,6 +83,7 @@
 //!   may delete it before the resource that fails; it matches only this stack
 //!   id, which never recurs.
 
+use super::cat;
 use super::{Template, add_function_log_group, skips};
 use crate::emit::json::json;
 use crate::emit::json::{Json, Map};
@@ -491,12 +492,12 @@ fn clock(t: &mut Template, ttl_seconds: u64) {
 /// CloudFormation deletes it, and the function (with its role and log group)
 /// behind it. Returns the custom resource's logical id.
 fn emptier(t: &mut Template, bucket: &str) -> String {
-    let id = format!("{bucket}Emptier");
+    let id = cat(&[bucket, "Emptier"]);
     let bucket_arn = json!({"Fn::GetAtt": [bucket, "Arn"]});
     let objects = json!({"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/*"]]});
-    add_function_log_group(t, format!("{id}Logs"), 7);
+    add_function_log_group(t, cat(&[&id, "Logs"]), 7);
     t.add(
-        format!("{id}Role"),
+        cat(&[&id, "Role"]),
         json!({
             "Type": "AWS::IAM::Role",
             "Properties": {
@@ -512,7 +513,7 @@ fn emptier(t: &mut Template, bucket: &str) -> String {
                         "Statement": [
                             {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:ListBucketVersions"], "Resource": bucket_arn},
                             {"Effect": "Allow", "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"], "Resource": objects},
-                            {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": {"Fn::GetAtt": [format!("{id}Logs"), "Arn"]}}
+                            {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": {"Fn::GetAtt": [cat(&[&id, "Logs"]), "Arn"]}}
                         ]
                     }
                 }],
@@ -521,7 +522,7 @@ fn emptier(t: &mut Template, bucket: &str) -> String {
         }),
     );
     t.add(
-        format!("{id}Function"),
+        cat(&[&id, "Function"]),
         json!({
             "Type": "AWS::Lambda::Function",
             "Properties": {
@@ -530,8 +531,8 @@ fn emptier(t: &mut Template, bucket: &str) -> String {
                 "Handler": "index.handler",
                 "Timeout": 900,
                 "MemorySize": 256,
-                "Role": {"Fn::GetAtt": [format!("{id}Role"), "Arn"]},
-                "LoggingConfig": {"LogGroup": {"Ref": format!("{id}Logs")}},
+                "Role": {"Fn::GetAtt": [cat(&[&id, "Role"]), "Arn"]},
+                "LoggingConfig": {"LogGroup": {"Ref": cat(&[&id, "Logs"])}},
                 "Code": {"ZipFile": EMPTIER_CODE},
                 "Tags": t.tags(),
             },
@@ -549,7 +550,7 @@ fn emptier(t: &mut Template, bucket: &str) -> String {
             "DeletionPolicy": "Delete",
             "UpdateReplacePolicy": "Delete",
             "Properties": {
-                "ServiceToken": {"Fn::GetAtt": [format!("{id}Function"), "Arn"]},
+                "ServiceToken": {"Fn::GetAtt": [cat(&[&id, "Function"]), "Arn"]},
                 // The reference makes the custom resource depend on the bucket,
                 // so CloudFormation deletes it — and empties the bucket — first.
                 "BucketName": {"Ref": bucket},
@@ -766,7 +767,7 @@ fn delete_statements(t: &mut Template, types: &BTreeSet<String>, tags: &Json) ->
     // Cloud Map deletes the private hosted zone it made for the namespace.
     for ns in ids_of(t, "AWS::ServiceDiscovery::PrivateDnsNamespace") {
         statements.push(allow(
-            &format!("{ns}HostedZone"),
+            &cat(&[&ns, "HostedZone"]),
             ["route53:DeleteHostedZone", "route53:GetHostedZone"],
             json!({"Fn::Join": ["", [arn("route53:::hostedzone/"), {"Fn::GetAtt": [ns, "HostedZoneId"]}]]}),
         ));

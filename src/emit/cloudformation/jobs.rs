@@ -32,6 +32,7 @@
 //! name, `bomc-<stack uuid>-<job>`, known before it exists) and write its own
 //! log group.
 
+use super::cat;
 use super::{Template, add_function_log_group, skips};
 use crate::emit::json::Json;
 use crate::emit::json::json;
@@ -158,12 +159,12 @@ fn job(t: &mut Template, w: &Workload) {
     };
     let subnets = t.private_subnets();
     let id = w.id.clone();
-    let function = format!("{id}RunFunction");
-    let role = format!("{id}RunRole");
-    let logs = format!("{id}RunLogs");
+    let function = cat(&[&id, "RunFunction"]);
+    let role = cat(&[&id, "RunRole"]);
+    let logs = cat(&[&id, "RunLogs"]);
     // Its task definition, and the roles its task runs with (`ecs.rs`).
     let Some((execution_role, task_role)) =
-        t.resources.get(&format!("{id}TaskDefinition")).map(|d| {
+        t.resources.get(&cat(&[&id, "TaskDefinition"])).map(|d| {
             (
                 d["Properties"]["ExecutionRoleArn"].clone(),
                 d["Properties"]["TaskRoleArn"].clone(),
@@ -172,7 +173,7 @@ fn job(t: &mut Template, w: &Workload) {
     else {
         return;
     };
-    let task_definition = json!({"Ref": format!("{id}TaskDefinition")});
+    let task_definition = json!({"Ref": cat(&[&id, "TaskDefinition"])});
     let mut roles = vec![execution_role];
     if !roles.contains(&task_role) {
         roles.push(task_role);
@@ -238,7 +239,7 @@ fn job(t: &mut Template, w: &Workload) {
         }),
     );
     t.add(
-        format!("{id}Run"),
+        cat(&[&id, "Run"]),
         json!({
             "Type": RUN_TYPE,
             "Properties": {
@@ -248,15 +249,15 @@ fn job(t: &mut Template, w: &Workload) {
                 "TaskDefinition": task_definition,
                 "Container": &w.name,
                 "Subnets": subnets,
-                "SecurityGroups": [{"Fn::GetAtt": [format!("{id}SecurityGroup"), "GroupId"]}],
-                "LogGroup": {"Ref": format!("{id}LogGroup")},
+                "SecurityGroups": [{"Fn::GetAtt": [cat(&[&id, "SecurityGroup"]), "GroupId"]}],
+                "LogGroup": {"Ref": cat(&[&id, "LogGroup"])},
                 "TimeoutSeconds": w.run_timeout_s.unwrap_or(3300),
             }
         }),
     );
     t.outputs.insert(
-        format!("{id}Run"),
-        json!({"Description": format!("`{}` runs to completion during each deployment that changes it, before what depends on it; its logs", w.name), "Value": {"Ref": format!("{id}LogGroup")}}),
+        cat(&[&id, "Run"]),
+        json!({"Description": format!("`{}` runs to completion during each deployment that changes it, before what depends on it; its logs", w.name), "Value": {"Ref": cat(&[&id, "LogGroup"])}}),
     );
 }
 

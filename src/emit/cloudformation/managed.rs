@@ -4,6 +4,7 @@
 //! be snapshotted) and deletion protection; ephemeral ones are disposable and
 //! small.
 
+use super::cat;
 use super::{Template, skips};
 use crate::emit::json::Json;
 use crate::emit::json::json;
@@ -102,7 +103,7 @@ fn rds(t: &mut Template, w: &Workload, db: &Database) {
     };
     let policy = t.deletion_policy(true);
     t.add(
-        format!("{id}Database"),
+        cat(&[&id, "Database"]),
         json!({
             "Type": "AWS::RDS::DBInstance",
             "DeletionPolicy": policy,
@@ -112,8 +113,8 @@ fn rds(t: &mut Template, w: &Workload, db: &Database) {
         }),
     );
     t.outputs.insert(
-        format!("{id}Endpoint"),
-        json!({"Description": format!("{} endpoint", w.name), "Value": {"Fn::GetAtt": [format!("{id}Database"), "Endpoint.Address"]}}),
+        cat(&[&id, "Endpoint"]),
+        json!({"Description": format!("{} endpoint", w.name), "Value": {"Fn::GetAtt": [cat(&[&id, "Database"]), "Endpoint.Address"]}}),
     );
 }
 
@@ -152,7 +153,7 @@ fn docdb(t: &mut Template, w: &Workload, db: &Database) {
     }
     let policy = t.deletion_policy(true);
     t.add(
-        format!("{id}Database"),
+        cat(&[&id, "Database"]),
         json!({
             "Type": "AWS::DocDB::DBCluster",
             "DeletionPolicy": policy,
@@ -171,7 +172,7 @@ fn docdb(t: &mut Template, w: &Workload, db: &Database) {
             json!({
                 "Type": "AWS::DocDB::DBInstance",
                 "Properties": {
-                    "DBClusterIdentifier": {"Ref": format!("{id}Database")},
+                    "DBClusterIdentifier": {"Ref": cat(&[&id, "Database"])},
                     "DBInstanceClass": &db.instance_class,
                     "AutoMinorVersionUpgrade": db.auto_minor_version_upgrade,
                     "Tags": tags,
@@ -180,8 +181,8 @@ fn docdb(t: &mut Template, w: &Workload, db: &Database) {
         );
     }
     t.outputs.insert(
-        format!("{id}Endpoint"),
-        json!({"Description": format!("{} endpoint (TLS)", w.name), "Value": {"Fn::GetAtt": [format!("{id}Database"), "Endpoint"]}}),
+        cat(&[&id, "Endpoint"]),
+        json!({"Description": format!("{} endpoint (TLS)", w.name), "Value": {"Fn::GetAtt": [cat(&[&id, "Database"]), "Endpoint"]}}),
     );
 }
 
@@ -208,7 +209,7 @@ fn redis(t: &mut Template, w: &Workload, cache: &Cache) {
         "Tags": t.tags(),
     });
     t.add(
-        format!("{id}Cache"),
+        cat(&[&id, "Cache"]),
         json!({
             "Type": "AWS::ElastiCache::ReplicationGroup",
             "DeletionPolicy": policy,
@@ -218,8 +219,8 @@ fn redis(t: &mut Template, w: &Workload, cache: &Cache) {
         }),
     );
     t.outputs.insert(
-        format!("{id}Endpoint"),
-        json!({"Description": format!("{} endpoint (TLS)", w.name), "Value": {"Fn::GetAtt": [format!("{id}Cache"), "PrimaryEndPoint.Address"]}}),
+        cat(&[&id, "Endpoint"]),
+        json!({"Description": format!("{} endpoint (TLS)", w.name), "Value": {"Fn::GetAtt": [cat(&[&id, "Cache"]), "PrimaryEndPoint.Address"]}}),
     );
 }
 
@@ -254,7 +255,7 @@ fn opensearch(t: &mut Template, w: &Workload, search: &Search) {
         "Tags": t.tags(),
     });
     t.add(
-        format!("{id}Domain"),
+        cat(&[&id, "Domain"]),
         json!({
             "Type": "AWS::OpenSearchService::Domain",
             "DeletionPolicy": policy,
@@ -269,8 +270,8 @@ fn opensearch(t: &mut Template, w: &Workload, search: &Search) {
         }),
     );
     t.outputs.insert(
-        format!("{id}Endpoint"),
-        json!({"Description": format!("{} endpoint (HTTPS, 443)", w.name), "Value": {"Fn::GetAtt": [format!("{id}Domain"), "DomainEndpoint"]}}),
+        cat(&[&id, "Endpoint"]),
+        json!({"Description": format!("{} endpoint (HTTPS, 443)", w.name), "Value": {"Fn::GetAtt": [cat(&[&id, "Domain"]), "DomainEndpoint"]}}),
     );
 }
 
@@ -286,7 +287,7 @@ fn rabbitmq(t: &mut Template, w: &Workload, queue: &Queue) {
     }
     let policy = t.deletion_policy(false);
     t.add(
-        format!("{id}Broker"),
+        cat(&[&id, "Broker"]),
         json!({
             "Type": "AWS::AmazonMQ::Broker",
             "DeletionPolicy": policy,
@@ -309,8 +310,8 @@ fn rabbitmq(t: &mut Template, w: &Workload, queue: &Queue) {
         }),
     );
     t.outputs.insert(
-        format!("{id}Endpoint"),
-        json!({"Description": format!("{} AMQPS endpoint", w.name), "Value": {"Fn::Select": [0, {"Fn::GetAtt": [format!("{id}Broker"), "AmqpEndpoints"]}]}}),
+        cat(&[&id, "Endpoint"]),
+        json!({"Description": format!("{} AMQPS endpoint", w.name), "Value": {"Fn::Select": [0, {"Fn::GetAtt": [cat(&[&id, "Broker"]), "AmqpEndpoints"]}]}}),
     );
 }
 
@@ -319,7 +320,7 @@ fn bucket(t: &mut Template, w: &Workload, bucket: &Bucket) {
     let versioning = bucket.versioning;
     let policy = t.deletion_policy(false);
     t.add(
-        format!("{id}Bucket"),
+        cat(&[&id, "Bucket"]),
         json!({
             "Type": "AWS::S3::Bucket",
             "DeletionPolicy": policy,
@@ -335,7 +336,7 @@ fn bucket(t: &mut Template, w: &Workload, bucket: &Bucket) {
         }),
     );
     t.outputs.insert(
-        format!("{id}BucketName"),
-        json!({"Description": format!("{} bucket", w.name), "Value": {"Ref": format!("{id}Bucket")}}),
+        cat(&[&id, "BucketName"]),
+        json!({"Description": format!("{} bucket", w.name), "Value": {"Ref": cat(&[&id, "Bucket"])}}),
     );
 }

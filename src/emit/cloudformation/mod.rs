@@ -16,7 +16,7 @@ mod raw;
 mod security;
 mod split;
 
-use super::{Artifact, EmitOptions};
+use super::{Artifact, EmitOptions, cat};
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::emit::json::json;
 use crate::emit::json::{Json, Map};
@@ -102,14 +102,14 @@ impl<'a> Template<'a> {
         let w = self.workloads.get(component)?;
         let id = &w.id;
         let key = match &w.role {
-            Role::Service => format!("{id}Service"),
-            Role::Job => format!("{id}Run"),
-            Role::Database(_) => format!("{id}Database"),
-            Role::Cache(_) => format!("{id}Cache"),
-            Role::Search(_) => format!("{id}Domain"),
-            Role::Queue(_) => format!("{id}Broker"),
-            Role::Bucket(_) => format!("{id}Bucket"),
-            Role::LoadBalancer(_) => format!("{id}LoadBalancer"),
+            Role::Service => cat(&[id, "Service"]),
+            Role::Job => cat(&[id, "Run"]),
+            Role::Database(_) => cat(&[id, "Database"]),
+            Role::Cache(_) => cat(&[id, "Cache"]),
+            Role::Search(_) => cat(&[id, "Domain"]),
+            Role::Queue(_) => cat(&[id, "Broker"]),
+            Role::Bucket(_) => cat(&[id, "Bucket"]),
+            Role::LoadBalancer(_) => cat(&[id, "LoadBalancer"]),
         };
         self.resources.contains_key(&key).then_some(key)
     }
@@ -119,26 +119,26 @@ impl<'a> Template<'a> {
         let id = self.id(component);
         match self.workloads.get(component).map(|w| &w.role) {
             Some(Role::Database(db)) if db.engine == DbEngine::DocumentDb => {
-                json!({"Fn::GetAtt": [format!("{id}Database"), "Endpoint"]})
+                json!({"Fn::GetAtt": [cat(&[&id, "Database"]), "Endpoint"]})
             }
             Some(Role::Database(_)) => {
-                json!({"Fn::GetAtt": [format!("{id}Database"), "Endpoint.Address"]})
+                json!({"Fn::GetAtt": [cat(&[&id, "Database"]), "Endpoint.Address"]})
             }
             Some(Role::Cache(_)) => {
-                json!({"Fn::GetAtt": [format!("{id}Cache"), "PrimaryEndPoint.Address"]})
+                json!({"Fn::GetAtt": [cat(&[&id, "Cache"]), "PrimaryEndPoint.Address"]})
             }
             Some(Role::Search(_)) => {
-                json!({"Fn::GetAtt": [format!("{id}Domain"), "DomainEndpoint"]})
+                json!({"Fn::GetAtt": [cat(&[&id, "Domain"]), "DomainEndpoint"]})
             }
             Some(Role::Queue(_)) => {
-                json!({"Fn::Select": [0, {"Fn::Split": [":", {"Fn::Select": [1, {"Fn::Split": ["://", {"Fn::Select": [0, {"Fn::GetAtt": [format!("{id}Broker"), "AmqpEndpoints"]}]}]}]}]}]})
+                json!({"Fn::Select": [0, {"Fn::Split": [":", {"Fn::Select": [1, {"Fn::Split": ["://", {"Fn::Select": [0, {"Fn::GetAtt": [cat(&[&id, "Broker"]), "AmqpEndpoints"]}]}]}]}]}]})
             }
             Some(Role::Bucket(_)) => {
-                json!({"Fn::GetAtt": [format!("{id}Bucket"), "RegionalDomainName"]})
+                json!({"Fn::GetAtt": [cat(&[&id, "Bucket"]), "RegionalDomainName"]})
             }
             Some(Role::LoadBalancer(lb)) => match &lb.domain {
                 Some(domain) => json!(domain),
-                None => json!({"Fn::GetAtt": [format!("{id}LoadBalancer"), "DNSName"]}),
+                None => json!({"Fn::GetAtt": [cat(&[&id, "LoadBalancer"]), "DNSName"]}),
             },
             _ => Json::String(format!("{component}.{}", self.namespace())),
         }

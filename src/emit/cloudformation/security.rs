@@ -3,6 +3,7 @@
 //! it, on the ports they use. Internet-facing load balancers alone accept
 //! traffic from anywhere, on 80 (redirected) and 443.
 
+use super::cat;
 use super::{Template, skips};
 use crate::emit::json::json;
 use crate::lower::plan::Role;
@@ -46,7 +47,7 @@ pub(crate) fn security_groups(t: &mut Template) {
         let mut group = json!({
             "Type": "AWS::EC2::SecurityGroup",
             "Properties": {
-                "GroupDescription": format!("{name}: accepts traffic only from the components that use it"),
+                "GroupDescription": cat(&[name, ": accepts traffic only from the components that use it"]),
                 "VpcId": vpc,
                 "Tags": t.tags(),
             }
@@ -64,7 +65,7 @@ pub(crate) fn security_groups(t: &mut Template) {
                 "internet-facing load balancer: port 80 only redirects to HTTPS (or serves a landscape declared without TLS)",
             )]);
         }
-        t.add(format!("{id}SecurityGroup"), group);
+        t.add(cat(&[&id, "SecurityGroup"]), group);
     }
     for (target, allowed) in &plan.access {
         if buckets.contains(target.as_str()) {
@@ -79,7 +80,7 @@ pub(crate) fn security_groups(t: &mut Template) {
             let from_id = t.id(&a.from);
             let source = match &plan.instance.shared.load_balancer_security_group {
                 Some(sg) if shared_lb && balancers.contains(a.from.as_str()) => json!(sg),
-                _ => json!({"Fn::GetAtt": [format!("{from_id}SecurityGroup"), "GroupId"]}),
+                _ => json!({"Fn::GetAtt": [cat(&[&from_id, "SecurityGroup"]), "GroupId"]}),
             };
             for port in &a.ports {
                 // The port the target serves on AWS (Amazon MQ's amqps is 5671).
@@ -100,18 +101,19 @@ pub(crate) fn security_groups(t: &mut Template) {
                 } else {
                     a.from.as_str()
                 };
+                let port_text = container_port.to_string();
                 t.add_with(
                     with,
-                    format!("{target_id}From{from_id}Port{container_port}{suffix}"),
+                    cat(&[&target_id, "From", &from_id, "Port", &port_text, suffix]),
                     json!({
                         "Type": "AWS::EC2::SecurityGroupIngress",
                         "Properties": {
-                            "GroupId": {"Fn::GetAtt": [format!("{target_id}SecurityGroup"), "GroupId"]},
+                            "GroupId": {"Fn::GetAtt": [cat(&[&target_id, "SecurityGroup"]), "GroupId"]},
                             "SourceSecurityGroupId": &source,
                             "IpProtocol": protocol,
                             "FromPort": container_port,
                             "ToPort": container_port,
-                            "Description": format!("{} from {} ({})", target, a.from, port.name),
+                            "Description": cat(&[target, " from ", &a.from, " (", &port.name, ")"]),
                         }
                     }),
                 );
