@@ -53,7 +53,7 @@ use super::Artifact;
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::lower::plan::{Piece, Plan, Text, Workload};
 use serde_yaml_ng::Value as Yaml;
-use spec::{ComposeFile, Labelled};
+use spec::{ComposeFile, Labelled, WrittenApart};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The file the compose target writes, relative to the environment's folder.
@@ -230,18 +230,29 @@ pub fn emit(plan: &Plan, options: &super::EmitOptions) -> Result<Vec<Artifact>, 
     let mut file = ComposeFile {
         name: plan.instance.project.clone(),
         services: BTreeMap::new(),
-        networks: BTreeMap::new(),
+        networks: WrittenApart(false),
         volumes: BTreeMap::new(),
         secrets: BTreeMap::new(),
         configs: BTreeMap::new(),
     };
-    for net in emit.networks.values().flatten() {
-        file.networks.insert(
-            net.clone(),
-            Labelled {
-                labels: emit.labels.clone(),
-            },
-        );
+    // Every network is labelled alike: the labels' text is made once (the
+    // file's values, services' aside, are `$`-escaped).
+    let mut networks = Vec::new();
+    if !options.validate_only {
+        let labelled = Labelled {
+            labels: emit.labels.clone(),
+        };
+        let mut labelled =
+            serde_yaml_ng::to_value(&labelled).map_err(|e| vec![internal(&e.to_string())])?;
+        escape_dollars(&mut labelled);
+        let after = super::yaml::after_key(&labelled, 2);
+        let names: BTreeSet<&String> = emit.networks.values().flatten().collect();
+        for name in names {
+            let mut text = String::new();
+            super::yaml::entry_after(&mut text, &Yaml::String(name.clone()), &after, 2);
+            networks.push(text);
+        }
+        file.networks = WrittenApart(!networks.is_empty());
     }
     // Each service is written out as soon as it is made and its tree freed:
     // at N = 10,000 the trees of all services held at once were most of a
@@ -278,8 +289,10 @@ pub fn emit(plan: &Plan, options: &super::EmitOptions) -> Result<Vec<Artifact>, 
     let contents = super::yaml::document_with_entries(
         &header(plan),
         top,
-        "services",
-        services.into_values().collect(),
+        vec![
+            ("networks", networks),
+            ("services", services.into_values().collect()),
+        ],
     );
     super::free_in_background((file, doc));
     Ok(vec![Artifact {

@@ -40,19 +40,19 @@ pub fn document(comment: &[String], value: &Value) -> String {
 pub fn document_with_entries(
     comment: &[String],
     value: &serde_yaml_ng::Mapping,
-    key: &str,
-    entries: Vec<String>,
+    mut written: Vec<(&str, Vec<String>)>,
 ) -> String {
     // Room for the entries and a quarter more for the rest, reserved at
     // once: a text grown by doubling copies itself at each step.
-    let length: usize = entries.iter().map(String::len).sum();
+    let length: usize = written.iter().flat_map(|(_, e)| e).map(String::len).sum();
     let mut out = String::with_capacity(length + length / 4 + 4096);
     comment_lines(&mut out, comment);
-    let mut entries = Some(entries);
     for (k, v) in value {
-        if k.as_str() == Some(key)
-            && let Some(entries) = entries.take()
-        {
+        let entries = written
+            .iter_mut()
+            .find(|(key, _)| k.as_str() == Some(key))
+            .map(|(_, entries)| std::mem::take(entries));
+        if let Some(entries) = entries {
             write_key(&mut out, k);
             out.push(':');
             let start = out.len();
@@ -152,6 +152,27 @@ pub fn entry(out: &mut String, k: &Value, v: &Value, level: usize) {
 
 /// [`entry`] after its indentation.
 fn entry_here(out: &mut String, k: &Value, v: &Value, level: usize) {
+    key_here(out, k, level);
+    value_after(out, v, level);
+}
+
+/// What [`entry`] writes after `key:` for `v` at `level`: the same for every
+/// entry with that value, so made once for many keys ([`entry_after`]).
+pub fn after_key(v: &Value, level: usize) -> String {
+    let mut out = String::new();
+    value_after(&mut out, v, level);
+    out
+}
+
+/// [`entry`], the value's text made by [`after_key`] at the same level.
+pub fn entry_after(out: &mut String, k: &Value, after: &str, level: usize) {
+    indent(out, level);
+    key_here(out, k, level);
+    out.push_str(after);
+}
+
+/// `key:`, after the entry's indentation.
+fn key_here(out: &mut String, k: &Value, level: usize) {
     // Written in place; a key past the limit (counted in characters only
     // when its bytes are) is turned into an explicit one after.
     let start = out.len();
@@ -162,7 +183,6 @@ fn entry_here(out: &mut String, k: &Value, v: &Value, level: usize) {
         indent(out, level);
     }
     out.push(':');
-    value_after(out, v, level);
 }
 
 fn sequence(out: &mut String, s: &[Value], level: usize) {
@@ -396,16 +416,32 @@ mod tests {
             entry(&mut text, &Value::String((*k).to_string()), v, 2);
             text
         });
+        // The same entries, each value's text made once and written after
+        // its key.
+        let after: Vec<String> = entries
+            .iter()
+            .map(|(k, v)| {
+                let mut text = String::new();
+                entry_after(
+                    &mut text,
+                    &Value::String((*k).to_string()),
+                    &after_key(v, 2),
+                    2,
+                );
+                text
+            })
+            .collect();
+        assert_eq!(after, apart.clone().collect::<Vec<_>>());
         let Value::Mapping(top) = whole(&[]) else {
             unreachable!()
         };
         let comment = [String::from("c")];
         assert_eq!(
-            document_with_entries(&comment, &top, "services", apart.collect()),
+            document_with_entries(&comment, &top, vec![("services", apart.collect())]),
             document(&comment, &whole(&entries))
         );
         assert_eq!(
-            document_with_entries(&comment, &top, "services", Vec::new()),
+            document_with_entries(&comment, &top, vec![("services", Vec::new())]),
             document(&comment, &whole(&[]))
         );
         assert!(document(&comment, &whole(&[])).contains("\nservices: {}\n"));

@@ -382,6 +382,16 @@ environment test {{
         Some(1),
         "one service"
     );
+    // The networks carry bomc's labels, escaped as the services' are.
+    let networks = doc["networks"].as_object().expect("networks");
+    assert!(!networks.is_empty());
+    for (name, network) in networks {
+        assert_eq!(
+            network["labels"]["org.bomc.purpose"],
+            json!(compose_escaped(&format!("check {id}"))),
+            "{name}"
+        );
+    }
     // The header comment stays a comment: the file starts with comment lines
     // and then the document's first key.
     let text = std::fs::read_to_string(&compose).expect("compose.yaml");

@@ -12,14 +12,33 @@ pub(super) struct ComposeFile {
     /// Empty: it keeps the key's place, and each service is written as soon
     /// as it is made (`yaml::document_with_entries`).
     pub(super) services: BTreeMap<String, Yaml>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub(super) networks: BTreeMap<String, Labelled>,
+    /// Written apart, as the services are: every network carries the same
+    /// labels, whose text is made once.
+    #[serde(skip_serializing_if = "WrittenApart::is_empty")]
+    pub(super) networks: WrittenApart,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(super) volumes: BTreeMap<String, Labelled>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(super) secrets: BTreeMap<String, SecretSource>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(super) configs: BTreeMap<String, InlineConfig>,
+}
+
+/// The place of a key whose entries are written apart
+/// (`yaml::document_with_entries`): an empty map, left out when it has none.
+pub(super) struct WrittenApart(pub(super) bool);
+
+impl WrittenApart {
+    fn is_empty(&self) -> bool {
+        !self.0
+    }
+}
+
+impl Serialize for WrittenApart {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        serializer.serialize_map(Some(0))?.end()
+    }
 }
 
 #[derive(Serialize)]
