@@ -570,15 +570,15 @@ pub(crate) use json;
 /// of an emission in serde_json's formatter (a call per token through its
 /// writer); this writes runs of plain text at once.
 pub fn write_pretty(out: &mut String, value: &Json) {
-    pretty(out, value, 0);
+    pretty(out, value, 0, &mut LastShared::default());
 }
 
 /// An object as [`write_pretty`] writes it (a template is kept as a map).
 pub fn write_pretty_object(out: &mut String, object: &Map) {
-    pretty_object(out, object, 0);
+    pretty_object(out, object, 0, &mut LastShared::default());
 }
 
-fn pretty(out: &mut String, value: &Json, depth: usize) {
+fn pretty(out: &mut String, value: &Json, depth: usize, last: &mut LastShared) {
     match value {
         Json::Null => out.push_str("null"),
         Json::Bool(true) => out.push_str("true"),
@@ -595,18 +595,29 @@ fn pretty(out: &mut String, value: &Json, depth: usize) {
             for (i, x) in a.iter().enumerate() {
                 out.push_str(if i == 0 { "\n" } else { ",\n" });
                 indent(out, depth + 1);
-                pretty(out, x, depth + 1);
+                pretty(out, x, depth + 1, last);
             }
             out.push('\n');
             indent(out, depth);
             out.push(']');
         }
-        Json::Object(m) => pretty_object(out, m, depth),
-        Json::Shared(value) => pretty(out, value, depth),
+        Json::Object(m) => pretty_object(out, m, depth, last),
+        Json::Shared(value) => match &last.written {
+            Some((held, at)) if *at == depth && Arc::ptr_eq(held, value) => {
+                out.push_str(&last.text)
+            }
+            _ => {
+                let start = out.len();
+                pretty(out, value, depth, last);
+                last.text.clear();
+                last.text.push_str(&out[start..]);
+                last.written = Some((Arc::clone(value), depth));
+            }
+        },
     }
 }
 
-fn pretty_object(out: &mut String, m: &Map, depth: usize) {
+fn pretty_object(out: &mut String, m: &Map, depth: usize, last: &mut LastShared) {
     if m.is_empty() {
         out.push_str("{}");
         return;
@@ -617,11 +628,20 @@ fn pretty_object(out: &mut String, m: &Map, depth: usize) {
         indent(out, depth + 1);
         string(out, k);
         out.push_str(": ");
-        pretty(out, x, depth + 1);
+        pretty(out, x, depth + 1, last);
     }
     out.push('\n');
     indent(out, depth);
     out.push('}');
+}
+
+/// The text of the shared value written last, and where: the same tags go
+/// on thousands of resources at the same depth, written once and copied
+/// after (text depends on the depth through its indentation).
+#[derive(Default)]
+struct LastShared {
+    written: Option<(Arc<Json>, usize)>,
+    text: String,
 }
 
 fn indent(out: &mut String, depth: usize) {

@@ -149,7 +149,27 @@ enum PrettyValue<'a> {
 /// number of lines, computed from the tree: running the serializer into a
 /// counting writer cost a tenth of a large split.
 fn pretty_len(value: PrettyValue) -> (usize, usize) {
-    fn walk(v: &Json, depth: usize, len: &mut usize, newlines: &mut usize) {
+    pretty_len_with(value, &mut LastMeasured::default())
+}
+
+/// The length and line breaks of the shared value measured last, and at
+/// what depth: the same tags go on most resources (see `json::LastShared`).
+#[derive(Default)]
+struct LastMeasured {
+    measured: Option<(std::sync::Arc<Json>, usize)>,
+    len: usize,
+    newlines: usize,
+}
+
+/// [`pretty_len`], remembering the last shared value's measure in `last`.
+fn pretty_len_with(value: PrettyValue, last: &mut LastMeasured) -> (usize, usize) {
+    fn walk(
+        v: &Json,
+        depth: usize,
+        len: &mut usize,
+        newlines: &mut usize,
+        last: &mut LastMeasured,
+    ) {
         let inner = 2 * (depth + 1);
         match v {
             Json::Null => *len += 4,
@@ -170,13 +190,36 @@ fn pretty_len(value: PrettyValue) -> (usize, usize) {
                 // (but the last), then a line break, the indent and `]`.
                 *len += 2 + a.len() * (1 + inner) + (a.len() - 1) + 1 + 2 * depth;
                 *newlines += a.len() + 1;
-                a.iter().for_each(|x| walk(x, depth + 1, len, newlines));
+                a.iter()
+                    .for_each(|x| walk(x, depth + 1, len, newlines, last));
             }
-            Json::Object(m) => object(m, depth, len, newlines),
-            Json::Shared(value) => walk(value, depth, len, newlines),
+            Json::Object(m) => object(m, depth, len, newlines, last),
+            Json::Shared(value) => match &last.measured {
+                Some((held, at)) if *at == depth && std::sync::Arc::ptr_eq(held, value) => {
+                    *len += last.len;
+                    *newlines += last.newlines;
+                }
+                _ => {
+                    let (mut shared_len, mut shared_newlines) = (0, 0);
+                    walk(value, depth, &mut shared_len, &mut shared_newlines, last);
+                    *len += shared_len;
+                    *newlines += shared_newlines;
+                    *last = LastMeasured {
+                        measured: Some((std::sync::Arc::clone(value), depth)),
+                        len: shared_len,
+                        newlines: shared_newlines,
+                    };
+                }
+            },
         }
     }
-    fn object(m: &Map, depth: usize, len: &mut usize, newlines: &mut usize) {
+    fn object(
+        m: &Map,
+        depth: usize,
+        len: &mut usize,
+        newlines: &mut usize,
+        last: &mut LastMeasured,
+    ) {
         if m.is_empty() {
             *len += 2;
             return;
@@ -187,13 +230,13 @@ fn pretty_len(value: PrettyValue) -> (usize, usize) {
         *newlines += m.len() + 1;
         for (k, x) in m {
             *len += string_len(k);
-            walk(x, depth + 1, len, newlines);
+            walk(x, depth + 1, len, newlines, last);
         }
     }
     let (mut len, mut newlines) = (0, 0);
     match value {
-        PrettyValue::Json(v) => walk(v, 0, &mut len, &mut newlines),
-        PrettyValue::Object(m) => object(m, 0, &mut len, &mut newlines),
+        PrettyValue::Json(v) => walk(v, 0, &mut len, &mut newlines, last),
+        PrettyValue::Object(m) => object(m, 0, &mut len, &mut newlines, last),
     }
     (len, newlines + 1)
 }
@@ -201,10 +244,11 @@ fn pretty_len(value: PrettyValue) -> (usize, usize) {
 /// The bytes `ids`' resources take in a template: each sits two levels deep
 /// (`Resources`, its id), so every line is indented by four more spaces.
 fn size(resources: &BTreeMap<String, Json>, ids: &[String]) -> usize {
+    let mut last = LastMeasured::default();
     ids.iter()
         .filter_map(|id| resources.get(id).map(|r| (id, r)))
         .map(|(id, r)| {
-            let (bytes, lines) = pretty_len(PrettyValue::Json(r));
+            let (bytes, lines) = pretty_len_with(PrettyValue::Json(r), &mut last);
             bytes + 4 * lines + id.len() + 16
         })
         .sum()
@@ -654,6 +698,44 @@ mod tests {
 
     /// The computed length is the writer's, byte for byte: stacks are
     /// packed by it, so a difference would move resources between stacks.
+    /// One shared value in many places, at one depth and at others, and two
+    /// shared values in turn: written and measured as the values they hold.
+    #[test]
+    fn a_shared_value_written_again_is_written_the_same() {
+        let tags = Json::Shared(std::sync::Arc::new(
+            json!([{"Key": "a", "Value": "x"}, {"Key": "b", "Value": {"Ref": "R"}}]),
+        ));
+        let other = Json::Shared(std::sync::Arc::new(json!({"K": [1, 2]})));
+        let resource = |tags: &Json, other: &Json| {
+            json!({"Properties": {"Tags": (tags.clone()), "Other": (other.clone()),
+                "Deeper": {"Tags": (tags.clone())}}, "Tags": (tags.clone())})
+        };
+        let shared: Vec<Json> = (0..4).map(|_| resource(&tags, &other)).collect();
+        let own: Vec<Json> = (0..4)
+            .map(|_| resource(tags.shown(), other.shown()))
+            .collect();
+        let (mut held, mut plain) = (String::new(), String::new());
+        crate::emit::json::write_pretty(&mut held, &json!(shared.clone()));
+        crate::emit::json::write_pretty(&mut plain, &json!(own.clone()));
+        assert_eq!(held, plain);
+        let resources: BTreeMap<String, Json> = shared
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| (format!("R{i}"), r))
+            .collect();
+        let ids: Vec<String> = resources.keys().cloned().collect();
+        let expected: usize = own
+            .iter()
+            .zip(&ids)
+            .map(|(r, id)| {
+                let mut text = String::new();
+                crate::emit::json::write_pretty(&mut text, r);
+                text.len() + 4 * text.lines().count() + id.len() + 16
+            })
+            .sum();
+        assert_eq!(size(&resources, &ids), expected);
+    }
+
     #[test]
     fn pretty_len_is_the_writers() {
         let values = [
