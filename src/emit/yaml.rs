@@ -237,7 +237,16 @@ fn write_scalar(out: &mut String, v: &Value) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&number(n)),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            // Integers (ports, counts) written straight in, not through a string.
+            (Some(i), _) => {
+                let _ = write!(out, "{i}");
+            }
+            (None, Some(u)) => {
+                let _ = write!(out, "{u}");
+            }
+            _ => out.push_str(&number(n)),
+        },
         Value::String(s) => quote_into(out, s),
         Value::Tagged(t) => write_scalar(out, &t.value),
         Value::Mapping(_) => out.push_str("{}"),
@@ -282,6 +291,15 @@ pub fn quoted(s: &str) -> String {
 /// are copied at once.
 fn quote_into(out: &mut String, s: &str) {
     out.push('"');
+    // Most strings are printable ASCII with nothing to escape: one pass over
+    // the bytes, then one copy.
+    if s.bytes()
+        .all(|b| matches!(b, b' '..=b'~') && b != b'"' && b != b'\\')
+    {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut run = 0;
     for (i, c) in s.char_indices() {
         if c != '"' && c != '\\' && raw(c) {
