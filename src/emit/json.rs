@@ -75,16 +75,16 @@ impl Map {
     /// as it does when they are inserted one after the other.
     pub fn from_entries(mut entries: Vec<(Key, Json)>) -> Self {
         if !entries.is_sorted_by(|a, b| a.0 < b.0) {
-            // Stable: equal keys stay in their order, and the last is kept.
+            // Stable: equal keys stay in their order, and the last is kept
+            // (moved into the place of the first, in place).
             entries.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut kept: Vec<(Key, Json)> = Vec::with_capacity(entries.len());
-            for entry in entries {
-                match kept.last_mut() {
-                    Some(last) if last.0 == entry.0 => *last = entry,
-                    _ => kept.push(entry),
+            entries.dedup_by(|later, kept| {
+                let same = later.0 == kept.0;
+                if same {
+                    std::mem::swap(later, kept);
                 }
-            }
-            entries = kept;
+                same
+            });
         }
         Map { entries }
     }
@@ -727,6 +727,24 @@ fn string(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::{Json, Map};
+
+    /// Keys come out sorted, and of equal keys the last one given wins.
+    #[test]
+    fn entries_are_sorted_and_the_last_of_a_key_wins() {
+        let entry = |k: &str, v: &str| (super::Key::from(k.to_string()), Json::String(v.into()));
+        let m = Map::from_entries(vec![
+            entry("b", "1"),
+            entry("a", "2"),
+            entry("b", "3"),
+            entry("c", "5"),
+            entry("b", "4"),
+        ]);
+        let shown: Vec<(&str, &str)> = m
+            .iter()
+            .map(|(k, v)| (k, v.as_str().unwrap_or_default()))
+            .collect();
+        assert_eq!(shown, [("a", "2"), ("b", "4"), ("c", "5")]);
+    }
 
     /// Every shape the emitters use gives what serde_json's macro gives.
     #[test]
