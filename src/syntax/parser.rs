@@ -823,6 +823,51 @@ mod tests {
         }
     }
 
+    /// The pieces a large file is made of in [`halves_are_the_whole`]: each
+    /// a member or something between members, in the shapes that decide
+    /// where a file can be cut (settings continued on the next line, doc
+    /// comments, brackets in strings and comments, CRLF line ends, a list or
+    /// a call over several lines) and, rarely, a syntax error.
+    const PIECES: [&str; 10] = [
+        "  name{i} = \"v {{ ${{x.y}} [\"\n",
+        "  /// doc {{ of {i}\n  service s{i} {{\n    image = \"x:1\"\n    env {{ A = \"}}\" }}\n  }}\n",
+        "  k{i} =\n    {i}\n",
+        "  // a comment {{ [ (\n",
+        "  /* a block\n }} ] ) comment */\n",
+        "  list{i} = [\n    1,\n    2.5,\n  ]\n",
+        "  m{i} {{ a = 1 }}\r\n",
+        "  \"key {{ {i}\" = f(\n    1, \"(\")\n",
+        "  p{i} = 1, q{i} = 2\n",
+        "  bad{i} = = 1\n",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, failure_persistence: None, ..proptest::prelude::ProptestConfig::default() })]
+
+        /// Whatever the file, and wherever its cut falls: parsed in halves,
+        /// it is the tree (or the diagnostic) of the file parsed whole. (Of
+        /// 48 cases, about four in five take the cut, the rest fall back.)
+        #[test]
+        fn halves_are_the_whole(
+            pieces in proptest::collection::vec(0usize..9, 2_000..2_400),
+            broken in proptest::option::weighted(0.2, 0usize..2_000),
+            second in proptest::bool::ANY,
+        ) {
+            let mut text = String::from("landscape small { a = 1 }\n\n/// The big one.\nlandscape big {\n");
+            for (i, piece) in pieces.iter().enumerate() {
+                let piece = if broken == Some(i) { 9 } else { *piece };
+                text.push_str(&PIECES[piece].replace("{i}", &i.to_string()).replace("{{", "{").replace("}}", "}"));
+            }
+            text.push_str("}\n");
+            if second {
+                text.push_str("environment production {\n  s1.replicas = 2\n}\n");
+            }
+            proptest::prop_assume!(text.len() >= super::super::halves::HALVES_FROM);
+            let [halves, whole] = both_ways(&text);
+            proptest::prop_assert_eq!(halves, whole);
+        }
+    }
+
     /// Input at the deepest nesting accepted parses on a thread with half of
     /// a test thread's stack (a release build needs under 128 KiB).
     #[test]
