@@ -28,6 +28,31 @@ pub enum FieldState {
     Done(Option<Value>),
 }
 
+/// Where each setting of an instance stands, by name. An instance has a
+/// few dozen settings at most: a list searched in order (most names differ
+/// in length, which is compared first) costs less than a tree's nodes,
+/// allocated for every instance.
+#[derive(Debug, Default)]
+pub struct FieldStates<'p>(Vec<(&'p str, FieldState)>);
+
+impl<'p> FieldStates<'p> {
+    pub fn get(&self, name: &str) -> Option<&FieldState> {
+        self.0.iter().find(|(k, _)| *k == name).map(|(_, s)| s)
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Sets the state of `name`, in place if it has one.
+    pub fn insert(&mut self, name: &'p str, state: FieldState) {
+        match self.0.iter_mut().find(|(k, _)| *k == name) {
+            Some((_, s)) => *s = state,
+            None => self.0.push((name, state)),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Instance<'p> {
     pub name: String,
@@ -41,7 +66,7 @@ pub struct Instance<'p> {
     pub sources: BTreeMap<&'p str, Source<'p>>,
     /// Overrides of parts of a setting (`auth.env.MODE = "x"`): path from the setting down.
     pub nested: Vec<(&'p [Ident], Source<'p>)>,
-    pub state: BTreeMap<&'p str, FieldState>,
+    pub state: FieldStates<'p>,
     pub references: Vec<model::Reference>,
     /// Settings an ephemeral environment sized down, with the declared value.
     pub sized_down: BTreeMap<String, Value>,
@@ -338,7 +363,7 @@ impl<'p> Evaluator<'p> {
             params: BTreeMap::new(),
             sources: BTreeMap::new(),
             nested: Vec::new(),
-            state: BTreeMap::new(),
+            state: FieldStates::default(),
             references: Vec::new(),
             sized_down: BTreeMap::new(),
         });
@@ -368,7 +393,7 @@ impl<'p> Evaluator<'p> {
             params: BTreeMap::new(),
             sources: BTreeMap::new(),
             nested: Vec::new(),
-            state: BTreeMap::new(),
+            state: FieldStates::default(),
             references: Vec::new(),
             sized_down: BTreeMap::new(),
         });
