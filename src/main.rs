@@ -16,14 +16,18 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// for 13 % less wall time and 20 MiB more (docs/performance.md).
 /// `bomc build`, whose peak memory has targets to meet, turns them off
 /// (`cli::build::no_huge_pages`).
+/// Linux only: elsewhere jemalloc has no transparent huge pages to ask for.
+#[cfg(target_os = "linux")]
 #[unsafe(export_name = "_rjem_malloc_conf")]
 static JEMALLOC_OPTIONS: Options = Options(c"thp:always".as_ptr());
 
 /// A C string's address, as jemalloc's `malloc_conf` holds it.
+#[cfg(target_os = "linux")]
 #[repr(transparent)]
 struct Options(*const std::ffi::c_char);
 
 // SAFETY: it points at a constant, NUL-terminated string, never written.
+#[cfg(target_os = "linux")]
 unsafe impl Sync for Options {}
 
 fn main() -> std::process::ExitCode {

@@ -286,6 +286,7 @@ fn local_modules_and_included_landscapes_resolve() {
 /// or they would be dropped without a word. jemalloc prints its options at
 /// exit when asked to through its environment variable.
 #[test]
+#[cfg(target_os = "linux")]
 fn the_allocator_reads_the_options_compiled_in() {
     let run = std::process::Command::new(env!("CARGO_BIN_EXE_bomc"))
         .current_dir(root())
