@@ -216,15 +216,11 @@ pub fn emit(plan: &Plan, options: &super::EmitOptions) -> Result<Vec<Artifact>, 
                 .collect()
         },
         validate_only: options.validate_only,
-        builds: Vec::new(),
-    };
-    let emit = Emit {
         builds: plan
             .images
             .iter()
-            .map(|i| service::build(&emit, i))
+            .map(|i| service::build(&plan.instance, i))
             .collect(),
-        ..emit
     };
     let mut errors = Vec::new();
     let mut file = ComposeFile {

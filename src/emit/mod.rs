@@ -47,10 +47,6 @@ pub struct EmitOptions {
     pub between_targets: Option<fn()>,
 }
 
-/// Frees `value` on a thread of its own. The trees a large landscape's
-/// templates are built from take about a tenth of an emission's instructions
-/// to free; on a second core that runs beside the stages that follow instead of
-/// before them. Should no thread start, the value is freed here.
 /// `parts` joined, in a string of exactly their length. The emitters name
 /// and describe every resource from pieces (`{id}TaskDefinition`), and
 /// `format!`, which guesses the length and writes each piece through
@@ -61,6 +57,10 @@ pub(crate) fn cat(parts: &[&str]) -> String {
     joined
 }
 
+/// Frees `value` on a thread of its own. The trees a large landscape's
+/// templates are built from take about a tenth of an emission's instructions
+/// to free; on a second core that runs beside the stages that follow instead of
+/// before them. Should no thread start, the value is freed here.
 pub(crate) fn free_in_background<T: Send + 'static>(value: T) {
     // The handle is dropped: nothing waits for the freeing, not even the
     // process's exit.

@@ -66,13 +66,7 @@ fn parse_in_halves(file: FileId, text: &str, half: Half) -> Option<File> {
     let parse_half = |&which: &usize| -> Option<Parsed> {
         let mut diags = Diagnostics::default();
         let parsed = if which == 0 {
-            let root = BomParser::parse(Rule::file, &first).ok()?.next()?;
-            let mut builder = Builder {
-                file,
-                diags: &mut diags,
-                base: 0,
-            };
-            Parsed::File(builder.file(root))
+            Parsed::File(parse_whole(file, &first, &mut diags)?)
         } else {
             let root = BomParser::parse(Rule::members, second).ok()?.next()?;
             let mut builder = Builder {

@@ -50,8 +50,7 @@ fn memory(bytes: u64) -> String {
 /// folder; for a template without one, that folder; for a layer without one,
 /// the image's own output folder), relative to the compose file's folder,
 /// and the dockerfile target's `images/<name>/Dockerfile` relative to the context.
-pub(super) fn build(emit: &Emit, image: &BuildImage) -> Build {
-    let instance = &emit.plan.instance;
+pub(super) fn build(instance: &crate::lower::plan::Instance, image: &BuildImage) -> Build {
     let source_dir = absolute(&instance.source_dir);
     let output_dir = absolute(&instance.output_dir);
     let image_dir = output_dir.join("images").join(&image.name);
