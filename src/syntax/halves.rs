@@ -105,10 +105,14 @@ pub(super) struct Survey {
 pub(super) fn survey(text: &str, max_depth: usize) -> Survey {
     // The largest top-level block, and the line breaks at its own level: each
     // one a place where a member may start.
+    // A file too small to cut (and the formatter's check of its nesting)
+    // needs neither.
+    let cut = text.len() >= HALVES_FROM;
     let (mut depth, mut open) = (0usize, 0);
     let (mut breaks, mut largest) = (Vec::new(), None::<(usize, usize, Vec<usize>)>);
     for (at, byte) in Structure::new(text) {
         match (byte, depth) {
+            _ if !cut => {}
             (b'{', 0) => {
                 open = at;
                 breaks.clear();
@@ -143,9 +147,6 @@ pub(super) fn survey(text: &str, max_depth: usize) -> Survey {
 /// The second half of the block `open..=end` of `text`, starting at one of
 /// its line `breaks`.
 fn second_half(text: &str, open: usize, end: usize, breaks: &[usize]) -> Option<Half> {
-    if text.len() < HALVES_FROM {
-        return None;
-    }
     // The second half holds about half of the file's bytes.
     let wanted = end.saturating_sub(text.len() / 2);
     let nearest = breaks.partition_point(|&start| start < wanted);

@@ -356,7 +356,6 @@ pub fn split(
         let mut stack_units: Vec<Vec<usize>> = Vec::new();
         let mut current: Vec<&str> = Vec::new();
         let mut current_units: Vec<usize> = Vec::new();
-        let mut current_ids: std::collections::HashSet<&str> = std::collections::HashSet::new();
         // What the stack takes from elsewhere: its parameters.
         let mut current_refs: BTreeSet<TargetRef> = BTreeSet::new();
         let mut current_size = 0;
@@ -366,6 +365,12 @@ pub fn split(
             // never become parameters.
             let external =
                 |t: &&TargetRef| unit_of.get(t.0) != Some(&u) && !t.0.starts_with("AWS::");
+            // A stack is a run of units: a target is in it if its unit is
+            // one of the run's before this one.
+            let earlier_in_stack = |t: &TargetRef, first: usize| {
+                unit_of.get(t.0).is_some_and(|&o| (first..u).contains(&o))
+            };
+            let first = current_units.first().copied().unwrap_or(u);
             let unit_size = unit_sizes[u];
             let unit_outputs = exported[u].len() + outputs_of[u];
             // The size of the union, counted rather than built: cloning the
@@ -374,7 +379,7 @@ pub fn split(
                 + unit_refs[u]
                     .iter()
                     .filter(external)
-                    .filter(|t| !current_ids.contains(t.0) && !current_refs.contains(*t))
+                    .filter(|t| !earlier_in_stack(t, first) && !current_refs.contains(*t))
                     .count();
             if !current.is_empty()
                 && (current.len() + unit.ids.len() > MAX_RESOURCES
@@ -384,19 +389,18 @@ pub fn split(
             {
                 stacks.push(std::mem::take(&mut current));
                 stack_units.push(std::mem::take(&mut current_units));
-                current_ids.clear();
                 current_refs.clear();
                 current_size = 0;
                 current_outputs = 0;
             }
+            let first = current_units.first().copied().unwrap_or(u);
             current_refs.extend(
                 unit_refs[u]
                     .iter()
                     .filter(external)
-                    .filter(|t| !current_ids.contains(t.0))
+                    .filter(|t| !earlier_in_stack(t, first))
                     .copied(),
             );
-            current_ids.extend(unit.ids.iter().map(String::as_str));
             current_size += unit_size;
             current_outputs += unit_outputs;
             current.extend(unit.ids.iter().map(String::as_str));
