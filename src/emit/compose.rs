@@ -53,7 +53,7 @@ use super::Artifact;
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::lower::plan::{Piece, Plan, Text, Workload};
 use serde_yaml_ng::Value as Yaml;
-use spec::{ComposeFile, Labelled, WrittenApart};
+use spec::{ComposeFile, Labelled, TopLevel, WrittenApart};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The file the compose target writes, relative to the environment's folder.
@@ -252,19 +252,35 @@ pub fn emit(plan: &Plan, options: &super::EmitOptions) -> Result<Vec<Artifact>, 
     }
     // Each service is written out as soon as it is made and its tree freed:
     // at N = 10,000 the trees of all services held at once were most of a
-    // build's peak memory.
-    let mut services: BTreeMap<&str, String> = BTreeMap::new();
-    for w in &plan.workloads {
-        match service::service(&emit, w, &mut file) {
-            Ok(service) if errors.is_empty() && !options.validate_only => {
+    // build's peak memory. Services are made on two cores, each with the
+    // top-level entries it needs, and taken in order: the same texts, the
+    // same entries and the same first errors as one after the other.
+    let made = crate::parallel::on_two_cores(&plan.workloads, |w| {
+        let mut top = TopLevel::default();
+        let made = service::service(&emit, w, &mut top).map(|service| {
+            (!options.validate_only).then(|| {
                 let mut text = String::new();
                 super::yaml::entry(&mut text, &Yaml::String(w.name.clone()), &service, 2);
+                text
+            })
+        });
+        (made, top)
+    });
+    let mut top = TopLevel::default();
+    let mut services: BTreeMap<&str, String> = BTreeMap::new();
+    for (w, (made, entries)) in plan.workloads.iter().zip(made) {
+        top.append(entries);
+        match made {
+            Ok(Some(text)) if errors.is_empty() => {
                 services.insert(&w.name, text);
             }
             Ok(_) => {}
             Err(mut e) => errors.append(&mut e),
         }
     }
+    file.volumes = top.volumes;
+    file.secrets = top.secrets;
+    file.configs = top.configs;
     if !errors.is_empty() {
         return Err(errors);
     }

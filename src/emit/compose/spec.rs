@@ -24,6 +24,26 @@ pub(super) struct ComposeFile {
     pub(super) configs: BTreeMap<String, InlineConfig>,
 }
 
+/// The top-level entries a service needs (its secrets, its HAProxy
+/// configuration, its named volumes): gathered for each service apart, so
+/// that services can be made on two cores, and merged in the services' order.
+#[derive(Default)]
+pub(super) struct TopLevel {
+    pub(super) volumes: BTreeMap<String, Labelled>,
+    pub(super) secrets: BTreeMap<String, SecretSource>,
+    pub(super) configs: BTreeMap<String, InlineConfig>,
+}
+
+impl TopLevel {
+    /// Adds `other`'s entries, a later service's, over this one's: as if
+    /// both services had written into one map, one after the other.
+    pub(super) fn append(&mut self, other: TopLevel) {
+        self.volumes.extend(other.volumes);
+        self.secrets.extend(other.secrets);
+        self.configs.extend(other.configs);
+    }
+}
+
 /// The place of a key whose entries are written apart
 /// (`yaml::document_with_entries`): an empty map, left out when it has none.
 pub(super) struct WrittenApart(pub(super) bool);
