@@ -186,6 +186,84 @@ pub struct Staging {
     root: PathBuf,
     pid: u32,
     state: std::sync::Mutex<StagingState>,
+    syncer: Syncer,
+}
+
+/// Waits for the staged files to reach the disk on a thread of its own, so
+/// that the threads that make them never do: at N = 1,000, waiting for each
+/// of the 26 files in turn was a tenth of a build's wall time. Every file is
+/// on disk before anything is renamed into place ([`Syncer::finish`] runs
+/// first in [`Staging::commit`]), so a crash never leaves a renamed file
+/// whose contents were not written.
+#[derive(Default)]
+struct Syncer {
+    queue: std::sync::Mutex<Option<std::sync::mpsc::Sender<PathBuf>>>,
+    worker: std::sync::Mutex<Option<std::thread::JoinHandle<Result<(), Diagnostic>>>>,
+}
+
+impl Syncer {
+    /// Queues `path`, a staged file written in full, to be flushed to disk.
+    fn sync(&self, path: &Path) -> Result<(), Diagnostic> {
+        let mut queue = lock(&self.queue);
+        if queue.is_none() {
+            let (send, receive) = std::sync::mpsc::channel::<PathBuf>();
+            let worker = std::thread::Builder::new()
+                .name(String::from("bomc-sync"))
+                .spawn(move || {
+                    // Every file is flushed even after one failed: the first
+                    // failure is the one reported.
+                    let mut first = Ok(());
+                    for path in receive {
+                        if let Err(e) = flush(&path)
+                            && first.is_ok()
+                        {
+                            first = Err(io_error(&path, e));
+                        }
+                    }
+                    first
+                });
+            if let Ok(worker) = worker {
+                *lock(&self.worker) = Some(worker);
+                *queue = Some(send);
+            }
+        }
+        match queue.as_ref().map(|q| q.send(path.to_path_buf())) {
+            Some(Ok(())) => Ok(()),
+            // No thread to spare: this one waits for the disk.
+            _ => flush(path).map_err(|e| io_error(path, e)),
+        }
+    }
+
+    /// Waits until every queued file is on disk; the first that could not
+    /// be flushed, if any.
+    fn finish(&self) -> Result<(), Diagnostic> {
+        drop(lock(&self.queue).take());
+        let worker = lock(&self.worker).take();
+        match worker.map(std::thread::JoinHandle::join) {
+            None => Ok(()),
+            Some(Ok(result)) => result,
+            // A panic is bomc's bug: it goes on to the panic hook.
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+/// A lock whose holder panicked left what it guards whole: each change
+/// under the locks of this module is a single push or assignment.
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Flushes the file at `path` to disk. `fsync` flushes a file, not one
+/// descriptor's writes, so opening it again is enough (for writing: some
+/// systems flush only files opened so).
+fn flush(path: &Path) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)?
+        .sync_all()
 }
 
 #[derive(Default)]
@@ -205,15 +283,12 @@ impl Staging {
             root: root.to_path_buf(),
             pid: std::process::id(),
             state: Default::default(),
+            syncer: Syncer::default(),
         }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, StagingState> {
-        // A thread that panicked while holding the lock left the lists whole:
-        // each change to them is a single push.
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.state)
     }
 
     /// Writes `artifact`, a file of the environment folder `dir` (relative
@@ -263,8 +338,9 @@ impl Staging {
         }
         result?;
         let tmp = temporary(dest, self.pid);
-        write_temporary(&tmp, bytes)?;
-        self.state().files.push((tmp, dest.to_path_buf()));
+        write_temporary(&tmp, bytes, Durable::Later)?;
+        self.state().files.push((tmp.clone(), dest.to_path_buf()));
+        self.syncer.sync(&tmp)?;
         test_hook::operation_done();
         Ok(())
     }
@@ -276,6 +352,7 @@ impl Staging {
         for folder in folders {
             self.stage_manifest(folder)?;
         }
+        self.syncer.finish()?;
         let staged = {
             let mut state = self.state();
             state.committed = true;
@@ -371,8 +448,16 @@ fn temporary(dest: &Path, pid: u32) -> PathBuf {
     parent.join(format!(".{name}.bomc-{pid}.tmp"))
 }
 
-fn write_temporary(tmp: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
-    write_new(tmp, bytes).map_err(|err| {
+/// When a file written is flushed to disk: before the write returns, or
+/// later, by whoever wrote it (a staging's syncer).
+#[derive(Clone, Copy, PartialEq)]
+enum Durable {
+    Now,
+    Later,
+}
+
+fn write_temporary(tmp: &Path, bytes: &[u8], durable: Durable) -> Result<(), Diagnostic> {
+    write_new(tmp, bytes, durable).map_err(|err| {
         // A part written before the disk filled up is not left behind.
         let _ = std::fs::remove_file(tmp);
         io_error(tmp, err)
@@ -458,7 +543,7 @@ mod test_hook {
 /// Writes a file that did not exist: `create_new` never follows a link, so a
 /// link planted under the (predictable) temporary name is removed, not
 /// written through.
-fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+fn write_new(path: &Path, bytes: &[u8], durable: Durable) -> std::io::Result<()> {
     use std::io::Write as _;
     let open = || {
         std::fs::OpenOptions::new()
@@ -478,8 +563,41 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.write_all(first)?;
     test_hook::operation_done();
     file.write_all(second)?;
-    file.sync_all()
+    match durable {
+        Durable::Now => file.sync_all(),
+        Durable::Later => {
+            start_writeback(&file);
+            Ok(())
+        }
+    }
 }
+
+/// Asks the kernel to start writing `file` to disk now, without waiting:
+/// the disk then writes every staged file while the build makes the next,
+/// and the flush before the renames finds little left to do.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &std::fs::File) {
+    use std::os::fd::AsRawFd;
+    unsafe extern "C" {
+        fn sync_file_range(
+            fd: std::ffi::c_int,
+            offset: i64,
+            nbytes: i64,
+            flags: std::ffi::c_uint,
+        ) -> std::ffi::c_int;
+    }
+    const SYNC_FILE_RANGE_WRITE: std::ffi::c_uint = 2;
+    // SAFETY: sync_file_range(2) reads no memory of ours; offset 0 and
+    // length 0 name the whole file. A failure only leaves the writing to
+    // the flush before the renames.
+    unsafe {
+        sync_file_range(file.as_raw_fd(), 0, 0, SYNC_FILE_RANGE_WRITE);
+    }
+}
+
+/// Elsewhere the flush before the renames does all the writing.
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_: &std::fs::File) {}
 
 /// Replaces one file atomically: the new contents go to a temporary sibling
 /// that is renamed over `dest`, so a reader sees the old file or the new one,
@@ -488,7 +606,7 @@ pub fn replace_file(dest: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
     let parent = dest.parent().unwrap_or(Path::new("."));
     create_dir_all(parent)?;
     let tmp = temporary(dest, std::process::id());
-    write_temporary(&tmp, bytes)?;
+    write_temporary(&tmp, bytes, Durable::Now)?;
     test_hook::operation_done();
     if let Ok(meta) = std::fs::metadata(dest) {
         let _ = std::fs::set_permissions(&tmp, meta.permissions());
@@ -498,4 +616,39 @@ pub fn replace_file(dest: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
         return Err(io_error(dest, err));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Syncer;
+
+    #[test]
+    fn the_syncer_flushes_every_file_queued_and_reports_the_first_it_cannot() {
+        let dir = std::env::temp_dir().join(format!("bomc-syncer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let written = dir.join("written");
+        std::fs::write(&written, "text").unwrap();
+
+        let syncer = Syncer::default();
+        syncer.sync(&written).unwrap();
+        syncer.sync(&written).unwrap();
+        assert!(syncer.finish().is_ok());
+        // Finished, it has nothing left to wait for.
+        assert!(syncer.finish().is_ok());
+
+        let syncer = Syncer::default();
+        let gone = dir.join("gone");
+        let also_gone = dir.join("also-gone");
+        syncer.sync(&written).unwrap();
+        syncer.sync(&gone).unwrap();
+        syncer.sync(&also_gone).unwrap();
+        let failure = syncer.finish().unwrap_err();
+        assert!(
+            failure.message.contains("gone`"),
+            "the first failure is reported: {}",
+            failure.message
+        );
+        assert!(!failure.message.contains("also-gone"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
