@@ -418,11 +418,13 @@ pub fn emit_into<T: Send>(
         super::free_in_background(std::mem::take(&mut t.resources));
         return Ok(Vec::new());
     }
-    let types: BTreeSet<String> = t
-        .resources
-        .values()
-        .filter_map(|r| r["Type"].as_str().map(String::from))
-        .collect();
+    // A score of types among thousands of resources: each copied once.
+    let mut types: BTreeSet<String> = BTreeSet::new();
+    for ty in t.resources.values().filter_map(|r| r["Type"].as_str()) {
+        if !types.contains(ty) {
+            types.insert(ty.to_string());
+        }
+    }
     expiry::self_delete(&mut t, &types);
     let instance = &plan.instance;
     let mut template = Map::new();
@@ -493,19 +495,17 @@ pub fn emit_into<T: Send>(
         .and_then(Json::as_object)
         .map(|r| r.keys().map(String::from).collect())
         .unwrap_or_default();
-    let mut by_prefix: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let ids: BTreeMap<&str, &str> = plan
+    // Keyed by the component's name as the plan spells it; each id moved
+    // into its unit, not copied.
+    let mut by_prefix: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let id_to_name: BTreeMap<&str, &str> = plan
         .workloads
         .iter()
-        .map(|w| (w.name.as_str(), w.id.as_str()))
+        .map(|w| (w.id.as_str(), w.name.as_str()))
         .collect();
-    let id_to_name: BTreeMap<&str, &str> = ids.iter().map(|(n, i)| (*i, *n)).collect();
-    for rid in &resource_ids {
-        if let Some(component) = t.placement.get(rid) {
-            by_prefix
-                .entry(component.clone())
-                .or_default()
-                .push(rid.clone());
+    for rid in resource_ids {
+        if let Some(component) = t.placement.get(&rid) {
+            by_prefix.entry(component).or_default().push(rid);
             continue;
         }
         // The longest component id that `rid` continues with an upper-case
@@ -514,10 +514,9 @@ pub fn emit_into<T: Send>(
             .char_indices()
             .rev()
             .filter(|&(i, c)| i > 0 && c.is_ascii_uppercase())
-            .find_map(|(i, _)| id_to_name.get(&rid[..i]))
-            .map(|name| name.to_string());
+            .find_map(|(i, _)| id_to_name.get(&rid[..i]).copied());
         if let Some(owner) = owner {
-            by_prefix.entry(owner).or_default().push(rid.clone());
+            by_prefix.entry(owner).or_default().push(rid);
         }
     }
     let mut units = Vec::new();
@@ -525,7 +524,7 @@ pub fn emit_into<T: Send>(
         if matches!(w.role, Role::LoadBalancer(_)) {
             continue;
         }
-        if let Some(ids) = by_prefix.remove(&w.name) {
+        if let Some(ids) = by_prefix.remove(w.name.as_str()) {
             units.push(split::Unit { ids });
         }
     }
