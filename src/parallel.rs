@@ -10,15 +10,28 @@ use std::sync::{Mutex, OnceLock};
 /// The second worker's stack.
 const WORKER_STACK: usize = 64 << 20;
 
+std::thread_local! {
+    /// Whether this thread is one of the two cores of an [`on_two_cores`]:
+    /// work it shares out again runs here, one job after the other, since
+    /// both cores are busy already (`check` lowers its environments on two
+    /// cores, and lowering shares out its components).
+    static SHARING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// `work` on every job, on this thread and one more, each taking the next job
 /// as it finishes one; the results come back in the jobs' order.
 pub(crate) fn on_two_cores<J: Sync, T: Send>(jobs: &[J], work: impl Fn(&J) -> T + Sync) -> Vec<T> {
+    if SHARING.get() {
+        return jobs.iter().map(work).collect();
+    }
     let next = AtomicUsize::new(0);
     let worker = || {
+        let outer = SHARING.replace(true);
         let mut done = Vec::new();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(job) = jobs.get(i) else {
+                SHARING.set(outer);
                 return done;
             };
             done.push((i, work(job)));
@@ -106,6 +119,21 @@ mod tests {
         assert_eq!(on_two_cores(&jobs, |&n| uneven(n)), jobs);
         assert!(on_two_cores(&[] as &[u64], |&n| n).is_empty());
         assert_eq!(on_two_cores(&[7u64], |&n| n * 2), vec![14]);
+    }
+
+    /// Work shared out from a core that is already one of two runs on that
+    /// core, and the caller's thread is free to share out again after.
+    #[test]
+    fn work_shared_out_again_stays_on_its_core() {
+        let jobs: Vec<u64> = (0..8).collect();
+        let threads = on_two_cores(&jobs, |&n| {
+            let inner: Vec<std::thread::ThreadId> =
+                on_two_cores(&jobs, |_| std::thread::current().id());
+            assert!(inner.iter().all(|t| *t == std::thread::current().id()));
+            uneven(n)
+        });
+        assert_eq!(threads, jobs);
+        assert!(!super::SHARING.get());
     }
 
     #[test]
