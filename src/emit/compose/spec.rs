@@ -6,12 +6,11 @@ use serde::Serialize;
 use serde_yaml_ng::Value as Yaml;
 use std::collections::BTreeMap;
 
-#[derive(Serialize)]
+/// The file's entries after `name` and `services`, which are written first
+/// (`compose::emit`): each service adds the entries it needs (its secrets,
+/// its HAProxy configuration, its named volumes).
+#[derive(Serialize, Default)]
 pub(super) struct ComposeFile {
-    pub(super) name: String,
-    /// Empty: it keeps the key's place, and each service is written as soon
-    /// as it is made (`yaml::document_with_entries`).
-    pub(super) services: BTreeMap<String, Yaml>,
     /// Written apart, as the services are: every network carries the same
     /// labels, whose text is made once.
     #[serde(skip_serializing_if = "WrittenApart::is_empty")]
@@ -24,28 +23,9 @@ pub(super) struct ComposeFile {
     pub(super) configs: BTreeMap<String, InlineConfig>,
 }
 
-/// The top-level entries a service needs (its secrets, its HAProxy
-/// configuration, its named volumes): gathered for each service apart, so
-/// that services can be made on two cores, and merged in the services' order.
-#[derive(Default)]
-pub(super) struct TopLevel {
-    pub(super) volumes: BTreeMap<String, Labelled>,
-    pub(super) secrets: BTreeMap<String, SecretSource>,
-    pub(super) configs: BTreeMap<String, InlineConfig>,
-}
-
-impl TopLevel {
-    /// Adds `other`'s entries, a later service's, over this one's: as if
-    /// both services had written into one map, one after the other.
-    pub(super) fn append(&mut self, other: TopLevel) {
-        self.volumes.extend(other.volumes);
-        self.secrets.extend(other.secrets);
-        self.configs.extend(other.configs);
-    }
-}
-
 /// The place of a key whose entries are written apart
-/// (`yaml::document_with_entries`): an empty map, left out when it has none.
+/// (`yaml::Document::entries`): an empty map, left out when it has none.
+#[derive(Default)]
 pub(super) struct WrittenApart(pub(super) bool);
 
 impl WrittenApart {
