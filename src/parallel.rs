@@ -64,11 +64,16 @@ pub(crate) fn on_two_cores<J: Sync, T: Send>(jobs: &[J], work: impl Fn(&J) -> T 
 
 /// `other` on a second thread and `here` on this one, at once. Work that
 /// `other` shares out stays on its thread ([`on_two_cores`]); `here` may
-/// share out, to use both cores once `other` is done.
+/// share out, to use both cores once `other` is done. On a core that is
+/// already one of two, both run here, one after the other.
 pub(crate) fn beside<A: Send, B>(
     other: impl FnOnce() -> A + Send,
     here: impl FnOnce() -> B,
 ) -> (A, B) {
+    if SHARING.get() {
+        let a = other();
+        return (a, here());
+    }
     // Taken by the thread that runs it: the second one, or this one if no
     // second thread could be made.
     let other = Mutex::new(Some(other));
@@ -175,6 +180,16 @@ mod tests {
         );
         assert_ne!(other, here);
         assert_eq!(mine, here);
+        // From a core already sharing, both stay on it.
+        let jobs = [0u64, 1];
+        let pairs = on_two_cores(&jobs, |_| {
+            let (a, b) = super::beside(
+                || std::thread::current().id(),
+                || std::thread::current().id(),
+            );
+            (a == b) && a == std::thread::current().id()
+        });
+        assert_eq!(pairs, vec![true, true]);
     }
 
     /// Work shared out from a core that is already one of two runs on that
