@@ -570,15 +570,38 @@ pub(crate) use json;
 /// of an emission in serde_json's formatter (a call per token through its
 /// writer); this writes runs of plain text at once.
 pub fn write_pretty(out: &mut String, value: &Json) {
-    pretty(out, value, 0, &mut LastShared::default());
+    pretty(out, value, 0, &mut LastShared::default(), &as_it_is);
 }
 
 /// An object as [`write_pretty`] writes it (a template is kept as a map).
 pub fn write_pretty_object(out: &mut String, object: &Map) {
-    pretty_object(out, object, 0, &mut LastShared::default());
+    pretty_object(out, object, 0, &mut LastShared::default(), &as_it_is);
 }
 
-fn pretty(out: &mut String, value: &Json, depth: usize, last: &mut LastShared) {
+/// [`write_pretty_object`], each object for which `instead` gives a value
+/// written as that value (itself as it is). The nested-stack split rewrites
+/// a stack's references to resources elsewhere so, as the stack is written:
+/// a walk over every value of every resource less than rewriting its tree.
+pub fn write_pretty_object_instead<'v>(
+    out: &mut String,
+    object: &Map,
+    instead: &impl Fn(&Map) -> Option<&'v Json>,
+) {
+    pretty_object(out, object, 0, &mut LastShared::default(), instead);
+}
+
+/// Every object written as it is.
+fn as_it_is<'v>(_: &Map) -> Option<&'v Json> {
+    None
+}
+
+fn pretty<'v>(
+    out: &mut String,
+    value: &Json,
+    depth: usize,
+    last: &mut LastShared,
+    instead: &impl Fn(&Map) -> Option<&'v Json>,
+) {
     match value {
         Json::Null => out.push_str("null"),
         Json::Bool(true) => out.push_str("true"),
@@ -595,20 +618,23 @@ fn pretty(out: &mut String, value: &Json, depth: usize, last: &mut LastShared) {
             for (i, x) in a.iter().enumerate() {
                 out.push_str(if i == 0 { "\n" } else { ",\n" });
                 indent(out, depth + 1);
-                pretty(out, x, depth + 1, last);
+                pretty(out, x, depth + 1, last, instead);
             }
             out.push('\n');
             indent(out, depth);
             out.push(']');
         }
-        Json::Object(m) => pretty_object(out, m, depth, last),
+        Json::Object(m) => match instead(m) {
+            Some(other) => pretty(out, other, depth, last, &as_it_is),
+            None => pretty_object(out, m, depth, last, instead),
+        },
         Json::Shared(value) => match &last.written {
             Some((held, at)) if *at == depth && Arc::ptr_eq(held, value) => {
                 out.push_str(&last.text)
             }
             _ => {
                 let start = out.len();
-                pretty(out, value, depth, last);
+                pretty(out, value, depth, last, instead);
                 last.text.clear();
                 last.text.push_str(&out[start..]);
                 last.written = Some((Arc::clone(value), depth));
@@ -617,7 +643,13 @@ fn pretty(out: &mut String, value: &Json, depth: usize, last: &mut LastShared) {
     }
 }
 
-fn pretty_object(out: &mut String, m: &Map, depth: usize, last: &mut LastShared) {
+fn pretty_object<'v>(
+    out: &mut String,
+    m: &Map,
+    depth: usize,
+    last: &mut LastShared,
+    instead: &impl Fn(&Map) -> Option<&'v Json>,
+) {
     if m.is_empty() {
         out.push_str("{}");
         return;
@@ -628,7 +660,7 @@ fn pretty_object(out: &mut String, m: &Map, depth: usize, last: &mut LastShared)
         indent(out, depth + 1);
         string(out, k);
         out.push_str(": ");
-        pretty(out, x, depth + 1, last);
+        pretty(out, x, depth + 1, last, instead);
     }
     out.push('\n');
     indent(out, depth);

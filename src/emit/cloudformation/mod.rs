@@ -484,7 +484,7 @@ pub fn emit_into<T: Send>(
         );
     }
     if !split::needed(&template) {
-        let artifact = render("cloudformation", &template, plan, options)?;
+        let artifact = render("cloudformation", Written::Whole(&template), plan, options)?;
         super::free_in_background(template);
         return keep(artifact).map(|k| vec![k]).map_err(|d| vec![d]);
     }
@@ -545,17 +545,17 @@ pub fn emit_into<T: Send>(
     // The templates are written on two cores: each is text made from a tree
     // the split no longer changes, and the texts come back in order.
     let suffix = format!(".{extension}");
-    let templates: Vec<(String, &Map)> =
-        std::iter::once((String::from("cloudformation"), &parts.root))
-            .chain(parts.nested.iter().map(|(file, nested)| {
-                let stem = file.trim_end_matches(&suffix);
-                (format!("cloudformation/{stem}"), nested)
+    let templates: Vec<(String, Written)> =
+        std::iter::once((String::from("cloudformation"), Written::Whole(&parts.root)))
+            .chain(parts.nested.iter().map(|nested| {
+                let stem = nested.file.trim_end_matches(&suffix);
+                (format!("cloudformation/{stem}"), Written::Nested(nested))
             }))
             .collect();
     // Each text is handed on as soon as it is made, its length kept for the
     // root's quota.
     let kept = crate::parallel::on_two_cores(&templates, |(stem, template)| {
-        let artifact = render(stem, template, plan, options)?;
+        let artifact = render(stem, *template, plan, options)?;
         let bytes = artifact.contents.len();
         keep(artifact).map(|k| (k, bytes)).map_err(|d| vec![d])
     })
@@ -625,15 +625,27 @@ fn load_balancers_in_root(count: usize) -> String {
     }
 }
 
+/// A template to write: the whole one or the root of a split, or a nested
+/// one, whose references to resources elsewhere are rewritten as it is written.
+#[derive(Clone, Copy)]
+enum Written<'a> {
+    Whole(&'a Map),
+    Nested(&'a split::Nested),
+}
+
 /// One template file, JSON (or YAML on request).
 fn render(
     stem: &str,
-    template: &Map,
+    template: Written,
     plan: &Plan,
     options: &EmitOptions,
 ) -> Result<Artifact, Vec<Diagnostic>> {
     if options.cloudformation_yaml {
-        let value = serde_yaml_ng::to_value(template).map_err(|e| vec![serialize_error(e)])?;
+        let value = match template {
+            Written::Whole(template) => serde_yaml_ng::to_value(template),
+            Written::Nested(nested) => serde_yaml_ng::to_value(nested.rewritten()),
+        }
+        .map_err(|e| vec![serialize_error(e)])?;
         Ok(Artifact {
             path: format!("{stem}.yaml"),
             contents: super::yaml::document(std::slice::from_ref(&plan.instance.header), &value),
@@ -643,7 +655,15 @@ fn render(
         // touched: a text grown by doubling copies itself and faults in
         // new pages at each step (a tenth of a large build's page faults).
         let mut json = String::with_capacity(split::BODY_QUOTA);
-        super::json::write_pretty_object(&mut json, template);
+        match template {
+            Written::Whole(template) => super::json::write_pretty_object(&mut json, template),
+            Written::Nested(nested) => {
+                let references = nested.references();
+                super::json::write_pretty_object_instead(&mut json, &nested.template, &|object| {
+                    split::Nested::instead(&references, object)
+                });
+            }
+        }
         json.push('\n');
         Ok(Artifact {
             path: format!("{stem}.json"),

@@ -133,10 +133,49 @@ pub struct Unit {
     pub ids: Vec<String>,
 }
 
-/// A split template: the root, and nested templates by file name.
+/// A split template: the root, and the nested templates.
 pub struct Split {
     pub root: Map,
-    pub nested: Vec<(String, Map)>,
+    pub nested: Vec<Nested>,
+}
+
+/// A nested template, by file name, and the parameter each of its resources'
+/// references to a resource elsewhere becomes: rewritten as the template is
+/// written ([`Nested::instead`]), not in its tree.
+pub struct Nested {
+    pub file: String,
+    pub template: Map,
+    parameters: BTreeMap<Target, String>,
+}
+
+impl Nested {
+    /// The references [`Nested::instead`] rewrites, each with its parameter,
+    /// in order.
+    pub fn references(&self) -> Vec<(TargetRef<'_>, Json)> {
+        self.parameters
+            .iter()
+            .map(|(t, name)| ((t.0.as_str(), t.1.as_deref()), json!({"Ref": name})))
+            .collect()
+    }
+
+    /// What `object` is written as: the parameter in `references` for a
+    /// reference to a resource elsewhere, else `None` (itself).
+    pub fn instead<'r>(references: &'r [(TargetRef<'_>, Json)], object: &Map) -> Option<&'r Json> {
+        let (id, attribute) = single_ref(only_entry(object))?;
+        references
+            .binary_search_by(|((i, a), _)| i.cmp(&id).then_with(|| a.cmp(&attribute)))
+            .ok()
+            .map(|at| &references[at].1)
+    }
+
+    /// The template with its references rewritten in its tree, for a writer
+    /// that takes no [`Nested::instead`] (YAML).
+    pub fn rewritten(&self) -> Map {
+        let references: BTreeMap<TargetRef, Json> = self.references().into_iter().collect();
+        let mut template = self.template.clone();
+        template.values_mut().for_each(|v| replace(v, &references));
+        template
+    }
 }
 
 /// A value or a template, measured without wrapping the template in a value.
@@ -436,7 +475,8 @@ pub fn split(
     let mut child_params: Vec<Map> = vec![Map::new(); stacks.len()];
     let mut stack_params: Vec<Map> = vec![Map::new(); stacks.len()];
     let mut stack_depends: Vec<BTreeSet<String>> = vec![BTreeSet::new(); stacks.len()];
-    let mut child_resources: Vec<Map> = vec![Map::new(); stacks.len()];
+    let mut child_resources: Vec<(Map, BTreeMap<Target, String>)> =
+        vec![(Map::new(), BTreeMap::new()); stacks.len()];
 
     for (i, ids) in stacks.iter().enumerate() {
         // Gathered in start order, sorted once.
@@ -476,13 +516,8 @@ pub fn split(
             external.insert(target.clone(), name);
         }
         // References to resources outside the stack become `Ref`s to its
-        // parameters: the expressions built once per stack, not per resource.
-        let exprs: BTreeMap<TargetRef, Json> = external
-            .iter()
-            .map(|(t, name)| ((t.0.as_str(), t.1.as_deref()), json!({"Ref": name})))
-            .collect();
+        // parameters as the stack is written (`external`, kept with it).
         for r in res.values_mut() {
-            replace(r, &exprs);
             // Ordering on resources in other stacks becomes ordering between stacks.
             if let Some(Json::Array(deps)) = r.get("DependsOn").cloned() {
                 let (inside, outside): (Vec<Json>, Vec<Json>) = deps
@@ -508,7 +543,7 @@ pub fn split(
                 }
             }
         }
-        child_resources[i] = res;
+        child_resources[i] = (res, external);
     }
 
     // Outputs go with the resources they name.
@@ -563,7 +598,7 @@ pub fn split(
         }
     }
     let mut nested = Vec::new();
-    for (i, res) in child_resources.into_iter().enumerate() {
+    for (i, (res, parameters)) in child_resources.into_iter().enumerate() {
         let file = format!("{file_prefix}-{:02}.{extension}", i + 1);
         let mut t = Map::new();
         t.insert(
@@ -618,7 +653,11 @@ pub fn split(
             p.remove("Parameters");
         }
         root_resources.insert(stack_id(i), stack);
-        nested.push((file, t));
+        nested.push(Nested {
+            file,
+            template: t,
+            parameters,
+        });
     }
     let _ = shared;
     let mut root = template;
@@ -698,6 +737,58 @@ mod tests {
             &BTreeMap::from([(("Other", None), json!(1))]),
         );
         assert!(matches!(&unrelated["Properties"]["Tags"], Json::Shared(_)));
+    }
+
+    /// A nested template written with its references rewritten as it is
+    /// written is its tree rewritten and then written: a reference in a
+    /// shared value (the same tags on every resource) included, a value put
+    /// in a reference's place not rewritten again, and a reference to a
+    /// resource of the stack left as it is.
+    #[test]
+    fn references_rewritten_as_written_are_the_rewritten_tree() {
+        let tags = Json::Shared(std::sync::Arc::new(
+            json!([{"Key": "k", "Value": {"Ref": "Elsewhere"}}]),
+        ));
+        let resource = |n: i64| {
+            json!({"Type": "T", "Properties": {"Tags": (tags.clone()), "N": n,
+                "A": {"Fn::GetAtt": ["Elsewhere", "Arn"]}, "Here": {"Ref": "Here"},
+                "Sub": {"Fn::Sub": ["${X}", {"X": {"Ref": "Elsewhere"}}]},
+                "List": [{"Ref": "ElsewhereRef"}, {"Ref": "Elsewhere", "Extra": 1}]}})
+        };
+        let mut template = Map::new();
+        template.insert(
+            "Resources",
+            json!({"Here": (resource(1)), "There": (resource(2))}),
+        );
+        let nested = Nested {
+            file: String::from("nested-01.json"),
+            template,
+            parameters: BTreeMap::from([
+                (
+                    (String::from("Elsewhere"), None),
+                    String::from("ElsewhereRef"),
+                ),
+                (
+                    (String::from("Elsewhere"), Some(String::from("Arn"))),
+                    String::from("ElsewhereArn"),
+                ),
+                // Its parameter is itself a reference to rewrite: it is not.
+                ((String::from("ElsewhereRef"), None), String::from("Twice")),
+            ]),
+        };
+        let references = nested.references();
+        let mut as_written = String::new();
+        crate::emit::json::write_pretty_object_instead(&mut as_written, &nested.template, &|m| {
+            Nested::instead(&references, m)
+        });
+        let mut rewritten = String::new();
+        crate::emit::json::write_pretty_object(&mut rewritten, &nested.rewritten());
+        assert_eq!(as_written, rewritten);
+        assert!(as_written.contains("\"Ref\": \"ElsewhereArn\""));
+        assert!(as_written.contains("\"Ref\": \"Twice\""));
+        assert!(as_written.contains("\"Ref\": \"Here\""));
+        // Only in the object of two entries, which is no reference: once a resource.
+        assert_eq!(as_written.matches("\"Ref\": \"Elsewhere\"").count(), 2);
     }
 
     /// The computed length is the writer's, byte for byte: stacks are
