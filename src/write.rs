@@ -257,12 +257,14 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Flushes the file at `path` to disk. `fsync` flushes a file, not one
-/// descriptor's writes, so opening it again is enough (for writing: some
-/// systems flush only files opened so).
+/// descriptor's writes, so opening it again is enough: for writing, since
+/// some systems flush only files opened so, else for reading (a umask that
+/// leaves the owner no write permission; Linux flushes either).
 fn flush(path: &Path) -> std::io::Result<()> {
     std::fs::OpenOptions::new()
         .write(true)
-        .open(path)?
+        .open(path)
+        .or_else(|_| std::fs::File::open(path))?
         .sync_all()
 }
 
@@ -634,6 +636,16 @@ mod tests {
         syncer.sync(&written).unwrap();
         assert!(syncer.finish().is_ok());
         // Finished, it has nothing left to wait for.
+        assert!(syncer.finish().is_ok());
+
+        // A file its owner may not write is flushed all the same.
+        let read_only = dir.join("read-only");
+        std::fs::write(&read_only, "text").unwrap();
+        let mut permissions = std::fs::metadata(&read_only).unwrap().permissions();
+        permissions.set_readonly(true);
+        std::fs::set_permissions(&read_only, permissions).unwrap();
+        let syncer = Syncer::default();
+        syncer.sync(&read_only).unwrap();
         assert!(syncer.finish().is_ok());
 
         let syncer = Syncer::default();
