@@ -290,6 +290,18 @@ fn each_cycle_case_gives_exactly_one_diagnostic() {
             Some(drawn.len() - 1),
             "{name}"
         );
+        // `build` builds the graph while it lowers the components, and
+        // reports the same one diagnostic instead of a plan, writing nothing.
+        let out = std::env::temp_dir().join(format!("bomc-cycle-{}-{name}", std::process::id()));
+        let out_arg = out.display().to_string();
+        let mut build_args = args.clone();
+        build_args[0] = "build";
+        build_args.extend(["--out", &out_arg]);
+        let built = bomc(&dir, &build_args);
+        assert_eq!(built.code, 1, "{name}: {}", built.stderr);
+        let built: serde_json::Value = serde_json::from_str(&built.stdout).expect("JSON");
+        assert_eq!(&built, &serde_json::Value::Array(diags.clone()), "{name}");
+        assert!(!out.exists(), "{name}: nothing written");
     }
 }
 
