@@ -53,7 +53,7 @@ use super::Artifact;
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::lower::plan::{Piece, Plan, Text, Workload};
 use serde_yaml_ng::Value as Yaml;
-use spec::{ComposeFile, Labelled, WrittenApart};
+use spec::{ComposeFile, Labelled};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The file the compose target writes, relative to the environment's folder.
@@ -267,7 +267,20 @@ pub fn emit(plan: &Plan, options: &super::EmitOptions) -> Result<Vec<Artifact>, 
     }
     // Every network is labelled alike: the labels' text is made once.
     let names: BTreeSet<&String> = emit.networks.values().flatten().collect();
-    file.networks = WrittenApart(!names.is_empty());
+    if !names.is_empty() {
+        let labelled = Labelled {
+            labels: emit.labels.clone(),
+        };
+        let mut labelled =
+            serde_yaml_ng::to_value(&labelled).map_err(|e| vec![internal(&e.to_string())])?;
+        escape_dollars(&mut labelled);
+        let after = super::yaml::after_key(&labelled, 2);
+        doc.entries(&Yaml::String(String::from("networks")), |out| {
+            for name in names {
+                super::yaml::entry_after(out, &Yaml::String(name.clone()), &after, 2);
+            }
+        });
+    }
     // Services come escaped (all but their secrets' interpolations); the rest
     // of the file is escaped here.
     let rest = serde_yaml_ng::to_value(&file).map_err(|e| vec![internal(&e.to_string())])?;
@@ -275,23 +288,8 @@ pub fn emit(plan: &Plan, options: &super::EmitOptions) -> Result<Vec<Artifact>, 
         return Err(vec![internal("the file is not a mapping")]);
     };
     for (k, mut v) in rest {
-        if k.as_str() == Some("networks") {
-            let labelled = Labelled {
-                labels: emit.labels.clone(),
-            };
-            let mut labelled =
-                serde_yaml_ng::to_value(&labelled).map_err(|e| vec![internal(&e.to_string())])?;
-            escape_dollars(&mut labelled);
-            let after = super::yaml::after_key(&labelled, 2);
-            doc.entries(&k, |out| {
-                for name in &names {
-                    super::yaml::entry_after(out, &Yaml::String((*name).clone()), &after, 2);
-                }
-            });
-        } else {
-            escape_dollars(&mut v);
-            doc.entry(&k, &v);
-        }
+        escape_dollars(&mut v);
+        doc.entry(&k, &v);
     }
     Ok(vec![Artifact {
         path: PATH.to_string(),

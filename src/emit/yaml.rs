@@ -53,17 +53,16 @@ impl Document {
     /// The next top-level entry, a mapping whose own entries `write` writes
     /// with [`entry`] or [`entry_after`] at level 2; none writes it as an
     /// empty mapping.
-    pub fn entries<T>(&mut self, k: &Value, write: impl FnOnce(&mut String) -> T) -> T {
+    pub fn entries(&mut self, k: &Value, write: impl FnOnce(&mut String)) {
         write_key(&mut self.0, k);
         self.0.push(':');
         let start = self.0.len();
         self.0.push('\n');
-        let written = write(&mut self.0);
+        write(&mut self.0);
         if self.0.len() == start + 1 {
             self.0.truncate(start);
             self.0.push_str(" {}\n");
         }
-        written
     }
 
     pub fn finish(self) -> String {

@@ -6,39 +6,17 @@ use serde::Serialize;
 use serde_yaml_ng::Value as Yaml;
 use std::collections::BTreeMap;
 
-/// The file's entries after `name` and `services`, which are written first
-/// (`compose::emit`): each service adds the entries it needs (its secrets,
-/// its HAProxy configuration, its named volumes).
+/// The file's entries after `name`, `services` and `networks`, which are
+/// written first (`compose::emit`): each service adds the entries it needs
+/// (its secrets, its HAProxy configuration, its named volumes).
 #[derive(Serialize, Default)]
 pub(super) struct ComposeFile {
-    /// Written apart, as the services are: every network carries the same
-    /// labels, whose text is made once.
-    #[serde(skip_serializing_if = "WrittenApart::is_empty")]
-    pub(super) networks: WrittenApart,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(super) volumes: BTreeMap<String, Labelled>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(super) secrets: BTreeMap<String, SecretSource>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(super) configs: BTreeMap<String, InlineConfig>,
-}
-
-/// The place of a key whose entries are written apart
-/// (`yaml::Document::entries`): an empty map, left out when it has none.
-#[derive(Default)]
-pub(super) struct WrittenApart(pub(super) bool);
-
-impl WrittenApart {
-    fn is_empty(&self) -> bool {
-        !self.0
-    }
-}
-
-impl Serialize for WrittenApart {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        serializer.serialize_map(Some(0))?.end()
-    }
 }
 
 #[derive(Serialize)]
