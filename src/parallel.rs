@@ -11,10 +11,11 @@ use std::sync::{Mutex, OnceLock};
 const WORKER_STACK: usize = 64 << 20;
 
 std::thread_local! {
-    /// Whether this thread is one of the two cores of an [`on_two_cores`]:
-    /// work it shares out again runs here, one job after the other, since
-    /// both cores are busy already (`check` lowers its environments on two
-    /// cores, and lowering shares out its components).
+    /// Whether this thread is one of the two cores of an [`on_two_cores`]
+    /// (or the second of a [`beside`]): work it shares out again runs here,
+    /// one job after the other, since both cores are busy already (`check`
+    /// checks its environments on two cores, and each environment's
+    /// emission would share out again).
     static SHARING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
