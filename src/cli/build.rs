@@ -189,15 +189,12 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             // diagnostic needs only the sources): at N = 10,000 they are a
             // quarter of what a build holds while lowering, at N = 1,000 a
             // sixth of what it holds while emitting.
-            let modules = std::mem::take(&mut checked.program.modules);
             // On the other core, while this one lowers; their pages handed
             // back once freed.
-            let _ = std::thread::Builder::new()
-                .name(String::from("bomc-free"))
-                .spawn(move || {
-                    drop(modules);
-                    return_freed_pages();
-                });
+            emit::free_in_background_then(
+                std::mem::take(&mut checked.program.modules),
+                return_freed_pages,
+            );
         }
         let plan = evaluated.and_then(|e| e.lower(&settings, &mut port_block, &mut diags));
         let Some(plan) = plan else {

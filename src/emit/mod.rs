@@ -63,11 +63,20 @@ pub(crate) fn cat(parts: &[&str]) -> String {
 /// to free; on a second core that runs beside the stages that follow instead of
 /// before them. Should no thread start, the value is freed here.
 pub(crate) fn free_in_background<T: Send + 'static>(value: T) {
+    free_in_background_then(value, || {});
+}
+
+/// [`free_in_background`], and `then` on that thread once it is freed
+/// (`bomc build` hands the freed pages back to the system).
+pub(crate) fn free_in_background_then<T: Send + 'static>(value: T, then: fn()) {
     // The handle is dropped: nothing waits for the freeing, not even the
     // process's exit.
     let _ = std::thread::Builder::new()
         .name(String::from("bomc-free"))
-        .spawn(move || drop(value));
+        .spawn(move || {
+            drop(value);
+            then();
+        });
 }
 
 /// What becomes of each file an emitter makes, as soon as it is made: kept
