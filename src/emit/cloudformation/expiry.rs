@@ -810,14 +810,20 @@ fn ids_of(t: &Template, resource_type: &str) -> Vec<String> {
 
 /// Adds the self-delete (schedule, roles, bucket emptiers) and the failure
 /// alerts, for ephemeral environments.
-pub(crate) fn self_delete(t: &mut Template, resource_types: &BTreeSet<String>) {
+pub(crate) fn self_delete(t: &mut Template) {
     let crate::lower::plan::Lifetime::Ephemeral { ttl_seconds, .. } = t.plan.instance.lifetime
     else {
         return;
     };
     let project = t.plan.instance.project.clone();
     let tags = t.tags();
-    let mut types = resource_types.clone();
+    // A score of types among thousands of resources: each copied once.
+    let mut types: BTreeSet<String> = BTreeSet::new();
+    for ty in t.resources.values().filter_map(|r| r["Type"].as_str()) {
+        if !types.contains(ty) {
+            types.insert(ty.to_string());
+        }
+    }
     clock(t, ttl_seconds);
 
     // Buckets are emptied before they are deleted.

@@ -418,14 +418,7 @@ pub fn emit_into<T: Send>(
         super::free_in_background(std::mem::take(&mut t.resources));
         return Ok(Vec::new());
     }
-    // A score of types among thousands of resources: each copied once.
-    let mut types: BTreeSet<String> = BTreeSet::new();
-    for ty in t.resources.values().filter_map(|r| r["Type"].as_str()) {
-        if !types.contains(ty) {
-            types.insert(ty.to_string());
-        }
-    }
-    expiry::self_delete(&mut t, &types);
+    expiry::self_delete(&mut t);
     let instance = &plan.instance;
     let mut template = Map::new();
     template.insert(
@@ -473,62 +466,80 @@ pub fn emit_into<T: Send>(
             Json::Object(Map::from_sorted(std::mem::take(&mut t.parameters))),
         );
     }
-    template.insert(
-        String::from("Resources"),
-        Json::Object(Map::from_sorted(std::mem::take(&mut t.resources))),
-    );
     if !t.outputs.is_empty() {
         template.insert(
             String::from("Outputs"),
             Json::Object(Map::from_sorted(std::mem::take(&mut t.outputs))),
         );
     }
-    if !split::needed(&template) {
-        let artifact = render("cloudformation", Written::Whole(&template), plan, options)?;
-        super::free_in_background(template);
-        return keep(artifact).map(|k| vec![k]).map_err(|d| vec![d]);
+    // Resources stay a tree for the split, which takes them out by stack: a
+    // template over the resource quota is split whatever its size, and only
+    // a smaller one is measured whole.
+    let mut resources = std::mem::take(&mut t.resources);
+    if resources.len() <= split::MAX_RESOURCES {
+        template.insert(
+            String::from("Resources"),
+            Json::Object(Map::from_sorted(resources)),
+        );
+        if !split::needed(&template) {
+            let artifact = render("cloudformation", Written::Whole(&template), plan, options)?;
+            super::free_in_background(template);
+            return keep(artifact).map(|k| vec![k]).map_err(|d| vec![d]);
+        }
+        resources = match template.remove("Resources") {
+            Some(Json::Object(m)) => m.into_iter().map(|(k, v)| (k.into_owned(), v)).collect(),
+            _ => BTreeMap::new(),
+        };
     }
     // Over the quotas: components (in start order) go to nested stacks; the
-    // cluster, roles and load balancers stay in the root.
-    let resource_ids: Vec<String> = template
-        .get("Resources")
-        .and_then(Json::as_object)
-        .map(|r| r.keys().map(String::from).collect())
-        .unwrap_or_default();
-    // Keyed by the component's name as the plan spells it; each id moved
-    // into its unit, not copied.
-    let mut by_prefix: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    let id_to_name: BTreeMap<&str, &str> = plan
+    // cluster, roles and load balancers stay in the root. Each resource's
+    // component, by the place it was given or else by its id's prefix.
+    // Workloads by position: by id for the prefixes, by name for the places.
+    let by_id: std::collections::HashMap<&str, usize> = plan
         .workloads
         .iter()
-        .map(|w| (w.id.as_str(), w.name.as_str()))
+        .enumerate()
+        .map(|(i, w)| (w.id.as_str(), i))
         .collect();
-    for rid in resource_ids {
-        if let Some(component) = t.placement.get(&rid) {
-            by_prefix.entry(component).or_default().push(rid);
-            continue;
-        }
-        // The longest component id that `rid` continues with an upper-case
-        // letter: each such prefix looked up, not every id scanned (linear).
-        let owner = rid
-            .char_indices()
-            .rev()
-            .filter(|&(i, c)| i > 0 && c.is_ascii_uppercase())
-            .find_map(|(i, _)| id_to_name.get(&rid[..i]).copied());
-        if let Some(owner) = owner {
-            by_prefix.entry(owner).or_default().push(rid);
-        }
-    }
-    let mut units = Vec::new();
+    let by_name: std::collections::HashMap<&str, usize> = plan
+        .workloads
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.name.as_str(), i))
+        .collect();
+    let owners: Vec<Option<usize>> = resources
+        .keys()
+        .map(|rid| match t.placement.get(rid) {
+            Some(component) => by_name.get(component.as_str()).copied(),
+            // The longest component id that `rid` continues with an
+            // upper-case letter: each such prefix looked up, not every id
+            // scanned (linear).
+            None => rid
+                .char_indices()
+                .rev()
+                .filter(|&(i, c)| i > 0 && c.is_ascii_uppercase())
+                .find_map(|(i, _)| by_id.get(&rid[..i]).copied()),
+        })
+        .collect();
+    // A unit per component that owns resources, in start order; a load
+    // balancer's resources stay in the root with those of no component.
+    let mut owning = vec![false; plan.workloads.len()];
+    owners.iter().flatten().for_each(|&w| owning[w] = true);
+    let mut unit_numbers: Vec<Option<usize>> = vec![None; plan.workloads.len()];
+    let mut units = 0;
     for w in &in_order {
-        if matches!(w.role, Role::LoadBalancer(_)) {
-            continue;
-        }
-        if let Some(ids) = by_prefix.remove(w.name.as_str()) {
-            units.push(split::Unit { ids });
+        if let Some(&i) = by_name.get(w.name.as_str())
+            && owning[i]
+            && !matches!(w.role, Role::LoadBalancer(_))
+        {
+            unit_numbers[i] = Some(units);
+            units += 1;
         }
     }
-    let shared: Vec<String> = by_prefix.into_values().flatten().collect();
+    let unit_of: Vec<Option<usize>> = owners
+        .iter()
+        .map(|owner| owner.and_then(|w| unit_numbers[w]))
+        .collect();
     let extension = if options.cloudformation_yaml {
         "yaml"
     } else {
@@ -536,7 +547,8 @@ pub fn emit_into<T: Send>(
     };
     let parts = split::split(
         template,
-        shared,
+        resources,
+        &unit_of,
         units,
         "cloudformation",
         "nested",

@@ -27,6 +27,9 @@ type Target = (String, Option<String>);
 /// A [`Target`] borrowed from the template it was found in.
 type TargetRef<'a> = (&'a str, Option<&'a str>);
 
+/// A [`TargetRef`] with its target's unit, if it is a resource of one.
+type UnitRef<'a> = (TargetRef<'a>, Option<usize>);
+
 fn owned((id, attr): TargetRef) -> Target {
     (id.to_string(), attr.map(String::from))
 }
@@ -126,11 +129,6 @@ fn replace(v: &mut Json, external: &BTreeMap<TargetRef<'_>, Json>) {
         }
         _ => {}
     }
-}
-
-/// One component's resources (or the shared ones), to be placed together.
-pub struct Unit {
-    pub ids: Vec<String>,
 }
 
 /// A split template: the root, and the nested templates.
@@ -280,12 +278,11 @@ fn pretty_len_with(value: PrettyValue, last: &mut LastMeasured) -> (usize, usize
     (len, newlines + 1)
 }
 
-/// The bytes `ids`' resources take in a template: each sits two levels deep
+/// The bytes `resources` take in a template: each sits two levels deep
 /// (`Resources`, its id), so every line is indented by four more spaces.
-fn size(resources: &BTreeMap<String, Json>, ids: &[String]) -> usize {
+fn size<'a>(resources: impl Iterator<Item = (&'a str, &'a Json)>) -> usize {
     let mut last = LastMeasured::default();
-    ids.iter()
-        .filter_map(|id| resources.get(id).map(|r| (id, r)))
+    resources
         .map(|(id, r)| {
             let (bytes, lines) = pretty_len_with(PrettyValue::Json(r), &mut last);
             bytes + 4 * lines + id.len() + 16
@@ -307,26 +304,24 @@ pub fn needed(template: &Map) -> bool {
         || pretty_len(PrettyValue::Object(template)).0 > MAX_BODY
 }
 
-/// Splits `template`: `shared` stays in the root; `units` (in start order) are
-/// packed into nested stacks, written as `<folder>/<file_prefix>-NN.<extension>`
-/// next to the root template. Each stack's `TemplateURL` is that relative
-/// path: `aws cloudformation package` uploads the file it names and rewrites
-/// the property to the uploaded object's URL (AWS CLI reference, `package`:
+/// Splits `template`, its resources given apart: the `i`th resource (in id
+/// order) goes with unit `unit_of[i]`, and one of no unit stays in the root.
+/// The `units` (numbered in start order) are packed into nested stacks,
+/// written as `<folder>/<file_prefix>-NN.<extension>` next to the root
+/// template. Each stack's `TemplateURL` is that relative path: `aws
+/// cloudformation package` uploads the file it names and rewrites the
+/// property to the uploaded object's URL (AWS CLI reference, `package`:
 /// "TemplateURL property for the AWS::CloudFormation::Stack resource").
 pub fn split(
     template: Map,
-    shared: Vec<String>,
-    units: Vec<Unit>,
+    resources: BTreeMap<String, Json>,
+    unit_of: &[Option<usize>],
+    units: usize,
     folder: &str,
     file_prefix: &str,
     extension: &str,
 ) -> Split {
     let mut template = template;
-    // Looked up and taken out by id thousands of times: a tree, not a `Map`.
-    let mut resources: BTreeMap<String, Json> = match template.remove("Resources") {
-        Some(Json::Object(m)) => m.into_iter().map(|(k, v)| (k.into_owned(), v)).collect(),
-        _ => BTreeMap::new(),
-    };
     let parameters = match template.remove("Parameters") {
         Some(Json::Object(m)) => m,
         _ => Map::new(),
@@ -335,80 +330,103 @@ pub fn split(
         Some(Json::Object(m)) => m,
         _ => Map::new(),
     };
+    // Resources by position, ids apart from bodies: each body is moved into
+    // its stack by position, with no lookup, while the ids are still read.
+    let (ids, mut bodies): (Vec<String>, Vec<Option<Json>>) =
+        resources.into_iter().map(|(id, r)| (id, Some(r))).unzip();
+    let position: std::collections::HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    // A resource's unit, if it has one.
+    let owner = |id: &str| position.get(id).and_then(|&i| unit_of[i]);
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); units];
+    for (i, unit) in unit_of.iter().enumerate() {
+        if let Some(u) = unit {
+            members[*u].push(i);
+        }
+    }
 
     // Pack units into stacks. What a unit must export (its resources' values
     // that other units, the shared resources or the template's outputs use)
     // is counted first: a stack's outputs are bounded as its parameters are.
-    // Each stack's resource ids, and what its resources refer to.
-    // Each resource's unit, borrowed from the units.
-    let unit_of: std::collections::HashMap<&str, usize> = units
-        .iter()
-        .enumerate()
-        .flat_map(|(u, unit)| unit.ids.iter().map(move |id| (id.as_str(), u)))
-        .collect();
-    let (stacks, stack_refs, stack_of_unit): (Vec<Vec<&str>>, Vec<Vec<Target>>, Vec<usize>) = {
-        // What each unit refers to and how large it is: read-only walks over
-        // every resource, a third of the split, on two cores.
-        let (unit_refs, unit_sizes): (Vec<BTreeSet<TargetRef>>, Vec<usize>) =
-            crate::parallel::on_two_cores(&units, |unit| {
+    // Each stack's resources, and what they refer to with the unit (if any)
+    // of each target.
+    type Stacks = (
+        Vec<Vec<usize>>,
+        Vec<Vec<(Target, Option<usize>)>>,
+        Vec<usize>,
+    );
+    let (stacks, stack_refs, stack_of_unit): Stacks = {
+        // What each unit refers to, with each target's unit, and how large
+        // it is: read-only walks over every resource, a third of the split,
+        // on two cores.
+        let (unit_refs, unit_sizes): (Vec<Vec<UnitRef>>, Vec<usize>) =
+            crate::parallel::on_two_cores(&members, |members| {
                 let mut refs = BTreeSet::new();
-                for id in &unit.ids {
-                    if let Some(r) = resources.get(id) {
+                for &m in members {
+                    if let Some(r) = &bodies[m] {
                         collect_refs(r, &mut refs);
                     }
                 }
-                (refs, size(&resources, &unit.ids))
+                let refs = refs.into_iter().map(|t| (t, owner(t.0))).collect();
+                let size = size(
+                    members
+                        .iter()
+                        .filter_map(|&m| bodies[m].as_ref().map(|r| (ids[m].as_str(), r))),
+                );
+                (refs, size)
             })
             .into_iter()
             .unzip();
-        let mut exported: Vec<BTreeSet<TargetRef>> = vec![BTreeSet::new(); units.len()];
-        let mut outputs_of = vec![0usize; units.len()];
+        let mut exported: Vec<BTreeSet<TargetRef>> = vec![BTreeSet::new(); units];
+        let mut outputs_of = vec![0usize; units];
         for (u, refs) in unit_refs.iter().enumerate() {
-            for target in refs {
-                if let Some(&owner) = unit_of.get(target.0)
-                    && owner != u
+            for (target, of) in refs {
+                if let Some(o) = *of
+                    && o != u
                 {
-                    exported[owner].insert(*target);
+                    exported[o].insert(*target);
                 }
             }
         }
         let mut from_root = BTreeSet::new();
-        for (id, r) in &resources {
-            if !unit_of.contains_key(id.as_str()) {
+        for (r, unit) in bodies.iter().zip(unit_of) {
+            if let (Some(r), None) = (r, unit) {
                 collect_refs(r, &mut from_root);
             }
         }
         for target in &from_root {
-            if let Some(&owner) = unit_of.get(target.0) {
-                exported[owner].insert(*target);
+            if let Some(o) = owner(target.0) {
+                exported[o].insert(*target);
             }
         }
         for output in outputs.values() {
             let mut refs = BTreeSet::new();
             collect_refs(output, &mut refs);
-            if let Some(&owner) = refs.iter().find_map(|t| unit_of.get(t.0)) {
-                outputs_of[owner] += 1;
+            if let Some(o) = refs.iter().find_map(|t| owner(t.0)) {
+                outputs_of[o] += 1;
             }
         }
 
-        let mut stacks: Vec<Vec<&str>> = Vec::new();
+        let mut stacks: Vec<Vec<usize>> = Vec::new();
         let mut stack_units: Vec<Vec<usize>> = Vec::new();
-        let mut current: Vec<&str> = Vec::new();
+        let mut current: Vec<usize> = Vec::new();
         let mut current_units: Vec<usize> = Vec::new();
         // What the stack takes from elsewhere: its parameters.
         let mut current_refs: BTreeSet<TargetRef> = BTreeSet::new();
         let mut current_size = 0;
         let mut current_outputs = 0;
-        for (u, unit) in units.iter().enumerate() {
+        for u in 0..units {
             // References to the unit's own resources and to pseudo parameters
             // never become parameters.
             let external =
-                |t: &&TargetRef| unit_of.get(t.0) != Some(&u) && !t.0.starts_with("AWS::");
+                |(t, of): &&(TargetRef, Option<usize>)| *of != Some(u) && !t.0.starts_with("AWS::");
             // A stack is a run of units: a target is in it if its unit is
             // one of the run's before this one.
-            let earlier_in_stack = |t: &TargetRef, first: usize| {
-                unit_of.get(t.0).is_some_and(|&o| (first..u).contains(&o))
-            };
+            let earlier_in_stack =
+                |of: Option<usize>, first: usize| of.is_some_and(|o| (first..u).contains(&o));
             let first = current_units.first().copied().unwrap_or(u);
             let unit_size = unit_sizes[u];
             let unit_outputs = exported[u].len() + outputs_of[u];
@@ -418,10 +436,10 @@ pub fn split(
                 + unit_refs[u]
                     .iter()
                     .filter(external)
-                    .filter(|t| !earlier_in_stack(t, first) && !current_refs.contains(*t))
+                    .filter(|(t, of)| !earlier_in_stack(*of, first) && !current_refs.contains(t))
                     .count();
             if !current.is_empty()
-                && (current.len() + unit.ids.len() > MAX_RESOURCES
+                && (current.len() + members[u].len() > MAX_RESOURCES
                     || merged > MAX_PARAMETERS
                     || current_outputs + unit_outputs > MAX_OUTPUTS
                     || current_size + unit_size > MAX_BODY)
@@ -437,12 +455,12 @@ pub fn split(
                 unit_refs[u]
                     .iter()
                     .filter(external)
-                    .filter(|t| !earlier_in_stack(t, first))
-                    .copied(),
+                    .filter(|(_, of)| !earlier_in_stack(*of, first))
+                    .map(|(t, _)| *t),
             );
             current_size += unit_size;
             current_outputs += unit_outputs;
-            current.extend(unit.ids.iter().map(String::as_str));
+            current.extend_from_slice(&members[u]);
             current_units.push(u);
         }
         if !current.is_empty() {
@@ -454,14 +472,14 @@ pub fn split(
         let stack_refs = stack_units
             .iter()
             .map(|units| {
-                let refs: BTreeSet<TargetRef> = units
+                let refs: BTreeSet<UnitRef> = units
                     .iter()
                     .flat_map(|&u| unit_refs[u].iter().copied())
                     .collect();
-                refs.into_iter().map(owned).collect()
+                refs.into_iter().map(|(t, of)| (owned(t), of)).collect()
             })
             .collect();
-        let mut stack_of_unit = vec![0; units.len()];
+        let mut stack_of_unit = vec![0; units];
         for (i, units) in stack_units.iter().enumerate() {
             units.iter().for_each(|&u| stack_of_unit[u] = i);
         }
@@ -470,7 +488,7 @@ pub fn split(
 
     let stack_id = |i: usize| format!("Stack{:02}", i + 1);
     // Each resource's stack: its unit's.
-    let stack_of = |id: &str| unit_of.get(id).map(|&u| stack_of_unit[u]);
+    let stack_of = |id: &str| owner(id).map(|u| stack_of_unit[u]);
     let mut child_outputs: Vec<Map> = vec![Map::new(); stacks.len()];
     let mut child_params: Vec<Map> = vec![Map::new(); stacks.len()];
     let mut stack_params: Vec<Map> = vec![Map::new(); stacks.len()];
@@ -478,22 +496,24 @@ pub fn split(
     let mut child_resources: Vec<(Map, BTreeMap<Target, String>)> =
         vec![(Map::new(), BTreeMap::new()); stacks.len()];
 
-    for (i, ids) in stacks.iter().enumerate() {
+    for (i, members) in stacks.iter().enumerate() {
         // Gathered in start order, sorted once.
         let mut res = Map::from_entries(
-            ids.iter()
-                .filter_map(|id| resources.remove_entry(*id).map(|(id, r)| (id.into(), r)))
+            members
+                .iter()
+                .filter_map(|&m| bodies[m].take().map(|r| (ids[m].clone().into(), r)))
                 .collect(),
         );
         let mut external: BTreeMap<Target, String> = BTreeMap::new();
-        for target in &stack_refs[i] {
-            if res.contains_key(&target.0) || target.0.starts_with("AWS::") {
+        for (target, of) in &stack_refs[i] {
+            let elsewhere = of.map(|u| stack_of_unit[u]);
+            if elsewhere == Some(i) || target.0.starts_with("AWS::") {
                 continue;
             }
             let name = param_name(target);
             let (definition, value) = if let Some(p) = parameters.get(&target.0) {
                 (p.clone(), pass_parameter(&target.0, p))
-            } else if let Some(o) = stack_of(&target.0) {
+            } else if let Some(o) = elsewhere {
                 let out_name = name.clone();
                 let expr = match &target.1 {
                     None => json!({"Ref": &target.0}),
@@ -518,29 +538,33 @@ pub fn split(
         // References to resources outside the stack become `Ref`s to its
         // parameters as the stack is written (`external`, kept with it).
         for r in res.values_mut() {
-            // Ordering on resources in other stacks becomes ordering between stacks.
-            if let Some(Json::Array(deps)) = r.get("DependsOn").cloned() {
-                let (inside, outside): (Vec<Json>, Vec<Json>) = deps
-                    .into_iter()
-                    .partition(|d| d.as_str().is_some_and(|d| stack_of(d) == Some(i)));
-                for d in outside.iter().filter_map(Json::as_str) {
-                    match stack_of(d) {
-                        Some(o) if o != i => {
-                            stack_depends[i].insert(stack_id(o));
-                        }
-                        Some(_) => {}
-                        None => {
-                            stack_depends[i].insert(d.to_string());
-                        }
+            // Ordering on resources in other stacks becomes ordering between
+            // stacks; taken out to be partitioned, not copied.
+            let Some(obj) = r.as_object_mut() else {
+                continue;
+            };
+            if !matches!(obj.get("DependsOn"), Some(Json::Array(_))) {
+                continue;
+            }
+            let Some(Json::Array(deps)) = obj.remove("DependsOn") else {
+                continue;
+            };
+            let (inside, outside): (Vec<Json>, Vec<Json>) = deps
+                .into_iter()
+                .partition(|d| d.as_str().is_some_and(|d| stack_of(d) == Some(i)));
+            for d in outside.iter().filter_map(Json::as_str) {
+                match stack_of(d) {
+                    Some(o) if o != i => {
+                        stack_depends[i].insert(stack_id(o));
+                    }
+                    Some(_) => {}
+                    None => {
+                        stack_depends[i].insert(d.to_string());
                     }
                 }
-                if let Some(obj) = r.as_object_mut() {
-                    if inside.is_empty() {
-                        obj.remove("DependsOn");
-                    } else {
-                        obj.insert(String::from("DependsOn"), Json::Array(inside));
-                    }
-                }
+            }
+            if !inside.is_empty() {
+                obj.insert(String::from("DependsOn"), Json::Array(inside));
             }
         }
         child_resources[i] = (res, external);
@@ -562,7 +586,11 @@ pub fn split(
     }
 
     // Root resources that use a nested stack's resources read its outputs.
-    let mut root_resources = resources;
+    let mut root_resources: BTreeMap<String, Json> = ids
+        .iter()
+        .zip(bodies)
+        .filter_map(|(id, r)| r.map(|r| (id.clone(), r)))
+        .collect();
     for r in root_resources.values_mut() {
         let mut refs = BTreeSet::new();
         collect_refs(r, &mut refs);
@@ -659,7 +687,6 @@ pub fn split(
             parameters,
         });
     }
-    let _ = shared;
     let mut root = template;
     // cfn-lint W3002 says a local TemplateURL needs `package`: it does, by
     // design (docs/deploy.md). Said once for the template, not per stack,
@@ -828,7 +855,10 @@ mod tests {
                 text.len() + 4 * text.lines().count() + id.len() + 16
             })
             .sum();
-        assert_eq!(size(&resources, &ids), expected);
+        assert_eq!(
+            size(resources.iter().map(|(id, r)| (id.as_str(), r))),
+            expected
+        );
     }
 
     #[test]
