@@ -334,7 +334,7 @@ pub fn split(
     // its stack by position, with no lookup, while the ids are still read.
     let (ids, mut bodies): (Vec<String>, Vec<Option<Json>>) =
         resources.into_iter().map(|(id, r)| (id, Some(r))).unzip();
-    let position: std::collections::HashMap<&str, usize> = ids
+    let position: crate::emit::IdMap<&str, usize> = ids
         .iter()
         .enumerate()
         .map(|(i, id)| (id.as_str(), i))
@@ -351,8 +351,8 @@ pub fn split(
     // Pack units into stacks. What a unit must export (its resources' values
     // that other units, the shared resources or the template's outputs use)
     // is counted first: a stack's outputs are bounded as its parameters are.
-    // Each stack's resources, and what they refer to with the unit (if any)
-    // of each target.
+    // Each stack's resources, and what it takes from elsewhere with the
+    // unit (if any) of each target.
     type Stacks = (
         Vec<Vec<usize>>,
         Vec<Vec<(Target, Option<usize>)>>,
@@ -469,20 +469,26 @@ pub fn split(
         }
         // The units' references, gathered above, rather than a second walk
         // over every resource.
-        let stack_refs = stack_units
-            .iter()
-            .map(|units| {
-                let refs: BTreeSet<UnitRef> = units
-                    .iter()
-                    .flat_map(|&u| unit_refs[u].iter().copied())
-                    .collect();
-                refs.into_iter().map(|(t, of)| (owned(t), of)).collect()
-            })
-            .collect();
         let mut stack_of_unit = vec![0; units];
         for (i, units) in stack_units.iter().enumerate() {
             units.iter().for_each(|&u| stack_of_unit[u] = i);
         }
+        // What each stack takes from elsewhere (not its own resources, not
+        // pseudo parameters), copied out of the tree.
+        let stack_refs = stack_units
+            .iter()
+            .enumerate()
+            .map(|(i, units)| {
+                let refs: BTreeSet<UnitRef> = units
+                    .iter()
+                    .flat_map(|&u| unit_refs[u].iter().copied())
+                    .filter(|(t, of)| {
+                        of.map(|u| stack_of_unit[u]) != Some(i) && !t.0.starts_with("AWS::")
+                    })
+                    .collect();
+                refs.into_iter().map(|(t, of)| (owned(t), of)).collect()
+            })
+            .collect();
         (stacks, stack_refs, stack_of_unit)
     };
 
@@ -507,9 +513,6 @@ pub fn split(
         let mut external: BTreeMap<Target, String> = BTreeMap::new();
         for (target, of) in &stack_refs[i] {
             let elsewhere = of.map(|u| stack_of_unit[u]);
-            if elsewhere == Some(i) || target.0.starts_with("AWS::") {
-                continue;
-            }
             let name = param_name(target);
             let (definition, value) = if let Some(p) = parameters.get(&target.0) {
                 (p.clone(), pass_parameter(&target.0, p))
