@@ -19,6 +19,12 @@ std::thread_local! {
     static SHARING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// Whether this thread is already one of two sharing the cores: what it
+/// shares out runs here, one job after the other.
+pub(crate) fn sharing() -> bool {
+    SHARING.get()
+}
+
 /// `work` on every job, on this thread and one more, each taking the next job
 /// as it finishes one; the results come back in the jobs' order.
 pub(crate) fn on_two_cores<J: Sync, T: Send>(jobs: &[J], work: impl Fn(&J) -> T + Sync) -> Vec<T> {

@@ -36,6 +36,11 @@ pub enum FieldState {
 pub struct FieldStates<'p>(Vec<(&'p str, FieldState)>);
 
 impl<'p> FieldStates<'p> {
+    /// Whether `name` was evaluated (to a value or to nothing).
+    pub fn done(&self, name: &str) -> bool {
+        matches!(self.get(name), Some(FieldState::Done(_)))
+    }
+
     pub fn get(&self, name: &str) -> Option<&FieldState> {
         self.0.iter().find(|(k, _)| *k == name).map(|(_, s)| s)
     }

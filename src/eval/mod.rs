@@ -46,6 +46,9 @@ pub fn evaluate(
 ) -> Option<model::Landscape> {
     let before = diags.len();
     let root = root_landscape(program, diags)?;
+    if let Some(landscape) = evaluate_in_halves(program, options, root) {
+        return Some(landscape);
+    }
     let mut eval = Evaluator::new(program, options);
     let landscape = eval.run(root, diags);
     if diags.len() > before {
@@ -53,6 +56,115 @@ pub fn evaluate(
     } else {
         landscape
     }
+}
+
+/// How many members the root landscape has before its evaluation is shared
+/// out: a thread and a second instantiation cost more than a small
+/// landscape's settings.
+const HALVES_FROM: usize = 64;
+
+/// The landscape evaluated on two cores, each completing half of the
+/// instances (in a state of its own, instantiated by each: evaluation is
+/// lazy and memoized, so a setting of the other half that one reads is
+/// evaluated there too). `None` where sharing out does not pay, or where
+/// either half reports anything at all: the landscape is then evaluated on
+/// one core, which reports every diagnostic once and in its order.
+fn evaluate_in_halves(
+    program: &Program,
+    options: &Options,
+    root: DefId,
+) -> Option<model::Landscape> {
+    if crate::parallel::sharing() || program.def(root).body.members.len() < HALVES_FROM {
+        return None;
+    }
+    // The first half's evaluator goes on to finish the landscape; the
+    // second's is freed on its own core, what it evaluated taken out first.
+    enum Half<'p> {
+        First(Box<Evaluator<'p>>, Begun<'p>, Vec<model::Component>),
+        Second(
+            BTreeMap<String, Option<model::Image>>,
+            usize,
+            Vec<model::Component>,
+        ),
+    }
+    let half = |&which: &usize| {
+        let mut diags = Diagnostics::default();
+        let mut eval = Evaluator::new(program, options);
+        let begun = eval.begin(root, &mut diags)?;
+        let cut = eval.middle();
+        let range = if which == 0 {
+            0..cut
+        } else {
+            cut..eval.instances.len()
+        };
+        let components = eval.complete_all(range, &mut diags);
+        if !diags.is_empty() {
+            return None;
+        }
+        Some(if which == 0 {
+            Half::First(Box::new(eval), begun, components)
+        } else {
+            Half::Second(std::mem::take(&mut eval.images), eval.copied, components)
+        })
+    };
+    let mut halves = crate::parallel::on_two_cores(&[0, 1], half).into_iter();
+    let (
+        Some(Some(Half::First(mut eval, begun, mut components))),
+        Some(Some(Half::Second(images, copied, rest))),
+    ) = (halves.next(), halves.next())
+    else {
+        return None;
+    };
+    // The limit on copying counts each half's copies; both halves' together
+    // over it are evaluated again on one core, which reports it exactly.
+    if eval.copied + copied > MAX_COPIED {
+        return None;
+    }
+    for (name, image) in images {
+        eval.images.entry(name).or_insert(image);
+    }
+    let cut = components.len();
+    for (first, mut component) in eval.instances[cut..].iter().zip(rest) {
+        component.references = in_one_run(first, component.references)?;
+        components.push(component);
+    }
+    let mut diags = Diagnostics::default();
+    let landscape = eval.finish(begun, components, &mut diags);
+    diags.is_empty().then_some(landscape)
+}
+
+/// The references of a second-half instance as one run over every instance
+/// records them, from what the first half evaluated of it (`first`: its
+/// state there) and the second half's `references`.
+///
+/// The first half is that run's beginning, and one run records an
+/// instance's references setting by setting, as each is evaluated: first
+/// those the first half read of it, in its order, then the others, in the
+/// second half's order (the first half's settings, evaluated again there,
+/// read only what the first half had evaluated too). `None` if the second
+/// half's references of those settings are not the first half's, setting
+/// by setting.
+fn in_one_run(
+    first: &Instance,
+    references: Vec<model::Reference>,
+) -> Option<Vec<model::Reference>> {
+    if first.references.is_empty() && !references.iter().any(|r| first.state.done(&r.setting)) {
+        return Some(references);
+    }
+    let (again, after): (Vec<model::Reference>, Vec<model::Reference>) = references
+        .into_iter()
+        .partition(|r| first.state.done(&r.setting));
+    let by_setting = |refs: &[model::Reference]| {
+        let mut refs: Vec<&model::Reference> = refs.iter().collect();
+        refs.sort_by(|a, b| a.setting.cmp(&b.setting));
+        refs.into_iter().cloned().collect::<Vec<_>>()
+    };
+    if by_setting(&again) != by_setting(&first.references) {
+        return None;
+    }
+    let mut references = first.references.clone();
+    references.extend(after);
+    Some(references)
 }
 
 /// Checks the definitions of the main module that evaluation of a landscape does
@@ -152,6 +264,14 @@ pub fn root_landscape(program: &Program, diags: &mut Diagnostics) -> Option<DefI
             None
         }
     }
+}
+
+/// What [`Evaluator::begin`] leaves for [`Evaluator::finish`].
+struct Begun<'p> {
+    def: &'p ast::Definition,
+    landscape_scope: ScopeId,
+    environment: Option<model::Environment>,
+    settings: BTreeMap<String, Value>,
 }
 
 pub(crate) struct Evaluator<'p> {
@@ -270,6 +390,22 @@ impl<'p> Evaluator<'p> {
         }
     }
 
+    /// Where the instances are cut in two halves of about the same work:
+    /// by the length of their source, since one component may be a large
+    /// part of the file (a load balancer with a route to every service).
+    fn middle(&self) -> usize {
+        let length = |i: &Instance| u64::from(i.span.end.saturating_sub(i.span.start)) + 1;
+        let total: u64 = self.instances.iter().map(length).sum();
+        let mut before = 0;
+        self.instances
+            .iter()
+            .position(|i| {
+                before += length(i);
+                2 * before > total
+            })
+            .map_or(self.instances.len(), |i| i + 1)
+    }
+
     fn new_scope(&mut self, module: ModuleId, parent: Option<ScopeId>) -> ScopeId {
         self.scopes.push(Scope::new(module, parent));
         ScopeId(self.scopes.len() - 1)
@@ -285,6 +421,15 @@ impl<'p> Evaluator<'p> {
     }
 
     fn run(&mut self, root: DefId, diags: &mut Diagnostics) -> Option<model::Landscape> {
+        let begun = self.begin(root, diags)?;
+        let components = self.complete_all(0..self.instances.len(), diags);
+        Some(self.finish(begun, components, diags))
+    }
+
+    /// Everything before the settings are evaluated: the parameters bound,
+    /// the environment read, every component instantiated and the
+    /// environment's overrides applied.
+    fn begin(&mut self, root: DefId, diags: &mut Diagnostics) -> Option<Begun<'p>> {
         let program = self.program;
         let def = program.def(root);
         let landscape_scope = self.new_scope(root.module, None);
@@ -500,13 +645,37 @@ impl<'p> Evaluator<'p> {
         for a in overrides {
             self.apply_override(a, landscape_scope, env_scope, diags);
         }
+        Some(Begun {
+            def,
+            landscape_scope,
+            environment,
+            settings,
+        })
+    }
 
-        let mut components = Vec::new();
-        for i in 0..self.instances.len() {
-            if let Some(c) = self.complete(i, diags) {
-                components.push(c);
-            }
-        }
+    /// The components of the instances in `range`, their settings evaluated.
+    fn complete_all(
+        &mut self,
+        range: std::ops::Range<usize>,
+        diags: &mut Diagnostics,
+    ) -> Vec<model::Component> {
+        range.filter_map(|i| self.complete(i, diags)).collect()
+    }
+
+    /// The landscape of `components`: the `let`s no setting read evaluated
+    /// (for their mistakes), and the images the components build.
+    fn finish(
+        &mut self,
+        begun: Begun<'p>,
+        components: Vec<model::Component>,
+        diags: &mut Diagnostics,
+    ) -> model::Landscape {
+        let Begun {
+            def,
+            landscape_scope,
+            environment,
+            settings,
+        } = begun;
         self.finish_lets(diags);
         let mut images: Vec<model::Image> = Vec::new();
         let used: Vec<String> = components
@@ -536,7 +705,7 @@ impl<'p> Evaluator<'p> {
             .iter()
             .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
             .collect();
-        Some(model::Landscape {
+        model::Landscape {
             name: def.name.node.clone(),
             docs: def.docs.clone(),
             environment,
@@ -544,7 +713,7 @@ impl<'p> Evaluator<'p> {
             settings,
             components,
             images,
-        })
+        }
     }
 
     fn check_unused_sets(
@@ -818,4 +987,87 @@ fn misplaced(span: Span, what: &str, help: &str) -> Diagnostic {
     )
     .label(span, "not allowed here")
     .help(help.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A landscape of `extra + 3` services, `early` first and `late` last:
+    /// evaluating `early` reads a setting of `late` that refers elsewhere.
+    fn crossing(extra: usize) -> String {
+        let mut text = String::from(
+            "landscape crossing {\n  service early {\n    image = \"nginx:1.27.0\"\n    env { A = \"${late.env.X}\" }\n  }\n",
+        );
+        for i in 0..extra {
+            text.push_str(&format!(
+                "  service s{i} {{\n    image = \"nginx:1.27.0\"\n    ports {{ http = 8080 }}\n    env {{ UP = \"${{early.host}}\" }}\n  }}\n"
+            ));
+        }
+        text.push_str(
+            "  service late {\n    image = \"nginx:1.27.0\"\n    command = [\"${s1.host}\"]\n    env { X = \"${s0.host}\", Y = \"${s2.ports.http}\" }\n  }\n}\n",
+        );
+        text
+    }
+
+    /// Evaluated in halves, a landscape is what one run over it gives: its
+    /// references included, in one run's order. `late`'s `env` is read
+    /// while `early` (first half) is evaluated, before its `command`, which
+    /// the second half, on its own, evaluates first.
+    #[test]
+    fn a_landscape_evaluated_in_halves_is_the_one_run_landscape() {
+        let mut diags = Diagnostics::default();
+        let program = crate::resolve::load_text("crossing.bom", crossing(HALVES_FROM), &mut diags);
+        assert!(diags.is_empty(), "{:?}", diags.into_vec());
+        let root = root_landscape(&program, &mut diags).expect("a landscape");
+        let options = Options::default();
+        let one_run = Evaluator::new(&program, &options)
+            .run(root, &mut diags)
+            .expect("evaluates");
+        assert!(diags.is_empty(), "{:?}", diags.into_vec());
+        let halves = evaluate_in_halves(&program, &options, root).expect("evaluated in halves");
+        assert_eq!(halves, one_run);
+        let late = |l: &model::Landscape| -> Vec<(String, String)> {
+            let late = l
+                .components
+                .iter()
+                .find(|c| c.name == "late")
+                .expect("late");
+            late.references
+                .iter()
+                .map(|r| (r.setting.clone(), r.target.clone()))
+                .collect()
+        };
+        assert_eq!(
+            late(&halves),
+            [("env", "s0"), ("env", "s2"), ("command", "s1")]
+                .map(|(s, t)| (s.to_string(), t.to_string()))
+        );
+    }
+
+    /// Too small a landscape, or a thread already sharing the cores, is
+    /// evaluated on one core; so is one with a mistake, whose diagnostics
+    /// one run reports.
+    #[test]
+    fn halves_only_where_they_pay_and_nothing_is_reported() {
+        let mut diags = Diagnostics::default();
+        let small = crate::resolve::load_text("small.bom", crossing(4), &mut diags);
+        let root = root_landscape(&small, &mut diags).expect("a landscape");
+        assert!(evaluate_in_halves(&small, &Options::default(), root).is_none());
+        let large = crate::resolve::load_text("large.bom", crossing(HALVES_FROM), &mut diags);
+        let root = root_landscape(&large, &mut diags).expect("a landscape");
+        let shared = crate::parallel::on_two_cores(&[()], |()| {
+            evaluate_in_halves(&large, &Options::default(), root).is_some()
+        });
+        assert_eq!(shared, [false]);
+        let wrong = crossing(HALVES_FROM).replace("${s2.ports.http}", "${s2.ports.nope}");
+        let wrong = crate::resolve::load_text("wrong.bom", wrong, &mut diags);
+        let root = root_landscape(&wrong, &mut diags).expect("a landscape");
+        assert!(evaluate_in_halves(&wrong, &Options::default(), root).is_none());
+        assert!(evaluate(&wrong, &Options::default(), &mut diags).is_none());
+        assert_eq!(
+            diags.into_vec().iter().map(|d| d.code).collect::<Vec<_>>(),
+            [ErrorCode::PortNotExposed]
+        );
+    }
 }
