@@ -37,6 +37,11 @@ pub struct Checked {
     pub landscapes: Vec<model::Landscape>,
 }
 
+/// A hash map for bomc's own names (component names, node and resource
+/// ids): looked up tens of thousands of times in a large landscape, with a
+/// fast hasher and a fixed seed, since no one chooses these keys to collide.
+pub type IdMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+
 /// Where a build writes and when it happens: what lowering needs besides the model.
 pub struct BuildSettings<'a> {
     /// The `.bom` file as the user named it.

@@ -13,11 +13,6 @@ pub mod yaml;
 use crate::diag::Diagnostic;
 use crate::lower::plan::Plan;
 
-/// A hash map for the emitters' own names (resource ids, component names):
-/// looked up tens of thousands of times in a large template, with a fast
-/// hasher and a fixed seed, since no one chooses these keys to collide.
-pub type IdMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
-
 /// One emitted file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Artifact {

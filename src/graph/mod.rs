@@ -103,7 +103,8 @@ pub struct Graph {
     pub landscape: String,
     pub environment: Option<String>,
     pub graph: DiGraph<Node, Edge>,
-    index: BTreeMap<String, NodeIndex>,
+    /// Node by id: looked up for every reference of every component.
+    index: crate::IdMap<String, NodeIndex>,
     edges: BTreeMap<(NodeIndex, NodeIndex, EdgeKind), petgraph::graph::EdgeIndex>,
 }
 
@@ -128,9 +129,11 @@ impl Graph {
             .or_else(|| self.node(&format!("dns:{name}")))
     }
 
-    /// Every node id, for suggestions.
+    /// Every node id, in order, for suggestions.
     pub fn ids(&self) -> impl Iterator<Item = &str> + Clone {
-        self.index.keys().map(String::as_str)
+        let mut ids: Vec<&str> = self.index.keys().map(String::as_str).collect();
+        ids.sort_unstable();
+        ids.into_iter()
     }
 
     fn add_node(
@@ -143,8 +146,8 @@ impl Graph {
     ) -> NodeIndex {
         // One search of the index, whether the node is new or not.
         match self.index.entry(id) {
-            std::collections::btree_map::Entry::Occupied(known) => *known.get(),
-            std::collections::btree_map::Entry::Vacant(new) => {
+            std::collections::hash_map::Entry::Occupied(known) => *known.get(),
+            std::collections::hash_map::Entry::Vacant(new) => {
                 let order = self.graph.node_count();
                 let i = self.graph.add_node(Node {
                     id: new.key().clone(),
@@ -197,10 +200,10 @@ impl Graph {
             landscape: landscape.name.clone(),
             environment: landscape.environment.as_ref().map(|e| e.name.clone()),
             graph: DiGraph::new(),
-            index: BTreeMap::new(),
+            index: crate::IdMap::default(),
             edges: BTreeMap::new(),
         };
-        let mut ports_of: BTreeMap<&str, Vec<PortUse>> = BTreeMap::new();
+        let mut ports_of: crate::IdMap<&str, Vec<PortUse>> = crate::IdMap::default();
         for c in &landscape.components {
             let group = c
                 .kind

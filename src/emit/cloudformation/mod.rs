@@ -47,7 +47,7 @@ pub(crate) struct Template<'a> {
     /// Resources that belong with another component than their id's prefix
     /// names (a route's target group with the service it routes to), by
     /// resource id: where the nested-stack split places them.
-    pub placement: crate::emit::IdMap<String, String>,
+    pub placement: crate::IdMap<String, String>,
     /// Values a target cannot take (reported, nothing written).
     pub errors: Vec<Diagnostic>,
     /// The instance's tags, built once: every taggable resource carries them.
@@ -339,7 +339,7 @@ pub fn emit_into<T: Send>(
         grantors,
         routes,
         task_secrets: BTreeMap::new(),
-        placement: crate::emit::IdMap::default(),
+        placement: crate::IdMap::default(),
         errors: Vec::new(),
         tags: Json::Shared(std::sync::Arc::new(Json::Array(
             plan.instance
@@ -495,13 +495,13 @@ pub fn emit_into<T: Send>(
     // cluster, roles and load balancers stay in the root. Each resource's
     // component, by the place it was given or else by its id's prefix.
     // Workloads by position: by id for the prefixes, by name for the places.
-    let by_id: crate::emit::IdMap<&str, usize> = plan
+    let by_id: crate::IdMap<&str, usize> = plan
         .workloads
         .iter()
         .enumerate()
         .map(|(i, w)| (w.id.as_str(), i))
         .collect();
-    let by_name: crate::emit::IdMap<&str, usize> = plan
+    let by_name: crate::IdMap<&str, usize> = plan
         .workloads
         .iter()
         .enumerate()

@@ -334,7 +334,7 @@ pub fn split(
     // its stack by position, with no lookup, while the ids are still read.
     let (ids, mut bodies): (Vec<String>, Vec<Option<Json>>) =
         resources.into_iter().map(|(id, r)| (id, Some(r))).unzip();
-    let position: crate::emit::IdMap<&str, usize> = ids
+    let position: crate::IdMap<&str, usize> = ids
         .iter()
         .enumerate()
         .map(|(i, id)| (id.as_str(), i))
