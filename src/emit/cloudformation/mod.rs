@@ -492,54 +492,8 @@ pub fn emit_into<T: Send>(
         };
     }
     // Over the quotas: components (in start order) go to nested stacks; the
-    // cluster, roles and load balancers stay in the root. Each resource's
-    // component, by the place it was given or else by its id's prefix.
-    // Workloads by position: by id for the prefixes, by name for the places.
-    let by_id: crate::IdMap<&str, usize> = plan
-        .workloads
-        .iter()
-        .enumerate()
-        .map(|(i, w)| (w.id.as_str(), i))
-        .collect();
-    let by_name: crate::IdMap<&str, usize> = plan
-        .workloads
-        .iter()
-        .enumerate()
-        .map(|(i, w)| (w.name.as_str(), i))
-        .collect();
-    let owners: Vec<Option<usize>> = resources
-        .keys()
-        .map(|rid| match t.placement.get(rid) {
-            Some(component) => by_name.get(component.as_str()).copied(),
-            // The longest component id that `rid` continues with an
-            // upper-case letter: each such prefix looked up, not every id
-            // scanned (linear).
-            None => rid
-                .char_indices()
-                .rev()
-                .filter(|&(i, c)| i > 0 && c.is_ascii_uppercase())
-                .find_map(|(i, _)| by_id.get(&rid[..i]).copied()),
-        })
-        .collect();
-    // A unit per component that owns resources, in start order; a load
-    // balancer's resources stay in the root with those of no component.
-    let mut owning = vec![false; plan.workloads.len()];
-    owners.iter().flatten().for_each(|&w| owning[w] = true);
-    let mut unit_numbers: Vec<Option<usize>> = vec![None; plan.workloads.len()];
-    let mut units = 0;
-    for w in &in_order {
-        if let Some(&i) = by_name.get(w.name.as_str())
-            && owning[i]
-            && !matches!(w.role, Role::LoadBalancer(_))
-        {
-            unit_numbers[i] = Some(units);
-            units += 1;
-        }
-    }
-    let unit_of: Vec<Option<usize>> = owners
-        .iter()
-        .map(|owner| owner.and_then(|w| unit_numbers[w]))
-        .collect();
+    // cluster, roles and load balancers stay in the root.
+    let (unit_of, units) = resource_units(plan, &in_order, &resources, &t.placement);
     let extension = if options.cloudformation_yaml {
         "yaml"
     } else {
@@ -576,6 +530,64 @@ pub fn emit_into<T: Send>(
     root_within_quotas(&parts.root, kept[0].1, plan)?;
     super::free_in_background(parts);
     Ok(kept.into_iter().map(|(k, _)| k).collect())
+}
+
+/// The unit of each of `resources` (in id order), and how many units there
+/// are: a unit per component that owns resources, numbered in start order
+/// (`in_order`). A resource belongs to the component it was placed with, or
+/// else to the one its id's prefix names; a load balancer's resources, and
+/// those of no component, have no unit and stay in the root.
+fn resource_units(
+    plan: &Plan,
+    in_order: &[&Workload],
+    resources: &BTreeMap<String, Json>,
+    placement: &crate::IdMap<String, String>,
+) -> (Vec<Option<usize>>, usize) {
+    // Workloads by position: by id for the prefixes, by name for the places.
+    let by_id: crate::IdMap<&str, usize> = plan
+        .workloads
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.id.as_str(), i))
+        .collect();
+    let by_name: crate::IdMap<&str, usize> = plan
+        .workloads
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.name.as_str(), i))
+        .collect();
+    let owners: Vec<Option<usize>> = resources
+        .keys()
+        .map(|rid| match placement.get(rid) {
+            Some(component) => by_name.get(component.as_str()).copied(),
+            // The longest component id that `rid` continues with an
+            // upper-case letter: each such prefix looked up, not every id
+            // scanned (linear).
+            None => rid
+                .char_indices()
+                .rev()
+                .filter(|&(i, c)| i > 0 && c.is_ascii_uppercase())
+                .find_map(|(i, _)| by_id.get(&rid[..i]).copied()),
+        })
+        .collect();
+    let mut owning = vec![false; plan.workloads.len()];
+    owners.iter().flatten().for_each(|&w| owning[w] = true);
+    let mut unit_numbers: Vec<Option<usize>> = vec![None; plan.workloads.len()];
+    let mut units = 0;
+    for w in in_order {
+        if let Some(&i) = by_name.get(w.name.as_str())
+            && owning[i]
+            && !matches!(w.role, Role::LoadBalancer(_))
+        {
+            unit_numbers[i] = Some(units);
+            units += 1;
+        }
+    }
+    let unit_of = owners
+        .iter()
+        .map(|owner| owner.and_then(|w| unit_numbers[w]))
+        .collect();
+    (unit_of, units)
 }
 
 /// The sections of a template CloudFormation counts, with their quotas.
