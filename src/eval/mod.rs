@@ -154,11 +154,11 @@ fn in_one_run(
     let (again, after): (Vec<model::Reference>, Vec<model::Reference>) = references
         .into_iter()
         .partition(|r| first.state.done(&r.setting));
-    let by_setting = |refs: &[model::Reference]| {
+    fn by_setting(refs: &[model::Reference]) -> Vec<&model::Reference> {
         let mut refs: Vec<&model::Reference> = refs.iter().collect();
         refs.sort_by(|a, b| a.setting.cmp(&b.setting));
-        refs.into_iter().cloned().collect::<Vec<_>>()
-    };
+        refs
+    }
     if by_setting(&again) != by_setting(&first.references) {
         return None;
     }
