@@ -34,13 +34,13 @@ pub(crate) struct Template<'a> {
     pub parameters: BTreeMap<String, Json>,
     pub outputs: BTreeMap<String, Json>,
     /// Workloads by name.
-    pub workloads: BTreeMap<&'a str, &'a Workload>,
+    pub workloads: crate::IdMap<&'a str, &'a Workload>,
     /// The servers whose clients' task roles get grants (buckets, search
     /// domains), with those clients: found once, not once per workload.
     pub grantors: Vec<(&'a str, &'a [crate::graph::Access])>,
     /// Component → the load balancer routes to it, in workload and route
     /// order: found once, not by scanning every route for each workload.
-    pub routes: BTreeMap<&'a str, Vec<(&'a Workload, &'a Route)>>,
+    pub routes: crate::IdMap<&'a str, Vec<(&'a Workload, &'a Route)>>,
     /// Secrets the ECS tasks read, by the id of the workload whose task reads
     /// them: for the execution roles' policies.
     pub task_secrets: BTreeMap<String, BTreeSet<String>>,
@@ -304,7 +304,7 @@ pub fn emit_into<T: Send>(
     {
         return Ok(Vec::new());
     }
-    let workloads: BTreeMap<&str, &Workload> = plan
+    let workloads: crate::IdMap<&str, &Workload> = plan
         .workloads
         .iter()
         .map(|w| (w.name.as_str(), w))
@@ -319,7 +319,7 @@ pub fn emit_into<T: Send>(
         })
         .map(|(server, clients)| (server.as_str(), clients.as_slice()))
         .collect();
-    let mut routes: BTreeMap<&str, Vec<(&Workload, &Route)>> = BTreeMap::new();
+    let mut routes: crate::IdMap<&str, Vec<(&Workload, &Route)>> = crate::IdMap::default();
     for lb in &plan.workloads {
         if let Role::LoadBalancer(balancer) = &lb.role {
             for route in &balancer.routes {
