@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub(super) struct Lowering<'a> {
     pub landscape: &'a Landscape,
     /// The landscape's components by name (a lookup per reference, not a scan).
-    pub components: BTreeMap<&'a str, &'a Component>,
+    pub components: crate::IdMap<&'a str, &'a Component>,
     pub graph: &'a Graph,
     pub instance: &'a Instance,
     pub errors: &'a mut Vec<Diagnostic>,
