@@ -544,18 +544,12 @@ fn resource_units(
     placement: &crate::IdMap<String, String>,
 ) -> (Vec<Option<usize>>, usize) {
     // Workloads by position: by id for the prefixes, by name for the places.
-    let by_id: crate::IdMap<&str, usize> = plan
-        .workloads
-        .iter()
-        .enumerate()
-        .map(|(i, w)| (w.id.as_str(), i))
-        .collect();
-    let by_name: crate::IdMap<&str, usize> = plan
-        .workloads
-        .iter()
-        .enumerate()
-        .map(|(i, w)| (w.name.as_str(), i))
-        .collect();
+    let mut by_id = crate::IdMap::default();
+    let mut by_name = crate::IdMap::default();
+    for (i, w) in plan.workloads.iter().enumerate() {
+        by_id.insert(w.id.as_str(), i);
+        by_name.insert(w.name.as_str(), i);
+    }
     let owners: Vec<Option<usize>> = resources
         .keys()
         .map(|rid| match placement.get(rid) {
