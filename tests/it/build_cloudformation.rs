@@ -350,6 +350,48 @@ fn build_production_templates(
     (dir, files)
 }
 
+/// The names `value` refers to, each with whether only a resource can be it
+/// (`Fn::GetAtt`, or `${Name.Attribute}` in `Fn::Sub`).
+fn references(value: &Value, out: &mut Vec<(String, bool)>) {
+    match value {
+        Value::Object(m) => {
+            if let (1, Some(Value::String(id))) = (m.len(), m.get("Ref")) {
+                out.push((id.clone(), false));
+                return;
+            }
+            if let (1, Some(Value::Array(a))) = (m.len(), m.get("Fn::GetAtt"))
+                && let Some(Value::String(id)) = a.first()
+            {
+                out.push((id.clone(), true));
+                return;
+            }
+            if let (1, Some(sub)) = (m.len(), m.get("Fn::Sub")) {
+                let (text, variables) = match sub {
+                    Value::String(text) => (text.as_str(), None),
+                    Value::Array(a) => (a[0].as_str().unwrap_or(""), a.get(1)),
+                    _ => ("", None),
+                };
+                let defined = |name: &str| variables.is_some_and(|v| v.get(name).is_some());
+                for piece in text.split("${").skip(1) {
+                    let name = piece.split('}').next().unwrap_or("");
+                    if name.starts_with('!') || defined(name) {
+                        continue;
+                    }
+                    let (id, attribute) = name.split_once('.').unwrap_or((name, ""));
+                    out.push((id.to_string(), !attribute.is_empty()));
+                }
+                if let Some(v) = variables {
+                    references(v, out);
+                }
+                return;
+            }
+            m.values().for_each(|v| references(v, out));
+        }
+        Value::Array(a) => a.iter().for_each(|v| references(v, out)),
+        _ => {}
+    }
+}
+
 #[test]
 fn a_thousand_services_split_into_nested_stacks_within_quotas() {
     let work = temp_dir("cfn-quota");
@@ -416,6 +458,24 @@ fn a_thousand_services_split_into_nested_stacks_within_quotas() {
         }
     }
     assert!(resources > 5000, "{resources} resources in all");
+    // Every reference in every template names something of that template:
+    // a resource of its own (`Ref`, `Fn::GetAtt`, `${…}` in `Fn::Sub`), one
+    // of its parameters (`Ref`, `${…}`), or a pseudo parameter. A resource
+    // packed into another stack than its references would fail here.
+    for file in &files {
+        let t: Value =
+            serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("JSON");
+        let has = |section: &str, id: &str| t[section].get(id).is_some();
+        let mut names = Vec::new();
+        references(&t["Resources"], &mut names);
+        references(&t["Outputs"], &mut names);
+        for (id, resource_only) in names {
+            let known = id.starts_with("AWS::")
+                || has("Resources", &id)
+                || (!resource_only && has("Parameters", &id));
+            assert!(known, "{}: `{id}` is not in the template", file.display());
+        }
+    }
     // cfn-lint takes 12 to 45 s a template here, five minutes for all twenty:
     // it reads the root, the stacks of databases (the first), of databases
     // and services (the second), the first of services only, and the last.
