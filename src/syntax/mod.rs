@@ -1,9 +1,11 @@
 //! Syntax: the pest grammar (`grammar/bom.pest`), its translation into the
-//! spanned AST of [`ast`], and the layout tree of [`tree`] for tools that
-//! rewrite text.
+//! spanned AST of [`ast`], a reader that builds the same AST without pest
+//! for well-formed files (`fast`), and the layout tree of [`tree`] for tools
+//! that rewrite text.
 
 pub mod ast;
-mod halves;
+mod fast;
+mod nesting;
 mod parser;
 pub mod tree;
 

@@ -2,7 +2,6 @@
 //! with the position pest reports and a help line naming what was expected.
 
 use super::ast::*;
-use super::halves::{Half, survey, without};
 use crate::diag::{Diagnostic, Diagnostics, ErrorCode};
 use crate::source::{FileId, Span, Spanned};
 use pest::Parser as _;
@@ -19,28 +18,23 @@ const MAX_DEPTH: usize = 64;
 
 /// Parses one file. On a syntax error the file yields no AST and one diagnostic.
 pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> Option<File> {
-    let survey = survey(text, MAX_DEPTH);
-    if let Some(offset) = survey.too_deep {
+    if let Some(offset) = too_deep(text) {
         diags.push(too_deep_diagnostic(file, offset));
         return None;
     }
-    if let Some(half) = survey.half
-        && let Some(parsed) = parse_in_halves(file, text, half)
-    {
+    // A well-formed file is read without pest (see `fast`); anything else is
+    // pest's, with pest's diagnostics.
+    if let Some(parsed) = super::fast::parse(file, text) {
         return Some(parsed);
     }
     parse_whole(file, text, diags)
 }
 
-/// `text` parsed in one piece, on this thread.
+/// `text` parsed by pest.
 fn parse_whole(file: FileId, text: &str, diags: &mut Diagnostics) -> Option<File> {
     match BomParser::parse(Rule::file, text) {
         Ok(mut pairs) => {
-            let mut builder = Builder {
-                file,
-                diags,
-                base: 0,
-            };
+            let mut builder = Builder { file, diags };
             let root = pairs.next()?;
             Some(builder.file(root))
         }
@@ -49,51 +43,6 @@ fn parse_whole(file: FileId, text: &str, diags: &mut Diagnostics) -> Option<File
             None
         }
     }
-}
-
-/// What one half of a file parses to.
-enum Parsed {
-    File(File),
-    Members(Vec<Member>),
-}
-
-/// `text` parsed as two halves on two cores (see [`super::halves`]): `None`
-/// where either half does not parse cleanly, and the file is then parsed
-/// whole, for the same diagnostics as ever.
-fn parse_in_halves(file: FileId, text: &str, half: Half) -> Option<File> {
-    let first = without(text, half);
-    let second = &text[half.start..half.end];
-    let parse_half = |&which: &usize| -> Option<Parsed> {
-        let mut diags = Diagnostics::default();
-        let parsed = if which == 0 {
-            Parsed::File(parse_whole(file, &first, &mut diags)?)
-        } else {
-            let root = BomParser::parse(Rule::members, second).ok()?.next()?;
-            let mut builder = Builder {
-                file,
-                diags: &mut diags,
-                base: half.start,
-            };
-            Parsed::Members(
-                root.into_inner()
-                    .filter_map(|m| builder.member(m))
-                    .collect(),
-            )
-        };
-        diags.is_empty().then_some(parsed)
-    };
-    let mut halves = crate::parallel::on_two_cores(&[0, 1], parse_half).into_iter();
-    let (Some(Some(Parsed::File(mut parsed))), Some(Some(Parsed::Members(rest)))) =
-        (halves.next(), halves.next())
-    else {
-        return None;
-    };
-    let body = parsed
-        .definitions
-        .iter_mut()
-        .find(|d| usize::try_from(d.body.span.start).ok() == Some(half.open))?;
-    body.body.members.extend(rest);
-    Some(parsed)
 }
 
 /// The diagnostic for input nested deeper than [`MAX_DEPTH`].
@@ -109,7 +58,7 @@ pub(super) fn too_deep_diagnostic(file: FileId, offset: usize) -> Diagnostic {
 /// pest is not asked to parse such input at all, so this count is what keeps
 /// the parser's recursion off the end of the stack: it must not undercount.
 pub(super) fn too_deep(text: &str) -> Option<usize> {
-    survey(text, MAX_DEPTH).too_deep
+    super::nesting::too_deep(text, MAX_DEPTH)
 }
 
 fn rule_name(rule: &Rule) -> Option<&'static str> {
@@ -272,14 +221,12 @@ fn unclosed_string(before: &str) -> bool {
 struct Builder<'d> {
     file: FileId,
     diags: &'d mut Diagnostics,
-    /// Where the text pest reads starts in the file.
-    base: usize,
 }
 
 impl Builder<'_> {
     fn span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, self.base + s.start(), self.base + s.end())
+        Span::new(self.file, s.start(), s.end())
     }
 
     fn ident(&self, pair: Pair<Rule>) -> Ident {
@@ -312,13 +259,7 @@ impl Builder<'_> {
 
     fn docs(&self, pair: Pair<Rule>) -> Vec<String> {
         pair.into_inner()
-            .map(|d| {
-                let text = d.as_str().trim_start_matches("///");
-                text.strip_prefix(' ')
-                    .unwrap_or(text)
-                    .trim_end()
-                    .to_string()
-            })
+            .map(|d| super::fast::doc_text(d.as_str()))
             .collect()
     }
 
@@ -461,10 +402,7 @@ impl Builder<'_> {
 
     fn string_parts(&mut self, pair: Pair<Rule>) -> Vec<StrPart> {
         let mut parts: Vec<StrPart> = Vec::new();
-        let push_text = |parts: &mut Vec<StrPart>, s: &str| match parts.last_mut() {
-            Some(StrPart::Text(t)) => t.push_str(s),
-            _ => parts.push(StrPart::Text(s.to_string())),
-        };
+        use super::fast::push_text;
         for part in pair.into_inner() {
             match part.as_rule() {
                 Rule::text => push_text(&mut parts, part.as_str()),
@@ -579,18 +517,7 @@ impl Builder<'_> {
             }
             Rule::size => {
                 let text = pair.as_str();
-                const UNITS: [(&str, u64); 9] = [
-                    ("KiB", 1 << 10),
-                    ("MiB", 1 << 20),
-                    ("GiB", 1 << 30),
-                    ("TiB", 1 << 40),
-                    ("KB", 1_000),
-                    ("MB", 1_000_000),
-                    ("GB", 1_000_000_000),
-                    ("TB", 1_000_000_000_000),
-                    ("B", 1),
-                ];
-                let (unit, factor) = UNITS
+                let (unit, factor) = super::fast::SIZES
                     .iter()
                     .find(|(u, _)| text.ends_with(u))
                     .copied()
@@ -747,8 +674,7 @@ mod tests {
         }
     }
 
-    /// A landscape large enough to be parsed in halves, its services written
-    /// in several shapes.
+    /// A large landscape, its services written in several shapes.
     fn large() -> String {
         let mut text =
             String::from("import \"postgres\"\n\nlandscape big {\n  let shared = { A = \"a\" }\n");
@@ -762,66 +688,22 @@ mod tests {
         text
     }
 
-    /// `text` parsed both ways, with what each reported.
+    /// `text` parsed as bomc parses it and by pest alone, with what each
+    /// reported.
     fn both_ways(text: &str) -> [String; 2] {
-        let (mut in_halves, mut whole) = (Diagnostics::default(), Diagnostics::default());
-        let halves = parse(FileId(0), text, &mut in_halves);
-        let one = parse_whole(FileId(0), text, &mut whole);
+        let (mut ours, mut pests) = (Diagnostics::default(), Diagnostics::default());
+        let parsed = parse(FileId(0), text, &mut ours);
+        let by_pest = parse_whole(FileId(0), text, &mut pests);
         [
-            format!("{halves:?} {:?}", in_halves.as_slice()),
-            format!("{one:?} {:?}", whole.as_slice()),
+            format!("{parsed:?} {:?}", ours.as_slice()),
+            format!("{by_pest:?} {:?}", pests.as_slice()),
         ]
     }
 
-    /// The two halves give what one piece gives: the same tree, every span
-    /// the file's.
-    #[test]
-    fn a_file_parsed_in_halves_is_the_file_parsed_whole() {
-        let text = large();
-        let half = survey(&text, MAX_DEPTH).half.expect("large enough to cut");
-        let parsed = parse_in_halves(FileId(0), &text, half).expect("the cut holds");
-        assert_eq!(parsed.definitions[0].body.members.len(), 1 + 1_500 * 2);
-        let [halves, whole] = both_ways(&text);
-        assert_eq!(halves, whole);
-    }
-
-    /// Where the cut falls inside a setting continued on the next line, the
-    /// file is parsed whole, to the same tree; and a syntax error in the
-    /// second half is the one a whole parse reports.
-    #[test]
-    fn where_the_cut_does_not_hold_the_file_is_parsed_whole() {
-        let text = large();
-        let cut = survey(&text, MAX_DEPTH)
-            .half
-            .expect("large enough to cut")
-            .start;
-        for (inserted, holds) in [
-            ("  continued =\n", false),
-            ("  continued\n", false),
-            ("  broken = = 1\n", false),
-            ("  \"split\" = f(\n1)\n", true),
-        ] {
-            let text = format!("{}{inserted}{}", &text[..cut], &text[cut..]);
-            let half = survey(&text, MAX_DEPTH).half.expect("large enough to cut");
-            assert!(
-                (cut..=cut + inserted.len()).contains(&half.start),
-                "{inserted:?}"
-            );
-            assert_eq!(
-                parse_in_halves(FileId(0), &text, half).is_some(),
-                holds,
-                "{inserted:?}"
-            );
-            let [halves, whole] = both_ways(&text);
-            assert_eq!(halves, whole, "{inserted:?}");
-        }
-    }
-
-    /// The pieces a large file is made of in [`halves_are_the_whole`]: each
-    /// a member or something between members, in the shapes that decide
-    /// where a file can be cut (settings continued on the next line, doc
-    /// comments, brackets in strings and comments, CRLF line ends, a list or
-    /// a call over several lines) and, rarely, a syntax error.
+    /// The pieces a large file is made of in [`a_large_file_is_what_pest_makes_of_it`]:
+    /// each a member or something between members (settings continued on the
+    /// next line, doc comments, brackets in strings and comments, CRLF line
+    /// ends, a list or a call over several lines) and, rarely, a syntax error.
     const PIECES: [&str; 10] = [
         "  name{i} = \"v {{ ${{x.y}} [\"\n",
         "  /// doc {{ of {i}\n  service s{i} {{\n    image = \"x:1\"\n    env {{ A = \"}}\" }}\n  }}\n",
@@ -836,13 +718,12 @@ mod tests {
     ];
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, failure_persistence: None, ..proptest::prelude::ProptestConfig::default() })]
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, failure_persistence: None, ..proptest::prelude::ProptestConfig::default() })]
 
-        /// Whatever the file, and wherever its cut falls: parsed in halves,
-        /// it is the tree (or the diagnostic) of the file parsed whole. (Of
-        /// 48 cases, about four in five take the cut, the rest fall back.)
+        /// A large file, well formed or with a syntax error anywhere, is
+        /// what pest makes of it: the same tree, or the same diagnostic.
         #[test]
-        fn halves_are_the_whole(
+        fn a_large_file_is_what_pest_makes_of_it(
             pieces in proptest::collection::vec(0usize..9, 2_000..2_400),
             broken in proptest::option::weighted(0.2, 0usize..2_000),
             second in proptest::bool::ANY,
@@ -856,9 +737,208 @@ mod tests {
             if second {
                 text.push_str("environment production {\n  s1.replicas = 2\n}\n");
             }
-            proptest::prop_assume!(text.len() >= super::super::halves::HALVES_FROM);
-            let [halves, whole] = both_ways(&text);
-            proptest::prop_assert_eq!(halves, whole);
+            let [parsed, by_pest] = both_ways(&text);
+            proptest::prop_assert_eq!(parsed, by_pest);
+        }
+    }
+
+    /// What the hand-written reader makes of `text` against pest's parse of
+    /// the whole file: where it vouches, the same tree, span for span, and
+    /// pest reports nothing; where it does not, pest refuses the file or
+    /// reports something. `true` if it vouched.
+    fn read_as_pest_reads(text: &str) -> bool {
+        // Neither parser is given input nested too deeply (see `parse`).
+        if too_deep(text).is_some() {
+            return false;
+        }
+        let fast = super::super::fast::parse(FileId(0), text);
+        let mut diags = Diagnostics::default();
+        let pest = parse_whole(FileId(0), text, &mut diags);
+        let Some(fast) = fast else {
+            assert!(
+                pest.is_none() || !diags.is_empty(),
+                "pest reads this cleanly, the reader does not vouch for it:\n{text}"
+            );
+            return false;
+        };
+        assert!(
+            diags.is_empty(),
+            "the reader vouched for what pest reports: {:?}\n{text}",
+            diags.as_slice()
+        );
+        assert_eq!(
+            format!("{:?}", Some(fast)),
+            format!("{pest:?}"),
+            "the reader's tree differs from pest's:\n{text}"
+        );
+        true
+    }
+
+    /// Every `.bom` in the repository: the examples, the standard library
+    /// and the end-to-end landscapes are read without pest, to pest's tree;
+    /// the broken files of the ui and hostile suites are either pest's alone
+    /// or read to pest's tree.
+    #[test]
+    fn every_bom_in_the_repository_is_read_as_pest_reads_it() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).expect("a directory").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "bom") {
+                    out.push(path);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let (mut vouched, mut files) = (0, Vec::new());
+        for dir in ["examples", "stdlib", "docs", "tests"] {
+            walk(&root.join(dir), &mut files);
+        }
+        for path in &files {
+            let Ok(text) = std::fs::read_to_string(path) else {
+                continue;
+            };
+            let read = read_as_pest_reads(&text);
+            vouched += usize::from(read);
+            let shipped = ["examples", "stdlib", "docs", "tests/e2e"]
+                .iter()
+                .any(|d| path.starts_with(root.join(d)));
+            assert!(
+                read || !shipped,
+                "not read without pest: {}",
+                path.display()
+            );
+        }
+        assert!(
+            files.len() > 250 && vouched > 100,
+            "{vouched} of {}",
+            files.len()
+        );
+        assert!(read_as_pest_reads(&large()));
+    }
+
+    /// Members in the grammar's corners, each on its own line(s):
+    /// parameters and types, `let` and names that start like it, every kind
+    /// of number, strings with escapes and interpolations, keys quoted and
+    /// dotted, calls and lists with trailing commas, comments and doc
+    /// comments of every shape, names that start like keywords.
+    const CORNERS: [&str; 34] = [
+        "param p{i}: string\n",
+        "/// A parameter.\nparam q{i}: list<map<string>> = [] // default\n",
+        "param r{i}: int = 5\n",
+        "param s{i}: duration /* no default */\n",
+        "paramx{i}: int\n",
+        "let l{i} = { A = \"a\" }\n",
+        "let_x{i} = 1\n",
+        "letter{i} { a = 1 }\n",
+        "let m{i} { z = 1 }\n",
+        "n{i} = -12_000\n",
+        "f{i} = -0.25, g{i} = 1_0.5_0\n",
+        "d{i} = 90ms e{i} = 2s\n",
+        "z{i} = [512MiB, 3B, 2w, 10KB, 1h, 5m, 7d, 1TiB, 0ms, 1_000GB]\n",
+        "\"k {i}\" = \"a\\tb\\\\c\\$d ${ x.y } $e ${z}\\r\\n\"\n",
+        "s{i} = \"\"\n",
+        "u{i} = \"é ü 日本 \\\"q\\\"\"\n",
+        "a{i}.b.\"c d\".e = 1\n",
+        "\"quoted {i}\" { a = 1 }\n",
+        "\"$x {x}\" = 1\n",
+        "c{i} = f (1, [2, 3,], {a = 1}, g())\n",
+        "c{i} = f(\n  1,\n)\n",
+        "r{i} = a.b-c.d_e\n",
+        "/* multi\n line {i} */\n",
+        "//// not a doc {i}\n",
+        "// a comment\n",
+        "a{i} = /* in */ 1\n",
+        "/**/ b{i} = 2\n",
+        "/// doc {i}\n///\n///   more  \nservice s{i} {\n  image = \"x:1\"\n}\n",
+        "t{i} = true, f{i} = false, n{i} = null\n",
+        "w{i} = trueish\n",
+        "e{i} = {}\nl{i} = []\n",
+        "p{i} = 1, q{i} = 2,\n",
+        "i{i} = \"${\n a.b // c\n }\"\n",
+        "m{i} = { \"x\" = [ /* */ ] }\r\n",
+    ];
+
+    /// Members that pest refuses or the builder reports.
+    const BROKEN: [&str; 16] = [
+        "big = 99999999999999999999\n",
+        "huge = 99999999999999999d\n",
+        "bad = \"\\q\"\n",
+        "x.y { z = 1 }\n",
+        "\"${x}\" = 1\n",
+        "x = = 1\n",
+        "x = 1.\n",
+        "y = a.\n",
+        "z = \"open\n",
+        "w = 5min\n",
+        "v = -5s\n",
+        "import = 1\n",
+        "i = \"${ a.\n b }\"\n",
+        "j = f(1 2)\n",
+        "k = [,]\n",
+        "/// trailing\n",
+    ];
+
+    /// Top-level items; the last two are broken.
+    const ITEMS: [&str; 8] = [
+        "import \"postgres\"\n",
+        "/// A kind.\nkind k{i} {\n  param p: string\n}\n",
+        "image i{i} { base = \"x\" }\n",
+        "environment e{i} { a.b = 1 }\n",
+        "kindx{i} {}\n",
+        "//// top\n/* top */\n",
+        "import \"${x}\"\n",
+        "landscape param {}\n",
+    ];
+
+    /// Bytes and words that change what a file means, inserted at random.
+    const EDITS: [&str; 30] = [
+        "{", "}", "\"", "/", "*", "\n", "=", ".", ",", "-", "1", "a", " ", "$", "\\", "<", ">",
+        "(", ")", "[", "]", "///", "//", "/*", "*/", "param", "let ", "true", ":", "\r",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, failure_persistence: None, ..proptest::prelude::ProptestConfig::default() })]
+
+        /// Whatever the file, well formed or broken anywhere: where the
+        /// reader vouches for it, pest reads it to the same tree without a
+        /// word, and where pest reads it cleanly, the reader vouches for it.
+        #[test]
+        fn the_reader_vouches_for_what_pest_reads_cleanly_and_reads_it_the_same(
+            items in proptest::collection::vec(0usize..8, 0..4),
+            members in proptest::collection::vec(0usize..34, 1..40),
+            broken in proptest::option::weighted(0.25, (0usize..40, 0usize..16)),
+            edits in proptest::option::weighted(0.4, proptest::collection::vec((0usize..100_000, 0usize..31, 0usize..4), 1..3)),
+        ) {
+            let mut text = String::new();
+            for (i, item) in items.iter().enumerate() {
+                text.push_str(&ITEMS[*item].replace("{i}", &i.to_string()));
+            }
+            text.push_str("/// The landscape.\nlandscape big {\n");
+            for (i, member) in members.iter().enumerate() {
+                text.push_str(&CORNERS[*member].replace("{i}", &i.to_string()));
+                if broken.is_some_and(|(at, _)| at == i) {
+                    text.push_str(BROKEN[broken.map_or(0, |b| b.1)]);
+                }
+            }
+            text.push_str("}\n");
+            for (at, edit, cut) in edits.unwrap_or_default() {
+                let mut at = at % (text.len() + 1);
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                if edit == EDITS.len() {
+                    let mut end = (at + cut).min(text.len());
+                    while !text.is_char_boundary(end) {
+                        end += 1;
+                    }
+                    text.replace_range(at..end, "");
+                } else {
+                    text.insert_str(at, EDITS[edit]);
+                }
+            }
+            read_as_pest_reads(&text);
         }
     }
 

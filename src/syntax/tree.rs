@@ -117,9 +117,7 @@ fn kind(rule: Rule) -> NodeKind {
         Rule::import => NodeKind::Import,
         Rule::definition => NodeKind::Definition,
         Rule::docs => NodeKind::Docs,
-        // `members` is a block's inside, read only by the compiler's parser
-        // for the second half of a large file; the formatter never asks for it.
-        Rule::block | Rule::members => NodeKind::Block,
+        Rule::block => NodeKind::Block,
         Rule::param_decl => NodeKind::Param,
         Rule::let_decl => NodeKind::Let,
         Rule::component => NodeKind::Component,
