@@ -37,6 +37,8 @@ pub(super) fn parse(file: FileId, text: &str) -> Option<File> {
         bytes: text.as_bytes(),
         at: 0,
         file,
+        members: Vec::new(),
+        items: Vec::new(),
     }
     .file()
     .ok()
@@ -115,6 +117,12 @@ struct Reader<'t> {
     bytes: &'t [u8],
     at: usize,
     file: FileId,
+    /// The members of the blocks being read, innermost last: each block's
+    /// are moved into a vector of their exact number when it closes, not
+    /// grown by doubling (a landscape's body holds thousands).
+    members: Vec<Member>,
+    /// Likewise the values of the lists and calls being read.
+    items: Vec<Expr>,
 }
 
 impl Reader<'_> {
@@ -238,17 +246,18 @@ impl Reader<'_> {
     fn block(&mut self) -> Read<Block> {
         let start = self.at;
         self.expect(b'{')?;
-        let mut members = Vec::new();
+        let first = self.members.len();
         self.skip();
         while !self.eat(b'}') {
-            members.push(self.member()?);
+            let member = self.member()?;
+            self.members.push(member);
             self.skip();
             if self.eat(b',') {
                 self.skip();
             }
         }
         Ok(Block {
-            members,
+            members: self.members.drain(first..).collect(),
             span: self.span(start),
         })
     }
@@ -496,24 +505,25 @@ impl Reader<'_> {
     /// A list's or a call's values after the opening bracket, to `close`:
     /// `(expr ~ ("," ~ expr)* ~ ","?)? ~ close`.
     fn items(&mut self, close: u8) -> Read<Vec<Expr>> {
-        let mut items = Vec::new();
+        let first = self.items.len();
         self.skip();
-        if self.eat(close) {
-            return Ok(items);
-        }
-        loop {
-            items.push(self.expr()?);
-            self.skip();
-            if self.eat(b',') {
+        if !self.eat(close) {
+            loop {
+                let item = self.expr()?;
+                self.items.push(item);
                 self.skip();
-                if self.eat(close) {
-                    return Ok(items);
+                if self.eat(b',') {
+                    self.skip();
+                    if self.eat(close) {
+                        break;
+                    }
+                } else {
+                    self.expect(close)?;
+                    break;
                 }
-            } else {
-                self.expect(close)?;
-                return Ok(items);
             }
         }
+        Ok(self.items.drain(first..).collect())
     }
 
     /// `literal`'s numbers: `float | int | duration | size`, each refusing a
