@@ -49,6 +49,22 @@ impl<'p> FieldStates<'p> {
         self.get(name).is_some()
     }
 
+    /// The value of `name`, if it was evaluated to one.
+    pub fn value(&self, name: &str) -> Option<&Value> {
+        match self.get(name) {
+            Some(FieldState::Done(v)) => v.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The value of `name` moved out, once nothing reads it again.
+    fn take(&mut self, name: &str) -> Option<Value> {
+        match self.0.iter_mut().find(|(k, _)| *k == name) {
+            Some((_, FieldState::Done(v))) => v.take(),
+            _ => None,
+        }
+    }
+
     /// Sets the state of `name`, in place if it has one.
     pub fn insert(&mut self, name: &'p str, state: FieldState) {
         match self.0.iter_mut().find(|(k, _)| *k == name) {
@@ -56,6 +72,15 @@ impl<'p> FieldStates<'p> {
             None => self.0.push((name, state)),
         }
     }
+}
+
+/// An instance's component before [`Evaluator::fill`]: its settings and
+/// parameters (the names with a value) are still in the instance's state.
+pub(super) struct Completed<'p> {
+    component: model::Component,
+    instance: usize,
+    params: Vec<&'p str>,
+    settings: Vec<&'p str>,
 }
 
 #[derive(Debug)]
@@ -741,6 +766,19 @@ impl<'p> Evaluator<'p> {
         at: Span,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
+        let key = self.evaluated(i, name, at, diags)?;
+        self.instances[i].state.value(key).cloned()
+    }
+
+    /// Evaluates setting `name` of instance `i` if it was not yet: the name
+    /// as the instance holds it where it has a value, kept in its state.
+    fn evaluated(
+        &mut self,
+        i: usize,
+        name: &str,
+        at: Span,
+        diags: &mut Diagnostics,
+    ) -> Option<&'p str> {
         let inst = &self.instances[i];
         // The setting's name as the instance holds it, its type, and whether
         // its layers merge (see `Instance::merges`), found once.
@@ -752,7 +790,7 @@ impl<'p> Evaluator<'p> {
             }
         };
         match inst.state.get(key) {
-            Some(FieldState::Done(v)) => return v.clone(),
+            Some(FieldState::Done(v)) => return v.as_ref().map(|_| key),
             Some(FieldState::InProgress) => {
                 diags.push(
                     Diagnostic::new(
@@ -775,10 +813,9 @@ impl<'p> Evaluator<'p> {
         self.evaluating.push((i, key));
         let value = self.compute_field(i, key, ty, merged, diags);
         self.evaluating.pop();
-        self.instances[i]
-            .state
-            .insert(key, FieldState::Done(value.clone()));
-        value
+        let evaluated = value.as_ref().map(|_| key);
+        self.instances[i].state.insert(key, FieldState::Done(value));
+        evaluated
     }
 
     fn compute_field(
@@ -909,12 +946,10 @@ impl<'p> Evaluator<'p> {
         }
     }
 
-    /// Evaluates every setting of instance `i` and checks it is complete.
-    pub(super) fn complete(
-        &mut self,
-        i: usize,
-        diags: &mut Diagnostics,
-    ) -> Option<model::Component> {
+    /// Evaluates every setting of instance `i` and checks it is complete:
+    /// its component, whose settings and parameters [`Evaluator::fill`]
+    /// moves in from the instance once nothing reads them again.
+    pub(super) fn complete(&mut self, i: usize, diags: &mut Diagnostics) -> Option<Completed<'p>> {
         let before = diags.len();
         let span = self.instances[i].name_span;
         let names: Vec<&'p str> = {
@@ -929,8 +964,10 @@ impl<'p> Evaluator<'p> {
                 .chain(builtin.into_iter().map(|n| -> &str { n }))
                 .collect()
         };
-        let mut params = BTreeMap::new();
-        let mut settings = BTreeMap::new();
+        // Checking a kind on its own, its required parameters take placeholders.
+        let mut placeholders = BTreeMap::new();
+        let mut params = Vec::new();
+        let mut settings = Vec::new();
         for name in names {
             let inst = &self.instances[i];
             let is_param = inst.params.contains_key(name);
@@ -948,7 +985,7 @@ impl<'p> Evaluator<'p> {
                 if let (true, Some((p, ty))) = (is_param, inst.params.get(name)) {
                     if self.checking_kinds {
                         if let Some(ty) = ty {
-                            params.insert(name.to_string(), super::placeholder(name, ty));
+                            placeholders.insert(name.to_string(), super::placeholder(name, ty));
                         }
                         continue;
                     }
@@ -967,11 +1004,11 @@ impl<'p> Evaluator<'p> {
                 }
                 continue;
             }
-            if let Some(v) = self.field(i, name, span, diags) {
+            if self.evaluated(i, name, span, diags).is_some() {
                 if is_param {
-                    params.insert(name.to_string(), v);
+                    params.push(name);
                 } else {
-                    settings.insert(name.to_string(), v);
+                    settings.push(name);
                 }
             }
         }
@@ -992,10 +1029,17 @@ impl<'p> Evaluator<'p> {
             _ => {}
         }
         self.check_health_port(i, &settings, diags);
-        if let Some(Value::Image(image)) = settings.get("build")
+        let setting = |name: &str| {
+            settings
+                .contains(&name)
+                .then(|| self.instances[i].state.value(name))
+                .flatten()
+        };
+        if let Some(Value::Image(image)) = setting("build")
             && let Some(id) = self.image_def(image)
         {
-            self.image(image, id, diags);
+            let image = image.clone();
+            self.image(&image, id, diags);
         }
         if diags.len() > before {
             return None;
@@ -1039,35 +1083,71 @@ impl<'p> Evaluator<'p> {
                 }
             }
         }
-        Some(model::Component {
+        let component = model::Component {
             name: inst.name.clone(),
             kind: inst.kind_chain.clone(),
             docs: inst.docs.clone(),
-            settings,
-            params,
+            settings: BTreeMap::new(),
+            params: placeholders,
             references,
             set_by_environment,
             sized_down: inst.sized_down.clone(),
             setting_spans,
             span: inst.span,
             name_span: inst.name_span,
+        };
+        Some(Completed {
+            component,
+            instance: i,
+            params,
+            settings,
         })
     }
 
-    fn check_health_port(
-        &self,
-        i: usize,
-        settings: &BTreeMap<String, Value>,
-        diags: &mut Diagnostics,
-    ) {
-        let Some(Value::Map(health)) = settings.get("health") else {
+    /// The component of each of `completed`, its settings and parameters
+    /// moved in from its instance rather than copied: called once nothing
+    /// reads them again (the instances' states are spent).
+    pub(super) fn fill(&mut self, completed: Vec<Completed<'p>>) -> Vec<model::Component> {
+        completed
+            .into_iter()
+            .map(|c| {
+                let Completed {
+                    mut component,
+                    instance,
+                    params,
+                    settings,
+                } = c;
+                let state = &mut self.instances[instance].state;
+                for (names, into) in [
+                    (params, &mut component.params),
+                    (settings, &mut component.settings),
+                ] {
+                    into.extend(
+                        names
+                            .into_iter()
+                            .filter_map(|n| state.take(n).map(|v| (n.to_string(), v))),
+                    );
+                }
+                component
+            })
+            .collect()
+    }
+
+    /// `settings` are the names of instance `i`'s settings with a value.
+    fn check_health_port(&self, i: usize, settings: &[&str], diags: &mut Diagnostics) {
+        let setting = |name: &str| {
+            settings
+                .contains(&name)
+                .then(|| self.instances[i].state.value(name))
+                .flatten()
+        };
+        let Some(Value::Map(health)) = setting("health") else {
             return;
         };
         let Some(Value::String(port)) = health.get("port") else {
             return;
         };
-        let ports: Vec<&str> = settings
-            .get("ports")
+        let ports: Vec<&str> = setting("ports")
             .and_then(Value::as_map)
             .map(|m| m.keys().map(String::as_str).collect())
             .unwrap_or_default();

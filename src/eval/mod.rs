@@ -17,7 +17,7 @@ use crate::model::{self, Lifetime, Value};
 use crate::resolve::{DefId, ModuleId, Program};
 use crate::source::Span;
 use crate::syntax::ast::{self, DefKind, Member};
-use instance::Instance;
+use instance::{Completed, Instance};
 use scope::{Scope, ScopeId};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -80,7 +80,7 @@ fn evaluate_in_halves(
     // The first half's evaluator goes on to finish the landscape; the
     // second's is freed on its own core, what it evaluated taken out first.
     enum Half<'p> {
-        First(Box<Evaluator<'p>>, Begun<'p>, Vec<model::Component>),
+        First(Box<Evaluator<'p>>, Begun<'p>, Vec<Completed<'p>>),
         Second(
             BTreeMap<String, Option<model::Image>>,
             usize,
@@ -97,19 +97,20 @@ fn evaluate_in_halves(
         } else {
             cut..eval.instances.len()
         };
-        let components = eval.complete_all(range, &mut diags);
+        let completed = eval.complete_all(range, &mut diags);
         if !diags.is_empty() {
             return None;
         }
         Some(if which == 0 {
-            Half::First(Box::new(eval), begun, components)
+            Half::First(Box::new(eval), begun, completed)
         } else {
+            let components = eval.fill(completed);
             Half::Second(std::mem::take(&mut eval.images), eval.copied, components)
         })
     };
     let mut halves = crate::parallel::on_two_cores(&[0, 1], half).into_iter();
     let (
-        Some(Some(Half::First(mut eval, begun, mut components))),
+        Some(Some(Half::First(mut eval, begun, completed))),
         Some(Some(Half::Second(images, copied, rest))),
     ) = (halves.next(), halves.next())
     else {
@@ -123,13 +124,14 @@ fn evaluate_in_halves(
     for (name, image) in images {
         eval.images.entry(name).or_insert(image);
     }
-    let cut = components.len();
+    let cut = completed.len();
+    let mut second = Vec::with_capacity(rest.len());
     for (first, mut component) in eval.instances[cut..].iter().zip(rest) {
         component.references = in_one_run(first, component.references)?;
-        components.push(component);
+        second.push(component);
     }
     let mut diags = Diagnostics::default();
-    let landscape = eval.finish(begun, components, &mut diags);
+    let landscape = eval.finish(begun, completed, second, &mut diags);
     diags.is_empty().then_some(landscape)
 }
 
@@ -422,8 +424,8 @@ impl<'p> Evaluator<'p> {
 
     fn run(&mut self, root: DefId, diags: &mut Diagnostics) -> Option<model::Landscape> {
         let begun = self.begin(root, diags)?;
-        let components = self.complete_all(0..self.instances.len(), diags);
-        Some(self.finish(begun, components, diags))
+        let completed = self.complete_all(0..self.instances.len(), diags);
+        Some(self.finish(begun, completed, Vec::new(), diags))
     }
 
     /// Everything before the settings are evaluated: the parameters bound,
@@ -658,16 +660,19 @@ impl<'p> Evaluator<'p> {
         &mut self,
         range: std::ops::Range<usize>,
         diags: &mut Diagnostics,
-    ) -> Vec<model::Component> {
+    ) -> Vec<Completed<'p>> {
         range.filter_map(|i| self.complete(i, diags)).collect()
     }
 
-    /// The landscape of `components`: the `let`s no setting read evaluated
-    /// (for their mistakes), and the images the components build.
+    /// The landscape of the `completed` components and then the `rest`
+    /// (already filled, by the other half's evaluator): the `let`s no
+    /// setting read evaluated (for their mistakes), and the images the
+    /// components build.
     fn finish(
         &mut self,
         begun: Begun<'p>,
-        components: Vec<model::Component>,
+        completed: Vec<Completed<'p>>,
+        rest: Vec<model::Component>,
         diags: &mut Diagnostics,
     ) -> model::Landscape {
         let Begun {
@@ -677,6 +682,9 @@ impl<'p> Evaluator<'p> {
             settings,
         } = begun;
         self.finish_lets(diags);
+        // The last reader of the settings is done: they move into the components.
+        let mut components = self.fill(completed);
+        components.extend(rest);
         let mut images: Vec<model::Image> = Vec::new();
         let used: Vec<String> = components
             .iter()
