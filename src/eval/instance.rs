@@ -217,6 +217,14 @@ fn compose_key(name: &str) -> Option<String> {
     })
 }
 
+/// Whether setting `name` has a [`builtin_default`], without making it.
+fn has_builtin_default(name: &str) -> bool {
+    matches!(
+        name,
+        "replicas" | "cpu" | "memory" | "stateful" | "public" | "run" | "managed"
+    )
+}
+
 fn builtin_default(name: &str) -> Option<Value> {
     Some(match name {
         "replicas" => Value::Int(1),
@@ -980,7 +988,7 @@ impl<'p> Evaluator<'p> {
                 .params
                 .get(name)
                 .is_some_and(|(p, _)| p.default.is_some())
-                || builtin_default(name).is_some();
+                || has_builtin_default(name);
             if !has_source && !has_default {
                 if let (true, Some((p, ty))) = (is_param, inst.params.get(name)) {
                     if self.checking_kinds {
@@ -1201,5 +1209,22 @@ impl<'p> Evaluator<'p> {
             .label(span, "not a port of this component")
             .help(help),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SERVICE, builtin_default, has_builtin_default};
+
+    /// The two lists of settings with a default name the same settings.
+    #[test]
+    fn a_setting_has_a_builtin_default_exactly_where_one_is_made() {
+        for name in SERVICE.names().chain(["nothing", ""]) {
+            assert_eq!(
+                has_builtin_default(name),
+                builtin_default(name).is_some(),
+                "{name}"
+            );
+        }
     }
 }
