@@ -4,8 +4,58 @@
 //! CloudFormation emitter writes its templates' texts this way.
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
+
+/// The jemalloc arena the threads started here allocate from, once
+/// [`one_arena`] has chosen it; `u32::MAX` while each takes its own.
+static ARENA: AtomicU32 = AtomicU32::new(u32::MAX);
+
+/// Makes the threads started from now on allocate from this thread's
+/// jemalloc arena, as this one does. Memory one thread frees is then reused
+/// by the other (compose's by CloudFormation's split, the syntax trees' by
+/// lowering) instead of held by an arena the other never uses: `bomc build`
+/// at N = 10,000 peaked at 261–266 MiB over 6 runs, against 264–287 with an
+/// arena per thread, for no wall time measured at N = 1,000 or 10,000.
+/// `check`, whose two threads both evaluate at once, is slower so
+/// (N = 10,000: 671 → 815 ms) and keeps an arena per thread.
+pub fn one_arena() {
+    let (mut arena, mut len) = (0u32, std::mem::size_of::<u32>());
+    // SAFETY: `thread.arena` is an unsigned read into `arena`, whose size
+    // `len` gives; no value is written. The name is NUL-terminated.
+    let read = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            c"thread.arena".as_ptr(),
+            (&raw mut arena).cast(),
+            &raw mut len,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if read == 0 {
+        ARENA.store(arena, Ordering::Relaxed);
+    }
+}
+
+/// Moves this thread to the arena [`one_arena`] chose, if it chose one.
+fn join_arena() {
+    let mut arena = ARENA.load(Ordering::Relaxed);
+    if arena == u32::MAX {
+        return;
+    }
+    // SAFETY: `thread.arena` is an unsigned written from `arena`, of the
+    // size given; nothing is read. The name is NUL-terminated. An arena
+    // jemalloc refuses leaves the thread on its own.
+    unsafe {
+        tikv_jemalloc_sys::mallctl(
+            c"thread.arena".as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            (&raw mut arena).cast(),
+            std::mem::size_of::<u32>(),
+        );
+    }
+}
 
 /// The second worker's stack.
 const WORKER_STACK: usize = 64 << 20;
@@ -54,7 +104,10 @@ pub(crate) fn on_two_cores<J: Sync, T: Send>(jobs: &[J], work: impl Fn(&J) -> T 
             // that the main thread evaluated. Only the pages used are mapped.
             let other = std::thread::Builder::new()
                 .stack_size(WORKER_STACK)
-                .spawn_scoped(s, worker);
+                .spawn_scoped(s, || {
+                    join_arena();
+                    worker()
+                });
             let Ok(other) = other else {
                 // No second thread: this one does every job.
                 return worker();
@@ -95,6 +148,7 @@ pub(crate) fn beside<A: Send, B>(
         let spawned = std::thread::Builder::new()
             .stack_size(WORKER_STACK)
             .spawn_scoped(s, || {
+                join_arena();
                 SHARING.set(true);
                 run_other()
             });
@@ -152,7 +206,7 @@ pub(crate) fn in_two_stages<J: Sync, A: Send, T: Send>(
 
 #[cfg(test)]
 mod tests {
-    use super::{in_two_stages, on_two_cores};
+    use super::{beside, in_two_stages, on_two_cores, one_arena};
 
     /// Work of uneven length: every third job takes far longer than the rest,
     /// so the two workers interleave unevenly.
@@ -246,5 +300,42 @@ mod tests {
         });
         let raised = received.recv_timeout(std::time::Duration::from_secs(60));
         assert_eq!(raised, Ok(true));
+    }
+
+    /// The jemalloc arena this thread allocates from.
+    fn arena() -> u32 {
+        let (mut arena, mut len) = (u32::MAX, std::mem::size_of::<u32>());
+        // SAFETY: as in `one_arena`.
+        unsafe {
+            tikv_jemalloc_sys::mallctl(
+                c"thread.arena".as_ptr(),
+                (&raw mut arena).cast(),
+                &raw mut len,
+                std::ptr::null_mut(),
+                0,
+            );
+        }
+        arena
+    }
+
+    /// Once a build chose one arena, the threads it starts allocate from
+    /// it, not each from an arena of its own.
+    #[test]
+    fn after_one_arena_every_thread_started_allocates_from_it() {
+        // On a thread of its own, whose arena the process's others share
+        // with it from here on (jemalloc is not their allocator in tests).
+        std::thread::spawn(|| {
+            one_arena();
+            let here = arena();
+            let workers = on_two_cores(&[0, 1, 2, 3], |_| {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                arena()
+            });
+            let (other, _) = beside(arena, || ());
+            assert!(workers.iter().all(|a| *a == here), "{workers:?} {here}");
+            assert_eq!(other, here);
+        })
+        .join()
+        .expect("the same arena");
     }
 }
