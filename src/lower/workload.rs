@@ -874,10 +874,12 @@ impl Lowering<'_> {
                 );
             }
         }
+        // Room for every route at once: a landscape's load balancer may
+        // route to each of its services.
         let mut routes: Vec<Route> = match param(c, "routes") {
-            Some(Value::Map(m)) => m
-                .iter()
-                .filter_map(|(path, v)| match v {
+            Some(Value::Map(m)) => {
+                let mut routes = Vec::with_capacity(m.len());
+                routes.extend(m.iter().filter_map(|(path, v)| match v {
                     Value::Port(p) => Some(Route {
                         path: path.clone(),
                         component: p.component.clone(),
@@ -893,8 +895,9 @@ impl Lowering<'_> {
                         },
                     }),
                     _ => None,
-                })
-                .collect(),
+                }));
+                routes
+            }
             _ => Vec::new(),
         };
         routes.sort_by(|a, b| b.path.len().cmp(&a.path.len()).then(a.path.cmp(&b.path)));
