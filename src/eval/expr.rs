@@ -427,6 +427,10 @@ impl<'p> Evaluator<'p> {
         scope: ScopeId,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
+        // Most strings are plain text: copied once, with no parts around it.
+        if let [StrPart::Text(text)] = parts {
+            return Some(Value::String(text.clone()));
+        }
         let mut out: Vec<Part> = Vec::new();
         let mut ok = true;
         let push_text = |out: &mut Vec<Part>, s: &str| match out.last_mut() {
@@ -500,10 +504,15 @@ impl<'p> Evaluator<'p> {
         if !ok {
             return None;
         }
-        Some(match out.as_slice() {
-            [] => Value::String(String::new()),
-            [Part::Text(t)] => Value::String(t.clone()),
-            _ => Value::Template(out),
+        if let [Part::Text(_)] = out.as_slice()
+            && let Some(Part::Text(text)) = out.pop()
+        {
+            return Some(Value::String(text));
+        }
+        Some(if out.is_empty() {
+            Value::String(String::new())
+        } else {
+            Value::Template(out)
         })
     }
 
