@@ -55,8 +55,8 @@ const DEFINITIONS: [(&str, DefKind); 4] = [
     ("environment", DefKind::Environment),
 ];
 
-/// `duration`'s units, in milliseconds.
-const DURATIONS: [(&str, u64); 6] = [
+/// `duration`'s units, in milliseconds, in the grammar's order.
+pub(super) const DURATIONS: [(&str, u64); 6] = [
     ("ms", 1),
     ("s", 1_000),
     ("m", 60_000),
@@ -106,10 +106,16 @@ pub(super) fn push_text(parts: &mut Vec<StrPart>, s: &str) {
     }
 }
 
-/// Digits with their `_` separators taken out, as a number.
-fn number<T: std::str::FromStr>(digits: &str) -> Read<T> {
+/// Digits with their `_` separators taken out, as a number; `None` where it
+/// does not fit.
+pub(super) fn number<T: std::str::FromStr>(digits: &str) -> Option<T> {
     let cleaned: String = digits.chars().filter(|c| *c != '_').collect();
-    cleaned.parse::<T>().map_err(|_| Unsure)
+    cleaned.parse::<T>().ok()
+}
+
+/// A float's text as a number; `None` where it does not fit in 64 bits.
+pub(super) fn float(text: &str) -> Option<f64> {
+    Some(text.replace('_', "").parse::<f64>().unwrap_or(f64::INFINITY)).filter(|f| f.is_finite())
 }
 
 struct Reader<'t> {
@@ -233,11 +239,7 @@ impl Reader<'_> {
             let end = self.line_end();
             docs.push(doc_text(&self.text[self.at..end]));
             self.at = end;
-            let after = self.at;
             self.skip();
-            if !self.rest().starts_with("///") {
-                self.at = after;
-            }
         }
         docs
     }
@@ -548,22 +550,18 @@ impl Reader<'_> {
             if self.peek().is_some_and(ident_char) || self.peek() == Some(b'.') {
                 return Err(Unsure);
             }
-            let f = self.text[start..self.at]
-                .replace('_', "")
-                .parse::<f64>()
-                .unwrap_or(f64::INFINITY);
-            return if f.is_finite() {
-                Ok(ExprKind::Float(f))
-            } else {
-                Err(Unsure)
-            };
+            return float(&self.text[start..self.at])
+                .map(ExprKind::Float)
+                .ok_or(Unsure);
         }
         let unit_len = self.bytes[self.at..]
             .iter()
             .take_while(|&&b| ident_char(b))
             .count();
         if unit_len == 0 {
-            return Ok(ExprKind::Int(number(&self.text[start..self.at])?));
+            return number(&self.text[start..self.at])
+                .map(ExprKind::Int)
+                .ok_or(Unsure);
         }
         if negative {
             return Err(Unsure);
@@ -575,8 +573,8 @@ impl Reader<'_> {
             (None, Some(factor)) => (factor, false),
             (None, None) => return Err(Unsure),
         };
-        let n = number::<u64>(&self.text[start..digits_end])?
-            .checked_mul(factor)
+        let n = number::<u64>(&self.text[start..digits_end])
+            .and_then(|n| n.checked_mul(factor))
             .ok_or(Unsure)?;
         self.at += unit_len;
         Ok(if duration {

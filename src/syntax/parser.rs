@@ -445,10 +445,9 @@ impl Builder<'_> {
     }
 
     fn number<T: std::str::FromStr>(&mut self, pair: &Pair<Rule>, digits: &str) -> Option<T> {
-        let cleaned: String = digits.chars().filter(|c| *c != '_').collect();
-        match cleaned.parse::<T>() {
-            Ok(v) => Some(v),
-            Err(_) => {
+        match super::fast::number::<T>(digits) {
+            Some(v) => Some(v),
+            None => {
                 self.diags.push(
                     Diagnostic::new(ErrorCode::NumberOutOfRange, "number too large")
                         .label(self.span(pair), "does not fit in 64 bits")
@@ -484,36 +483,26 @@ impl Builder<'_> {
             Rule::string => ExprKind::Str(self.string_parts(pair)),
             Rule::int => ExprKind::Int(self.number::<i64>(&pair, pair.as_str()).unwrap_or(0)),
             Rule::float => {
-                let f = pair
-                    .as_str()
-                    .replace('_', "")
-                    .parse::<f64>()
-                    .unwrap_or(f64::INFINITY);
-                if !f.is_finite() {
+                let f = super::fast::float(pair.as_str());
+                if f.is_none() {
                     self.diags.push(
                         Diagnostic::new(ErrorCode::NumberOutOfRange, "number too large")
                             .label(self.span(&pair), "does not fit in a 64-bit float")
                             .help("write a smaller number"),
                     );
                 }
-                ExprKind::Float(if f.is_finite() { f } else { 0.0 })
+                ExprKind::Float(f.unwrap_or(0.0))
             }
             Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
             Rule::null => ExprKind::Null,
             Rule::duration => {
                 let text = pair.as_str();
-                let (unit_len, factor) = if text.ends_with("ms") {
-                    (2, 1)
-                } else {
-                    match text.chars().last() {
-                        Some('s') => (1, 1_000),
-                        Some('m') => (1, 60_000),
-                        Some('h') => (1, 3_600_000),
-                        Some('d') => (1, 86_400_000),
-                        _ => (1, 604_800_000),
-                    }
-                };
-                ExprKind::Duration(self.scaled(&pair, unit_len, factor))
+                let (unit, factor) = super::fast::DURATIONS
+                    .iter()
+                    .find(|(u, _)| text.ends_with(u))
+                    .copied()
+                    .unwrap_or(("ms", 1));
+                ExprKind::Duration(self.scaled(&pair, unit.len(), factor))
             }
             Rule::size => {
                 let text = pair.as_str();
@@ -565,7 +554,9 @@ mod tests {
 
     #[test]
     fn parses_quantities() {
-        let f = parse_ok("landscape x { a = 90m\n b = 512MiB\n c = 2s\n d = 1_000 e = 1.5 }");
+        let f = parse_ok(
+            "landscape x { a = 90m\n b = 512MiB\n c = 2s\n d = 1_000 e = 1.5 f = 250ms g = 2h h = 3d i = 1w j = 2KB k = 3GB l = 7B m = 1TiB }",
+        );
         let values: Vec<String> = f.definitions[0]
             .body
             .members
@@ -582,7 +573,15 @@ mod tests {
                 "Size(536870912)",
                 "Duration(2000)",
                 "Int(1000)",
-                "Float(1.5)"
+                "Float(1.5)",
+                "Duration(250)",
+                "Duration(7200000)",
+                "Duration(259200000)",
+                "Duration(604800000)",
+                "Size(2000)",
+                "Size(3000000000)",
+                "Size(7)",
+                "Size(1099511627776)"
             ]
         );
     }
