@@ -1037,13 +1037,7 @@ impl<'p> Evaluator<'p> {
             _ => {}
         }
         self.check_health_port(i, &settings, diags);
-        let setting = |name: &str| {
-            settings
-                .contains(&name)
-                .then(|| self.instances[i].state.value(name))
-                .flatten()
-        };
-        if let Some(Value::Image(image)) = setting("build")
+        if let Some(Value::Image(image)) = self.setting(i, &settings, "build")
             && let Some(id) = self.image_def(image)
         {
             let image = image.clone();
@@ -1141,14 +1135,18 @@ impl<'p> Evaluator<'p> {
             .collect()
     }
 
+    /// The value of setting `name` of instance `i`, if it is one of its
+    /// `settings` (the names with a value), as its component will hold it.
+    fn setting(&self, i: usize, settings: &[&str], name: &str) -> Option<&Value> {
+        settings
+            .contains(&name)
+            .then(|| self.instances[i].state.value(name))
+            .flatten()
+    }
+
     /// `settings` are the names of instance `i`'s settings with a value.
     fn check_health_port(&self, i: usize, settings: &[&str], diags: &mut Diagnostics) {
-        let setting = |name: &str| {
-            settings
-                .contains(&name)
-                .then(|| self.instances[i].state.value(name))
-                .flatten()
-        };
+        let setting = |name: &str| self.setting(i, settings, name);
         let Some(Value::Map(health)) = setting("health") else {
             return;
         };
