@@ -20,6 +20,13 @@ static ARENA: AtomicU32 = AtomicU32::new(u32::MAX);
 /// `check`, whose two threads both evaluate at once, is slower so
 /// (N = 10,000: 671 → 815 ms) and keeps an arena per thread.
 pub fn one_arena() {
+    if let Some(arena) = this_arena() {
+        ARENA.store(arena, Ordering::Relaxed);
+    }
+}
+
+/// The jemalloc arena this thread allocates from.
+fn this_arena() -> Option<u32> {
     let (mut arena, mut len) = (0u32, std::mem::size_of::<u32>());
     // SAFETY: `thread.arena` is an unsigned read into `arena`, whose size
     // `len` gives; no value is written. The name is NUL-terminated.
@@ -32,9 +39,7 @@ pub fn one_arena() {
             0,
         )
     };
-    if read == 0 {
-        ARENA.store(arena, Ordering::Relaxed);
-    }
+    (read == 0).then_some(arena)
 }
 
 /// Moves this thread to the arena [`one_arena`] chose, if it chose one.
@@ -206,7 +211,7 @@ pub(crate) fn in_two_stages<J: Sync, A: Send, T: Send>(
 
 #[cfg(test)]
 mod tests {
-    use super::{beside, in_two_stages, on_two_cores, one_arena};
+    use super::{beside, in_two_stages, on_two_cores, one_arena, this_arena};
 
     /// Work of uneven length: every third job takes far longer than the rest,
     /// so the two workers interleave unevenly.
@@ -302,22 +307,6 @@ mod tests {
         assert_eq!(raised, Ok(true));
     }
 
-    /// The jemalloc arena this thread allocates from.
-    fn arena() -> u32 {
-        let (mut arena, mut len) = (u32::MAX, std::mem::size_of::<u32>());
-        // SAFETY: as in `one_arena`.
-        unsafe {
-            tikv_jemalloc_sys::mallctl(
-                c"thread.arena".as_ptr(),
-                (&raw mut arena).cast(),
-                &raw mut len,
-                std::ptr::null_mut(),
-                0,
-            );
-        }
-        arena
-    }
-
     /// Once a build chose one arena, the threads it starts allocate from
     /// it, not each from an arena of its own.
     #[test]
@@ -326,13 +315,14 @@ mod tests {
         // with it from here on (jemalloc is not their allocator in tests).
         std::thread::spawn(|| {
             one_arena();
-            let here = arena();
+            let here = this_arena();
+            assert!(here.is_some());
             let workers = on_two_cores(&[0, 1, 2, 3], |_| {
                 std::thread::sleep(std::time::Duration::from_millis(20));
-                arena()
+                this_arena()
             });
-            let (other, _) = beside(arena, || ());
-            assert!(workers.iter().all(|a| *a == here), "{workers:?} {here}");
+            let (other, _) = beside(this_arena, || ());
+            assert!(workers.iter().all(|a| *a == here), "{workers:?} {here:?}");
             assert_eq!(other, here);
         })
         .join()
