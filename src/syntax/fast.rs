@@ -115,7 +115,12 @@ pub(super) fn number<T: std::str::FromStr>(digits: &str) -> Option<T> {
 
 /// A float's text as a number; `None` where it does not fit in 64 bits.
 pub(super) fn float(text: &str) -> Option<f64> {
-    Some(text.replace('_', "").parse::<f64>().unwrap_or(f64::INFINITY)).filter(|f| f.is_finite())
+    Some(
+        text.replace('_', "")
+            .parse::<f64>()
+            .unwrap_or(f64::INFINITY),
+    )
+    .filter(|f| f.is_finite())
 }
 
 struct Reader<'t> {
