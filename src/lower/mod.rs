@@ -44,13 +44,14 @@ pub fn lower(landscape: &Landscape, graph: &Graph, ctx: &Context) -> Result<Plan
     let start_order = crate::graph::start_order(graph);
     let access = crate::graph::access(graph);
     let images = image::images(landscape, graph, &instance, &mut errors);
+    let components = landscape
+        .components
+        .iter()
+        .map(|c| (c.name.as_str(), c))
+        .collect();
     let mut lowering = workload::Lowering {
         landscape,
-        components: landscape
-            .components
-            .iter()
-            .map(|c| (c.name.as_str(), c))
-            .collect(),
+        components: &components,
         graph,
         instance: &instance,
         errors: &mut errors,
@@ -423,6 +424,74 @@ pub fn valid_dns_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A landscape of `count` services; the first and last ask for a size
+    /// Fargate rounds, the second is public (two warnings in each half), and
+    /// with `reserving` the third and the one before last reserve more than
+    /// their limit (an error in each half).
+    fn many_services(count: usize, reserving: bool) -> String {
+        let mut text = String::from("landscape many {\n");
+        for i in 0..count {
+            let mut body =
+                String::from("    image = \"nginx:1.27.0\"\n    ports { http = 8080 }\n");
+            if i == 0 || i == count - 1 {
+                body.push_str("    cpu = 0.3\n");
+            }
+            if i == 1 || i == count - 2 {
+                body.push_str("    public = true\n");
+            }
+            if reserving && (i == 2 || i == count - 3) {
+                body.push_str("    cpu = 1.0\n    reserve { cpu = 2.0 }\n");
+            }
+            text.push_str(&format!("  service s{i} {{\n{body}  }}\n"));
+        }
+        text.push_str("}\n");
+        text
+    }
+
+    /// Made in halves on two cores, a large landscape's workloads, and what
+    /// lowering reports of them, are one run's: the same plan, the same
+    /// warnings and errors in the same order.
+    #[test]
+    fn workloads_made_in_halves_are_one_runs() {
+        let ctx = Context {
+            source: "many.bom",
+            source_dir: std::path::Path::new("."),
+            now: 0,
+            port_block: 0,
+            out: std::path::Path::new("out"),
+        };
+        for reserving in [false, true] {
+            let mut diags = crate::diag::Diagnostics::default();
+            let text = many_services(workload::HALVES_FROM + 2, reserving);
+            let program = crate::resolve::load_text("many.bom", text, &mut diags);
+            let (landscape, graph) =
+                crate::evaluate_graph(&program, &crate::eval::Options::default(), &mut diags)
+                    .expect("evaluates");
+            assert!(diags.is_empty(), "{:?}", diags.into_vec());
+            let halves = lower(&landscape, &graph, &ctx);
+            // On a core already sharing, the workloads are made in one run.
+            let one_run =
+                crate::parallel::on_two_cores(&[()], |()| lower(&landscape, &graph, &ctx));
+            assert_eq!(format!("{halves:?}"), format!("{:?}", one_run[0]));
+            let codes: Vec<(ErrorCode, String)> = match &halves {
+                Ok(plan) => plan.warnings.iter(),
+                Err(errors) => errors.iter(),
+            }
+            .map(|d| (d.code, d.message.clone()))
+            .collect();
+            let last = workload::HALVES_FROM + 1;
+            let named = |name: String| codes.iter().any(|(_, m)| m.contains(&format!("`{name}`")));
+            if reserving {
+                assert!(codes.iter().all(|(c, _)| *c == ErrorCode::OutOfRange));
+                assert!(named(String::from("s2")) && named(format!("s{}", last - 2)));
+            } else {
+                assert_eq!(codes.len(), 4, "{codes:?}");
+                assert!(named(String::from("s0")) && named(format!("s{last}")));
+                assert!(named(String::from("s1")) && named(format!("s{}", last - 1)));
+            }
+        }
+    }
 
     #[test]
     fn long_names_stay_distinct_within_their_limit() {

@@ -8,11 +8,12 @@ use crate::graph::Graph;
 use crate::model::{Component, Landscape, Part, Value};
 use crate::source::Span;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::PoisonError;
 
 pub(super) struct Lowering<'a> {
     pub landscape: &'a Landscape,
     /// The landscape's components by name (a lookup per reference, not a scan).
-    pub components: crate::IdMap<&'a str, &'a Component>,
+    pub components: &'a crate::IdMap<&'a str, &'a Component>,
     pub graph: &'a Graph,
     pub instance: &'a Instance,
     pub errors: &'a mut Vec<Diagnostic>,
@@ -28,6 +29,9 @@ pub const JOB_TIMEOUT_S: u64 = 3300;
 /// The target groups an Application Load Balancer takes: an AWS quota that
 /// cannot be raised ("Target Groups per Application Load Balancer").
 const MAX_TARGET_GROUPS: usize = 100;
+/// How many components a landscape has before its workloads are made on
+/// two cores: a thread costs more than a small landscape's workloads.
+pub(super) const HALVES_FROM: usize = 64;
 /// The highest priority a listener rule may have (ALB: 1–50,000).
 pub const MAX_RULE_PRIORITY: u32 = 50_000;
 
@@ -176,18 +180,62 @@ impl Lowering<'_> {
     pub(super) fn workloads(&mut self) -> Vec<Workload> {
         let landscape = self.landscape;
         let ids = self.logical_ids();
-        let mut workloads: Vec<Workload> = landscape
-            .components
-            .iter()
-            .zip(ids)
-            .map(|(c, id)| self.workload(c, id))
-            .collect();
+        let mut workloads = self.each_workload(&landscape.components, ids);
         self.references_across_targets(&workloads);
         self.published_ports(&mut workloads);
         self.dependencies(&mut workloads);
         self.routes(&mut workloads);
         self.rule_priorities(&mut workloads);
         self.endpoints_built_by_hand(&workloads);
+        workloads
+    }
+
+    /// Each component's workload, `ids` their logical ids. A large
+    /// landscape's are made in two halves on two cores (a third of lowering
+    /// at N = 1,000, on one core while the other had nothing to do), each
+    /// half's diagnostics kept apart and taken in order: they read as one
+    /// run's, since a component's workload reads no other's.
+    fn each_workload(&mut self, components: &[Component], mut ids: Vec<String>) -> Vec<Workload> {
+        if components.len() < HALVES_FROM || crate::parallel::sharing() {
+            return components
+                .iter()
+                .zip(ids)
+                .map(|(c, id)| self.workload(c, id))
+                .collect();
+        }
+        let cut = components.len() / 2;
+        let second = ids.split_off(cut);
+        // Each half's ids, moved into its workloads by the core that makes them.
+        let halves = [
+            (&components[..cut], std::sync::Mutex::new(ids)),
+            (&components[cut..], std::sync::Mutex::new(second)),
+        ];
+        let (landscape, named, graph, instance) =
+            (self.landscape, self.components, self.graph, self.instance);
+        let made = crate::parallel::on_two_cores(&halves, |(components, ids)| {
+            let ids = std::mem::take(&mut *ids.lock().unwrap_or_else(PoisonError::into_inner));
+            let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+            let mut half = Lowering {
+                landscape,
+                components: named,
+                graph,
+                instance,
+                errors: &mut errors,
+                warnings: &mut warnings,
+            };
+            let workloads: Vec<Workload> = components
+                .iter()
+                .zip(ids)
+                .map(|(c, id)| half.workload(c, id))
+                .collect();
+            (workloads, errors, warnings)
+        });
+        let mut workloads = Vec::with_capacity(components.len());
+        for (mut made, mut errors, mut warnings) in made {
+            workloads.append(&mut made);
+            self.errors.append(&mut errors);
+            self.warnings.append(&mut warnings);
+        }
         workloads
     }
 
