@@ -178,6 +178,7 @@ impl Nested {
 
 /// A value or a template, measured without wrapping the template in a value.
 enum PrettyValue<'a> {
+    #[cfg(test)]
     Json(&'a Json),
     Object(&'a Map),
 }
@@ -186,7 +187,18 @@ enum PrettyValue<'a> {
 /// number of lines, computed from the tree: running the serializer into a
 /// counting writer cost a tenth of a large split.
 fn pretty_len(value: PrettyValue) -> (usize, usize) {
-    pretty_len_with(value, &mut LastMeasured::default())
+    let mut measure = Measure {
+        len: 0,
+        newlines: 0,
+        last: &mut LastMeasured::default(),
+        refs: None,
+    };
+    match value {
+        #[cfg(test)]
+        PrettyValue::Json(v) => measure.walk(v, 0),
+        PrettyValue::Object(m) => measure.object(m, 0),
+    }
+    (measure.len, measure.newlines + 1)
 }
 
 /// The length and line breaks of the shared value measured last, and at
@@ -198,94 +210,108 @@ struct LastMeasured {
     newlines: usize,
 }
 
-/// [`pretty_len`], remembering the last shared value's measure in `last`.
-fn pretty_len_with(value: PrettyValue, last: &mut LastMeasured) -> (usize, usize) {
-    fn walk(
-        v: &Json,
-        depth: usize,
-        len: &mut usize,
-        newlines: &mut usize,
-        last: &mut LastMeasured,
-    ) {
+/// A walk over a value as `emit::json::write_pretty` writes it: its length
+/// and line breaks, and, when `refs` is given, the references in it (see
+/// [`collect_refs`]). The split needs both of every resource, and one walk
+/// over its tree costs less than two.
+struct Measure<'a, 'w> {
+    len: usize,
+    newlines: usize,
+    last: &'w mut LastMeasured,
+    /// A shared value measured again from `last` is not walked again: its
+    /// references went into this same set when it was measured.
+    refs: Option<&'w mut BTreeSet<TargetRef<'a>>>,
+}
+
+impl<'a> Measure<'a, '_> {
+    fn walk(&mut self, v: &'a Json, depth: usize) {
         let inner = 2 * (depth + 1);
         match v {
-            Json::Null => *len += 4,
-            Json::Bool(b) => *len += if *b { 4 } else { 5 },
+            Json::Null => self.len += 4,
+            Json::Bool(b) => self.len += if *b { 4 } else { 5 },
             // Integers (ports, counts, sizes) are counted, not formatted.
             Json::Number(n) => {
                 let digits = |u: u64| u.checked_ilog10().map_or(1, |d| d as usize + 1);
-                *len += match (n.as_u64(), n.as_i64()) {
+                self.len += match (n.as_u64(), n.as_i64()) {
                     (Some(u), _) => digits(u),
                     (None, Some(i)) => 1 + digits(i.unsigned_abs()),
                     _ => n.to_string().len(),
                 }
             }
-            Json::String(s) => *len += string_len(s),
-            Json::Array(a) if a.is_empty() => *len += 2,
+            Json::String(s) => self.len += string_len(s),
+            Json::Array(a) if a.is_empty() => self.len += 2,
             Json::Array(a) => {
                 // `[`, then per element a line break, the indent and a comma
                 // (but the last), then a line break, the indent and `]`.
-                *len += 2 + a.len() * (1 + inner) + (a.len() - 1) + 1 + 2 * depth;
-                *newlines += a.len() + 1;
-                a.iter()
-                    .for_each(|x| walk(x, depth + 1, len, newlines, last));
+                self.len += 2 + a.len() * (1 + inner) + (a.len() - 1) + 1 + 2 * depth;
+                self.newlines += a.len() + 1;
+                a.iter().for_each(|x| self.walk(x, depth + 1));
             }
-            Json::Object(m) => object(m, depth, len, newlines, last),
-            Json::Shared(value) => match &last.measured {
+            Json::Object(m) => self.object(m, depth),
+            Json::Shared(value) => match &self.last.measured {
                 Some((held, at)) if *at == depth && std::sync::Arc::ptr_eq(held, value) => {
-                    *len += last.len;
-                    *newlines += last.newlines;
+                    self.len += self.last.len;
+                    self.newlines += self.last.newlines;
                 }
                 _ => {
-                    let (mut shared_len, mut shared_newlines) = (0, 0);
-                    walk(value, depth, &mut shared_len, &mut shared_newlines, last);
-                    *len += shared_len;
-                    *newlines += shared_newlines;
-                    *last = LastMeasured {
+                    let (len, newlines) = (self.len, self.newlines);
+                    self.walk(value, depth);
+                    *self.last = LastMeasured {
                         measured: Some((std::sync::Arc::clone(value), depth)),
-                        len: shared_len,
-                        newlines: shared_newlines,
+                        len: self.len - len,
+                        newlines: self.newlines - newlines,
                     };
                 }
             },
         }
     }
-    fn object(
-        m: &Map,
-        depth: usize,
-        len: &mut usize,
-        newlines: &mut usize,
-        last: &mut LastMeasured,
-    ) {
+
+    fn object(&mut self, m: &'a Map, depth: usize) {
         if m.is_empty() {
-            *len += 2;
+            self.len += 2;
             return;
+        }
+        // What is inside a reference is its target's name: walked on only
+        // to be measured. `Fn::Sub`'s text holds none either.
+        if let Some(refs) = &mut self.refs
+            && let Some(target) = single_ref(only_entry(m))
+        {
+            refs.insert(target);
         }
         let inner = 2 * (depth + 1);
         // As an array, with `"key": ` before each value.
-        *len += 2 + m.len() * (1 + inner + 2) + (m.len() - 1) + 1 + 2 * depth;
-        *newlines += m.len() + 1;
+        self.len += 2 + m.len() * (1 + inner + 2) + (m.len() - 1) + 1 + 2 * depth;
+        self.newlines += m.len() + 1;
         for (k, x) in m {
-            *len += string_len(k);
-            walk(x, depth + 1, len, newlines, last);
+            self.len += string_len(k);
+            self.walk(x, depth + 1);
         }
     }
-    let (mut len, mut newlines) = (0, 0);
-    match value {
-        PrettyValue::Json(v) => walk(v, 0, &mut len, &mut newlines, last),
-        PrettyValue::Object(m) => object(m, 0, &mut len, &mut newlines, last),
-    }
-    (len, newlines + 1)
 }
 
 /// The bytes `resources` take in a template: each sits two levels deep
 /// (`Resources`, its id), so every line is indented by four more spaces.
+#[cfg(test)]
 fn size<'a>(resources: impl Iterator<Item = (&'a str, &'a Json)>) -> usize {
+    size_and_refs(resources, None)
+}
+
+/// [`size`], and the references in `resources` added to `refs` if given.
+fn size_and_refs<'a>(
+    resources: impl Iterator<Item = (&'a str, &'a Json)>,
+    mut refs: Option<&mut BTreeSet<TargetRef<'a>>>,
+) -> usize {
     let mut last = LastMeasured::default();
     resources
         .map(|(id, r)| {
-            let (bytes, lines) = pretty_len_with(PrettyValue::Json(r), &mut last);
-            bytes + 4 * lines + id.len() + 16
+            let mut measure = Measure {
+                len: 0,
+                newlines: 0,
+                last: &mut last,
+                refs: refs.as_deref_mut(),
+            };
+            measure.walk(r, 0);
+            measure.len + 4 * (measure.newlines + 1) + id.len() + 16
         })
         .sum()
 }
@@ -365,17 +391,13 @@ pub fn split(
         let (unit_refs, unit_sizes): (Vec<Vec<UnitRef>>, Vec<usize>) =
             crate::parallel::on_two_cores(&members, |members| {
                 let mut refs = BTreeSet::new();
-                for &m in members {
-                    if let Some(r) = &bodies[m] {
-                        collect_refs(r, &mut refs);
-                    }
-                }
-                let refs = refs.into_iter().map(|t| (t, owner(t.0))).collect();
-                let size = size(
+                let size = size_and_refs(
                     members
                         .iter()
                         .filter_map(|&m| bodies[m].as_ref().map(|r| (ids[m].as_str(), r))),
+                    Some(&mut refs),
                 );
+                let refs = refs.into_iter().map(|t| (t, owner(t.0))).collect();
                 (refs, size)
             })
             .into_iter()
