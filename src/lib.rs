@@ -163,11 +163,6 @@ pub fn build_into<T: Send>(
         targets.sort();
         targets.dedup();
     }
-    let between = || {
-        if let Some(hook) = options.memory_freed {
-            hook();
-        }
-    };
     let emit_each = |targets: &[emit::Target]| -> Vec<Made<T>> {
         targets
             .iter()
@@ -176,12 +171,9 @@ pub fn build_into<T: Send>(
     };
     // Compose, then the Dockerfiles, on the other core while this one makes
     // CloudFormation: they share only the plan, and the two cores take 9 %
-    // off a build at N = 1,000. Memory bounds it: the pages lowering freed
-    // are handed back first, and compose's as soon as it is done, before
-    // CloudFormation's split reaches its peak. At N = 10,000 the peak is then
-    // 281–287 MiB, against 280 one target after the other; without handing
-    // back first, 301–315.
-    between();
+    // off a build at N = 1,000. What compose frees, CloudFormation's split
+    // reuses (one arena, `parallel::one_arena`, and jemalloc's options in
+    // `main.rs`): at N = 10,000 the peak is 257–264 MiB.
     let (here, there): (Vec<emit::Target>, Vec<emit::Target>) = targets
         .iter()
         .partition(|target| **target == emit::Target::Cloudformation);
@@ -190,14 +182,10 @@ pub fn build_into<T: Send>(
     } else {
         let (mut made, made_here) = crate::parallel::beside(
             || {
-                let mut made = Vec::new();
-                for target in there {
-                    made.extend(emit_each(&[target]));
-                    if target == emit::Target::Compose {
-                        between();
-                    }
-                }
-                made
+                there
+                    .into_iter()
+                    .flat_map(|target| emit_each(&[target]))
+                    .collect::<Vec<_>>()
             },
             || emit_each(&here),
         );

@@ -16,10 +16,21 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// for 13 % less wall time and 20 MiB more (docs/performance.md).
 /// `bomc build`, whose peak memory has targets to meet, turns them off
 /// (`cli::build::no_huge_pages`).
+///
+/// And freed memory reused whatever the size of what asks for it
+/// (`lg_extent_max_active_fit`, 2^32 instead of 2^6): by default jemalloc
+/// carves a new allocation's pages out of a free run at most 64 times its
+/// size, which keeps a long-running server's free runs whole, and leaves a
+/// short-lived compiler's unused. Memory freed in large runs (the syntax
+/// trees, the landscape after lowering, compose's trees) then sat beside
+/// emission's fresh pages: `bomc build` at N = 10,000 peaked at 303 MiB
+/// without handing those pages back to the system, and at 257–264 MiB with
+/// this (8 runs), 88 k page faults instead of 125 k; `check` at 10,000
+/// holds 471 instead of 503 MiB.
 /// Linux only: elsewhere jemalloc has no transparent huge pages to ask for.
 #[cfg(target_os = "linux")]
 #[unsafe(export_name = "_rjem_malloc_conf")]
-static JEMALLOC_OPTIONS: Options = Options(c"thp:always".as_ptr());
+static JEMALLOC_OPTIONS: Options = Options(c"thp:always,lg_extent_max_active_fit:32".as_ptr());
 
 /// A C string's address, as jemalloc's `malloc_conf` holds it.
 #[cfg(target_os = "linux")]

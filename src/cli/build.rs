@@ -127,15 +127,6 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     let options = EmitOptions {
         cloudformation_yaml: args.cloudformation_yaml,
         validate_only: false,
-        // The allocator keeps what was freed for reuse, but the next tree
-        // fits in little of it: at N = 10,000 the CloudFormation tree grew on
-        // top of about 100 MiB that compose had freed. Handing it back takes
-        // the build's peak from 299 to 277 MiB there (38 instead of 42 MiB at
-        // 1,000), for about 3 % more page faults' time; with compose made
-        // beside CloudFormation, handing back what lowering freed before
-        // either starts keeps it under 300 MiB (301–315 without). A small
-        // build keeps its pages (see `return_freed_pages`).
-        memory_freed: Some(return_freed_pages),
     };
     let source = args.target.file.display().to_string();
     let source_dir = args
@@ -191,12 +182,9 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             // diagnostic needs only the sources): at N = 10,000 they are a
             // quarter of what a build holds while lowering, at N = 1,000 a
             // sixth of what it holds while emitting.
-            // On the other core, while this one lowers; their pages handed
-            // back once freed.
-            emit::free_in_background_then(
-                std::mem::take(&mut checked.program.modules),
-                return_freed_pages,
-            );
+            // On the other core, while this one lowers; their memory is
+            // reused by emission (see `main.rs` on jemalloc's options).
+            emit::free_in_background(std::mem::take(&mut checked.program.modules));
         }
         let plan = evaluated.and_then(|e| e.lower(&settings, &mut port_block, &mut diags));
         let Some(plan) = plan else {
@@ -320,57 +308,6 @@ fn no_huge_pages() {
 #[cfg(not(target_os = "linux"))]
 fn no_huge_pages() {}
 
-/// Hands the pages of everything freed so far back to the system, once the
-/// build holds enough for its peak to matter. jemalloc keeps freed pages
-/// resident for reuse; handing them back makes every page the build touches
-/// next a fresh one, which the kernel faults in and zeroes (some 2 µs a page
-/// here). Called where a large part of what the build holds has just been
-/// freed (the syntax trees, lowering's work, compose's trees).
-///
-/// Below [`HAND_BACK_ABOVE`] the pages are kept: at N = 1,000 handing them
-/// back saved 1–3 MiB of a 40 MiB peak and cost 5,000 page faults, a tenth
-/// of the build's time. Above it the peak is what bounds a build: at
-/// N = 10,000, 267 MiB against 312 when they are kept (issue 14's target
-/// is 300).
-fn return_freed_pages() {
-    if resident_bytes().is_some_and(|resident| resident <= HAND_BACK_ABOVE) {
-        return;
-    }
-    // SAFETY: `arena.<i>.purge` is a void command of jemalloc's `mallctl`
-    // (no value read or written, hence the null pointers and zero length);
-    // 4096 is MALLCTL_ARENAS_ALL, every arena. The name is NUL-terminated.
-    // Where the allocator is not jemalloc (the library in tests), jemalloc's
-    // own unused arenas are purged, which changes nothing.
-    unsafe {
-        tikv_jemalloc_sys::mallctl(
-            c"arena.4096.purge".as_ptr(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            0,
-        );
-    }
-}
-
-/// The resident set from which [`return_freed_pages`] hands freed pages back.
-const HAND_BACK_ABOVE: u64 = 64 << 20;
-
-/// The process's resident set in bytes, where the system tells it
-/// (`/proc/self/status`); elsewhere `None`, and freed pages are always
-/// handed back.
-fn resident_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    resident_from_status(&status)
-}
-
-/// The resident set in the text of `/proc/<pid>/status`: its `VmRSS` line,
-/// in kB.
-fn resident_from_status(status: &str) -> Option<u64> {
-    let line = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
-    let kb: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
-    Some(kb * 1024)
-}
-
 /// The instance's block of host ports: the one it had, else the lowest free
 /// block among the landscape's instances.
 fn port_block(
@@ -390,26 +327,4 @@ fn port_block(
     let block = (0..).find(|b| !used.contains(b)).unwrap_or(0);
     taken.insert(key, block);
     block
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{HAND_BACK_ABOVE, resident_bytes, resident_from_status};
-
-    #[test]
-    fn the_resident_set_is_read_from_the_status_in_kilobytes() {
-        let status = "Name:\tbomc\nVmPeak:\t  123456 kB\nVmRSS:\t   40960 kB\nThreads:\t2\n";
-        assert_eq!(resident_from_status(status), Some(40 << 20));
-        assert_eq!(resident_from_status("Name:\tbomc\n"), None);
-        assert_eq!(resident_from_status("VmRSS:\t lots kB\n"), None);
-    }
-
-    /// A test process holds far less than the mark: a small build keeps its
-    /// freed pages.
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn this_process_reads_its_resident_set() {
-        let resident = resident_bytes().expect("Linux has /proc/self/status");
-        assert!(resident > 0 && resident < HAND_BACK_ABOVE * 16);
-    }
 }

@@ -42,10 +42,6 @@ pub struct EmitOptions {
     /// the diagnostics, not the files (no split into nested stacks, no
     /// rendering of the templates and the compose file).
     pub validate_only: bool,
-    /// Called where much memory has just been freed: before the targets are
-    /// made (what lowering freed) and once compose, made on the other core,
-    /// is done. `bomc build` hands the freed pages back to the system there.
-    pub memory_freed: Option<fn()>,
 }
 
 /// `parts` joined, in a string of exactly their length. The emitters name
@@ -63,20 +59,11 @@ pub(crate) fn cat(parts: &[&str]) -> String {
 /// to free; on a second core that runs beside the stages that follow instead of
 /// before them. Should no thread start, the value is freed here.
 pub(crate) fn free_in_background<T: Send + 'static>(value: T) {
-    free_in_background_then(value, || {});
-}
-
-/// [`free_in_background`], and `then` on that thread once it is freed
-/// (`bomc build` hands the freed pages back to the system).
-pub(crate) fn free_in_background_then<T: Send + 'static>(value: T, then: fn()) {
     // The handle is dropped: nothing waits for the freeing, not even the
     // process's exit.
     let _ = std::thread::Builder::new()
         .name(String::from("bomc-free"))
-        .spawn(move || {
-            drop(value);
-            then();
-        });
+        .spawn(move || drop(value));
 }
 
 /// What becomes of each file an emitter makes, as soon as it is made: kept
