@@ -15,8 +15,8 @@ mod workload;
 
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::graph::Graph;
-use crate::model::{Landscape, Lifetime, Value};
-use plan::{Instance, Plan, SecretNames, Shared};
+use crate::model::{Component, Landscape, Lifetime, Value};
+use plan::{Instance, Plan, SecretNames, Shared, Workload};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -38,26 +38,75 @@ pub struct Context<'a> {
 /// Lowers one evaluated landscape. Errors are what no target can run; the
 /// plan's `warnings` what bomc changed or ignored.
 pub fn lower(landscape: &Landscape, graph: &Graph, ctx: &Context) -> Result<Plan, Vec<Diagnostic>> {
-    let mut errors = Vec::new();
-    let mut warnings = Vec::new();
+    finish(landscape, graph, ctx, begin(landscape, ctx))
+}
+
+/// What lowering makes of a landscape before it needs its graph: the
+/// instance, and each component's workload with what making it reported.
+/// `bomc build` makes it while the graph is built on the other core.
+pub struct Begun<'a> {
+    instance: Instance,
+    components: crate::IdMap<&'a str, &'a Component>,
+    workloads: Vec<Workload>,
+    errors: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
+}
+
+/// [`lower`]'s first step, which reads no graph.
+pub fn begin<'a>(landscape: &'a Landscape, ctx: &Context) -> Begun<'a> {
     let instance = instance(landscape, ctx);
-    let start_order = crate::graph::start_order(graph);
-    let access = crate::graph::access(graph);
-    let images = image::images(landscape, graph, &instance, &mut errors);
     let components = landscape
         .components
         .iter()
         .map(|c| (c.name.as_str(), c))
         .collect();
-    let mut lowering = workload::Lowering {
+    let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+    let workloads = workload::Lowering {
         landscape,
         components: &components,
-        graph,
         instance: &instance,
         errors: &mut errors,
         warnings: &mut warnings,
-    };
-    let workloads = lowering.workloads();
+    }
+    .workloads();
+    Begun {
+        instance,
+        components,
+        workloads,
+        errors,
+        warnings,
+    }
+}
+
+/// [`lower`]'s second step: `begun` (of `landscape`) and its graph to a
+/// plan. What it reports comes in the order of one run: the images', then
+/// what making the workloads reported, then the rest.
+pub fn finish(
+    landscape: &Landscape,
+    graph: &Graph,
+    ctx: &Context,
+    begun: Begun,
+) -> Result<Plan, Vec<Diagnostic>> {
+    let Begun {
+        instance,
+        components,
+        mut workloads,
+        errors: made,
+        mut warnings,
+    } = begun;
+    let mut errors = Vec::new();
+    let start_order = crate::graph::start_order(graph);
+    let access = crate::graph::access(graph);
+    let images = image::images(landscape, graph, &instance, &mut errors);
+    errors.extend(made);
+    workload::Lowering {
+        landscape,
+        components: &components,
+        instance: &instance,
+        errors: &mut errors,
+        warnings: &mut warnings,
+    }
+    .connect(&mut workloads, graph);
     let secrets = secrets(&workloads, &mut errors);
     let images = image::finish(images, &workloads, &instance, ctx.out, &mut errors);
     let publish = publish(&instance);

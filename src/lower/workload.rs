@@ -14,7 +14,6 @@ pub(super) struct Lowering<'a> {
     pub landscape: &'a Landscape,
     /// The landscape's components by name (a lookup per reference, not a scan).
     pub components: &'a crate::IdMap<&'a str, &'a Component>,
-    pub graph: &'a Graph,
     pub instance: &'a Instance,
     pub errors: &'a mut Vec<Diagnostic>,
     pub warnings: &'a mut Vec<Diagnostic>,
@@ -177,17 +176,22 @@ impl Lowering<'_> {
         self.instance.is_ephemeral()
     }
 
+    /// Each component's workload, on its own: what lowering makes before
+    /// it needs the landscape's graph ([`Lowering::connect`] then does).
     pub(super) fn workloads(&mut self) -> Vec<Workload> {
-        let landscape = self.landscape;
         let ids = self.logical_ids();
-        let mut workloads = self.each_workload(&landscape.components, ids);
-        self.references_across_targets(&workloads);
-        self.published_ports(&mut workloads);
-        self.dependencies(&mut workloads);
-        self.routes(&mut workloads);
-        self.rule_priorities(&mut workloads);
-        self.endpoints_built_by_hand(&workloads);
-        workloads
+        self.each_workload(&self.landscape.components, ids)
+    }
+
+    /// The workloads made by [`Lowering::workloads`], connected: what each
+    /// uses across targets, publishes, waits for and routes.
+    pub(super) fn connect(&mut self, workloads: &mut [Workload], graph: &Graph) {
+        self.references_across_targets(workloads);
+        self.published_ports(workloads);
+        self.dependencies(workloads, graph);
+        self.routes(workloads);
+        self.rule_priorities(workloads);
+        self.endpoints_built_by_hand(workloads);
     }
 
     /// Each component's workload, `ids` their logical ids. A large
@@ -210,15 +214,13 @@ impl Lowering<'_> {
             (&components[..cut], std::sync::Mutex::new(ids)),
             (&components[cut..], std::sync::Mutex::new(second)),
         ];
-        let (landscape, named, graph, instance) =
-            (self.landscape, self.components, self.graph, self.instance);
+        let (landscape, named, instance) = (self.landscape, self.components, self.instance);
         let made = crate::parallel::on_two_cores(&halves, |(components, ids)| {
             let ids = std::mem::take(&mut *ids.lock().unwrap_or_else(PoisonError::into_inner));
             let (mut errors, mut warnings) = (Vec::new(), Vec::new());
             let mut half = Lowering {
                 landscape,
                 components: named,
-                graph,
                 instance,
                 errors: &mut errors,
                 warnings: &mut warnings,
@@ -1421,7 +1423,7 @@ impl Lowering<'_> {
 
     /// What each workload waits for: every component it depends on, until
     /// that one completed (a job), is healthy (it has a check) or started.
-    fn dependencies(&self, workloads: &mut [Workload]) {
+    fn dependencies(&self, workloads: &mut [Workload], graph: &Graph) {
         let wait: BTreeMap<String, Wait> = workloads
             .iter()
             .map(|w| {
@@ -1436,14 +1438,13 @@ impl Lowering<'_> {
             })
             .collect();
         for w in workloads.iter_mut() {
-            let Some(node) = self.graph.node(&w.name) else {
+            let Some(node) = graph.node(&w.name) else {
                 continue;
             };
-            let mut deps: Vec<Dependency> = self
-                .graph
+            let mut deps: Vec<Dependency> = graph
                 .component_dependencies(node)
                 .into_iter()
-                .map(|d| self.graph.graph[d].name.clone())
+                .map(|d| graph.graph[d].name.clone())
                 .filter(|d| *d != w.name)
                 .filter_map(|d| {
                     let wait = *wait.get(&d)?;

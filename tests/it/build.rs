@@ -289,3 +289,24 @@ fn compose_is_made_beside_the_other_targets() {
     let without = bomc::build(&plan, &targets, &EmitOptions::default()).expect("builds");
     assert_eq!(with, without);
 }
+
+/// The graph is built beside lowering: a landscape whose components need
+/// each other is refused with its cycle, and nothing else, before a file is
+/// written.
+#[test]
+fn a_dependency_cycle_stops_a_build_before_any_file() {
+    let out = temp_dir("build-cycle");
+    let _ = std::fs::remove_dir_all(&out);
+    let file = root().join("tests/ui/errors/E0401-direct-cycle.bom");
+    let run = build(&out, &file, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.stderr.matches("error[").count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error[E0401]: dependency cycle: auth → cache → auth"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("1 error found"), "{}", run.stderr);
+    assert!(!out.exists(), "nothing is written");
+}
