@@ -30,18 +30,62 @@ pub(super) struct Unsure;
 type Read<T> = Result<T, Unsure>;
 
 /// `text` read as `file`, if it is plainly well formed; `None` where pest
-/// must read it.
+/// must read it. A large file is read in two halves on two cores
+/// ([`parse_split`] at its middle).
 pub(super) fn parse(file: FileId, text: &str) -> Option<File> {
-    Reader {
-        text,
-        bytes: text.as_bytes(),
-        at: 0,
-        file,
-        members: Vec::new(),
-        items: Vec::new(),
+    if text.len() >= HALVES_FROM
+        && !crate::parallel::sharing()
+        && let Some(at) = middle(text)
+    {
+        return parse_split(file, text, at).0;
     }
-    .file()
-    .ok()
+    Reader::new(file, text, None).file().ok()
+}
+
+/// The size from which a file is read in two halves: a thread costs more
+/// than reading a small file.
+const HALVES_FROM: usize = 64 << 10;
+
+/// `text` read as [`parse`] reads it, the members from offset `at` on read
+/// on a second core: where the first core, reading from the start, comes to
+/// a member of a block at `at` exactly, it takes the second's members (up
+/// to that block's `}`) instead of reading them itself. A reader at the
+/// start of a member reads the same members from there whatever came
+/// before, so the tree is the one-core tree; where the first core never
+/// comes to `at` so (inside a string, a comment, a list), it reads on
+/// itself and the second core's members are dropped.
+///
+/// Also how many members the second core read, if they were taken.
+fn parse_split(file: FileId, text: &str, at: usize) -> (Option<File>, usize) {
+    let (send, receive) = std::sync::mpsc::channel();
+    let ((), read) = crate::parallel::beside(
+        move || {
+            let mut second = Reader::new(file, text, None);
+            second.at = at;
+            let _ = send.send(second.members_to_close());
+        },
+        || {
+            let mut first = Reader::new(file, text, Some((at, receive)));
+            let read = first.file().ok();
+            (read, first.taken)
+        },
+    );
+    read
+}
+
+/// Where [`parse_split`] starts its second core: the first line from the
+/// middle on that starts with a name indented by two spaces, as `bomc fmt`
+/// lays out a member of a definition (a landscape's component). Any other
+/// start costs only the second core's work.
+fn middle(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut at = text.len() / 2;
+    loop {
+        at += bytes[at..].iter().position(|&b| b == b'\n')? + 1;
+        if bytes[at..].starts_with(b"  ") && bytes.get(at + 2).copied().is_some_and(ident_start) {
+            return Some(at + 2);
+        }
+    }
 }
 
 /// The words `ident` refuses (`keyword` in the grammar).
@@ -123,6 +167,10 @@ pub(super) fn float(text: &str) -> Option<f64> {
     .filter(|f| f.is_finite())
 }
 
+/// What the second core of [`parse_split`] read: the members from its
+/// start to the `}` that closes their block, and where that `}` is.
+type SecondHalf = Read<(Vec<Member>, usize)>;
+
 struct Reader<'t> {
     text: &'t str,
     bytes: &'t [u8],
@@ -134,6 +182,64 @@ struct Reader<'t> {
     members: Vec<Member>,
     /// Likewise the values of the lists and calls being read.
     items: Vec<Expr>,
+    /// Where the members another core reads start, and where they arrive.
+    second: Option<(usize, std::sync::mpsc::Receiver<SecondHalf>)>,
+    /// How many of them were taken.
+    taken: usize,
+}
+
+impl<'t> Reader<'t> {
+    fn new(
+        file: FileId,
+        text: &'t str,
+        second: Option<(usize, std::sync::mpsc::Receiver<SecondHalf>)>,
+    ) -> Self {
+        Reader {
+            text,
+            bytes: text.as_bytes(),
+            at: 0,
+            file,
+            members: Vec::new(),
+            items: Vec::new(),
+            second,
+            taken: 0,
+        }
+    }
+
+    /// The members from here to the `}` that closes their block, read as
+    /// [`Reader::block`] reads them, and where that `}` is.
+    fn members_to_close(&mut self) -> SecondHalf {
+        while self.peek() != Some(b'}') {
+            let member = self.member()?;
+            self.members.push(member);
+            self.skip();
+            if self.eat(b',') {
+                self.skip();
+            }
+        }
+        Ok((std::mem::take(&mut self.members), self.at))
+    }
+
+    /// The second core's members, if they start here: taken (waiting for
+    /// them if need be) and read past; `false` where they start elsewhere
+    /// or could not be read, and this reader goes on.
+    fn take_second(&mut self) -> bool {
+        if self.second.as_ref().is_none_or(|(at, _)| *at != self.at) {
+            return false;
+        }
+        let Some((_, receive)) = self.second.take() else {
+            return false;
+        };
+        match receive.recv() {
+            Ok(Ok((members, close))) => {
+                self.taken = members.len();
+                self.members.extend(members);
+                self.at = close;
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 impl Reader<'_> {
@@ -256,6 +362,9 @@ impl Reader<'_> {
         let first = self.members.len();
         self.skip();
         while !self.eat(b'}') {
+            if self.take_second() {
+                continue;
+            }
             let member = self.member()?;
             self.members.push(member);
             self.skip();
@@ -656,5 +765,112 @@ impl Reader<'_> {
                 _ => return Err(Unsure),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FileId, Reader, middle, parse_split};
+
+    /// A file with members of every shape, and with places that look like
+    /// the start of a member but are not one: in a string, a block comment,
+    /// a list, after a doc comment.
+    const TRICKY: &str = r#"import "postgres"
+
+/// A landscape.
+landscape shop {
+  param region: string = "eu"
+  let tier = "web"
+  service api {
+    image = "nginx:1.27.0"
+    command = [
+      "run",
+      tier
+    ]
+    env {
+      A = "x\n  b = 1"
+      B = "${db.host}"
+    }
+  }
+  /* a comment
+  service ghost { image = "x" }
+  */
+  // a line comment
+  postgres db { database = "shop", }
+  /// Documented.
+  service web {
+    image = "nginx:1.27.0"
+    ports { http = 8080 }
+  }
+  routes.api = "/api"
+  service last { image = "nginx:1.27.0" }
+}
+
+environment production {
+  api.replicas = 2
+  web { replicas = 3 }
+}
+"#;
+
+    fn one_core(text: &str) -> String {
+        format!("{:?}", Reader::new(FileId(0), text, None).file().ok())
+    }
+
+    /// Wherever the second core starts, the tree is the one-core tree: its
+    /// members where the first core comes to a member there, else the first
+    /// core's own reading.
+    #[test]
+    fn a_second_half_from_anywhere_reads_the_one_core_tree() {
+        let whole = one_core(TRICKY);
+        assert!(whole.starts_with("Some("), "{whole}");
+        let mut taken = 0;
+        for at in 0..TRICKY.len() {
+            if !TRICKY.is_char_boundary(at) {
+                continue;
+            }
+            let (read, members) = parse_split(FileId(0), TRICKY, at);
+            assert_eq!(format!("{read:?}"), whole, "second half from {at}");
+            taken += usize::from(members > 0);
+        }
+        // Each member of each block is taken from where the first core
+        // starts it (a documented one from its doc comment), and from
+        // nowhere else: 7 in the landscape, 3 in `api`, 2 in its `env`, 1 in
+        // `db`, 2 in `web`, 1 in its `ports`, 1 in `last`, 2 in the
+        // environment and 1 in its `web`.
+        assert_eq!(taken, 20);
+    }
+
+    /// A broken file is not vouched for, wherever its second half starts.
+    #[test]
+    fn a_broken_second_half_is_not_vouched_for() {
+        let broken = TRICKY.replace("routes.api = \"/api\"", "routes.api = = 1");
+        assert_eq!(one_core(&broken), "None");
+        for at in (0..broken.len()).filter(|&at| broken.is_char_boundary(at)) {
+            let (read, _) = parse_split(FileId(0), &broken, at);
+            assert!(read.is_none(), "second half from {at}");
+        }
+    }
+
+    /// A generated landscape is read in halves from its middle: the second
+    /// core reads the later half of the landscape's components.
+    #[test]
+    fn a_large_landscape_is_read_in_halves() {
+        let mut text = String::from("landscape big {\n");
+        for i in 0..2_000 {
+            text.push_str(&format!(
+                "  service s{i} {{\n    image = \"nginx:1.27.0\"\n    env {{ UP = \"${{s{}.host}}\" }}\n  }}\n",
+                i.max(1) - 1
+            ));
+        }
+        text.push_str("}\n");
+        assert!(text.len() >= super::HALVES_FROM);
+        let at = middle(&text).expect("a middle");
+        let (read, members) = parse_split(FileId(0), &text, at);
+        assert!((900..=1_100).contains(&members), "{members}");
+        assert_eq!(format!("{read:?}"), one_core(&text));
+        assert_eq!(
+            format!("{:?}", super::parse(FileId(0), &text)),
+            one_core(&text)
+        );
     }
 }
