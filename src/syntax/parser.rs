@@ -458,9 +458,17 @@ impl Builder<'_> {
         }
     }
 
-    fn scaled(&mut self, pair: &Pair<Rule>, unit_len: usize, factor: u64) -> u64 {
+    /// A `duration` or `size`: its number times its unit's factor in `units`.
+    fn scaled(&mut self, pair: &Pair<Rule>, units: &[(&str, u64)]) -> u64 {
         let text = pair.as_str();
-        let digits = text.get(..text.len() - unit_len).unwrap_or("0");
+        // The grammar ends every quantity with one of its units; the tables
+        // list the longer ones first (`ms` before `s`, `KiB` before `B`).
+        let (unit, factor) = units
+            .iter()
+            .find(|(u, _)| text.ends_with(u))
+            .copied()
+            .unwrap_or(("", 1));
+        let digits = text.get(..text.len() - unit.len()).unwrap_or("0");
         let Some(n) = self.number::<u64>(pair, digits) else {
             return 0;
         };
@@ -495,24 +503,8 @@ impl Builder<'_> {
             }
             Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
             Rule::null => ExprKind::Null,
-            Rule::duration => {
-                let text = pair.as_str();
-                let (unit, factor) = super::fast::DURATIONS
-                    .iter()
-                    .find(|(u, _)| text.ends_with(u))
-                    .copied()
-                    .unwrap_or(("ms", 1));
-                ExprKind::Duration(self.scaled(&pair, unit.len(), factor))
-            }
-            Rule::size => {
-                let text = pair.as_str();
-                let (unit, factor) = super::fast::SIZES
-                    .iter()
-                    .find(|(u, _)| text.ends_with(u))
-                    .copied()
-                    .unwrap_or(("B", 1));
-                ExprKind::Size(self.scaled(&pair, unit.len(), factor))
-            }
+            Rule::duration => ExprKind::Duration(self.scaled(&pair, &super::fast::DURATIONS)),
+            Rule::size => ExprKind::Size(self.scaled(&pair, &super::fast::SIZES)),
             Rule::list => ExprKind::List(pair.into_inner().map(|e| self.expr(e)).collect()),
             Rule::block => ExprKind::Map(self.block(pair)),
             Rule::call => {
