@@ -74,8 +74,7 @@ fn compile_graph(
     port_block: &mut dyn FnMut(&str, &str) -> u32,
     diags: &mut Diagnostics,
 ) -> Option<(lower::plan::Plan, graph::Graph)> {
-    let (landscape, graph) = evaluate_graph(program, options, diags)?;
-    lower_graph(&landscape, graph, settings, port_block, diags)
+    evaluate_for_build(program, options, diags)?.lower_graph(settings, port_block, diags)
 }
 
 /// A landscape evaluated and not yet lowered: [`compile`] in two steps, so
@@ -95,18 +94,39 @@ pub fn evaluate_for_build(
 }
 
 impl Evaluated {
-    /// [`compile`]'s second step. The graph is built (and checked for
-    /// cycles) on the other core while this one makes each component's
-    /// workload, which reads no graph: the graph was a fifth of lowering's
-    /// path at N = 1,000, on one core.
+    /// [`compile`]'s second step.
     pub fn lower(
         self,
         settings: &BuildSettings,
         port_block: &mut dyn FnMut(&str, &str) -> u32,
         diags: &mut Diagnostics,
     ) -> Option<lower::plan::Plan> {
+        // The landscape and its graph are freed here, before emission, not
+        // on another core while the targets are made: then the build's peak
+        // at N = 10,000 went from 282 to 312 MiB.
+        self.lower_graph(settings, port_block, diags)
+            .map(|(plan, _)| plan)
+    }
+
+    /// [`Evaluated::lower`], keeping the graph. The graph is built (and
+    /// checked for cycles) on the other core while this one makes each
+    /// component's workload, which reads no graph: the graph was a fifth of
+    /// lowering's path at N = 1,000, on one core.
+    fn lower_graph(
+        &self,
+        settings: &BuildSettings,
+        port_block: &mut dyn FnMut(&str, &str) -> u32,
+        diags: &mut Diagnostics,
+    ) -> Option<(lower::plan::Plan, graph::Graph)> {
         let landscape = &self.landscape;
-        let ctx = lower_context(landscape, settings, port_block);
+        let instance = lower::instance_name(landscape);
+        let ctx = lower::Context {
+            source: settings.source,
+            source_dir: settings.source_dir,
+            now: settings.now,
+            port_block: port_block(&landscape.name, &instance),
+            out: settings.out,
+        };
         let ((graph, cycles), begun) = parallel::beside(
             || {
                 let graph = graph::Graph::build(landscape);
@@ -119,49 +139,12 @@ impl Evaluated {
             cycles.into_iter().for_each(|d| diags.push(d));
             return None;
         }
-        // The landscape and its graph are freed here, before emission, not
-        // on another core while the targets are made: then the build's peak
-        // at N = 10,000 went from 282 to 312 MiB.
         match lower::finish(landscape, &graph, &ctx, begun) {
-            Ok(plan) => Some(plan),
+            Ok(plan) => Some((plan, graph)),
             Err(errors) => {
                 errors.into_iter().for_each(|d| diags.push(d));
                 None
             }
-        }
-    }
-}
-
-/// Where and when `landscape` is built: its instance's block of host ports
-/// from `port_block`.
-fn lower_context<'s>(
-    landscape: &model::Landscape,
-    settings: &BuildSettings<'s>,
-    port_block: &mut dyn FnMut(&str, &str) -> u32,
-) -> lower::Context<'s> {
-    let instance = lower::instance_name(landscape);
-    lower::Context {
-        source: settings.source,
-        source_dir: settings.source_dir,
-        now: settings.now,
-        port_block: port_block(&landscape.name, &instance),
-        out: settings.out,
-    }
-}
-
-fn lower_graph(
-    landscape: &model::Landscape,
-    graph: graph::Graph,
-    settings: &BuildSettings,
-    port_block: &mut dyn FnMut(&str, &str) -> u32,
-    diags: &mut Diagnostics,
-) -> Option<(lower::plan::Plan, graph::Graph)> {
-    let ctx = lower_context(landscape, settings, port_block);
-    match lower::lower(landscape, &graph, &ctx) {
-        Ok(plan) => Some((plan, graph)),
-        Err(errors) => {
-            errors.into_iter().for_each(|d| diags.push(d));
-            None
         }
     }
 }
