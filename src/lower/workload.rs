@@ -8,7 +8,6 @@ use crate::graph::Graph;
 use crate::model::{Component, Landscape, Part, Value};
 use crate::source::Span;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::PoisonError;
 
 pub(super) struct Lowering<'a> {
     pub landscape: &'a Landscape,
@@ -209,16 +208,11 @@ impl Lowering<'_> {
         }
         let cut = components.len() / 2;
         let second = ids.split_off(cut);
-        // Each half's ids, moved into its workloads by the core that makes them.
-        let halves = [
-            (&components[..cut], std::sync::Mutex::new(ids)),
-            (&components[cut..], std::sync::Mutex::new(second)),
-        ];
         let (landscape, named, instance) = (self.landscape, self.components, self.instance);
-        let made = crate::parallel::on_two_cores(&halves, |(components, ids)| {
-            let ids = std::mem::take(&mut *ids.lock().unwrap_or_else(PoisonError::into_inner));
+        // A half's workloads, with what making them reported.
+        let half = |components: &[Component], ids: Vec<String>| {
             let (mut errors, mut warnings) = (Vec::new(), Vec::new());
-            let mut half = Lowering {
+            let mut lowering = Lowering {
                 landscape,
                 components: named,
                 instance,
@@ -228,12 +222,16 @@ impl Lowering<'_> {
             let workloads: Vec<Workload> = components
                 .iter()
                 .zip(ids)
-                .map(|(c, id)| half.workload(c, id))
+                .map(|(c, id)| lowering.workload(c, id))
                 .collect();
             (workloads, errors, warnings)
-        });
+        };
+        let (later, earlier) = crate::parallel::beside(
+            || half(&components[cut..], second),
+            || half(&components[..cut], ids),
+        );
         let mut workloads = Vec::with_capacity(components.len());
-        for (mut made, mut errors, mut warnings) in made {
+        for (mut made, mut errors, mut warnings) in [earlier, later] {
             workloads.append(&mut made);
             self.errors.append(&mut errors);
             self.warnings.append(&mut warnings);
