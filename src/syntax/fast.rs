@@ -62,7 +62,8 @@ fn parse_split(file: FileId, text: &str, at: usize) -> (Option<File>, usize) {
         move || {
             let mut second = Reader::new(file, text, None);
             second.at = at;
-            let _ = send.send(second.members_to_close());
+            let read = second.members_to_close();
+            let _ = send.send(read.map(|()| (second.members, second.at)));
         },
         || {
             let mut first = Reader::new(file, text, Some((at, receive)));
@@ -206,10 +207,13 @@ impl<'t> Reader<'t> {
         }
     }
 
-    /// The members from here to the `}` that closes their block, read as
-    /// [`Reader::block`] reads them, and where that `}` is.
-    fn members_to_close(&mut self) -> SecondHalf {
+    /// The members from here to the `}` that closes their block, pushed on
+    /// `members`; the second core's taken where they start.
+    fn members_to_close(&mut self) -> Read<()> {
         while self.peek() != Some(b'}') {
+            if self.take_second() {
+                continue;
+            }
             let member = self.member()?;
             self.members.push(member);
             self.skip();
@@ -217,7 +221,7 @@ impl<'t> Reader<'t> {
                 self.skip();
             }
         }
-        Ok((std::mem::take(&mut self.members), self.at))
+        Ok(())
     }
 
     /// The second core's members, if they start here: taken (waiting for
@@ -361,17 +365,8 @@ impl Reader<'_> {
         self.expect(b'{')?;
         let first = self.members.len();
         self.skip();
-        while !self.eat(b'}') {
-            if self.take_second() {
-                continue;
-            }
-            let member = self.member()?;
-            self.members.push(member);
-            self.skip();
-            if self.eat(b',') {
-                self.skip();
-            }
-        }
+        self.members_to_close()?;
+        self.expect(b'}')?;
         Ok(Block {
             members: self.members.drain(first..).collect(),
             span: self.span(start),
