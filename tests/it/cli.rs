@@ -298,3 +298,49 @@ fn the_allocator_reads_the_options_compiled_in() {
     let stats = String::from_utf8_lossy(&run.stderr);
     assert!(stats.contains("opt.thp: \"always\""), "{stats}");
 }
+
+/// With environments declared, `bomc build` builds them and never the bare
+/// landscape, so `check` reports what stops an environment's build, not a
+/// mistake of the bare landscape that every environment overrides. Without
+/// environments, the bare landscape is what builds, and is checked as such.
+#[test]
+fn check_reports_what_a_build_would_refuse_not_what_every_environment_overrides() {
+    let dir = temp_dir("bare-overridden");
+    let landscape = "import \"mysql\"\n\nlandscape shop {\n  mysql db {\n    database = \"shop\"\n    password = secret(\"shop/db\")\n    version = \"5.6.51\"\n  }\n}\n";
+    let fixed = "\nenvironment production {\n  db.version = \"8.0.43\"\n}\n";
+    let alone = write(&dir, "alone.bom", landscape);
+    let overridden = write(&dir, "overridden.bom", &format!("{landscape}{fixed}"));
+    let not_everywhere = write(
+        &dir,
+        "not-everywhere.bom",
+        &format!("{landscape}{fixed}\nenvironment staging {{\n}}\n"),
+    );
+    let check = |path: &std::path::Path| bomc(&dir, &["check", path.to_str().expect("utf-8")]);
+
+    let run = check(&alone);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("E0320"), "{}", run.stderr);
+
+    let run = check(&overridden);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = dir.join("out");
+    let built = bomc(
+        &dir,
+        &[
+            "build",
+            "overridden.bom",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(built.code, 0, "{}", built.stderr);
+
+    let run = check(&not_everywhere);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.matches("error[E0320]").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+}
