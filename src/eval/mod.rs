@@ -434,6 +434,10 @@ impl<'p> Evaluator<'p> {
     fn begin(&mut self, root: DefId, diags: &mut Diagnostics) -> Option<Begun<'p>> {
         let program = self.program;
         let def = program.def(root);
+        // An instance, and a scope, for each member at least: reserved, not
+        // doubled, for a large landscape's copies cost a page fault a page.
+        self.instances.reserve(def.body.members.len());
+        self.scopes.reserve(def.body.members.len() + 2);
         let landscape_scope = self.new_scope(root.module, None);
         self.declare_lets(&def.body, landscape_scope, diags);
 
@@ -661,7 +665,9 @@ impl<'p> Evaluator<'p> {
         range: std::ops::Range<usize>,
         diags: &mut Diagnostics,
     ) -> Vec<Completed<'p>> {
-        range.filter_map(|i| self.complete(i, diags)).collect()
+        let mut completed = Vec::with_capacity(range.len());
+        completed.extend(range.filter_map(|i| self.complete(i, diags)));
+        completed
     }
 
     /// The landscape of the `completed` components and then the `rest`
