@@ -1063,28 +1063,22 @@ impl<'p> Evaluator<'p> {
                     .filter_map(|(p, _)| p.first().map(|k| k.node.clone())),
             )
             .collect();
-        let mut setting_spans: BTreeMap<String, crate::source::Span> = inst
-            .sources
-            .iter()
-            .map(|(k, s)| (k.to_string(), s.expr.span))
-            .collect();
-        // Each entry of a map written as a block (`mounts { "/x" { … } }`), as
-        // `setting.key`, so a diagnostic can point at the entry.
+        let mut setting_spans = model::SettingSpans::with_capacity(inst.sources.len());
         for (k, s) in &inst.sources {
+            setting_spans.push(&[k], s.expr.span);
+            // Each entry of a map written as a block (`mounts { "/x" { … } }`),
+            // as `setting.key`, so a diagnostic can point at the entry.
             if let crate::syntax::ast::ExprKind::Map(block) = &s.expr.kind {
                 for m in &block.members {
                     if let Member::Assign(a) = m
                         && let [key] = a.path.as_slice()
                     {
-                        let mut entry = String::with_capacity(k.len() + 1 + key.node.len());
-                        entry.push_str(k);
-                        entry.push('.');
-                        entry.push_str(&key.node);
-                        setting_spans.insert(entry, a.span);
+                        setting_spans.push(&[k, &key.node], a.span);
                     }
                 }
             }
         }
+        let setting_spans = setting_spans.sorted();
         let component = model::Component {
             name: inst.name.clone(),
             kind: inst.kind_chain.clone(),
