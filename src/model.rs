@@ -198,7 +198,7 @@ pub struct SettingSpans {
 impl SettingSpans {
     pub fn with_capacity(entries: usize) -> Self {
         SettingSpans {
-            names: String::with_capacity(entries * 8),
+            names: String::with_capacity(entries * 16),
             entries: Vec::with_capacity(entries),
         }
     }
@@ -222,19 +222,24 @@ impl SettingSpans {
     }
 
     /// The names in order; of one name pushed twice, the last is kept.
+    /// Settings come in order (a dot sorts before any character of a
+    /// name), a map's entries in the order written.
     pub fn sorted(mut self) -> Self {
         let names = &self.names;
         let name = |&(start, end, _): &(u32, u32, Span)| &names[start as usize..end as usize];
-        self.entries.sort_by(|a, b| name(a).cmp(name(b)));
-        // Stable: equal names stay in the order pushed, and the later one wins.
-        let mut kept: Vec<(u32, u32, Span)> = Vec::with_capacity(self.entries.len());
-        for entry in self.entries.drain(..) {
-            match kept.last_mut() {
-                Some(last) if name(last) == name(&entry) => *last = entry,
-                _ => kept.push(entry),
-            }
+        if self.entries.is_sorted_by(|a, b| name(a) < name(b)) {
+            return self;
         }
-        self.entries = kept;
+        // Stable: equal names stay in the order pushed, and the later one
+        // wins (moved into the place of the first).
+        self.entries.sort_by(|a, b| name(a).cmp(name(b)));
+        self.entries.dedup_by(|later, kept| {
+            let same = name(later) == name(kept);
+            if same {
+                std::mem::swap(later, kept);
+            }
+            same
+        });
         self
     }
 

@@ -1063,7 +1063,7 @@ impl<'p> Evaluator<'p> {
                     .filter_map(|(p, _)| p.first().map(|k| k.node.clone())),
             )
             .collect();
-        let mut setting_spans = model::SettingSpans::with_capacity(inst.sources.len());
+        let mut setting_spans = model::SettingSpans::with_capacity(2 * inst.sources.len());
         for (k, s) in &inst.sources {
             setting_spans.push(&[k], s.expr.span);
             // Each entry of a map written as a block (`mounts { "/x" { … } }`),

@@ -49,7 +49,7 @@ pub struct Node {
 }
 
 /// Why an edge exists.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EdgeKind {
     /// The source reads an attribute of the target (`db.host`, `db.password`).
@@ -105,7 +105,9 @@ pub struct Graph {
     pub graph: DiGraph<Node, Edge>,
     /// Node by id: looked up for every reference of every component.
     index: crate::IdMap<String, NodeIndex>,
-    edges: BTreeMap<(NodeIndex, NodeIndex, EdgeKind), petgraph::graph::EdgeIndex>,
+    /// Edge by its ends and kind: looked up for every edge added, never
+    /// walked (the graph's own lists give the order).
+    edges: crate::IdMap<(NodeIndex, NodeIndex, EdgeKind), petgraph::graph::EdgeIndex>,
 }
 
 fn protocol(port: &str) -> &'static str {
@@ -170,9 +172,9 @@ impl Graph {
         reason: Option<Reason>,
         ports: impl IntoIterator<Item = PortUse>,
     ) {
-        let e = match self.edges.entry((from, to, kind.clone())) {
-            std::collections::btree_map::Entry::Occupied(known) => *known.get(),
-            std::collections::btree_map::Entry::Vacant(new) => {
+        let e = match self.edges.entry((from, to, kind)) {
+            std::collections::hash_map::Entry::Occupied(known) => *known.get(),
+            std::collections::hash_map::Entry::Vacant(new) => {
                 let e = self.graph.add_edge(
                     from,
                     to,
@@ -222,7 +224,7 @@ impl Graph {
             environment: landscape.environment.as_ref().map(|e| e.name.clone()),
             graph: DiGraph::with_capacity(nodes, edges),
             index: crate::IdMap::with_capacity_and_hasher(nodes, Default::default()),
-            edges: BTreeMap::new(),
+            edges: crate::IdMap::with_capacity_and_hasher(edges, Default::default()),
         };
         let mut ports_of: crate::IdMap<&str, Vec<PortUse>> = crate::IdMap::default();
         for c in &landscape.components {
@@ -255,14 +257,18 @@ impl Graph {
         }
         let mut images: Vec<&crate::model::Image> = landscape.images.iter().collect();
         images.sort_by(|a, b| a.name.cmp(&b.name));
+        // Image nodes by name: a reference to an image is looked up with no
+        // id made for it.
+        let mut image_nodes: crate::IdMap<&str, NodeIndex> = crate::IdMap::default();
         for image in &images {
-            g.add_node(
+            let node = g.add_node(
                 format!("image:{}", image.name),
                 image.name.clone(),
                 NodeKind::Image,
                 String::from("images"),
                 Some(image.span),
             );
+            image_nodes.insert(&image.name, node);
         }
         for image in &images {
             if let Some(Value::Image(parent)) = image.settings.get("from") {
@@ -298,7 +304,7 @@ impl Graph {
                     span: r.span,
                 };
                 if r.attribute == "image" {
-                    if let Some(to) = g.node(&format!("image:{}", r.target)) {
+                    if let Some(&to) = image_nodes.get(r.target.as_str()) {
                         g.add_edge(from, to, EdgeKind::Build, Some(reason), []);
                     }
                     continue;
@@ -349,7 +355,7 @@ impl Graph {
                         continue;
                     };
                     let route = g.add_node(
-                        format!("route:{}:{path}", c.name),
+                        ["route:", &c.name, ":", path].concat(),
                         path.clone(),
                         NodeKind::Route,
                         String::from("routes"),
@@ -366,7 +372,7 @@ impl Graph {
                     };
                     let reason = Reason {
                         setting: String::from("routes"),
-                        attribute: format!("ports.{}", port.port),
+                        attribute: ["ports.", &port.port].concat(),
                         span,
                     };
                     g.add_edge(from, route, EdgeKind::Route, Some(reason.clone()), []);

@@ -59,7 +59,7 @@ fn sorted_edges(g: &Graph) -> Vec<petgraph::graph::EdgeReference<'_, super::Edge
         (
             g.graph[e.source()].order,
             g.graph[e.target()].order,
-            e.weight().kind.clone(),
+            e.weight().kind,
         )
     });
     edges
