@@ -25,7 +25,9 @@ pub enum Value {
     Secret(String),
     /// The host name of a component.
     Host(String),
-    Port(PortRef),
+    /// Boxed: the other values are a word or three, and every map entry,
+    /// list item and setting state is as large as the largest.
+    Port(Box<PortRef>),
     Image(String),
     Component(String),
     List(Vec<Value>),
@@ -47,7 +49,8 @@ pub struct PortRef {
 pub enum Part {
     Text(String),
     Host(String),
-    Port(PortRef),
+    /// Boxed, as in [`Value`].
+    Port(Box<PortRef>),
     /// The URL clients reach a component at (scheme, host and port differ per target).
     Url(String),
     /// The real name of a bucket on the target.

@@ -981,11 +981,11 @@ impl<'p> Evaluator<'p> {
                             return None;
                         };
                         self.record_reference(i, format!("ports.{}", port.node), span);
-                        let v = Value::Port(PortRef {
+                        let v = Value::Port(Box::new(PortRef {
                             component: self.instances[i].name.clone(),
                             port: port.node.clone(),
                             number: u16::try_from(number).unwrap_or(0),
-                        });
+                        }));
                         self.index(v, port, tail, diags)
                     }
                     other => {

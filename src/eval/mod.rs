@@ -929,11 +929,11 @@ fn placeholder(name: &str, ty: &crate::check::Type) -> Value {
         Type::Duration | Type::PositiveDuration => Value::Duration(1_000),
         Type::Size => Value::Size(1 << 20),
         Type::Secret => Value::Secret(format!("placeholder/{name}")),
-        Type::Port => Value::Port(model::PortRef {
+        Type::Port => Value::Port(Box::new(model::PortRef {
             component: String::from("placeholder"),
             port: String::from("http"),
             number: 80,
-        }),
+        })),
         Type::List(_) => Value::List(Vec::new()),
         Type::Map(_) | Type::Record(_) => Value::Map(BTreeMap::new()),
         Type::Image => Value::Image(name.to_string()),

@@ -365,11 +365,11 @@ impl<'p> Evaluator<'p> {
             "host" => Value::Host(component.to_string()),
             "url" => Value::Template(vec![model::Part::Url(component.to_string())]),
             "ports" => match tail.first() {
-                Some(port) => Value::Port(model::PortRef {
+                Some(port) => Value::Port(Box::new(model::PortRef {
                     component: component.to_string(),
                     port: port.node.clone(),
                     number: 1,
-                }),
+                })),
                 None => Value::Map(BTreeMap::new()),
             },
             _ => Value::String(format!("{component}.{}", attr.node)),
