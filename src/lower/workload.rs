@@ -193,6 +193,16 @@ impl Lowering<'_> {
         self.endpoints_built_by_hand(workloads);
     }
 
+    /// The workloads of `components`, `ids` their logical ids, one after
+    /// the other.
+    fn workloads_of(&mut self, components: &[Component], ids: Vec<String>) -> Vec<Workload> {
+        components
+            .iter()
+            .zip(ids)
+            .map(|(c, id)| self.workload(c, id))
+            .collect()
+    }
+
     /// Each component's workload, `ids` their logical ids. A large
     /// landscape's are made in two halves on two cores (a third of lowering
     /// at N = 1,000, on one core while the other had nothing to do), each
@@ -200,11 +210,7 @@ impl Lowering<'_> {
     /// run's, since a component's workload reads no other's.
     fn each_workload(&mut self, components: &[Component], mut ids: Vec<String>) -> Vec<Workload> {
         if components.len() < HALVES_FROM || crate::parallel::sharing() {
-            return components
-                .iter()
-                .zip(ids)
-                .map(|(c, id)| self.workload(c, id))
-                .collect();
+            return self.workloads_of(components, ids);
         }
         let cut = components.len() / 2;
         let second = ids.split_off(cut);
@@ -219,11 +225,7 @@ impl Lowering<'_> {
                 errors: &mut errors,
                 warnings: &mut warnings,
             };
-            let workloads: Vec<Workload> = components
-                .iter()
-                .zip(ids)
-                .map(|(c, id)| lowering.workload(c, id))
-                .collect();
+            let workloads = lowering.workloads_of(components, ids);
             (workloads, errors, warnings)
         };
         let (later, earlier) = crate::parallel::beside(
