@@ -297,6 +297,12 @@ fn the_allocator_reads_the_options_compiled_in() {
     assert!(run.status.success());
     let stats = String::from_utf8_lossy(&run.stderr);
     assert!(stats.contains("opt.thp: \"always\""), "{stats}");
+    // Freed memory reused whatever asks for it: without it the build's
+    // peak at N = 10,000 passes its target (`main.rs`).
+    assert!(
+        stats.contains("opt.lg_extent_max_active_fit: 32"),
+        "{stats}"
+    );
 }
 
 /// With environments declared, `bomc build` builds them and never the bare

@@ -1,5 +1,5 @@
-//! A cheap guard against superlinear passes: `bomc build` of a generated
-//! landscape (`scripts/gen-landscape`) of 8× the services must cost well
+//! A cheap guard against superlinear passes: `bomc build` and `bomc check`
+//! of a generated landscape (`scripts/gen-landscape`) of 8× the services must cost well
 //! under 8² times the CPU. Linear cost gives a ratio near 8; the bound of 20
 //! leaves room for a loaded machine and for allocator and cache effects,
 //! while a quadratic pass costs 64×. CPU time of the `bomc` process, every
@@ -44,46 +44,76 @@ fn cpu_at_exit(child: &mut Child) -> Option<Duration> {
     }
 }
 
-/// `bomc build --env production` of `file`, every target: its CPU time.
-fn build_cpu(file: &Path, out: &Path) -> Option<Duration> {
+/// `bomc build --env production` of `file`, every target, or `bomc check`
+/// of it (the bare landscape and every environment): its CPU time.
+fn run_cpu(command: Subcommand, file: &Path, out: &Path) -> Option<Duration> {
     let _ = std::fs::remove_dir_all(out);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bomc"))
-        .arg("build")
-        .arg(file)
-        .args(["--env", "production", "--out"])
-        .arg(out)
+    let mut bomc = Command::new(env!("CARGO_BIN_EXE_bomc"));
+    match command {
+        Subcommand::Build => bomc
+            .arg("build")
+            .arg(file)
+            .args(["--env", "production", "--out"])
+            .arg(out),
+        Subcommand::Check => bomc.arg("check").arg(file),
+    };
+    let mut child = bomc
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("bomc runs");
     let cpu = cpu_at_exit(&mut child);
     let status = child.wait().expect("bomc ends");
-    assert!(status.success(), "bomc build {} failed", file.display());
+    assert!(
+        status.success(),
+        "bomc {command:?} {} failed",
+        file.display()
+    );
     cpu
 }
 
-fn best_cpu(n: usize) -> Option<Duration> {
+#[derive(Clone, Copy, Debug)]
+enum Subcommand {
+    Build,
+    Check,
+}
+
+/// The best of three runs' CPU time, for `bomc build` and for `bomc check`
+/// of a landscape of `n` services.
+fn best_cpu(n: usize) -> Option<[Duration; 2]> {
     let dir = temp_dir(&format!("scaling-{n}"));
     let file = dir.join("generated.bom");
     std::fs::write(&file, landscape(n)).expect("landscape written");
-    let mut best = Duration::MAX;
+    let mut best = [Duration::MAX; 2];
     for _ in 0..3 {
-        best = best.min(build_cpu(&file, &dir.join("out"))?);
+        for (at, command) in [Subcommand::Build, Subcommand::Check]
+            .into_iter()
+            .enumerate()
+        {
+            best[at] = best[at].min(run_cpu(command, &file, &dir.join("out"))?);
+        }
     }
     Some(best)
 }
 
 #[test]
 fn cost_grows_linearly_with_services() {
-    let (Some(small_cpu), Some(large_cpu)) = (best_cpu(SMALL), best_cpu(LARGE)) else {
+    let (Some(small), Some(large)) = (best_cpu(SMALL), best_cpu(LARGE)) else {
         eprintln!("no per-process CPU time on this system: scaling not measured");
         return;
     };
-    // A tick of 10 ms is the clock's resolution: never divide by less.
-    let ratio = large_cpu.as_secs_f64() / small_cpu.as_secs_f64().max(0.01);
-    eprintln!("{SMALL} services: {small_cpu:?} CPU, {LARGE}: {large_cpu:?} CPU, ratio {ratio:.1}");
-    assert!(
-        ratio < 20.0,
-        "{LARGE} services cost {ratio:.1}× the CPU of {SMALL} ({small_cpu:?} → {large_cpu:?}): a pass grows faster than linearly"
-    );
+    for (command, small_cpu, large_cpu) in [
+        (Subcommand::Build, small[0], large[0]),
+        (Subcommand::Check, small[1], large[1]),
+    ] {
+        // A tick of 10 ms is the clock's resolution: never divide by less.
+        let ratio = large_cpu.as_secs_f64() / small_cpu.as_secs_f64().max(0.01);
+        eprintln!(
+            "{command:?}: {SMALL} services {small_cpu:?} CPU, {LARGE}: {large_cpu:?} CPU, ratio {ratio:.1}"
+        );
+        assert!(
+            ratio < 20.0,
+            "{command:?} of {LARGE} services costs {ratio:.1}× the CPU of {SMALL} ({small_cpu:?} → {large_cpu:?}): a pass grows faster than linearly"
+        );
+    }
 }
