@@ -117,3 +117,39 @@ fn cost_grows_linearly_with_services() {
         );
     }
 }
+
+/// The whole-process script (`scripts/bench`) runs: every command it
+/// measures succeeds on a small generated landscape, and each gives a row of
+/// wall time, CPU time, peak memory and CPU per service. Its figures are not
+/// asserted: a slow machine must not fail the suite.
+#[test]
+fn the_benchmark_script_measures_every_command() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = Command::new(root.join("scripts/bench"))
+        .args(["10", "1"])
+        .env("BOMC", env!("CARGO_BIN_EXE_bomc"))
+        .output()
+        .expect("scripts/bench runs");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for command in [
+        "build",
+        "build --target compose",
+        "build --target cloudformation",
+        "build --target dockerfile",
+        "check",
+        "check --env production",
+    ] {
+        let row = stdout.lines().find(|l| {
+            l.starts_with("10 ") && l[2..].trim_start().starts_with(command) && {
+                let rest = l[2..].trim_start()[command.len()..].split_whitespace();
+                rest.clone().count() == 4 && rest.map(str::parse::<f64>).all(|n| n.is_ok())
+            }
+        });
+        assert!(row.is_some(), "no figures for `{command}`:\n{stdout}");
+    }
+}
