@@ -216,9 +216,9 @@ pub fn build_into<T: Send>(
 
 /// Loads and checks `path`. With `options.environment` set, checks that one
 /// environment; otherwise every environment (with placeholders for required
-/// parameters not given by `--set`) and the bare landscape, built only when
-/// no environment is declared, as `bomc build` builds it; plus the kinds and
-/// images the file defines.
+/// parameters not given by `--set`), or the bare landscape when none is
+/// declared, as `bomc build` builds them; plus the kinds and images the file
+/// defines.
 pub fn check_file(path: &std::path::Path, options: &eval::Options) -> Checked {
     let mut diags = Diagnostics::default();
     let program = resolve::load_file(path, &mut diags).unwrap_or_default();
@@ -350,18 +350,18 @@ fn check_program(program: Program, mut diags: Diagnostics, options: &eval::Optio
         }
         eval::check_definitions(&program, &mut diags);
     } else if has_landscape {
-        // The environments first and the bare landscape last: with
-        // environments declared it is only evaluated, which fills the core
-        // that would otherwise wait while the other lowers the last one.
+        // With environments declared, `bomc build` builds each of them and
+        // never the bare landscape: checking it could only report, as one a
+        // build would refuse, a mistake that every environment overrides.
         let mut names = BTreeSet::new();
         let mut envs: Vec<Option<String>> = resolve::environments(&program)
             .iter()
             .filter(|e| names.insert(e.name.node.as_str()))
             .map(|e| Some(e.name.node.clone()))
             .collect();
-        envs.push(None);
-        // Each environment in two halves (evaluation, then lowering and
-        // emission), so that the two cores stay busy to the end with three.
+        if envs.is_empty() {
+            envs.push(None);
+        }
         let evaluate = |env: &Option<String>| {
             let opts = eval::Options {
                 environment: env.clone(),
@@ -373,28 +373,25 @@ fn check_program(program: Program, mut diags: Diagnostics, options: &eval::Optio
             let evaluated = evaluate_graph(&program, &opts, &mut diags);
             (diags, evaluated)
         };
-        // With environments declared, `bomc build` builds them and never the
-        // bare landscape: it is evaluated (`graph` and `impact` read it) but
-        // not lowered, lest a mistake every environment overrides be reported
-        // as one a build would refuse.
-        let built_alone = envs.len() == 1;
-        let lower_and_emit = |env: &Option<String>, (diags, evaluated)| {
+        let lower_and_emit = |_: &Option<String>, (diags, evaluated)| {
             let mut run = EnvironmentCheck {
                 diags,
                 ..EnvironmentCheck::default()
             };
             if let Some((l, g)) = evaluated {
-                if env.is_some() || built_alone {
-                    check_build(&program, &l, &g, &mut run.diags, &mut run.warnings);
-                }
+                check_build(&program, &l, &g, &mut run.diags, &mut run.warnings);
                 run.landscape = Some(l);
             }
             run
         };
-        let mut runs = parallel::in_two_stages(&envs, evaluate, lower_and_emit);
-        // Reported in the order of the file: the bare landscape, then each
-        // environment as declared.
-        runs.rotate_right(1);
+        // One landscape is evaluated and lowered on both cores, each stage
+        // shared out; several go two at a time, each in two halves
+        // (evaluation, then lowering and emission), so that both cores stay
+        // busy to the end with an odd number.
+        let runs = match envs.as_slice() {
+            [only] => vec![lower_and_emit(only, evaluate(only))],
+            _ => parallel::in_two_stages(&envs, evaluate, lower_and_emit),
+        };
         for run in runs {
             warnings.extend(run.warnings);
             landscapes.extend(run.landscape);

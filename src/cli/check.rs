@@ -31,11 +31,12 @@ fn summary(checked: &crate::Checked, args: &EvalArgs) -> String {
                 .iter()
                 .filter_map(|l| l.environment.as_ref().map(|e| e.name.as_str()))
                 .collect();
+            let components = l.components.len();
             format!(
-                "{}: landscape `{}` is valid ({} components; environments: {})",
+                "{}: landscape `{}` is valid ({components} component{}; environments: {})",
                 args.target.file.display(),
                 l.name,
-                l.components.len(),
+                if components == 1 { "" } else { "s" },
                 if envs.is_empty() {
                     String::from("none")
                 } else {

@@ -322,6 +322,18 @@ fn check_reports_what_a_build_would_refuse_not_what_every_environment_overrides(
         &format!("{landscape}{fixed}\nenvironment staging {{\n}}\n"),
     );
     let check = |path: &std::path::Path| bomc(&dir, &["check", path.to_str().expect("utf-8")]);
+    let out = dir.join("out");
+    let build = |path: &std::path::Path| {
+        bomc(
+            &dir,
+            &[
+                "build",
+                path.to_str().expect("utf-8"),
+                "--out",
+                out.to_str().expect("utf-8"),
+            ],
+        )
+    };
 
     let run = check(&alone);
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -329,22 +341,42 @@ fn check_reports_what_a_build_would_refuse_not_what_every_environment_overrides(
 
     let run = check(&overridden);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let out = dir.join("out");
-    let built = bomc(
-        &dir,
-        &[
-            "build",
-            "overridden.bom",
-            "--out",
-            out.to_str().expect("utf-8"),
-        ],
-    );
+    let built = build(&overridden);
     assert_eq!(built.code, 0, "{}", built.stderr);
 
     let run = check(&not_everywhere);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(
         run.stderr.matches("error[E0320]").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+
+    // The same of a value the bare landscape cannot even evaluate: it is
+    // not evaluated when every environment sets the value instead.
+    let landscape = "landscape shop {\n  service api {\n    image = \"nginx:1.27.3\"\n    replicas = \"many\"\n  }\n}\n";
+    let fixed = "\nenvironment production {\n  api.replicas = 2\n}\n";
+    let overridden = write(&dir, "eval-overridden.bom", &format!("{landscape}{fixed}"));
+    let not_everywhere = write(
+        &dir,
+        "eval-not-everywhere.bom",
+        &format!("{landscape}{fixed}\nenvironment staging {{\n}}\n"),
+    );
+    let run = check(&overridden);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("landscape `shop` is valid (1 component; environments: production)"),
+        "{}",
+        run.stdout
+    );
+    let built = build(&overridden);
+    assert_eq!(built.code, 0, "{}", built.stderr);
+    let run = check(&not_everywhere);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.matches("error[E0303]").count(),
         1,
         "{}",
         run.stderr
