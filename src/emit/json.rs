@@ -616,12 +616,13 @@ fn pretty<'v>(
         Json::Array(a) => {
             out.push('[');
             for (i, x) in a.iter().enumerate() {
-                out.push_str(if i == 0 { "\n" } else { ",\n" });
-                indent(out, depth + 1);
+                if i > 0 {
+                    out.push(',');
+                }
+                line(out, depth + 1);
                 pretty(out, x, depth + 1, last, instead);
             }
-            out.push('\n');
-            indent(out, depth);
+            line(out, depth);
             out.push(']');
         }
         Json::Object(m) => match instead(m) {
@@ -656,14 +657,14 @@ fn pretty_object<'v>(
     }
     out.push('{');
     for (i, (k, x)) in m.iter().enumerate() {
-        out.push_str(if i == 0 { "\n" } else { ",\n" });
-        indent(out, depth + 1);
-        string(out, k);
-        out.push_str(": ");
+        if i > 0 {
+            out.push(',');
+        }
+        line(out, depth + 1);
+        key(out, k);
         pretty(out, x, depth + 1, last, instead);
     }
-    out.push('\n');
-    indent(out, depth);
+    line(out, depth);
     out.push('}');
 }
 
@@ -676,14 +677,29 @@ struct LastShared {
     text: String,
 }
 
-fn indent(out: &mut String, depth: usize) {
-    const SPACES: &str = "                                                                ";
-    let mut n = 2 * depth;
+/// A line break and the indentation of `depth`, in one copy where it can
+/// be: a template is some 300,000 short lines at N = 1,000, and each copy of
+/// a run of text is a call.
+fn line(out: &mut String, depth: usize) {
+    const LINE: &str = "\n                                                                ";
+    let spaces = 2 * depth;
+    if spaces < LINE.len() {
+        out.push_str(&LINE[..1 + spaces]);
+        return;
+    }
+    out.push('\n');
+    let mut n = spaces;
     while n > 0 {
-        let run = n.min(SPACES.len());
-        out.push_str(&SPACES[..run]);
+        let run = n.min(LINE.len() - 1);
+        out.push_str(&LINE[1..=run]);
         n -= run;
     }
+}
+
+/// An object's key and what separates it from its value.
+fn key(out: &mut String, k: &str) {
+    string(out, k);
+    out.push_str(": ");
 }
 
 /// Whether byte `b` is escaped in a string literal: `"`, `\\` and the
@@ -907,6 +923,17 @@ mod tests {
             "Empty": {"Array": [], "Object": {}},
             "Deep": {"A": [[[{"B": [1, {"C": {}}]}]]]},
         });
+        // Deeper than one copy of the indentation reaches.
+        let mut value = value;
+        let mut deep = serde_json::json!(["bottom"]);
+        for level in 0..40 {
+            deep = if level % 2 == 0 {
+                serde_json::json!({"level": deep, "next": level})
+            } else {
+                serde_json::json!([level, deep])
+            };
+        }
+        value["Deeper"] = deep;
         let theirs = serde_json::to_string_pretty(&value).unwrap();
         let ours_value = Json::from(value);
         let mut ours = String::new();
