@@ -309,8 +309,9 @@ pub struct BuildArgs {
 pub struct Target {
     /// The .bom file.
     pub file: PathBuf,
-    /// The environment to overlay (`check` without it checks the landscape and
-    /// every environment; other commands use the bare landscape).
+    /// The environment to overlay (`check` without it checks every environment
+    /// the file declares, or the bare landscape if it declares none; other
+    /// commands use the bare landscape).
     #[arg(long, value_name = "NAME")]
     pub env: Option<String>,
     /// Set a parameter of the landscape or environment, typed by its declaration
