@@ -31,8 +31,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Check a .bom file: syntax, names, types, references, secrets, for the
-    /// landscape and every environment it declares.
+    /// Check a .bom file: syntax, names, types, references, secrets, for every
+    /// environment it declares (its landscape, when it declares none).
     ///
     /// Examples:
     ///   bomc check env.bom
