@@ -274,8 +274,15 @@ impl PartialEq for SettingSpans {
 }
 
 impl Component {
+    /// The value of setting `name`. A component has a few dozen settings at
+    /// most, and most names differ from the one looked for in length: read
+    /// in order, they are compared without a call for the bytes of each, as
+    /// a search of the tree compares them.
     pub fn setting(&self, name: &str) -> Option<&Value> {
-        self.settings.get(name)
+        self.settings
+            .iter()
+            .find(|(k, _)| same_name(k, name))
+            .map(|(_, v)| v)
     }
 
     /// Port name → number and transport protocol (`tcp`, `udp`).
@@ -290,6 +297,16 @@ impl Component {
             })
             .unwrap_or_default()
     }
+}
+
+/// Whether two names are the same, without a call to compare their bytes
+/// where the length, the first byte or the very text decides: a name looked
+/// for is mostly the text it was stored as, and names of one length mostly
+/// differ in their first byte.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && (std::ptr::eq(a.as_ptr(), b.as_ptr())
+            || (a.as_bytes().first() == b.as_bytes().first() && a == b))
 }
 
 /// An image build definition.

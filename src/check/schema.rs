@@ -20,7 +20,9 @@ pub struct Schema {
 
 impl Schema {
     pub fn field(&self, name: &str) -> Option<&'static Field> {
-        self.fields.iter().find(|f| f.name == name)
+        self.fields
+            .iter()
+            .find(|f| crate::model::same_name(f.name, name))
     }
 
     pub fn names(&self) -> impl Iterator<Item = &'static str> + Clone {

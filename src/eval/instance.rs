@@ -8,7 +8,7 @@ use super::{Evaluator, duplicate_setting, misplaced};
 use crate::check::schema::SERVICE;
 use crate::check::{Field, Type};
 use crate::diag::{Diagnostic, Diagnostics, ErrorCode, did_you_mean, one_of};
-use crate::model::{self, Value};
+use crate::model::{self, Value, same_name};
 use crate::resolve::DefId;
 use crate::source::Span;
 use crate::syntax::ast::{self, DefKind, Ident, Member};
@@ -75,17 +75,6 @@ impl<'p> FieldStates<'p> {
             None => self.0.push((name, state)),
         }
     }
-}
-
-/// Whether two setting names are the same, without a call to compare their
-/// bytes where it can: names of the same length mostly differ in their first
-/// byte, and the name looked for is mostly the very text it was stored as
-/// (the schema's or the source's). A call per name of the same length was
-/// most of what searching an instance's states cost.
-fn same_name(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && (std::ptr::eq(a.as_ptr(), b.as_ptr())
-            || (a.as_bytes().first() == b.as_bytes().first() && a == b))
 }
 
 /// An instance's component before [`Evaluator::fill`]: its settings and
@@ -974,17 +963,31 @@ impl<'p> Evaluator<'p> {
     pub(super) fn complete(&mut self, i: usize, diags: &mut Diagnostics) -> Option<Completed<'p>> {
         let before = diags.len();
         let span = self.instances[i].name_span;
-        let names: Vec<&'p str> = {
+        // Every built-in name is asked about, and an instance sets a few:
+        // the names it has, in short lists compared name by name, cost less
+        // than a search of its trees for each.
+        let (names, own_params, sourced) = {
             let inst = &self.instances[i];
-            let builtin: Vec<&'static str> = SERVICE
-                .names()
-                .filter(|n| !inst.params.contains_key(n))
-                .collect();
-            inst.params
+            let own_params: Vec<&'p str> = inst.params.keys().copied().collect();
+            let sourced: Vec<&'p str> = inst
+                .sources
                 .keys()
                 .copied()
-                .chain(builtin.into_iter().map(|n| -> &str { n }))
-                .collect()
+                .chain(
+                    inst.nested
+                        .iter()
+                        .filter_map(|(p, _)| p.first().map(|k| k.node.as_str())),
+                )
+                .collect();
+            let builtin = SERVICE
+                .names()
+                .filter(|n| !own_params.iter().any(|p| same_name(p, n)));
+            let names: Vec<&'p str> = own_params
+                .iter()
+                .copied()
+                .chain(builtin.map(|n| -> &str { n }))
+                .collect();
+            (names, own_params, sourced)
         };
         // Checking a kind on its own, its required parameters take placeholders.
         let mut placeholders = BTreeMap::new();
@@ -992,16 +995,13 @@ impl<'p> Evaluator<'p> {
         let mut settings = Vec::new();
         for name in names {
             let inst = &self.instances[i];
-            let is_param = inst.params.contains_key(name);
-            let has_source = inst.sources.contains_key(name)
-                || inst
-                    .nested
-                    .iter()
-                    .any(|(p, _)| p.first().map(|k| k.node.as_str()) == Some(name));
-            let has_default = inst
-                .params
-                .get(name)
-                .is_some_and(|(p, _)| p.default.is_some())
+            let is_param = own_params.iter().any(|p| same_name(p, name));
+            let has_source = sourced.iter().any(|k| same_name(k, name));
+            let has_default = (is_param
+                && inst
+                    .params
+                    .get(name)
+                    .is_some_and(|(p, _)| p.default.is_some()))
                 || has_builtin_default(name);
             if !has_source && !has_default {
                 if let (true, Some((p, ty))) = (is_param, inst.params.get(name)) {

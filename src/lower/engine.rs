@@ -49,7 +49,7 @@ impl Lowering<'_> {
                 );
             }
         }
-        if matches!(c.settings.get("command"), Some(Value::List(items)) if !items.is_empty()) {
+        if matches!(c.setting("command"), Some(Value::List(items)) if !items.is_empty()) {
             self.warnings.push(
                 Diagnostic::new(
                     ErrorCode::CommandDropped,

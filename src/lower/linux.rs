@@ -42,7 +42,7 @@ pub fn namespaced_sysctl(name: &str) -> bool {
 }
 
 fn strings(c: &Component, setting: &str) -> Vec<String> {
-    match c.settings.get(setting) {
+    match c.setting(setting) {
         Some(Value::List(items)) => items
             .iter()
             .filter_map(|v| text(v).and_then(|t| t.as_literal()))
@@ -83,7 +83,7 @@ impl Lowering<'_> {
     }
 
     pub(super) fn linux(&mut self, c: &Component, targets: Targets) -> Linux {
-        let caps = c.settings.get("capabilities").and_then(Value::as_map);
+        let caps = c.setting("capabilities").and_then(Value::as_map);
         let list = |k: &str| -> Vec<String> {
             match caps.and_then(|m| m.get(k)) {
                 Some(Value::List(items)) => items

@@ -42,7 +42,7 @@ const SMALLEST_SEARCH: &str = "t3.small.search";
 const SMALLEST_MQ: &str = "mq.t3.micro";
 
 fn param<'c>(c: &'c Component, name: &str) -> Option<&'c Value> {
-    c.params.get(name).or_else(|| c.settings.get(name))
+    c.params.get(name).or_else(|| c.setting(name))
 }
 
 fn param_str(c: &Component, name: &str) -> Option<String> {
@@ -112,7 +112,7 @@ fn literal_list(value: &Value) -> Option<Vec<String>> {
 
 /// `health { command = ["NONE"] }`: the image's HEALTHCHECK is turned off.
 fn health_disabled(c: &Component) -> bool {
-    let Some(Value::Map(h)) = c.settings.get("health") else {
+    let Some(Value::Map(h)) = c.setting("health") else {
         return false;
     };
     matches!(h.get("command"), Some(Value::List(items))
@@ -120,7 +120,7 @@ fn health_disabled(c: &Component) -> bool {
 }
 
 fn managed_of(c: &Component) -> Option<Managed> {
-    Managed::from_setting(c.settings.get("managed").and_then(Value::as_str)?)
+    Managed::from_setting(c.setting("managed").and_then(Value::as_str)?)
 }
 
 /// Fargate CPU units and memory (MiB) of a valid combination, at least what
@@ -246,7 +246,8 @@ impl Lowering<'_> {
     fn logical_ids(&mut self) -> Vec<String> {
         let components = &self.landscape.components;
         let ids: Vec<String> = components.iter().map(|c| super::pascal(&c.name)).collect();
-        let mut seen: BTreeMap<&str, &Component> = BTreeMap::new();
+        let mut seen: crate::IdMap<&str, &Component> = crate::IdMap::default();
+        seen.reserve(components.len());
         for (c, id) in components.iter().zip(&ids) {
             if let Some(other) = seen.insert(id, c) {
                 self.errors.push(
@@ -265,7 +266,7 @@ impl Lowering<'_> {
 
     fn workload(&mut self, c: &Component, id: String) -> Workload {
         let managed = managed_of(c);
-        let image = match (c.settings.get("build"), c.settings.get("image")) {
+        let image = match (c.setting("build"), c.setting("image")) {
             (Some(Value::Image(name)), _) => ImageSource::Build(name.clone()),
             (_, Some(v)) => {
                 ImageSource::Pull(text(v).and_then(|t| t.as_literal()).unwrap_or_default())
@@ -288,7 +289,7 @@ impl Lowering<'_> {
             })
             .collect();
         let role = self.role(c, managed, &ports);
-        let command = c.settings.get("command").and_then(|v| match v {
+        let command = c.setting("command").and_then(|v| match v {
             Value::List(items) => {
                 let list: Option<Vec<Text>> = items.iter().map(text).collect();
                 if list.is_none() {
@@ -329,12 +330,12 @@ impl Lowering<'_> {
                 &format!("set `{}.replicas` in the environment to keep more", c.name),
             );
         }
-        let cpu = match c.settings.get("cpu") {
+        let cpu = match c.setting("cpu") {
             Some(Value::Float(f)) => *f,
             Some(Value::Int(i)) => *i as f64,
             _ => 0.25,
         };
-        let memory_mib = match c.settings.get("memory") {
+        let memory_mib = match c.setting("memory") {
             Some(Value::Size(b)) => b.div_ceil(1 << 20),
             _ => 512,
         };
@@ -370,8 +371,7 @@ impl Lowering<'_> {
                 "choose a Fargate combination (0.25 vCPU: 512 MiB–2 GiB; 0.5: 1–4 GiB; 1: 2–8 GiB…) to silence this",
             );
         }
-        if c.settings.get("public") == Some(&Value::Bool(true))
-            && !matches!(role, Role::LoadBalancer(_))
+        if c.setting("public") == Some(&Value::Bool(true)) && !matches!(role, Role::LoadBalancer(_))
         {
             self.warn(
                 ErrorCode::NotHonoured,
@@ -384,7 +384,7 @@ impl Lowering<'_> {
                 "put a `load_balancer` in front of it to reach it on AWS",
             );
         }
-        let storage_gib = match c.settings.get("storage") {
+        let storage_gib = match c.setting("storage") {
             Some(Value::Size(b)) => Some(b.div_ceil(1 << 30).max(1)),
             _ => None,
         };
@@ -447,13 +447,13 @@ impl Lowering<'_> {
             storage_gib,
             fargate,
             endpoints,
-            public: c.settings.get("public") == Some(&Value::Bool(true)),
-            stateful: c.settings.get("stateful") == Some(&Value::Bool(true)),
+            public: c.setting("public") == Some(&Value::Bool(true)),
+            stateful: c.setting("stateful") == Some(&Value::Bool(true)),
             depends_on: Vec::new(),
             published: Vec::new(),
             run_timeout_s,
             labels,
-            compose_overrides: c.settings.get("compose").cloned(),
+            compose_overrides: c.setting("compose").cloned(),
             cloudformation_resources,
             cloudformation_spans,
             span: c.span,
@@ -475,7 +475,7 @@ impl Lowering<'_> {
 
     /// `reserve { }`: at most the limits.
     fn reservations(&mut self, c: &Component, limits: Resources) -> Resources {
-        let Some(reserve) = c.settings.get("reserve").and_then(Value::as_map) else {
+        let Some(reserve) = c.setting("reserve").and_then(Value::as_map) else {
             return Resources::default();
         };
         let cpu = match reserve.get("cpu") {
@@ -585,7 +585,7 @@ impl Lowering<'_> {
     /// (Fargate) cannot mount is refused unless the component is left out of it.
     fn mounts(&mut self, c: &Component, targets: Targets) -> Vec<Mount> {
         let mut out = Vec::new();
-        let entries = c.settings.get("mounts").and_then(Value::as_map);
+        let entries = c.setting("mounts").and_then(Value::as_map);
         for (target, spec) in entries.into_iter().flatten() {
             let Some(spec) = spec.as_map() else { continue };
             let read_only = spec.get("read_only") == Some(&Value::Bool(true));
@@ -637,7 +637,7 @@ impl Lowering<'_> {
     /// The entrypoint the component sets, behind the secrets shim when its
     /// image (one bomc builds) delivers secrets through it.
     fn entrypoint(&mut self, c: &Component, env: &[EnvVar]) -> Option<Vec<Text>> {
-        let Value::List(items) = c.settings.get("entrypoint")? else {
+        let Value::List(items) = c.setting("entrypoint")? else {
             return None;
         };
         let Some(list) = items.iter().map(text).collect::<Option<Vec<Text>>>() else {
@@ -671,7 +671,7 @@ impl Lowering<'_> {
         } else {
             "unless-stopped"
         };
-        let Some(policy) = c.settings.get("restart").and_then(Value::as_str) else {
+        let Some(policy) = c.setting("restart").and_then(Value::as_str) else {
             return default.to_string();
         };
         let differs = match role {
@@ -846,10 +846,10 @@ impl Lowering<'_> {
             Some(Managed::S3) => Role::Bucket(Bucket {
                 versioning: !matches!(param(c, "versioning"), Some(Value::Bool(false))),
             }),
-            None if c.settings.get("managed").and_then(Value::as_str) == Some("alb") => {
+            None if c.setting("managed").and_then(Value::as_str) == Some("alb") => {
                 self.load_balancer(c, ports)
             }
-            None if c.settings.get("run").and_then(Value::as_str) == Some("once") => Role::Job,
+            None if c.setting("run").and_then(Value::as_str) == Some("once") => Role::Job,
             None => Role::Service,
         }
     }
@@ -992,7 +992,7 @@ impl Lowering<'_> {
     /// MinIO credentials of the buckets the component uses (compose only).
     fn environment(&mut self, c: &Component, image: &ImageSource) -> Vec<EnvVar> {
         let mut out = Vec::new();
-        let env = c.settings.get("env").and_then(Value::as_map);
+        let env = c.setting("env").and_then(Value::as_map);
         let repository = match image {
             ImageSource::Pull(r) => r.split([':', '@']).next().unwrap_or(""),
             ImageSource::Build(_) => "",
@@ -1099,7 +1099,7 @@ impl Lowering<'_> {
         image: &ImageSource,
         role: &Role,
     ) -> Option<Health> {
-        let h = c.settings.get("health").and_then(Value::as_map)?;
+        let h = c.setting("health").and_then(Value::as_map)?;
         let span = span_of(c, "health");
         let check = if let Some(Value::String(command)) = h.get("command") {
             Check::Shell {
@@ -1357,7 +1357,7 @@ impl Lowering<'_> {
     ) -> BTreeMap<String, Vec<(Port, Option<String>, u16)>> {
         let mut out: BTreeMap<String, Vec<(Port, Option<String>, u16)>> = BTreeMap::new();
         for c in &self.landscape.components {
-            let Some(publish) = c.settings.get("publish").and_then(Value::as_map) else {
+            let Some(publish) = c.setting("publish").and_then(Value::as_map) else {
                 continue;
             };
             let Some(w) = workloads.iter().find(|w| w.name == c.name) else {
