@@ -786,7 +786,7 @@ impl<'p> Evaluator<'p> {
                 visible.extend(self.instances[i].params.keys().copied());
             }
             visible.extend(sc.params.keys().copied());
-            visible.extend(sc.members.keys().copied());
+            visible.extend(sc.member_names());
             current = sc.parent;
         }
         let module = self.scopes[scope.0].module;
@@ -891,7 +891,7 @@ impl<'p> Evaluator<'p> {
                 match self.scopes[s.0].members.get(next.node.as_str()).copied() {
                     Some((m, _)) => self.member(m, next, tail, diags),
                     None => {
-                        let names: Vec<&str> = self.scopes[s.0].members.keys().copied().collect();
+                        let names = self.scopes[s.0].member_names();
                         let help = did_you_mean(&next.node, names.iter().copied(), |all| {
                             format!("`{}` has {}", first.node, one_of(&all))
                         });

@@ -751,7 +751,7 @@ impl<'p> Evaluator<'p> {
                     if diags.repeated(ErrorCode::UnknownOverrideTarget, first.span) {
                         return;
                     }
-                    let names: Vec<&str> = self.scopes[scope.0].members.keys().copied().collect();
+                    let names = self.scopes[scope.0].member_names();
                     let help = did_you_mean(&first.node, names.iter().copied(), |all| {
                         format!("the components here are {}", one_of(&all))
                     });

@@ -47,20 +47,29 @@ pub struct Scope<'p> {
     /// `None` marks a parameter whose value could not be evaluated (already reported).
     pub params: BTreeMap<&'p str, Option<Value>>,
     pub lets: BTreeMap<&'p str, LetSlot<'p>>,
-    pub members: BTreeMap<&'p str, (ScopeMember, Span)>,
+    /// By hash: a landscape's scope holds every component, looked up by
+    /// name at each reference; [`Scope::member_names`] gives them in order.
+    pub members: crate::IdMap<&'p str, (ScopeMember, Span)>,
     pub self_instance: Option<usize>,
     /// Prefix of the full names of components declared in this scope.
     pub prefix: String,
 }
 
 impl<'p> Scope<'p> {
+    /// The names of the members, in order (for suggestions).
+    pub fn member_names(&self) -> Vec<&'p str> {
+        let mut names: Vec<&'p str> = self.members.keys().copied().collect();
+        names.sort_unstable();
+        names
+    }
+
     pub fn new(module: ModuleId, parent: Option<ScopeId>) -> Self {
         Scope {
             module,
             parent,
             params: BTreeMap::new(),
             lets: BTreeMap::new(),
-            members: BTreeMap::new(),
+            members: crate::IdMap::default(),
             self_instance: None,
             prefix: String::new(),
         }
