@@ -506,7 +506,7 @@ impl Lowering<'_> {
 
     /// A component built for a target may not use one left out of it.
     fn references_across_targets(&mut self, workloads: &[Workload]) {
-        let targets: BTreeMap<&str, Targets> = workloads
+        let targets: crate::IdMap<&str, Targets> = workloads
             .iter()
             .map(|w| (w.name.as_str(), w.targets))
             .collect();
