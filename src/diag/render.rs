@@ -453,4 +453,15 @@ mod tests {
         assert!(render(&text, &[(eol, eol + 1)]).contains("here"));
         assert!(render(&text, &[(eol - 3, eol + 4)]).contains("long.bom:1:"));
     }
+
+    #[test]
+    fn lines_start_after_each_kind_of_line_break() {
+        use super::line_starts;
+        assert_eq!(line_starts(""), [0]);
+        assert_eq!(line_starts("x"), [0]);
+        assert_eq!(line_starts("a\nbc\n"), [0, 2, 5]);
+        assert_eq!(line_starts("\n\n"), [0, 1, 2]);
+        assert_eq!(line_starts("a\r\nb\rc\nd"), [0, 3, 5, 7]);
+        assert_eq!(line_starts("a\r\n"), [0, 3]);
+    }
 }
