@@ -77,6 +77,46 @@ impl<'p> FieldStates<'p> {
     }
 }
 
+/// Where each setting of an instance gets its value, by name, in the order
+/// of the names: a handful per instance, each looked up many times while it
+/// is evaluated, in a list read in order rather than a tree allocated for
+/// every instance (see [`same_name`]).
+#[derive(Debug, Default)]
+pub struct Sources<'p>(Vec<(&'p str, Source<'p>)>);
+
+impl<'p> Sources<'p> {
+    pub fn get(&self, name: &str) -> Option<&Source<'p>> {
+        self.0
+            .iter()
+            .find(|(k, _)| same_name(k, name))
+            .map(|(_, s)| s)
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Sets where `name` gets its value, in place of where it got it.
+    pub fn insert(&mut self, name: &'p str, source: Source<'p>) {
+        match self.0.binary_search_by(|(k, _)| (*k).cmp(name)) {
+            Ok(at) => self.0[at].1 = source,
+            Err(at) => self.0.insert(at, (name, source)),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &&'p str> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&&'p str, &Source<'p>)> {
+        self.0.iter().map(|(k, s)| (k, s))
+    }
+}
+
 /// An instance's component before [`Evaluator::fill`]: its settings and
 /// parameters (the names with a value) are still in the instance's state.
 pub(super) struct Completed<'p> {
@@ -96,7 +136,7 @@ pub struct Instance<'p> {
     /// The scope kind bodies and parameter defaults are evaluated in.
     pub self_scope: ScopeId,
     pub params: BTreeMap<&'p str, (&'p ast::Param, Option<&'static Type>)>,
-    pub sources: BTreeMap<&'p str, Source<'p>>,
+    pub sources: Sources<'p>,
     /// Overrides of parts of a setting (`auth.env.MODE = "x"`): path from the setting down.
     pub nested: Vec<(&'p [Ident], Source<'p>)>,
     pub state: FieldStates<'p>,
@@ -402,7 +442,7 @@ impl<'p> Evaluator<'p> {
             name_span: c.name.span,
             self_scope,
             params: BTreeMap::new(),
-            sources: BTreeMap::new(),
+            sources: Sources::default(),
             nested: Vec::new(),
             state: FieldStates::default(),
             references: Vec::new(),
@@ -432,7 +472,7 @@ impl<'p> Evaluator<'p> {
             name_span,
             self_scope,
             params: BTreeMap::new(),
-            sources: BTreeMap::new(),
+            sources: Sources::default(),
             nested: Vec::new(),
             state: FieldStates::default(),
             references: Vec::new(),
@@ -1078,7 +1118,7 @@ impl<'p> Evaluator<'p> {
             )
             .collect();
         let mut setting_spans = model::SettingSpans::with_capacity(2 * inst.sources.len());
-        for (k, s) in &inst.sources {
+        for (k, s) in inst.sources.iter() {
             setting_spans.push(&[k], s.expr.span);
             // Each entry of a map written as a block (`mounts { "/x" { … } }`),
             // as `setting.key`, so a diagnostic can point at the entry.

@@ -19,7 +19,7 @@ use crate::model::{Landscape, Value};
 use crate::source::Span;
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// What a node stands for.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -345,7 +345,7 @@ impl Graph {
             }
             if let Some(Value::Map(routes)) = c.params.get("routes") {
                 // Where each route's target is named, looked up once per component.
-                let mut route_spans: BTreeMap<&str, Span> = BTreeMap::new();
+                let mut route_spans: crate::IdMap<&str, Span> = crate::IdMap::default();
                 for r in c.references.iter().filter(|r| r.setting == "routes") {
                     route_spans.entry(r.target.as_str()).or_insert(r.span);
                 }
