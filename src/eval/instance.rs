@@ -42,10 +42,7 @@ impl<'p> FieldStates<'p> {
     }
 
     pub fn get(&self, name: &str) -> Option<&FieldState> {
-        self.0
-            .iter()
-            .find(|(k, _)| same_name(k, name))
-            .map(|(_, s)| s)
+        by_name(&self.0, name)
     }
 
     pub fn contains_key(&self, name: &str) -> bool {
@@ -77,6 +74,14 @@ impl<'p> FieldStates<'p> {
     }
 }
 
+/// The value of `name` in a short list of named values, read in order.
+fn by_name<'a, V>(entries: &'a [(&str, V)], name: &str) -> Option<&'a V> {
+    entries
+        .iter()
+        .find(|(k, _)| same_name(k, name))
+        .map(|(_, v)| v)
+}
+
 /// Where each setting of an instance gets its value, by name, in the order
 /// of the names: a handful per instance, each looked up many times while it
 /// is evaluated, in a list read in order rather than a tree allocated for
@@ -86,10 +91,7 @@ pub struct Sources<'p>(Vec<(&'p str, Source<'p>)>);
 
 impl<'p> Sources<'p> {
     pub fn get(&self, name: &str) -> Option<&Source<'p>> {
-        self.0
-            .iter()
-            .find(|(k, _)| same_name(k, name))
-            .map(|(_, s)| s)
+        by_name(&self.0, name)
     }
 
     pub fn contains_key(&self, name: &str) -> bool {
