@@ -312,73 +312,66 @@ fn the_allocator_reads_the_options_compiled_in() {
 #[test]
 fn check_reports_what_a_build_would_refuse_not_what_every_environment_overrides() {
     let dir = temp_dir("bare-overridden");
-    let landscape = "import \"mysql\"\n\nlandscape shop {\n  mysql db {\n    database = \"shop\"\n    password = secret(\"shop/db\")\n    version = \"5.6.51\"\n  }\n}\n";
-    let fixed = "\nenvironment production {\n  db.version = \"8.0.43\"\n}\n";
-    let alone = write(&dir, "alone.bom", landscape);
-    let overridden = write(&dir, "overridden.bom", &format!("{landscape}{fixed}"));
-    let not_everywhere = write(
-        &dir,
-        "not-everywhere.bom",
-        &format!("{landscape}{fixed}\nenvironment staging {{\n}}\n"),
-    );
     let check = |path: &std::path::Path| bomc(&dir, &["check", path.to_str().expect("utf-8")]);
     let out = dir.join("out");
-    let build = |path: &std::path::Path| {
-        bomc(
+    // `landscape` has a mistake `code` that `fixed`, an environment, sets
+    // right: with `fixed` the only environment, `check` and `build` both
+    // accept the file; with a second environment that keeps the mistake,
+    // `check` reports it once. Returns what `check` said of the first file.
+    let case = |name: &str, landscape: &str, fixed: &str, code: &str| {
+        let overridden = write(&dir, &format!("{name}.bom"), &format!("{landscape}{fixed}"));
+        let not_everywhere = write(
+            &dir,
+            &format!("{name}-not-everywhere.bom"),
+            &format!("{landscape}{fixed}\nenvironment staging {{\n}}\n"),
+        );
+        let run = check(&overridden);
+        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        let built = bomc(
             &dir,
             &[
                 "build",
-                path.to_str().expect("utf-8"),
+                overridden.to_str().expect("utf-8"),
                 "--out",
                 out.to_str().expect("utf-8"),
             ],
-        )
+        );
+        assert_eq!(built.code, 0, "{name}: {}", built.stderr);
+        let again = check(&not_everywhere);
+        assert_eq!(again.code, 1, "{name}: {}", again.stderr);
+        assert_eq!(
+            again.stderr.matches(&format!("error[{code}]")).count(),
+            1,
+            "{name}: {}",
+            again.stderr
+        );
+        run
     };
 
-    let run = check(&alone);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("E0320"), "{}", run.stderr);
-
-    let run = check(&overridden);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let built = build(&overridden);
-    assert_eq!(built.code, 0, "{}", built.stderr);
-
-    let run = check(&not_everywhere);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(
-        run.stderr.matches("error[E0320]").count(),
-        1,
-        "{}",
-        run.stderr
+    // A mistake lowering finds: RDS has no MySQL 5.6.
+    let landscape = "import \"mysql\"\n\nlandscape shop {\n  mysql db {\n    database = \"shop\"\n    password = secret(\"shop/db\")\n    version = \"5.6.51\"\n  }\n}\n";
+    let alone = check(&write(&dir, "alone.bom", landscape));
+    assert_eq!(alone.code, 1, "{}", alone.stderr);
+    assert!(alone.stderr.contains("E0320"), "{}", alone.stderr);
+    case(
+        "lowering",
+        landscape,
+        "\nenvironment production {\n  db.version = \"8.0.43\"\n}\n",
+        "E0320",
     );
 
-    // The same of a value the bare landscape cannot even evaluate: it is
-    // not evaluated when every environment sets the value instead.
-    let landscape = "landscape shop {\n  service api {\n    image = \"nginx:1.27.3\"\n    replicas = \"many\"\n  }\n}\n";
-    let fixed = "\nenvironment production {\n  api.replicas = 2\n}\n";
-    let overridden = write(&dir, "eval-overridden.bom", &format!("{landscape}{fixed}"));
-    let not_everywhere = write(
-        &dir,
-        "eval-not-everywhere.bom",
-        &format!("{landscape}{fixed}\nenvironment staging {{\n}}\n"),
+    // A value the bare landscape cannot even evaluate: it is not evaluated
+    // when every environment sets the value instead.
+    let run = case(
+        "evaluation",
+        "landscape shop {\n  service api {\n    image = \"nginx:1.27.3\"\n    replicas = \"many\"\n  }\n}\n",
+        "\nenvironment production {\n  api.replicas = 2\n}\n",
+        "E0303",
     );
-    let run = check(&overridden);
-    assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stdout
             .contains("landscape `shop` is valid (1 component; environments: production)"),
         "{}",
         run.stdout
-    );
-    let built = build(&overridden);
-    assert_eq!(built.code, 0, "{}", built.stderr);
-    let run = check(&not_everywhere);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(
-        run.stderr.matches("error[E0303]").count(),
-        1,
-        "{}",
-        run.stderr
     );
 }
