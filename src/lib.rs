@@ -384,15 +384,10 @@ fn check_program(program: Program, mut diags: Diagnostics, options: &eval::Optio
             }
             run
         };
-        // One landscape is evaluated and lowered on both cores, each stage
-        // shared out; several go two at a time, each in two halves
+        // Several landscapes go two at a time, each in two halves
         // (evaluation, then lowering and emission), so that both cores stay
-        // busy to the end with an odd number.
-        let runs = match envs.as_slice() {
-            [only] => vec![lower_and_emit(only, evaluate(only))],
-            _ => parallel::in_two_stages(&envs, evaluate, lower_and_emit),
-        };
-        for run in runs {
+        // busy to the end with an odd number; one alone shares each stage out.
+        for run in parallel::in_two_stages(&envs, evaluate, lower_and_emit) {
             warnings.extend(run.warnings);
             landscapes.extend(run.landscape);
             diags.absorb(run.diags);

@@ -174,11 +174,16 @@ pub(crate) fn beside<A: Send, B>(
 /// job's first half queued before any second half. Three whole jobs keep one
 /// core idle while the third runs; six halves keep both busy to the last.
 /// A second half waits for its first if the other core is still on it.
+/// One job runs here, both halves, free to share each out over both cores
+/// (`check` of a single landscape evaluates and lowers it in halves).
 pub(crate) fn in_two_stages<J: Sync, A: Send, T: Send>(
     jobs: &[J],
     first: impl Fn(&J) -> A + Sync,
     then: impl Fn(&J, A) -> T + Sync,
 ) -> Vec<T> {
+    if let [only] = jobs {
+        return vec![then(only, first(only))];
+    }
     // A first half's panic is kept for its second half to raise again: the
     // core waiting on it must not wait for ever.
     let halfway: Vec<OnceLock<Mutex<Option<std::thread::Result<A>>>>> =
@@ -281,6 +286,19 @@ mod tests {
         assert_eq!(results, expected);
         assert!(in_two_stages(&[] as &[u64], |&n| n, |_, a| a).is_empty());
         assert_eq!(in_two_stages(&[3u64], |&n| n + 1, |&n, a| n * a), vec![12]);
+    }
+
+    /// A single job runs on the calling thread, not on a core already
+    /// sharing: work it shares out again still gets both cores.
+    #[test]
+    fn one_job_is_run_here_free_to_share_out() {
+        let here = std::thread::current().id();
+        let ran = in_two_stages(
+            &[()],
+            |()| (std::thread::current().id(), super::sharing()),
+            |(), first| (first, std::thread::current().id(), super::sharing()),
+        );
+        assert_eq!(ran, vec![((here, false), here, false)]);
     }
 
     /// A panic in a first half reaches the caller; it does not leave the other
