@@ -345,7 +345,21 @@ impl Landscape {
 
 #[cfg(test)]
 mod tests {
-    use super::SettingSpans;
+    use super::{SettingSpans, same_name};
+
+    /// Same text is the same name wherever it is stored; a different
+    /// length, first byte or later byte is not.
+    #[test]
+    fn names_are_the_same_by_their_text() {
+        let stored = String::from("replicas");
+        assert!(same_name(&stored, "replicas"));
+        assert!(same_name(&stored, &stored));
+        assert!(same_name("", ""));
+        assert!(!same_name(&stored, "replica"));
+        assert!(!same_name(&stored, "Replicas"));
+        assert!(!same_name(&stored, "replicaz"));
+        assert!(!same_name(&stored[..7], &stored));
+    }
     use crate::source::Span;
 
     /// Names are found whatever order they were given in, the later of a

@@ -1262,7 +1262,37 @@ impl<'p> Evaluator<'p> {
 
 #[cfg(test)]
 mod tests {
-    use super::{SERVICE, builtin_default, has_builtin_default};
+    use super::{SERVICE, Source, Sources, builtin_default, has_builtin_default};
+    use crate::eval::scope::ScopeId;
+    use crate::syntax::ast::{Expr, ExprKind};
+
+    /// A setting given again (an environment over the landscape) replaces
+    /// where it came from; the names read in order, as a tree's would.
+    #[test]
+    fn sources_are_replaced_by_name_and_read_in_order() {
+        let exprs: Vec<Expr> = (0..4)
+            .map(|n| Expr {
+                kind: ExprKind::Int(n),
+                span: crate::source::Span::default(),
+            })
+            .collect();
+        let at = |n: usize| Source {
+            expr: &exprs[n],
+            scope: ScopeId(n),
+        };
+        let mut sources = Sources::default();
+        sources.insert("replicas", at(0));
+        sources.insert("env", at(1));
+        let written = String::from("replicas");
+        sources.insert(&written, at(2));
+        sources.insert("cpu", at(3));
+        assert_eq!(sources.len(), 3);
+        assert_eq!(sources.get("replicas").map(|s| s.scope), Some(ScopeId(2)));
+        assert!(sources.contains_key("env"));
+        assert!(!sources.contains_key("envs"));
+        let names: Vec<&str> = sources.keys().copied().collect();
+        assert_eq!(names, ["cpu", "env", "replicas"]);
+    }
 
     /// The two lists of settings with a default name the same settings.
     #[test]
