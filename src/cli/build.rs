@@ -187,13 +187,13 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             emit::free_in_background(std::mem::take(&mut checked.program.modules));
         }
         let plan = evaluated.and_then(|e| e.lower(&settings, &mut port_block, &mut diags));
-        let Some(plan) = plan else {
+        let Some((plan, spent)) = plan else {
             continue;
         };
         let instance = &plan.instance;
         let dir = std::path::PathBuf::from(&instance.landscape).join(&instance.instance);
-        let files = match crate::build_into(&plan, &targets, &options, &|a| staging.file(&dir, &a))
-        {
+        let keep = |a| staging.file(&dir, &a);
+        let files = match crate::build_into(&plan, &targets, &options, &keep, spent) {
             Ok(files) => files,
             Err(errors) => {
                 // A file that cannot be written ends the build: every other

@@ -261,6 +261,7 @@ fn every_environment_is_built_unless_it_needs_parameters() {
 
 /// `bomc build` makes compose on a second core while this one makes the
 /// other targets; the files are the same, in the same order, as `build`'s.
+/// What the plan was lowered from is freed on compose's core, before it.
 #[test]
 fn compose_is_made_beside_the_other_targets() {
     use bomc::emit::{EmitOptions, Target};
@@ -276,8 +277,20 @@ fn compose_is_made_beside_the_other_targets() {
             .push((a.path.clone(), std::thread::current().id()));
         Ok(a)
     };
-    let with = bomc::build_into(&plan, &targets, &options, &keep).expect("builds");
+    /// Records the thread that frees it, before any file of that thread.
+    struct Spent<'m>(&'m std::sync::Mutex<Vec<(String, std::thread::ThreadId)>>);
+    impl Drop for Spent<'_> {
+        fn drop(&mut self) {
+            self.0
+                .lock()
+                .expect("not poisoned")
+                .push((String::from("spent"), std::thread::current().id()));
+        }
+    }
+    let with = bomc::build_into(&plan, &targets, &options, &keep, Spent(&makers)).expect("builds");
     let makers = makers.into_inner().expect("not poisoned");
+    let order = |path: &str| makers.iter().position(|(p, _)| p == path).expect(path);
+    assert!(order("spent") < order("compose.yaml"));
     let maker = |path: &str| {
         makers
             .iter()
@@ -286,6 +299,7 @@ fn compose_is_made_beside_the_other_targets() {
             .expect(path)
     };
     assert_ne!(maker("compose.yaml"), maker("cloudformation.json"));
+    assert_eq!(maker("spent"), maker("compose.yaml"));
     let without = bomc::build(&plan, &targets, &EmitOptions::default()).expect("builds");
     assert_eq!(with, without);
 }
