@@ -254,7 +254,9 @@ pub fn emit(plan: &Plan, options: &super::EmitOptions) -> Result<Vec<Artifact>, 
         for (i, w) in by_name {
             match service::service(&emit, w, &mut file) {
                 Ok(service) if failed.is_empty() => {
-                    super::yaml::entry(out, &Yaml::String(w.name.clone()), &service, 2);
+                    if let Err(e) = service.write(out, &w.name, 2) {
+                        failed.push((i, vec![e]));
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => failed.push((i, e)),

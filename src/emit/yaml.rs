@@ -12,6 +12,9 @@
 use serde_yaml_ng::Value;
 use std::fmt::Write;
 
+mod typed;
+pub use typed::{Dollars, typed_entry};
+
 /// Keys longer than this are written as explicit keys (`? key`): YAML limits
 /// implicit keys to 1024 characters.
 const IMPLICIT_KEY_LIMIT: usize = 1000;
@@ -115,21 +118,31 @@ fn value_after(out: &mut String, v: &Value, level: usize) {
             sequence(out, s, level + 2);
         }
         Value::Tagged(t) => value_after(out, &t.value, level),
-        Value::String(s) if literal(s) => {
-            out.push_str(if s.ends_with('\n') { " |\n" } else { " |-\n" });
-            for line in s.strip_suffix('\n').unwrap_or(s).split('\n') {
-                if !line.is_empty() {
-                    indent(out, level + 2);
-                    out.push_str(line);
-                }
-                out.push('\n');
-            }
-        }
+        Value::String(s) => string_after(out, s, level),
         other => {
             out.push(' ');
             write_scalar(out, other);
             out.push('\n');
         }
+    }
+}
+
+/// A string after `key:` or `- `: a literal block where it reads the same
+/// in one, else double-quoted on the same line.
+fn string_after(out: &mut String, s: &str, level: usize) {
+    if literal(s) {
+        out.push_str(if s.ends_with('\n') { " |\n" } else { " |-\n" });
+        for line in s.strip_suffix('\n').unwrap_or(s).split('\n') {
+            if !line.is_empty() {
+                indent(out, level + 2);
+                out.push_str(line);
+            }
+            out.push('\n');
+        }
+    } else {
+        out.push(' ');
+        quote_into(out, s);
+        out.push('\n');
     }
 }
 
@@ -174,10 +187,30 @@ pub fn entry_after(out: &mut String, k: &Value, after: &str, level: usize) {
 
 /// `key:`, after the entry's indentation.
 fn key_here(out: &mut String, k: &Value, level: usize) {
+    key_written_here(out, |out| write_key(out, k), level);
+}
+
+/// `key:` for a string key, after the entry's indentation.
+fn str_key_here(out: &mut String, k: &str, level: usize) {
+    key_written_here(
+        out,
+        |out| {
+            if plain_key(k) {
+                out.push_str(k);
+            } else {
+                quote_into(out, k);
+            }
+        },
+        level,
+    );
+}
+
+/// `key:`, the key written by `write`.
+fn key_written_here(out: &mut String, write: impl FnOnce(&mut String), level: usize) {
     // Written in place; a key past the limit (counted in characters only
     // when its bytes are) is turned into an explicit one after.
     let start = out.len();
-    write_key(out, k);
+    write(out);
     if out.len() - start > IMPLICIT_KEY_LIMIT && out[start..].chars().count() > IMPLICIT_KEY_LIMIT {
         out.insert_str(start, "? ");
         out.push('\n');
@@ -264,18 +297,22 @@ fn number(n: &serde_yaml_ng::Number) -> String {
     if let Some(u) = n.as_u64() {
         return u.to_string();
     }
-    match n.as_f64() {
-        Some(f) if f.is_nan() => String::from(".nan"),
-        Some(f) if f.is_infinite() => String::from(if f > 0.0 { ".inf" } else { "-.inf" }),
-        Some(f) => {
-            let text = format!("{f}");
-            if text.contains('.') {
-                text
-            } else {
-                format!("{text}.0")
-            }
+    n.as_f64().map_or_else(|| String::from("null"), float)
+}
+
+/// A float as [`number`] writes it.
+fn float(f: f64) -> String {
+    if f.is_nan() {
+        String::from(".nan")
+    } else if f.is_infinite() {
+        String::from(if f > 0.0 { ".inf" } else { "-.inf" })
+    } else {
+        let text = format!("{f}");
+        if text.contains('.') {
+            text
+        } else {
+            format!("{text}.0")
         }
-        None => String::from("null"),
     }
 }
 

@@ -98,7 +98,12 @@ pub fn finish(
     // What the graph alone gives, on the other core while this one connects
     // the workloads (at N = 10,000, 9 and 14 ms, one after the other).
     let ((start_order, access), images) = crate::parallel::beside(
-        || (crate::graph::start_order(graph), crate::graph::access(graph)),
+        || {
+            (
+                crate::graph::start_order(graph),
+                crate::graph::access(graph),
+            )
+        },
         || {
             let images = image::images(landscape, graph, &instance, &mut errors);
             errors.extend(made);

@@ -249,7 +249,7 @@ pub(super) fn service(
     emit: &Emit,
     w: &Workload,
     file: &mut ComposeFile,
-) -> Result<Yaml, Vec<Diagnostic>> {
+) -> Result<Made, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     if emit.validate_only {
         // What compose itself can refuse: the escape hatch's values and a load
@@ -264,7 +264,7 @@ pub(super) fn service(
             errors.append(&mut e);
         }
         return if errors.is_empty() {
-            Ok(Yaml::Null)
+            Ok(Made::Merged(Yaml::Null))
         } else {
             Err(errors)
         };
@@ -346,23 +346,56 @@ pub(super) fn service(
             .insert(String::from("org.bomc.kind"), w.kind.clone());
     }
 
-    let mut value = serde_yaml_ng::to_value(&s).map_err(|e| vec![internal(&e.to_string())])?;
     // The environment is written in its final form already: escaped, but for
     // the interpolation of secrets compose reads from the host.
-    if let Yaml::Mapping(m) = &mut value {
-        m.iter_mut()
-            .filter(|(k, _)| k.as_str() != Some("environment"))
-            .for_each(|(_, v)| escape_dollars(v));
-    }
-    if let Some(hatch) = &w.compose_overrides {
-        let mut patch = raw(emit, hatch, w, &mut errors);
-        escape_dollars(&mut patch);
-        merge(&mut value, patch);
-    }
+    let made = match &w.compose_overrides {
+        None => Made::Typed(Box::new(s)),
+        Some(hatch) => {
+            let mut value =
+                serde_yaml_ng::to_value(&s).map_err(|e| vec![internal(&e.to_string())])?;
+            if let Yaml::Mapping(m) = &mut value {
+                m.iter_mut()
+                    .filter(|(k, _)| k.as_str() != Some("environment"))
+                    .for_each(|(_, v)| escape_dollars(v));
+            }
+            let mut patch = raw(emit, hatch, w, &mut errors);
+            escape_dollars(&mut patch);
+            merge(&mut value, patch);
+            Made::Merged(value)
+        }
+    };
     if errors.is_empty() {
-        Ok(value)
+        Ok(made)
     } else {
         Err(errors)
+    }
+}
+
+/// A service as it is written: its typed value (strings `$`-escaped as they
+/// are written, but for its environment), or, with the escape hatch merged
+/// into it, a tree (every string escaped).
+pub(super) enum Made {
+    Typed(Box<Service>),
+    Merged(Yaml),
+}
+
+impl Made {
+    /// `name:` and the service, at `level`.
+    pub(super) fn write(
+        &self,
+        out: &mut String,
+        name: &str,
+        level: usize,
+    ) -> Result<(), Diagnostic> {
+        use crate::emit::yaml::{Dollars, typed_entry};
+        match self {
+            Made::Typed(s) => typed_entry(out, name, s, level, Dollars::DoubledButEnvironment)
+                .map_err(|e| internal(&e.to_string())),
+            Made::Merged(value) => {
+                crate::emit::yaml::entry(out, &Yaml::String(name.to_string()), value, level);
+                Ok(())
+            }
+        }
     }
 }
 
