@@ -41,9 +41,11 @@ pub fn document(comment: &[String], value: &Value) -> String {
 pub struct Document(String);
 
 impl Document {
-    /// A document that starts with `comment` lines, as [`document`]'s.
-    pub fn new(comment: &[String]) -> Self {
-        let mut out = String::new();
+    /// A document that starts with `comment` lines, as [`document`]'s,
+    /// with room for `bytes` reserved (not touched): a text grown by
+    /// doubling copies itself and faults in fresh pages at each step.
+    pub fn new(comment: &[String], bytes: usize) -> Self {
+        let mut out = String::with_capacity(bytes);
         comment_lines(&mut out, comment);
         Document(out)
     }
@@ -490,7 +492,7 @@ mod tests {
         assert_eq!(after, apart.clone().collect::<Vec<_>>());
         let comment = [String::from("c")];
         let apart_document = |entries: &[String]| {
-            let mut doc = Document::new(&comment);
+            let mut doc = Document::new(&comment, 0);
             doc.entry(&Value::String("name".into()), &Value::String("x".into()));
             doc.entries(&Value::String("services".into()), |out| {
                 entries.iter().for_each(|e| out.push_str(e))
