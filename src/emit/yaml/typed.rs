@@ -109,7 +109,7 @@ impl<'o> After<'o> {
             kind,
             count: 0,
             dollars: self.dollars,
-            key: None,
+            pending: None,
         }
     }
 }
@@ -270,8 +270,9 @@ struct Compound<'o> {
     kind: Kind,
     count: usize,
     dollars: Dollars,
-    /// The key of the entry whose value comes next.
-    key: Option<Key>,
+    /// What applies to the value of the map entry whose key was written
+    /// last, until that value is.
+    pending: Option<Dollars>,
 }
 
 impl Compound<'_> {
@@ -290,7 +291,9 @@ impl Compound<'_> {
         })
     }
 
-    fn entry<T: ?Sized + Serialize>(&mut self, key: Key, value: &T) -> Result<(), Error> {
+    /// What comes before an entry's key: the line break before the first
+    /// (or, after `- `, a space), else the indentation.
+    fn next_entry(&mut self) {
         if self.count == 0 && self.continued {
             self.out.push(' ');
         } else {
@@ -300,23 +303,21 @@ impl Compound<'_> {
             indent(self.out, self.level);
         }
         self.count += 1;
-        let dollars = match &key {
-            Key::Text(k) => {
-                str_key_here(self.out, k, self.level);
-                self.dollars.under(k)
-            }
-            Key::Plain(k) => {
-                self.out.push_str(k);
-                self.out.push(':');
-                self.dollars.under(k)
-            }
-        };
+    }
+
+    fn value<T: ?Sized + Serialize>(&mut self, value: &T, dollars: Dollars) -> Result<(), Error> {
         value.serialize(After {
             out: self.out,
             level: self.level,
             item: false,
             dollars,
         })
+    }
+
+    fn field<T: ?Sized + Serialize>(&mut self, key: &str, value: &T) -> Result<(), Error> {
+        self.next_entry();
+        str_key_here(self.out, key, self.level);
+        self.value(value, self.dollars.under(key))
     }
 
     fn finish(self) -> Result<(), Error> {
@@ -357,15 +358,20 @@ impl ser::SerializeMap for Compound<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Result<(), Error> {
-        self.key = Some(key.serialize(KeyText)?);
+        self.next_entry();
+        self.pending = Some(key.serialize(KeyWriter {
+            out: self.out,
+            level: self.level,
+            dollars: self.dollars,
+        })?);
         Ok(())
     }
     fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        let key = self
-            .key
+        let dollars = self
+            .pending
             .take()
             .ok_or_else(|| Error(String::from("a map value without its key")))?;
-        self.entry(key, value)
+        self.value(value, dollars)
     }
     fn end(self) -> Result<(), Error> {
         self.finish()
@@ -383,7 +389,7 @@ macro_rules! fields {
                 key: &'static str,
                 value: &T,
             ) -> Result<(), Error> {
-                self.entry(Key::Text(Cow::Borrowed(key)), value)
+                self.field(key, value)
             }
             fn end(self) -> Result<(), Error> {
                 self.finish()
@@ -394,20 +400,33 @@ macro_rules! fields {
 
 fields!(SerializeStruct, SerializeStructVariant);
 
-/// A mapping key: text (plain where it can be, else quoted), or a number or
-/// boolean written as it is.
-enum Key {
-    Text(Cow<'static, str>),
-    Plain(String),
+/// Writes a map's key and `:` in place, as the tree's writer writes a key:
+/// text plain where it can be, else quoted; a number, a boolean or null as
+/// it is. Gives what applies to the entry's value.
+struct KeyWriter<'o> {
+    out: &'o mut String,
+    level: usize,
+    dollars: Dollars,
 }
 
-/// Makes a [`Key`] of a map's key.
-struct KeyText;
+impl KeyWriter<'_> {
+    fn text(self, k: &str) -> Result<Dollars, Error> {
+        str_key_here(self.out, k, self.level);
+        Ok(self.dollars.under(k))
+    }
+
+    fn plain(self, k: &str) -> Result<Dollars, Error> {
+        self.out.push_str(k);
+        self.out.push(':');
+        Ok(self.dollars.under(k))
+    }
+}
 
 macro_rules! plain_keys {
     ($($method:ident: $ty:ty),*) => {
-        $(fn $method(self, v: $ty) -> Result<Key, Error> {
-            Ok(Key::Plain(v.to_string()))
+        $(fn $method(self, v: $ty) -> Result<Dollars, Error> {
+            let _ = write!(self.out, "{v}:");
+            Ok(self.dollars.under(""))
         })*
     };
 }
@@ -418,61 +437,69 @@ fn not_a_key() -> Error {
     ))
 }
 
-impl ser::Serializer for KeyText {
-    type Ok = Key;
+impl<'o> ser::Serializer for KeyWriter<'o> {
+    type Ok = Dollars;
     type Error = Error;
-    type SerializeSeq = Impossible<Key, Error>;
-    type SerializeTuple = Impossible<Key, Error>;
-    type SerializeTupleStruct = Impossible<Key, Error>;
-    type SerializeTupleVariant = Impossible<Key, Error>;
-    type SerializeMap = Impossible<Key, Error>;
-    type SerializeStruct = Impossible<Key, Error>;
-    type SerializeStructVariant = Impossible<Key, Error>;
+    type SerializeSeq = Impossible<Dollars, Error>;
+    type SerializeTuple = Impossible<Dollars, Error>;
+    type SerializeTupleStruct = Impossible<Dollars, Error>;
+    type SerializeTupleVariant = Impossible<Dollars, Error>;
+    type SerializeMap = Impossible<Dollars, Error>;
+    type SerializeStruct = Impossible<Dollars, Error>;
+    type SerializeStructVariant = Impossible<Dollars, Error>;
 
-    plain_keys!(serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
-        serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64,
-        serialize_bool: bool);
+    plain_keys!(
+        serialize_i8: i8,
+        serialize_i16: i16,
+        serialize_i32: i32,
+        serialize_i64: i64,
+        serialize_u8: u8,
+        serialize_u16: u16,
+        serialize_u32: u32,
+        serialize_u64: u64,
+        serialize_bool: bool
+    );
 
-    fn serialize_f32(self, v: f32) -> Result<Key, Error> {
+    fn serialize_f32(self, v: f32) -> Result<Dollars, Error> {
         self.serialize_f64(f64::from(v))
     }
-    fn serialize_f64(self, v: f64) -> Result<Key, Error> {
-        Ok(Key::Plain(float(v)))
+    fn serialize_f64(self, v: f64) -> Result<Dollars, Error> {
+        self.plain(&float(v))
     }
-    fn serialize_char(self, v: char) -> Result<Key, Error> {
-        Ok(Key::Text(Cow::Owned(v.to_string())))
+    fn serialize_char(self, v: char) -> Result<Dollars, Error> {
+        self.text(v.encode_utf8(&mut [0; 4]))
     }
-    fn serialize_str(self, v: &str) -> Result<Key, Error> {
-        Ok(Key::Text(Cow::Owned(v.to_string())))
+    fn serialize_str(self, v: &str) -> Result<Dollars, Error> {
+        self.text(v)
     }
-    fn serialize_bytes(self, _v: &[u8]) -> Result<Key, Error> {
+    fn serialize_bytes(self, _v: &[u8]) -> Result<Dollars, Error> {
         Err(not_a_key())
     }
-    fn serialize_none(self) -> Result<Key, Error> {
-        Ok(Key::Plain(String::from("null")))
+    fn serialize_none(self) -> Result<Dollars, Error> {
+        self.plain("null")
     }
-    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<Key, Error> {
+    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<Dollars, Error> {
         value.serialize(self)
     }
-    fn serialize_unit(self) -> Result<Key, Error> {
-        Ok(Key::Plain(String::from("null")))
+    fn serialize_unit(self) -> Result<Dollars, Error> {
+        self.plain("null")
     }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<Key, Error> {
-        Ok(Key::Plain(String::from("null")))
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<Dollars, Error> {
+        self.plain("null")
     }
     fn serialize_unit_variant(
         self,
         _name: &'static str,
         _index: u32,
         variant: &'static str,
-    ) -> Result<Key, Error> {
-        Ok(Key::Text(Cow::Borrowed(variant)))
+    ) -> Result<Dollars, Error> {
+        self.text(variant)
     }
     fn serialize_newtype_struct<T: ?Sized + Serialize>(
         self,
         _name: &'static str,
         value: &T,
-    ) -> Result<Key, Error> {
+    ) -> Result<Dollars, Error> {
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: ?Sized + Serialize>(
@@ -481,7 +508,7 @@ impl ser::Serializer for KeyText {
         _index: u32,
         _variant: &'static str,
         _value: &T,
-    ) -> Result<Key, Error> {
+    ) -> Result<Dollars, Error> {
         Err(not_a_key())
     }
     fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Error> {
