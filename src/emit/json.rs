@@ -149,6 +149,12 @@ impl Map {
         self.entries.iter().map(|(k, v)| (k.as_ref(), v))
     }
 
+    /// The entries, each key as it is held: one borrowed is a literal of
+    /// bomc's own (see [`key_len`]).
+    pub(crate) fn entries(&self) -> &[(Key, Json)] {
+        &self.entries
+    }
+
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> {
         self.entries.iter().map(|(k, _)| k.as_ref())
     }
@@ -552,9 +558,14 @@ macro_rules! json {
     (@value [$($done:expr,)*] $key:tt ($($value:tt)+)) => {
         vec![$($done,)* ($crate::emit::json::json!(@key $key), $crate::emit::json::json!($($value)+))]
     };
-    (@key $key:literal) => {
-        $crate::emit::json::Key::Borrowed($key)
-    };
+    (@key $key:literal) => {{
+        const KEY: &str = $key;
+        const _: () = assert!(
+            $crate::emit::json::plain_text(KEY),
+            "a JSON key literal with a character to escape"
+        );
+        $crate::emit::json::Key::Borrowed(KEY)
+    }};
     (@key $key:tt) => {
         $crate::emit::json::IntoKey::into_key($key)
     };
@@ -656,7 +667,7 @@ fn pretty_object<'v>(
         return;
     }
     out.push('{');
-    for (i, (k, x)) in m.iter().enumerate() {
+    for (i, (k, x)) in m.entries().iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
@@ -697,14 +708,48 @@ fn line(out: &mut String, depth: usize) {
 }
 
 /// An object's key and what separates it from its value.
-fn key(out: &mut String, k: &str) {
-    string(out, k);
-    out.push_str(": ");
+fn key(out: &mut String, k: &Key) {
+    match k {
+        Key::Borrowed(k) => {
+            out.push('"');
+            out.push_str(k);
+            out.push_str("\": ");
+        }
+        Key::Owned(k) => {
+            string(out, k);
+            out.push_str(": ");
+        }
+    }
+}
+
+/// The bytes [`key`] writes for `k` before `: `. A borrowed key is a
+/// literal of bomc's own source, a CloudFormation name with nothing to
+/// escape (`json!` asserts it of its literal keys as it compiles): its text
+/// is not scanned. Keys are half of a template's strings.
+pub(crate) fn key_len(k: &Key) -> usize {
+    match k {
+        Key::Borrowed(k) => 2 + k.len(),
+        Key::Owned(k) => string_len(k),
+    }
+}
+
+/// Whether `text` has nothing a JSON string escapes, for `json!`'s
+/// literal keys as it compiles.
+pub const fn plain_text(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if is_special(bytes[i]) {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Whether byte `b` is escaped in a string literal: `"`, `\\` and the
 /// control characters.
-fn is_special(b: u8) -> bool {
+const fn is_special(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
@@ -775,6 +820,27 @@ fn string(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::{Json, Map};
+
+    /// A borrowed key (a literal of bomc's) is written unscanned, an owned
+    /// one escaped; either way as serde_json writes it, and measured as
+    /// written.
+    #[test]
+    fn keys_borrowed_or_owned_are_written_and_measured_alike() {
+        for k in [
+            super::Key::Borrowed("Fn::GetAtt"),
+            super::Key::Owned(String::from("Fn::GetAtt")),
+            super::Key::Owned(String::from("a\"b\\c\nd\u{1}")),
+        ] {
+            let mut out = String::new();
+            super::key(&mut out, &k);
+            let expected = serde_json::to_string(k.as_ref()).expect("a string") + ": ";
+            assert_eq!(out, expected);
+            assert_eq!(super::key_len(&k) + 2, out.len());
+        }
+        assert!(super::plain_text("AWS::ECS::Service"));
+        assert!(!super::plain_text("say \"hi\""));
+        assert!(!super::plain_text("tab\there"));
+    }
 
     /// Keys come out sorted, and of equal keys the last one given wins.
     #[test]

@@ -5,7 +5,7 @@
 //! parameter, wired by the root from the owner's resource or output.
 
 use crate::emit::json::{Json, Map};
-use crate::emit::json::{json, string_len};
+use crate::emit::json::{json, key_len, string_len};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, PoisonError};
 
@@ -283,8 +283,8 @@ impl<'a> Measure<'a, '_> {
         // As an array, with `"key": ` before each value.
         self.len += 2 + m.len() * (1 + inner + 2) + (m.len() - 1) + 1 + 2 * depth;
         self.newlines += m.len() + 1;
-        for (k, x) in m {
-            self.len += string_len(k);
+        for (k, x) in m.entries() {
+            self.len += key_len(k);
             self.walk(x, depth + 1);
         }
     }
