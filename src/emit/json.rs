@@ -725,7 +725,7 @@ fn key(out: &mut String, k: &Key) {
 /// The bytes [`key`] writes for `k` before `: `. A borrowed key is a
 /// literal of bomc's own source, a CloudFormation name with nothing to
 /// escape (`json!` asserts it of its literal keys as it compiles): its text
-/// is not scanned. Keys are half of a template's strings.
+/// is not scanned. Keys are three in five of a template's strings.
 pub(crate) fn key_len(k: &Key) -> usize {
     match k {
         Key::Borrowed(k) => 2 + k.len(),
