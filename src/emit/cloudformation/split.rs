@@ -783,6 +783,47 @@ pub fn split(
 mod tests {
     use super::*;
 
+    /// Ordering on a resource in another stack becomes ordering between the
+    /// stacks (on the root's stack resource), ordering on one of the same
+    /// stack stays on the resource, and ordering on a resource the root
+    /// keeps goes to the stack resource as it is.
+    #[test]
+    fn ordering_across_stacks_becomes_ordering_of_stacks() {
+        let mut resources: BTreeMap<String, Json> = (0..MAX_RESOURCES)
+            .map(|i| (format!("A{i:04}"), json!({"Type": "AWS::SNS::Topic"})))
+            .collect();
+        resources.insert(String::from("BFirst"), json!({"Type": "AWS::SNS::Topic"}));
+        resources.insert(
+            String::from("BWaiter"),
+            json!({"Type": "AWS::SNS::Topic", "DependsOn": ["A0000", "BFirst", "RootThing"]}),
+        );
+        resources.insert(
+            String::from("RootThing"),
+            json!({"Type": "AWS::SNS::Topic"}),
+        );
+        let unit_of: Vec<Option<usize>> = resources
+            .keys()
+            .map(|id| match id.as_bytes()[0] {
+                b'A' => Some(0),
+                b'B' => Some(1),
+                _ => None,
+            })
+            .collect();
+        let split = split(Map::new(), resources, &unit_of, 2, "cf", "nested", "json");
+        assert_eq!(split.nested.len(), 2);
+        let resources_of = |t: &Map| t.get("Resources").cloned().unwrap_or_default();
+        let second = resources_of(&split.nested[1].template);
+        assert_eq!(second["BWaiter"]["DependsOn"], json!(["BFirst"]));
+        let first = resources_of(&split.nested[0].template);
+        assert!(first["A0000"].get("DependsOn").is_none());
+        let stacks = resources_of(&split.root);
+        assert_eq!(
+            stacks["Stack02"]["DependsOn"],
+            json!(["RootThing", "Stack01"])
+        );
+        assert!(stacks["Stack01"].get("DependsOn").is_none());
+    }
+
     /// A shared value is measured as the value it holds, and a reference in
     /// it is replaced in the one place being rewritten, not in the others.
     #[test]
