@@ -131,6 +131,25 @@ pub(crate) fn on_two_cores<J: Sync, T: Send>(jobs: &[J], work: impl Fn(&J) -> T 
 /// `other` shares out stays on its thread ([`on_two_cores`]); `here` may
 /// share out, to use both cores once `other` is done. On a core that is
 /// already one of two, both run here, one after the other.
+/// [`on_two_cores`] on jobs that `work` takes by value (to move what they
+/// hold into its result), each handed over once.
+pub(crate) fn on_two_cores_taking<J: Send, T: Send>(
+    jobs: Vec<J>,
+    work: impl Fn(J) -> T + Sync,
+) -> Vec<T> {
+    let slots: Vec<Mutex<Option<J>>> = jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
+    on_two_cores(&slots, |slot| {
+        let taken = slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let Some(job) = taken else {
+            unreachable!("each job is taken once, by the core that runs it")
+        };
+        work(job)
+    })
+}
+
 pub(crate) fn beside<A: Send, B>(
     other: impl FnOnce() -> A + Send,
     here: impl FnOnce() -> B,
@@ -224,6 +243,20 @@ mod tests {
         let spins = if n.is_multiple_of(3) { 200_000 } else { 10 };
         let busy = (0..spins).fold(0u64, |acc, i| std::hint::black_box(acc ^ i));
         n + u64::from(busy == u64::MAX)
+    }
+
+    /// Jobs taken by value are each run once, their results in the jobs'
+    /// order, what they held moved into them.
+    #[test]
+    fn jobs_taken_by_value_give_their_results_in_order() {
+        let jobs: Vec<Vec<u64>> = (0..64).map(|n| vec![n; 3]).collect();
+        let results = super::on_two_cores_taking(jobs, |mut job| {
+            job.push(uneven(job[0]));
+            job
+        });
+        let expected: Vec<Vec<u64>> = (0..64).map(|n| vec![n; 4]).collect();
+        assert_eq!(results, expected);
+        assert!(super::on_two_cores_taking(Vec::<u64>::new(), |n| n).is_empty());
     }
 
     #[test]

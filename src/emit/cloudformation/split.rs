@@ -7,7 +7,6 @@
 use crate::emit::json::{Json, Map};
 use crate::emit::json::{json, key_len, string_len};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Mutex, PoisonError};
 
 /// CloudFormation's quotas on one template: resources, parameters, outputs,
 /// and the body `aws cloudformation package` uploads (1 MB).
@@ -562,20 +561,18 @@ pub fn split(
     // other stacks' resources taken out. References to resources outside
     // the stack become `Ref`s to its parameters as the stack is written
     // (`externals`, kept with it).
-    let taken: Vec<_> = stacks
+    let taken: Vec<(usize, Vec<(usize, Json)>)> = stacks
         .iter()
         .enumerate()
         .map(|(i, members)| {
-            let bodies: Vec<(usize, Json)> = members
+            let bodies = members
                 .iter()
                 .filter_map(|&m| bodies[m].take().map(|r| (m, r)))
                 .collect();
-            (i, Mutex::new(bodies))
+            (i, bodies)
         })
         .collect();
-    let assembled = crate::parallel::on_two_cores(&taken, |(i, members)| {
-        let i = *i;
-        let members = std::mem::take(&mut *members.lock().unwrap_or_else(PoisonError::into_inner));
+    let assembled = crate::parallel::on_two_cores_taking(taken, |(i, members)| {
         // Gathered in start order, sorted once.
         let mut res = Map::from_entries(
             members
