@@ -91,7 +91,7 @@ impl Map {
 
     /// Entries already in strictly increasing key order (a `BTreeMap`'s).
     pub fn from_sorted<K: Into<Key>>(entries: impl IntoIterator<Item = (K, Json)>) -> Self {
-        let entries: Vec<(Key, Json)> = entries.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        let entries: Vec<(Key, Json)> = entries.into_iter().map(|(k, v)| (held(k), v)).collect();
         debug_assert!(entries.is_sorted_by(|a, b| a.0 < b.0));
         Map { entries }
     }
@@ -122,7 +122,7 @@ impl Map {
 
     /// Sets `key` to `value`, returning the value it replaces.
     pub fn insert(&mut self, key: impl Into<Key>, value: Json) -> Option<Json> {
-        let key = key.into();
+        let key = held(key);
         // Keys often arrive in order: appending needs no search.
         if self.entries.last().is_none_or(|(last, _)| *last < key) {
             self.entries.push((key, value));
@@ -191,7 +191,7 @@ impl<'a> IntoIterator for &'a Map {
 
 impl<K: Into<Key>> FromIterator<(K, Json)> for Map {
     fn from_iter<I: IntoIterator<Item = (K, Json)>>(entries: I) -> Self {
-        Map::from_entries(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
+        Map::from_entries(entries.into_iter().map(|(k, v)| (held(k), v)).collect())
     }
 }
 
@@ -733,6 +733,18 @@ pub(crate) fn key_len(k: &Key) -> usize {
     }
 }
 
+/// A key as a map holds it: one borrowed is written unscanned ([`key`]), so
+/// a borrowed text with anything to escape is held as an owned one. `json!`
+/// checks its literal keys as it compiles and hands them to
+/// [`Map::from_entries`] as they are; every other way a key comes in
+/// (`insert`, `from_sorted`, `collect`) passes here.
+fn held(key: impl Into<Key>) -> Key {
+    match key.into() {
+        Key::Borrowed(k) if !plain_text(k) => Key::Owned(k.to_string()),
+        key => key,
+    }
+}
+
 /// Whether `text` has nothing a JSON string escapes, for `json!`'s
 /// literal keys as it compiles.
 pub const fn plain_text(text: &str) -> bool {
@@ -836,6 +848,18 @@ mod tests {
             let expected = serde_json::to_string(k.as_ref()).expect("a string") + ": ";
             assert_eq!(out, expected);
             assert_eq!(super::key_len(&k) + 2, out.len());
+        }
+        // A borrowed key that needs escaping, given as any but a `json!`
+        // literal, is held as an owned one and written escaped.
+        let quoted: &'static str = "say \"hi\"";
+        let mut m = Map::new();
+        m.insert(quoted, Json::Null);
+        let collected: Map = [(quoted, Json::Null)].into_iter().collect();
+        let sorted = Map::from_sorted([(quoted, Json::Null)]);
+        for m in [&m, &collected, &sorted] {
+            let mut text = String::new();
+            super::write_pretty_object(&mut text, m);
+            assert_eq!(text, "{\n  \"say \\\"hi\\\"\": null\n}");
         }
         assert!(super::plain_text("AWS::ECS::Service"));
         assert!(!super::plain_text("say \"hi\""));
