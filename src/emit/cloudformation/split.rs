@@ -787,16 +787,19 @@ mod tests {
     #[test]
     fn ordering_across_stacks_becomes_ordering_of_stacks() {
         let mut resources: BTreeMap<String, Json> = (0..MAX_RESOURCES)
-            .map(|i| (format!("A{i:04}"), json!({"Type": "AWS::SNS::Topic"})))
+            .map(|i| (format!("A{i:04}"), json!({"Type": "AWS::Logs::LogGroup"})))
             .collect();
-        resources.insert(String::from("BFirst"), json!({"Type": "AWS::SNS::Topic"}));
+        resources.insert(
+            String::from("BFirst"),
+            json!({"Type": "AWS::Logs::LogGroup"}),
+        );
         resources.insert(
             String::from("BWaiter"),
-            json!({"Type": "AWS::SNS::Topic", "DependsOn": ["A0000", "BFirst", "RootThing"]}),
+            json!({"Type": "AWS::Logs::LogGroup", "DependsOn": ["A0000", "BFirst", "RootThing"]}),
         );
         resources.insert(
             String::from("RootThing"),
-            json!({"Type": "AWS::SNS::Topic"}),
+            json!({"Type": "AWS::Logs::LogGroup"}),
         );
         let unit_of: Vec<Option<usize>> = resources
             .keys()
