@@ -262,10 +262,22 @@ fn write_key(out: &mut String, k: &Value) {
 
 fn plain_key(s: &str) -> bool {
     const WORDS: [&str; 9] = ["y", "n", "yes", "no", "on", "off", "true", "false", "null"];
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
-        && !WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
+    // Bytes, not characters: any byte of a character beyond ASCII fails the
+    // test as the character does. No word is longer than five letters.
+    const PLAIN: [bool; 256] = {
+        let mut plain = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            plain[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'/');
+            b += 1;
+        }
+        plain
+    };
+    let bytes = s.as_bytes();
+    matches!(bytes.first(), Some(c) if c.is_ascii_alphabetic() || *c == b'_')
+        && bytes.iter().all(|&c| PLAIN[usize::from(c)])
+        && (bytes.len() > 5 || !WORDS.iter().any(|w| w.eq_ignore_ascii_case(s)))
 }
 
 /// A scalar: `null`, `true`/`false`, a number, or a double-quoted string.
@@ -333,9 +345,9 @@ fn quote_into(out: &mut String, s: &str) {
     out.push('"');
     // Most strings are printable ASCII with nothing to escape: one pass over
     // the bytes, then one copy.
-    if s.bytes()
-        .all(|b| matches!(b, b' '..=b'~') && b != b'"' && b != b'\\')
-    {
+    // The scan has no early exit, so it runs on whole vectors of bytes.
+    let escaped = |b: u8| !matches!(b, b' '..=b'~') || b == b'"' || b == b'\\';
+    if !s.bytes().fold(false, |seen, b| seen | escaped(b)) {
         out.push_str(s);
         out.push('"');
         return;
