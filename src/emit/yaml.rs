@@ -436,6 +436,12 @@ mod tests {
         );
         assert_eq!(key(&Value::String("on".into())), "\"on\"");
         assert_eq!(key(&Value::String("No".into())), "\"No\"");
+        // The longest reserved word, and one letter more; a letter beyond
+        // ASCII anywhere.
+        assert_eq!(key(&Value::String("FALSE".into())), "\"FALSE\"");
+        assert_eq!(key(&Value::String("falsey".into())), "falsey");
+        assert_eq!(key(&Value::String("ab_é".into())), "\"ab_é\"");
+        assert_eq!(key(&Value::String("é".into())), "\"é\"");
         assert_eq!(key(&Value::String("<<".into())), "\"<<\"");
         assert_eq!(key(&Value::String("0755".into())), "\"0755\"");
         assert_eq!(key(&Value::String("a: b".into())), "\"a: b\"");
