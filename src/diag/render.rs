@@ -171,18 +171,14 @@ impl Window<'_> {
 fn line_starts(text: &str) -> Vec<usize> {
     let bytes = text.as_bytes();
     let mut starts = vec![0];
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\r' if bytes.get(i + 1) == Some(&b'\n') => {
-                i += 2;
-                starts.push(i);
-            }
-            b'\r' | b'\n' => {
-                i += 1;
-                starts.push(i);
-            }
-            _ => i += 1,
+    let mut breaks = memchr::memchr2_iter(b'\n', b'\r', bytes);
+    while let Some(i) = breaks.next() {
+        if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+            // One break: its `\n` is the next found, and passed over.
+            breaks.next();
+            starts.push(i + 2);
+        } else {
+            starts.push(i + 1);
         }
     }
     starts
@@ -418,6 +414,23 @@ pub fn render_json(diags: &[Diagnostic], sources: &SourceMap) -> String {
 mod tests {
     use super::*;
     use crate::diag::ErrorCode;
+
+    /// Every kind of line break starts a line after it: `\n`, `\r\n` (one
+    /// break), and a lone `\r`; a break at either end of the text too.
+    #[test]
+    fn line_starts_follow_every_kind_of_break() {
+        assert_eq!(line_starts(""), [0]);
+        assert_eq!(line_starts("a"), [0]);
+        assert_eq!(line_starts("\n"), [0, 1]);
+        assert_eq!(line_starts("\r"), [0, 1]);
+        assert_eq!(line_starts("\r\n"), [0, 2]);
+        assert_eq!(line_starts("\n\r"), [0, 1, 2]);
+        assert_eq!(line_starts("\r\r\n\n"), [0, 1, 3, 4]);
+        assert_eq!(line_starts("ab\ncd\r\nef\rgh\n"), [0, 3, 7, 10, 13]);
+        // Past a search's block of bytes, breaks of each kind.
+        let long = "x".repeat(100) + "\r\n" + &"y".repeat(70) + "\r" + &"z".repeat(40) + "\n";
+        assert_eq!(line_starts(&long), [0, 102, 173, 214]);
+    }
 
     fn render(text: &str, labels: &[(usize, usize)]) -> String {
         let mut sources = SourceMap::default();
