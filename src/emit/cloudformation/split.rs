@@ -137,6 +137,10 @@ pub struct Split {
     pub nested: Vec<Nested>,
 }
 
+/// A nested template's references to rewrite, each with what it becomes,
+/// by the id they name and then by attribute (`None` for a `Ref`).
+pub type References<'a> = crate::IdMap<&'a str, Vec<(Option<&'a str>, Json)>>;
+
 /// A nested template, by file name, and the parameter each of its resources'
 /// references to a resource elsewhere becomes: rewritten as the template is
 /// written ([`Nested::instead`]), not in its tree.
@@ -147,29 +151,37 @@ pub struct Nested {
 }
 
 impl Nested {
-    /// The references [`Nested::instead`] rewrites, each with its parameter,
-    /// in order.
-    pub fn references(&self) -> Vec<(TargetRef<'_>, Json)> {
-        self.parameters
-            .iter()
-            .map(|(t, name)| ((t.0.as_str(), t.1.as_deref()), json!({"Ref": name})))
-            .collect()
+    /// The references [`Nested::instead`] rewrites, each with its parameter:
+    /// looked up by hash, since ids share long prefixes (`Svc12…`) that a
+    /// search in order compares again and again.
+    pub fn references(&self) -> References<'_> {
+        let mut references = References::default();
+        for (t, name) in &self.parameters {
+            let attributes: &mut Vec<_> = references.entry(t.0.as_str()).or_default();
+            attributes.push((t.1.as_deref(), json!({"Ref": name})));
+        }
+        references
     }
 
     /// What `object` is written as: the parameter in `references` for a
     /// reference to a resource elsewhere, else `None` (itself).
-    pub fn instead<'r>(references: &'r [(TargetRef<'_>, Json)], object: &Map) -> Option<&'r Json> {
+    pub fn instead<'r>(references: &'r References<'_>, object: &Map) -> Option<&'r Json> {
         let (id, attribute) = single_ref(only_entry(object))?;
-        references
-            .binary_search_by(|((i, a), _)| i.cmp(&id).then_with(|| a.cmp(&attribute)))
-            .ok()
-            .map(|at| &references[at].1)
+        let attributes = references.get(id)?;
+        attributes
+            .iter()
+            .find(|(a, _)| *a == attribute)
+            .map(|(_, instead)| instead)
     }
 
     /// The template with its references rewritten in its tree, for a writer
     /// that takes no [`Nested::instead`] (YAML).
     pub fn rewritten(&self) -> Map {
-        let references: BTreeMap<TargetRef, Json> = self.references().into_iter().collect();
+        let references: BTreeMap<TargetRef, Json> = self
+            .parameters
+            .iter()
+            .map(|(t, name)| ((t.0.as_str(), t.1.as_deref()), json!({"Ref": name})))
+            .collect();
         let mut template = self.template.clone();
         template.values_mut().for_each(|v| replace(v, &references));
         template
