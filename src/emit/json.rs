@@ -877,7 +877,6 @@ mod tests {
         assert!(!super::plain_text("tab\there"));
     }
 
-    /// Keys come out sorted, and of equal keys the last one given wins.
     /// A map's order is `str`'s, whether keys differ in their first byte or
     /// later, and lookups find every key by it.
     #[test]
@@ -913,6 +912,7 @@ mod tests {
         assert!(m.get("Tb").is_none());
     }
 
+    /// Keys come out sorted, and of equal keys the last one given wins.
     #[test]
     fn entries_are_sorted_and_the_last_of_a_key_wins() {
         let entry = |k: &str, v: &str| (super::Key::from(k.to_string()), Json::String(v.into()));
