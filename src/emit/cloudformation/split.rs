@@ -838,6 +838,76 @@ mod tests {
         assert!(stacks["Stack01"].get("DependsOn").is_none());
     }
 
+    /// A stack's resources are in id order whatever the order of its units
+    /// (start order), and each is found by its id.
+    #[test]
+    fn a_stacks_resources_are_in_id_order_across_its_units() {
+        let log = || json!({"Type": "AWS::Logs::LogGroup"});
+        let mut resources: BTreeMap<String, Json> = (0..MAX_RESOURCES)
+            .map(|i| (format!("R{i:04}"), log()))
+            .collect();
+        resources.insert(String::from("A0"), log());
+        resources.insert(String::from("B0"), log());
+        // `B0` starts first (unit 0), `A0` after it (unit 1).
+        let unit_of: Vec<Option<usize>> = resources
+            .keys()
+            .map(|id| match id.as_str() {
+                "A0" => Some(1),
+                "B0" => Some(0),
+                _ => None,
+            })
+            .collect();
+        let split = split(Map::new(), resources, &unit_of, 2, "cf", "nested", "json");
+        assert_eq!(split.nested.len(), 1);
+        let Some(Json::Object(stack)) = split.nested[0].template.get("Resources") else {
+            panic!("a nested stack has resources");
+        };
+        assert_eq!(stack.keys().collect::<Vec<_>>(), ["A0", "B0"]);
+        assert!(stack.get("A0").is_some() && stack.get("B0").is_some());
+    }
+
+    /// A target that a unit's resources refer to many times is one parameter
+    /// of its stack, and counts once toward the parameter quota: two
+    /// resources naming the same 100 root resources fit in one stack with
+    /// the unit before them.
+    #[test]
+    fn a_target_referred_to_again_counts_once_toward_the_parameters() {
+        let targets = 100;
+        let refs: Vec<Json> = (0..targets)
+            .map(|i| json!({"Ref": (format!("R{i:03}"))}))
+            .collect();
+        let user =
+            || json!({"Type": "AWS::Logs::LogGroup", "Properties": {"Refs": (refs.clone())}});
+        let mut resources: BTreeMap<String, Json> = (0..targets)
+            .map(|i| (format!("R{i:03}"), json!({"Type": "AWS::Logs::LogGroup"})))
+            .collect();
+        resources.insert(String::from("A0"), json!({"Type": "AWS::Logs::LogGroup"}));
+        resources.insert(String::from("B0"), user());
+        resources.insert(String::from("B1"), user());
+        // Past the resource quota, so the template is split.
+        for i in 0..MAX_RESOURCES {
+            resources.insert(format!("C{i:04}"), json!({"Type": "AWS::Logs::LogGroup"}));
+        }
+        let unit_of: Vec<Option<usize>> = resources
+            .keys()
+            .map(|id| match id.as_bytes()[0] {
+                b'A' => Some(0),
+                b'B' => Some(1),
+                b'C' => Some(2),
+                _ => None,
+            })
+            .collect();
+        let split = split(Map::new(), resources, &unit_of, 3, "cf", "nested", "json");
+        let Some(Json::Object(first)) = split.nested[0].template.get("Resources") else {
+            panic!("a nested stack has resources");
+        };
+        assert!(first.get("A0").is_some() && first.get("B0").is_some());
+        let Some(Json::Object(parameters)) = split.nested[0].template.get("Parameters") else {
+            panic!("the first stack takes the root's resources as parameters");
+        };
+        assert_eq!(parameters.len(), targets);
+    }
+
     /// A shared value is measured as the value it holds, and a reference in
     /// it is replaced in the one place being rewritten, not in the others.
     #[test]
