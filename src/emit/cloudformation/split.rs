@@ -156,11 +156,19 @@ impl Nested {
     /// search in order compares again and again.
     pub fn references(&self) -> References<'_> {
         let mut references = References::default();
-        for (t, name) in &self.parameters {
-            let attributes: &mut Vec<_> = references.entry(t.0.as_str()).or_default();
-            attributes.push((t.1.as_deref(), json!({"Ref": name})));
+        for ((id, attribute), instead) in self.rewrites() {
+            let attributes: &mut Vec<_> = references.entry(id).or_default();
+            attributes.push((attribute, instead));
         }
         references
+    }
+
+    /// Each reference to a resource elsewhere, with the reference to its
+    /// parameter that replaces it.
+    fn rewrites(&self) -> impl Iterator<Item = (TargetRef<'_>, Json)> {
+        self.parameters
+            .iter()
+            .map(|(t, name)| ((t.0.as_str(), t.1.as_deref()), json!({"Ref": name})))
     }
 
     /// What `object` is written as: the parameter in `references` for a
@@ -177,11 +185,7 @@ impl Nested {
     /// The template with its references rewritten in its tree, for a writer
     /// that takes no [`Nested::instead`] (YAML).
     pub fn rewritten(&self) -> Map {
-        let references: BTreeMap<TargetRef, Json> = self
-            .parameters
-            .iter()
-            .map(|(t, name)| ((t.0.as_str(), t.1.as_deref()), json!({"Ref": name})))
-            .collect();
+        let references: BTreeMap<TargetRef, Json> = self.rewrites().collect();
         let mut template = self.template.clone();
         template.values_mut().for_each(|v| replace(v, &references));
         template
