@@ -8,8 +8,18 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 /// The jemalloc arena the threads started here allocate from, once
-/// [`one_arena`] has chosen it; `u32::MAX` while each takes its own.
+/// [`one_arena`] has chosen it; `u32::MAX` while they take the second
+/// core's ([`second_arena`]).
 static ARENA: AtomicU32 = AtomicU32::new(u32::MAX);
+
+/// The arena of the threads started here while [`one_arena`] has chosen
+/// none: made once, on the first of them. jemalloc gives every thread the
+/// one arena it starts with (`narenas:1`, `main.rs`), so that a thread's
+/// first allocations, which std makes before the thread can move, never
+/// open an arena of their own: with huge pages, each such arena held 2 MiB
+/// for a few small blocks, and a build's short-lived threads (workers, the
+/// freeing, the syncing) raised its peak at N = 1,000 from 42–46 to 52–56 MiB.
+static SECOND_ARENA: OnceLock<Option<u32>> = OnceLock::new();
 
 /// Makes the threads started from now on allocate from this thread's
 /// jemalloc arena, as this one does. Memory one thread frees is then reused
@@ -27,12 +37,23 @@ pub fn one_arena() {
 
 /// The jemalloc arena this thread allocates from.
 fn this_arena() -> Option<u32> {
+    arena_read(c"thread.arena")
+}
+
+/// A new arena, if jemalloc makes one.
+fn new_arena() -> Option<u32> {
+    arena_read(c"arenas.create")
+}
+
+/// The arena index `name` gives (`thread.arena` reads this thread's,
+/// `arenas.create` makes one with the default extent hooks and gives it).
+fn arena_read(name: &std::ffi::CStr) -> Option<u32> {
     let (mut arena, mut len) = (0u32, std::mem::size_of::<u32>());
-    // SAFETY: `thread.arena` is an unsigned read into `arena`, whose size
-    // `len` gives; no value is written. The name is NUL-terminated.
+    // SAFETY: both names give an unsigned, read into `arena`, whose size
+    // `len` gives; no value is written. `name` is NUL-terminated.
     let read = unsafe {
         tikv_jemalloc_sys::mallctl(
-            c"thread.arena".as_ptr(),
+            name.as_ptr(),
             (&raw mut arena).cast(),
             &raw mut len,
             std::ptr::null_mut(),
@@ -42,12 +63,25 @@ fn this_arena() -> Option<u32> {
     (read == 0).then_some(arena)
 }
 
-/// Moves this thread to the arena [`one_arena`] chose, if it chose one.
-fn join_arena() {
-    let mut arena = ARENA.load(Ordering::Relaxed);
-    if arena == u32::MAX {
+/// The arena of the second core's threads when [`one_arena`] chose none:
+/// `check`'s two cores evaluate at once, and on one arena they wait on each
+/// other's allocations (N = 10,000: 255 → 297 ms).
+fn second_arena() -> Option<u32> {
+    *SECOND_ARENA.get_or_init(new_arena)
+}
+
+/// Moves this thread to the arena [`one_arena`] chose, else to the second
+/// core's: what a thread started to work beside another calls first.
+pub(crate) fn join_arena() {
+    let chosen = ARENA.load(Ordering::Relaxed);
+    let arena = if chosen == u32::MAX {
+        second_arena()
+    } else {
+        Some(chosen)
+    };
+    let Some(mut arena) = arena else {
         return;
-    }
+    };
     // SAFETY: `thread.arena` is an unsigned written from `arena`, of the
     // size given; nothing is read. The name is NUL-terminated. An arena
     // jemalloc refuses leaves the thread on its own.
@@ -235,7 +269,7 @@ pub(crate) fn in_two_stages<J: Sync, A: Send, T: Send>(
 
 #[cfg(test)]
 mod tests {
-    use super::{beside, in_two_stages, on_two_cores, one_arena, this_arena};
+    use super::{beside, in_two_stages, on_two_cores, one_arena, second_arena, this_arena};
 
     /// Work of uneven length: every third job takes far longer than the rest,
     /// so the two workers interleave unevenly.
@@ -356,6 +390,18 @@ mod tests {
         });
         let raised = received.recv_timeout(std::time::Duration::from_secs(60));
         assert_eq!(raised, Ok(true));
+    }
+
+    /// Without a build's one arena, the second core's threads take an
+    /// arena made for them, apart from the first core's and the same for
+    /// each: `check`'s two cores evaluate at once without waiting on each
+    /// other's allocations, and no thread opens another.
+    #[test]
+    fn the_second_cores_arena_is_made_once_apart_from_the_first() {
+        let second = second_arena();
+        assert!(second.is_some());
+        assert_ne!(second, this_arena());
+        assert_eq!(second_arena(), second);
     }
 
     /// Once a build chose one arena, the threads it starts allocate from

@@ -34,7 +34,6 @@ pub(super) fn now(now: Option<&str>) -> Result<i64, Diagnostic> {
 }
 
 pub fn run(args: &BuildArgs) -> ExitCode {
-    no_huge_pages();
     crate::parallel::one_arena();
     let mut diags = Diagnostics::default();
     let program = crate::resolve::load_file(&args.target.file, &mut diags).unwrap_or_default();
@@ -277,36 +276,6 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     std::mem::forget(checked);
     ExitCode::SUCCESS
 }
-
-/// Turns transparent huge pages (see `main.rs`) off for the rest of the
-/// process, before the build allocates: memory already mapped keeps its
-/// pages. A build's peak memory is what bounds it (issue 14's targets), and
-/// huge pages raised it by a quarter at N = 1,000 (37 → 45–48 MiB) and past
-/// the target at N = 10,000 (279 → 304 MiB), for no wall time measured at
-/// 1,000 and none at 10,000, where zeroing the pages costs what the faults saved.
-#[cfg(target_os = "linux")]
-fn no_huge_pages() {
-    unsafe extern "C" {
-        fn prctl(option: std::ffi::c_int, ...) -> std::ffi::c_int;
-    }
-    const PR_SET_THP_DISABLE: std::ffi::c_int = 41;
-    // SAFETY: prctl(2) with PR_SET_THP_DISABLE takes a flag and three zeros
-    // and touches no memory of ours. Failing (an old kernel) leaves huge pages
-    // on, which only costs memory.
-    unsafe {
-        prctl(
-            PR_SET_THP_DISABLE,
-            1 as std::ffi::c_ulong,
-            0 as std::ffi::c_ulong,
-            0 as std::ffi::c_ulong,
-            0 as std::ffi::c_ulong,
-        );
-    }
-}
-
-/// Elsewhere bomc asks for no huge pages (`main.rs`): nothing to turn off.
-#[cfg(not(target_os = "linux"))]
-fn no_huge_pages() {}
 
 /// The instance's block of host ports: the one it had, else the lowest free
 /// block among the landscape's instances.

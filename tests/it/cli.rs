@@ -297,6 +297,9 @@ fn the_allocator_reads_the_options_compiled_in() {
     assert!(run.status.success());
     let stats = String::from_utf8_lossy(&run.stderr);
     assert!(stats.contains("opt.thp: \"always\""), "{stats}");
+    // Every thread starts on one arena: one opened per thread takes a huge
+    // page for its first few blocks, and the build's peak passes its target.
+    assert!(stats.contains("opt.narenas: 1\n"), "{stats}");
     // Freed memory reused whatever asks for it: without it the build's
     // peak at N = 10,000 passes its target (`main.rs`).
     assert!(
