@@ -800,12 +800,16 @@ fn delete_statements(t: &mut Template, types: &BTreeSet<String>, tags: &Json) ->
     statements
 }
 
+/// The ids of the resources of `resource_type`, in id order.
 fn ids_of(t: &Template, resource_type: &str) -> Vec<String> {
-    t.resources
+    let mut ids: Vec<String> = t
+        .resources
         .iter()
         .filter(|(_, r)| r["Type"] == resource_type)
         .map(|(id, _)| id.clone())
-        .collect()
+        .collect();
+    ids.sort_unstable();
+    ids
 }
 
 /// Adds the self-delete (schedule, roles, bucket emptiers) and the failure

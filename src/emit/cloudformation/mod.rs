@@ -13,6 +13,7 @@ mod jobs;
 mod managed;
 mod network;
 mod raw;
+mod resources;
 mod security;
 mod split;
 
@@ -28,9 +29,9 @@ use std::collections::{BTreeMap, BTreeSet};
 pub(crate) struct Template<'a> {
     pub plan: &'a Plan,
     /// Resources, parameters and outputs by logical id: a template has
-    /// thousands, gathered in no particular order, so they become a [`Map`]
-    /// once, when the template is assembled.
-    pub resources: BTreeMap<String, Json>,
+    /// thousands, gathered in no particular order, so they are put in id
+    /// order once, when the template is assembled.
+    pub resources: resources::Resources,
     pub parameters: BTreeMap<String, Json>,
     pub outputs: BTreeMap<String, Json>,
     /// Workloads by name.
@@ -332,7 +333,7 @@ pub fn emit_into<T: Send>(
     }
     let mut t = Template {
         plan,
-        resources: BTreeMap::new(),
+        resources: resources::Resources::default(),
         parameters: BTreeMap::new(),
         outputs: BTreeMap::new(),
         workloads,
@@ -475,7 +476,7 @@ pub fn emit_into<T: Send>(
     // Resources stay a tree for the split, which takes them out by stack: a
     // template over the resource quota is split whatever its size, and only
     // a smaller one is measured whole.
-    let mut resources = std::mem::take(&mut t.resources);
+    let mut resources = std::mem::take(&mut t.resources).into_sorted();
     if resources.len() <= split::MAX_RESOURCES {
         template.insert(
             String::from("Resources"),
@@ -488,7 +489,7 @@ pub fn emit_into<T: Send>(
         }
         resources = match template.remove("Resources") {
             Some(Json::Object(m)) => m.into_iter().map(|(k, v)| (k.into_owned(), v)).collect(),
-            _ => BTreeMap::new(),
+            _ => Vec::new(),
         };
     }
     // Over the quotas: components (in start order) go to nested stacks; the
@@ -540,7 +541,7 @@ pub fn emit_into<T: Send>(
 fn resource_units(
     plan: &Plan,
     in_order: &[&Workload],
-    resources: &BTreeMap<String, Json>,
+    resources: &[(String, Json)],
     placement: &crate::IdMap<String, String>,
 ) -> (Vec<Option<usize>>, usize) {
     // Workloads by position: by id for the prefixes, by name for the places.
@@ -551,8 +552,8 @@ fn resource_units(
         by_name.insert(w.name.as_str(), i);
     }
     let owners: Vec<Option<usize>> = resources
-        .keys()
-        .map(|rid| match placement.get(rid) {
+        .iter()
+        .map(|(rid, _)| match placement.get(rid) {
             Some(component) => by_name.get(component.as_str()).copied(),
             // The longest component id that `rid` continues with an
             // upper-case letter: each such prefix looked up, not every id

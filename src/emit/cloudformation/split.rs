@@ -358,7 +358,7 @@ pub fn needed(template: &Map) -> bool {
 /// "TemplateURL property for the AWS::CloudFormation::Stack resource").
 pub fn split(
     template: Map,
-    resources: BTreeMap<String, Json>,
+    resources: Vec<(String, Json)>,
     unit_of: &[Option<usize>],
     units: usize,
     folder: &str,
@@ -827,7 +827,15 @@ mod tests {
                 _ => None,
             })
             .collect();
-        let split = split(Map::new(), resources, &unit_of, 2, "cf", "nested", "json");
+        let split = split(
+            Map::new(),
+            resources.into_iter().collect(),
+            &unit_of,
+            2,
+            "cf",
+            "nested",
+            "json",
+        );
         assert_eq!(split.nested.len(), 2);
         let resources_of = |t: &Map| t.get("Resources").cloned().unwrap_or_default();
         let second = resources_of(&split.nested[1].template);
@@ -861,7 +869,15 @@ mod tests {
                 _ => None,
             })
             .collect();
-        let split = split(Map::new(), resources, &unit_of, 2, "cf", "nested", "json");
+        let split = split(
+            Map::new(),
+            resources.into_iter().collect(),
+            &unit_of,
+            2,
+            "cf",
+            "nested",
+            "json",
+        );
         assert_eq!(split.nested.len(), 1);
         let Some(Json::Object(stack)) = split.nested[0].template.get("Resources") else {
             panic!("a nested stack has resources");
@@ -901,7 +917,15 @@ mod tests {
                 _ => None,
             })
             .collect();
-        let split = split(Map::new(), resources, &unit_of, 3, "cf", "nested", "json");
+        let split = split(
+            Map::new(),
+            resources.into_iter().collect(),
+            &unit_of,
+            3,
+            "cf",
+            "nested",
+            "json",
+        );
         let Some(Json::Object(first)) = split.nested[0].template.get("Resources") else {
             panic!("a nested stack has resources");
         };
