@@ -798,6 +798,24 @@ pub fn split(
 mod tests {
     use super::*;
 
+    /// [`split`] of `resources`, gathered in id order as the template does,
+    /// into nested files `cf/nested-NN.json`.
+    fn split_into_nested(
+        resources: BTreeMap<String, Json>,
+        unit_of: &[Option<usize>],
+        units: usize,
+    ) -> Split {
+        split(
+            Map::new(),
+            resources.into_iter().collect(),
+            unit_of,
+            units,
+            "cf",
+            "nested",
+            "json",
+        )
+    }
+
     /// Ordering on a resource in another stack becomes ordering between the
     /// stacks (on the root's stack resource), ordering on one of the same
     /// stack stays on the resource, and ordering on a resource the root
@@ -827,15 +845,7 @@ mod tests {
                 _ => None,
             })
             .collect();
-        let split = split(
-            Map::new(),
-            resources.into_iter().collect(),
-            &unit_of,
-            2,
-            "cf",
-            "nested",
-            "json",
-        );
+        let split = split_into_nested(resources, &unit_of, 2);
         assert_eq!(split.nested.len(), 2);
         let resources_of = |t: &Map| t.get("Resources").cloned().unwrap_or_default();
         let second = resources_of(&split.nested[1].template);
@@ -869,15 +879,7 @@ mod tests {
                 _ => None,
             })
             .collect();
-        let split = split(
-            Map::new(),
-            resources.into_iter().collect(),
-            &unit_of,
-            2,
-            "cf",
-            "nested",
-            "json",
-        );
+        let split = split_into_nested(resources, &unit_of, 2);
         assert_eq!(split.nested.len(), 1);
         let Some(Json::Object(stack)) = split.nested[0].template.get("Resources") else {
             panic!("a nested stack has resources");
@@ -917,15 +919,7 @@ mod tests {
                 _ => None,
             })
             .collect();
-        let split = split(
-            Map::new(),
-            resources.into_iter().collect(),
-            &unit_of,
-            3,
-            "cf",
-            "nested",
-            "json",
-        );
+        let split = split_into_nested(resources, &unit_of, 3);
         let Some(Json::Object(first)) = split.nested[0].template.get("Resources") else {
             panic!("a nested stack has resources");
         };
