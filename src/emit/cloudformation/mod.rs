@@ -45,10 +45,10 @@ pub(crate) struct Template<'a> {
     /// Secrets the ECS tasks read, by the id of the workload whose task reads
     /// them: for the execution roles' policies.
     pub task_secrets: BTreeMap<String, BTreeSet<String>>,
-    /// Resources that belong with another component than their id's prefix
-    /// names (a route's target group with the service it routes to), by
-    /// resource id: where the nested-stack split places them.
-    pub placement: crate::IdMap<String, String>,
+    /// The position among the plan's workloads of each workload, by name
+    /// and by logical id: what a resource's owner is given by.
+    positions: crate::IdMap<&'a str, usize>,
+    positions_by_id: crate::IdMap<&'a str, usize>,
     /// Values a target cannot take (reported, nothing written).
     pub errors: Vec<Diagnostic>,
     /// The instance's tags, built once: every taggable resource carries them.
@@ -80,14 +80,27 @@ impl<'a> Template<'a> {
         self.tags.clone()
     }
 
+    /// Adds a resource that goes, when the template is split, with the
+    /// component its id's prefix names: the longest component id that `id`
+    /// continues with an upper-case letter (each such prefix looked up, not
+    /// every id compared); none, and it stays in the root.
     pub fn add(&mut self, id: String, resource: Json) {
-        self.resources.insert(id, resource);
+        let owner = id
+            .char_indices()
+            .rev()
+            .filter(|&(i, c)| i > 0 && c.is_ascii_uppercase())
+            .find_map(|(i, _)| self.positions_by_id.get(&id[..i]).copied());
+        self.resources
+            .insert(id, resource, resources::Owner::Named(owner));
     }
 
-    /// Adds a resource that goes with `component` when the template is split.
+    /// Adds a resource that goes with `component` when the template is split
+    /// (a route's target group with the service it routes to), whatever its
+    /// id's prefix names.
     pub fn add_with(&mut self, component: &str, id: String, resource: Json) {
-        self.placement.insert(id.clone(), component.to_string());
-        self.resources.insert(id, resource);
+        let owner = self.positions.get(component).copied();
+        self.resources
+            .insert(id, resource, resources::Owner::Placed(owner));
     }
 
     pub fn id(&self, component: &str) -> String {
@@ -340,7 +353,18 @@ pub fn emit_into<T: Send>(
         grantors,
         routes,
         task_secrets: BTreeMap::new(),
-        placement: crate::IdMap::default(),
+        positions: plan
+            .workloads
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.name.as_str(), i))
+            .collect(),
+        positions_by_id: plan
+            .workloads
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.id.as_str(), i))
+            .collect(),
         errors: Vec::new(),
         tags: Json::Shared(std::sync::Arc::new(Json::Array(
             plan.instance
@@ -476,7 +500,7 @@ pub fn emit_into<T: Send>(
     // Resources stay a tree for the split, which takes them out by stack: a
     // template over the resource quota is split whatever its size, and only
     // a smaller one is measured whole.
-    let mut resources = std::mem::take(&mut t.resources).into_sorted();
+    let (mut resources, owners) = std::mem::take(&mut t.resources).into_sorted();
     if resources.len() <= split::MAX_RESOURCES {
         template.insert(
             String::from("Resources"),
@@ -494,7 +518,7 @@ pub fn emit_into<T: Send>(
     }
     // Over the quotas: components (in start order) go to nested stacks; the
     // cluster, roles and load balancers stay in the root.
-    let (unit_of, units) = resource_units(plan, &in_order, &resources, &t.placement);
+    let (unit_of, units) = resource_units(&t, &in_order, &owners);
     let extension = if options.cloudformation_yaml {
         "yaml"
     } else {
@@ -533,38 +557,18 @@ pub fn emit_into<T: Send>(
     Ok(kept.into_iter().map(|(k, _)| k).collect())
 }
 
-/// The unit of each of `resources` (in id order), and how many units there
-/// are: a unit per component that owns resources, numbered in start order
-/// (`in_order`). A resource belongs to the component it was placed with, or
-/// else to the one its id's prefix names; a load balancer's resources, and
+/// The unit of each resource, given its owner (the position of the
+/// workload it goes with, found as it was added: [`Template::add`]), and
+/// how many units there are: a unit per component that owns resources,
+/// numbered in start order (`in_order`); a load balancer's resources, and
 /// those of no component, have no unit and stay in the root.
 fn resource_units(
-    plan: &Plan,
+    t: &Template,
     in_order: &[&Workload],
-    resources: &[(String, Json)],
-    placement: &crate::IdMap<String, String>,
+    owners: &[Option<usize>],
 ) -> (Vec<Option<usize>>, usize) {
-    // Workloads by position: by id for the prefixes, by name for the places.
-    let mut by_id = crate::IdMap::default();
-    let mut by_name = crate::IdMap::default();
-    for (i, w) in plan.workloads.iter().enumerate() {
-        by_id.insert(w.id.as_str(), i);
-        by_name.insert(w.name.as_str(), i);
-    }
-    let owners: Vec<Option<usize>> = resources
-        .iter()
-        .map(|(rid, _)| match placement.get(rid) {
-            Some(component) => by_name.get(component.as_str()).copied(),
-            // The longest component id that `rid` continues with an
-            // upper-case letter: each such prefix looked up, not every id
-            // scanned (linear).
-            None => rid
-                .char_indices()
-                .rev()
-                .filter(|&(i, c)| i > 0 && c.is_ascii_uppercase())
-                .find_map(|(i, _)| by_id.get(&rid[..i]).copied()),
-        })
-        .collect();
+    let plan = t.plan;
+    let by_name = &t.positions;
     let mut owning = vec![false; plan.workloads.len()];
     owners.iter().flatten().for_each(|&w| owning[w] = true);
     let mut unit_numbers: Vec<Option<usize>> = vec![None; plan.workloads.len()];
