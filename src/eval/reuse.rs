@@ -187,6 +187,17 @@ impl<'p> Evaluator<'p> {
     /// Reports `let`s named like a component beside them, and evaluates
     /// every `let` not used yet, so that a mistake in one is reported even if
     /// nothing uses it.
+    /// Whether a `let` waits to be evaluated by [`Evaluator::finish_lets`]:
+    /// until then a component's setting may still be read.
+    pub(super) fn lets_pending(&self) -> bool {
+        self.scopes.iter().any(|scope| {
+            scope
+                .lets
+                .values()
+                .any(|slot| matches!(slot.state, LetState::Pending))
+        })
+    }
+
     pub(super) fn finish_lets(&mut self, diags: &mut Diagnostics) {
         for s in 0..self.scopes.len() {
             self.check_let_shadowing(ScopeId(s), diags);
