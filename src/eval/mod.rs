@@ -1057,14 +1057,10 @@ mod tests {
         text
     }
 
-    /// Evaluated in halves, a landscape is what one run over it gives: its
-    /// references included, in one run's order. `late`'s `env` is read
-    /// while `early` (first half) is evaluated, before its `command`, which
-    /// the second half, on its own, evaluates first.
-    #[test]
-    fn a_landscape_evaluated_in_halves_is_the_one_run_landscape() {
+    /// `text` evaluated in halves, asserted to be one run's landscape.
+    fn halves_as_one_run(name: &str, text: String) -> model::Landscape {
         let mut diags = Diagnostics::default();
-        let program = crate::resolve::load_text("crossing.bom", crossing(HALVES_FROM), &mut diags);
+        let program = crate::resolve::load_text(name, text, &mut diags);
         assert!(diags.is_empty(), "{:?}", diags.into_vec());
         let root = root_landscape(&program, &mut diags).expect("a landscape");
         let options = Options::default();
@@ -1074,6 +1070,16 @@ mod tests {
         assert!(diags.is_empty(), "{:?}", diags.into_vec());
         let halves = evaluate_in_halves(&program, &options, root).expect("evaluated in halves");
         assert_eq!(halves, one_run);
+        halves
+    }
+
+    /// Evaluated in halves, a landscape is what one run over it gives: its
+    /// references included, in one run's order. `late`'s `env` is read
+    /// while `early` (first half) is evaluated, before its `command`, which
+    /// the second half, on its own, evaluates first.
+    #[test]
+    fn a_landscape_evaluated_in_halves_is_the_one_run_landscape() {
+        let halves = halves_as_one_run("crossing.bom", crossing(HALVES_FROM));
         let late = |l: &model::Landscape| -> Vec<(String, String)> {
             let late = l
                 .components
@@ -1098,22 +1104,13 @@ mod tests {
     /// give one run's landscape.
     #[test]
     fn a_let_no_setting_reads_still_reads_the_first_halfs_settings() {
-        let mut diags = Diagnostics::default();
         let text = crossing(HALVES_FROM).replacen(
             "landscape crossing {\n",
             "landscape crossing {\n  let spare = { P = s3.ports.http, E = early.env.A }\n",
             1,
         );
-        let program = crate::resolve::load_text("spare.bom", text, &mut diags);
-        assert!(diags.is_empty(), "{:?}", diags.into_vec());
-        let root = root_landscape(&program, &mut diags).expect("a landscape");
-        let options = Options::default();
-        let one_run = Evaluator::new(&program, &options)
-            .run(root, &mut diags)
-            .expect("evaluates");
-        assert!(diags.is_empty(), "{:?}", diags.into_vec());
-        let halves = evaluate_in_halves(&program, &options, root).expect("evaluated in halves");
-        assert_eq!(halves, one_run);
+        let halves = halves_as_one_run("spare.bom", text);
+        let (mut diags, options) = (Diagnostics::default(), Options::default());
         let s3 = halves
             .components
             .iter()
