@@ -516,21 +516,19 @@ pub fn split(
             units.iter().for_each(|&u| stack_of_unit[u] = i);
         }
         // What each stack takes from elsewhere (not its own resources, not
-        // pseudo parameters), copied out of the tree.
-        let stack_refs = stack_units
-            .iter()
-            .enumerate()
-            .map(|(i, units)| {
-                let refs: BTreeSet<UnitRef> = units
-                    .iter()
-                    .flat_map(|&u| unit_refs[u].iter().copied())
-                    .filter(|(t, of)| {
-                        of.map(|u| stack_of_unit[u]) != Some(i) && !t.0.starts_with("AWS::")
-                    })
-                    .collect();
-                refs.into_iter().map(|(t, of)| (owned(t), of)).collect()
-            })
-            .collect();
+        // pseudo parameters), copied out of the tree: on two cores, the other
+        // idle while this one packed.
+        let stacks_in_order: Vec<usize> = (0..stack_units.len()).collect();
+        let stack_refs = crate::parallel::on_two_cores(&stacks_in_order, |&i| {
+            let refs: BTreeSet<UnitRef> = stack_units[i]
+                .iter()
+                .flat_map(|&u| unit_refs[u].iter().copied())
+                .filter(|(t, of)| {
+                    of.map(|u| stack_of_unit[u]) != Some(i) && !t.0.starts_with("AWS::")
+                })
+                .collect();
+            refs.into_iter().map(|(t, of)| (owned(t), of)).collect()
+        });
         (stacks, stack_refs, stack_of_unit)
     };
 
