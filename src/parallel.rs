@@ -28,7 +28,8 @@ static SECOND_ARENA: OnceLock<Option<u32>> = OnceLock::new();
 /// at N = 10,000 peaked at 261–266 MiB over 6 runs, against 264–287 with an
 /// arena per thread, for no wall time measured at N = 1,000 or 10,000.
 /// `check`, whose two threads both evaluate at once, is slower so
-/// (N = 10,000: 671 → 815 ms) and keeps an arena per thread.
+/// (N = 10,000: 671 → 815 ms) and gives its second core's threads an arena
+/// of their own ([`second_arena`]).
 pub fn one_arena() {
     if let Some(arena) = this_arena() {
         ARENA.store(arena, Ordering::Relaxed);
