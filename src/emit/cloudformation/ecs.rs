@@ -159,7 +159,7 @@ fn grants(t: &Template, w: &Workload) -> Vec<Json> {
         if !clients.iter().any(|a| a.from == w.name) {
             continue;
         }
-        let Some(s) = t.workloads.get(server) else {
+        let Some(s) = t.workload(server) else {
             continue;
         };
         let id = &s.id;

@@ -34,8 +34,11 @@ pub(crate) struct Template<'a> {
     pub resources: resources::Resources,
     pub parameters: BTreeMap<String, Json>,
     pub outputs: BTreeMap<String, Json>,
-    /// Workloads by name.
-    pub workloads: crate::IdMap<&'a str, &'a Workload>,
+    /// The position of each workload among the plan's, by name
+    /// ([`Template::workload`]) and by logical id: what a resource's owner
+    /// is given by.
+    positions: crate::IdMap<&'a str, usize>,
+    positions_by_id: crate::IdMap<&'a str, usize>,
     /// The servers whose clients' task roles get grants (buckets, search
     /// domains), with those clients: found once, not once per workload.
     pub grantors: Vec<(&'a str, &'a [crate::graph::Access])>,
@@ -45,10 +48,6 @@ pub(crate) struct Template<'a> {
     /// Secrets the ECS tasks read, by the id of the workload whose task reads
     /// them: for the execution roles' policies.
     pub task_secrets: BTreeMap<String, BTreeSet<String>>,
-    /// The position among the plan's workloads of each workload, by name
-    /// and by logical id: what a resource's owner is given by.
-    positions: crate::IdMap<&'a str, usize>,
-    positions_by_id: crate::IdMap<&'a str, usize>,
     /// Values a target cannot take (reported, nothing written).
     pub errors: Vec<Diagnostic>,
     /// The instance's tags, built once: every taggable resource carries them.
@@ -103,9 +102,14 @@ impl<'a> Template<'a> {
             .insert(id, resource, resources::Owner::Placed(owner));
     }
 
+    /// The workload named `name`.
+    pub fn workload(&self, name: &str) -> Option<&'a Workload> {
+        let plan: &'a Plan = self.plan;
+        self.positions.get(name).map(|&i| &plan.workloads[i])
+    }
+
     pub fn id(&self, component: &str) -> String {
-        self.workloads
-            .get(component)
+        self.workload(component)
             .map(|w| w.id.clone())
             .unwrap_or_else(|| crate::lower::pascal(component))
     }
@@ -113,7 +117,7 @@ impl<'a> Template<'a> {
     /// The resource whose readiness stands for the component (for `DependsOn`),
     /// if this template creates it.
     pub fn main_resource(&self, component: &str) -> Option<String> {
-        let w = self.workloads.get(component)?;
+        let w = self.workload(component)?;
         let id = &w.id;
         let key = match &w.role {
             Role::Service => cat(&[id, "Service"]),
@@ -131,7 +135,7 @@ impl<'a> Template<'a> {
     /// The host name of a component, as a CloudFormation expression.
     pub fn host(&self, component: &str) -> Json {
         let id = self.id(component);
-        match self.workloads.get(component).map(|w| &w.role) {
+        match self.workload(component).map(|w| &w.role) {
             Some(Role::Database(db)) if db.engine == DbEngine::DocumentDb => {
                 json!({"Fn::GetAtt": [cat(&[&id, "Database"]), "Endpoint"]})
             }
@@ -161,7 +165,7 @@ impl<'a> Template<'a> {
     /// The URL clients reach a component at on AWS: its contract's scheme
     /// and port (S3: the regional endpoint).
     pub fn url(&self, component: &str) -> Vec<Json> {
-        let Some(w) = self.workloads.get(component) else {
+        let Some(w) = self.workload(component) else {
             return vec![json!(component)];
         };
         let e = &w.endpoints.aws;
@@ -197,8 +201,7 @@ impl<'a> Template<'a> {
                     number,
                 } => {
                     let n = self
-                        .workloads
-                        .get(component.as_str())
+                        .workload(component)
                         .map(|w| w.endpoints.aws.port_number(name, *number))
                         .unwrap_or(*number);
                     parts.push(Json::String(n.to_string()));
@@ -318,18 +321,19 @@ pub fn emit_into<T: Send>(
     {
         return Ok(Vec::new());
     }
-    let workloads: crate::IdMap<&str, &Workload> = plan
+    let positions: crate::IdMap<&str, usize> = plan
         .workloads
         .iter()
-        .map(|w| (w.name.as_str(), w))
+        .enumerate()
+        .map(|(i, w)| (w.name.as_str(), i))
         .collect();
     let grantors = plan
         .access
         .iter()
         .filter(|(server, _)| {
-            workloads
-                .get(server.as_str())
-                .is_some_and(|s| matches!(s.role, Role::Bucket(_) | Role::Search(_)))
+            positions.get(server.as_str()).is_some_and(|&s| {
+                matches!(plan.workloads[s].role, Role::Bucket(_) | Role::Search(_))
+            })
         })
         .map(|(server, clients)| (server.as_str(), clients.as_slice()))
         .collect();
@@ -349,16 +353,10 @@ pub fn emit_into<T: Send>(
         resources: resources::Resources::default(),
         parameters: BTreeMap::new(),
         outputs: BTreeMap::new(),
-        workloads,
         grantors,
         routes,
         task_secrets: BTreeMap::new(),
-        positions: plan
-            .workloads
-            .iter()
-            .enumerate()
-            .map(|(i, w)| (w.name.as_str(), i))
-            .collect(),
+        positions,
         positions_by_id: plan
             .workloads
             .iter()
@@ -377,7 +375,7 @@ pub fn emit_into<T: Send>(
     let in_order: Vec<&Workload> = plan
         .start_order
         .iter()
-        .filter_map(|name| t.workloads.get(name.as_str()).copied())
+        .filter_map(|name| t.workload(name))
         .collect();
     network::network(&mut t);
     security::security_groups(&mut t);

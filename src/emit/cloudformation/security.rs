@@ -11,15 +11,10 @@ use crate::lower::plan::Role;
 pub(crate) fn security_groups(t: &mut Template) {
     let plan = t.plan;
     let shared_lb = plan.instance.shared.listener.is_some();
-    let is_bucket = |name: &str| {
-        matches!(
-            t.workloads.get(name).map(|w| &w.role),
-            Some(Role::Bucket(_))
-        )
-    };
+    let is_bucket = |name: &str| matches!(t.workload(name).map(|w| &w.role), Some(Role::Bucket(_)));
     let is_lb = |name: &str| {
         matches!(
-            t.workloads.get(name).map(|w| &w.role),
+            t.workload(name).map(|w| &w.role),
             Some(Role::LoadBalancer(_))
         )
     };
@@ -72,7 +67,7 @@ pub(crate) fn security_groups(t: &mut Template) {
             continue;
         }
         let target_id = t.id(target);
-        let served = t.workloads.get(target.as_str()).map(|w| &w.endpoints.aws);
+        let served = t.workload(target.as_str()).map(|w| &w.endpoints.aws);
         for a in allowed {
             if buckets.contains(a.from.as_str()) {
                 continue;
