@@ -563,12 +563,9 @@ pub fn diff(
         // The two versions at once: compiling and emitting a large
         // landscape is most of the time a diff takes.
         let (old_side, new_side) = std::thread::scope(|s| {
-            let old_side = s.spawn(|| {
-                parallel::join_arena();
-                match (old, in_old) {
-                    (Some(p), true) => lower_side(p, &env, request).and_then(emit_side).map(Some),
-                    _ => Ok(None),
-                }
+            let old_side = parallel::spawn_beside(s, || match (old, in_old) {
+                (Some(p), true) => lower_side(p, &env, request).and_then(emit_side).map(Some),
+                _ => Ok(None),
             });
             let new_side = if in_new {
                 lower_side(new, &env, request).and_then(emit_side).map(Some)

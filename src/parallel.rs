@@ -71,9 +71,23 @@ fn second_arena() -> Option<u32> {
     *SECOND_ARENA.get_or_init(new_arena)
 }
 
+/// Starts `work` on a thread of `scope`, beside the one that calls this,
+/// in the arena the threads started here share ([`join_arena`]): for work
+/// that runs beside other work without [`beside`]'s sharing of the cores
+/// (`diff`'s two versions, each free to share out its own stages).
+pub(crate) fn spawn_beside<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    work: impl FnOnce() -> T + Send + 'scope,
+) -> std::thread::ScopedJoinHandle<'scope, T> {
+    scope.spawn(|| {
+        join_arena();
+        work()
+    })
+}
+
 /// Moves this thread to the arena [`one_arena`] chose, else to the second
 /// core's: what a thread started to work beside another calls first.
-pub(crate) fn join_arena() {
+fn join_arena() {
     let chosen = ARENA.load(Ordering::Relaxed);
     let arena = if chosen == u32::MAX {
         second_arena()
@@ -270,7 +284,10 @@ pub(crate) fn in_two_stages<J: Sync, A: Send, T: Send>(
 
 #[cfg(test)]
 mod tests {
-    use super::{beside, in_two_stages, on_two_cores, one_arena, second_arena, this_arena};
+    use super::{
+        ARENA, beside, in_two_stages, on_two_cores, one_arena, second_arena, spawn_beside,
+        this_arena,
+    };
 
     /// Work of uneven length: every third job takes far longer than the rest,
     /// so the two workers interleave unevenly.
@@ -403,6 +420,22 @@ mod tests {
         assert!(second.is_some());
         assert_ne!(second, this_arena());
         assert_eq!(second_arena(), second);
+    }
+
+    /// A thread started beside another allocates from the arena the
+    /// threads started here share: the build's one once chosen, else the
+    /// second core's (another test may choose the build's meanwhile).
+    #[test]
+    fn a_thread_started_beside_takes_the_shared_arena() {
+        let there = std::thread::scope(|s| spawn_beside(s, this_arena).join());
+        let there = there.expect("the thread ran");
+        let chosen = ARENA.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(there.is_some());
+        assert!(
+            there == second_arena() || there == Some(chosen),
+            "{there:?}, second {:?}, chosen {chosen}",
+            second_arena()
+        );
     }
 
     /// Once a build chose one arena, the threads it starts allocate from

@@ -207,10 +207,7 @@ fn versions(args: &DiffArgs) -> Result<Versions, ExitCode> {
         (None, [old, new]) => {
             // Both at once: parsing a large landscape takes a while.
             let (old_program, new_program) = std::thread::scope(|s| {
-                let o = s.spawn(|| {
-                    crate::parallel::join_arena();
-                    load(old, &disk)
-                });
+                let o = crate::parallel::spawn_beside(s, || load(old, &disk));
                 let n = load(new, &disk);
                 (o.join(), n)
             });
