@@ -109,11 +109,11 @@ fn evaluate_in_halves(
             let first = if eval.lets_pending() {
                 FirstHalf::Completed(completed)
             } else {
-                eval.finish_lets(&mut diags);
+                let components = eval.finish_components(completed, &mut diags);
                 if !diags.is_empty() {
                     return None;
                 }
-                FirstHalf::Filled(eval.fill(completed))
+                FirstHalf::Filled(components)
             };
             Half::First(Box::new(eval), begun, first)
         } else {
