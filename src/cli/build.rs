@@ -42,6 +42,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         diagnostics: Vec::new(),
         warnings: Vec::new(),
         landscapes: Vec::new(),
+        built: Vec::new(),
     };
     let fail = |checked: &mut crate::Checked, diags: Diagnostics| {
         checked.diagnostics = diags.into_vec();

@@ -173,6 +173,7 @@ fn load(
         diagnostics: diags.into_vec(),
         warnings: Vec::new(),
         landscapes: Vec::new(),
+        built: Vec::new(),
     }))
 }
 
@@ -287,6 +288,7 @@ pub fn run(args: &DiffArgs) -> ExitCode {
                 diagnostics: err.diagnostics,
                 warnings: Vec::new(),
                 landscapes: Vec::new(),
+                built: Vec::new(),
             };
             return does_not_check(&checked, args.format, &which, &v.file);
         }

@@ -292,6 +292,7 @@ pub fn run(args: &EnvsArgs) -> ExitCode {
                 program: Default::default(),
                 diagnostics: vec![d],
                 landscapes: Vec::new(),
+                built: Vec::new(),
             };
             report(&checked, args.format);
             return ExitCode::from(1);

@@ -616,3 +616,24 @@ fn a_branch_environment_attaches_to_shared_infrastructure() {
     let ingress = &t["Resources"]["WebFromLbPort3000"]["Properties"];
     assert_eq!(ingress["SourceSecurityGroupId"], "sg-0a1b2c3d4e5f60718");
 }
+
+/// `check` holds what it built for each environment (graph and plan) for
+/// its caller to leave to the process's exit, one per core at most: a file
+/// with three environments frees each as it goes, so a core that checks
+/// two does not hold the first's while it builds the second's.
+#[test]
+fn check_holds_what_it_built_for_two_environments_at_most() {
+    let landscape = "landscape shop {\n  service web {\n    image = \"nginx:1.27.3\"\n    ports { http = 80 }\n  }\n}\n";
+    let with = |envs: &[&str]| {
+        let mut text = String::from(landscape);
+        for env in envs {
+            text.push_str(&format!("environment {env} {{\n  web.replicas = 2\n}}\n"));
+        }
+        let checked = bomc::check_text("shop.bom", text, &bomc::eval::Options::default());
+        assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+        (checked.landscapes.len(), checked.built.len())
+    };
+    assert_eq!(with(&[]), (1, 1));
+    assert_eq!(with(&["dev", "prod"]), (2, 2));
+    assert_eq!(with(&["dev", "qa", "prod"]), (3, 0));
+}
