@@ -257,6 +257,22 @@ impl SettingSpans {
             .map(|i| &self.entries[i].2)
     }
 
+    /// Where entry `key` of map setting `setting` is written: the name
+    /// `setting.key`, compared part by part rather than joined for each
+    /// look-up (a load balancer's every route asks).
+    pub fn get_entry(&self, setting: &str, key: &str) -> Option<&Span> {
+        self.entries
+            .binary_search_by(|e| {
+                let name = self.name(e).as_bytes();
+                let (head, rest) = name.split_at(name.len().min(setting.len()));
+                head.cmp(setting.as_bytes())
+                    .then_with(|| rest.first().cmp(&Some(&b'.')))
+                    .then_with(|| rest.get(1..).unwrap_or_default().cmp(key.as_bytes()))
+            })
+            .ok()
+            .map(|i| &self.entries[i].2)
+    }
+
     pub fn contains_key(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
@@ -391,5 +407,50 @@ mod tests {
             again.push(&[name], span(s));
         }
         assert_eq!(again.sorted(), spans);
+    }
+
+    /// A map entry is found by its setting and key as by the joined name,
+    /// among names that share a beginning with either.
+    #[test]
+    fn map_entries_are_found_by_setting_and_key() {
+        let mut spans = SettingSpans::default();
+        let names = [
+            "env",
+            "env-x",
+            "env.A",
+            "env.AB",
+            "env.B",
+            "env_file",
+            "envy",
+            "en",
+            "mounts./a",
+        ];
+        for (n, name) in names.iter().enumerate() {
+            spans.push(
+                &[name],
+                crate::source::Span::new(crate::source::FileId(0), n, n + 1),
+            );
+        }
+        let spans = spans.sorted();
+        for (setting, key) in [
+            ("env", "A"),
+            ("env", "AB"),
+            ("env", "B"),
+            ("env", ""),
+            ("env", "C"),
+            ("en", "v"),
+            ("mounts", "/a"),
+            ("mounts", "/"),
+            ("env_file", "x"),
+            ("", "env"),
+        ] {
+            assert_eq!(
+                spans.get_entry(setting, key),
+                spans.get(&format!("{setting}.{key}")),
+                "{setting}.{key}"
+            );
+        }
+        assert!(spans.get_entry("env", "AB").is_some());
+        assert!(spans.get_entry("env", "C").is_none());
     }
 }

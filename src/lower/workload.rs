@@ -60,7 +60,7 @@ fn secret_of(c: &Component, name: &str) -> Option<String> {
 /// Where entry `key` of map setting `setting` is written, else the setting.
 pub(super) fn entry_span(c: &Component, setting: &str, key: &str) -> Span {
     c.setting_spans
-        .get(&format!("{setting}.{key}"))
+        .get_entry(setting, key)
         .copied()
         .unwrap_or_else(|| span_of(c, setting))
 }
