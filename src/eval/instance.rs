@@ -1121,17 +1121,27 @@ impl<'p> Evaluator<'p> {
             )
             .collect();
         let mut setting_spans = model::SettingSpans::with_capacity(2 * inst.sources.len());
+        let mut entries: Vec<(&str, Span)> = Vec::new();
         for (k, s) in inst.sources.iter() {
             setting_spans.push(&[k], s.expr.span);
             // Each entry of a map written as a block (`mounts { "/x" { … } }`),
-            // as `setting.key`, so a diagnostic can point at the entry.
+            // as `setting.key`, so a diagnostic can point at the entry. In
+            // name order, as the settings come: the whole list then needs no
+            // sort (an `env` block written in any other order sorted every
+            // component's, 2 % of `check`). Stable: of a key written twice,
+            // the later still wins.
             if let crate::syntax::ast::ExprKind::Map(block) = &s.expr.kind {
-                for m in &block.members {
-                    if let Member::Assign(a) = m
-                        && let [key] = a.path.as_slice()
-                    {
-                        setting_spans.push(&[k, &key.node], a.span);
-                    }
+                entries.clear();
+                entries.extend(block.members.iter().filter_map(|m| match m {
+                    Member::Assign(a) => match a.path.as_slice() {
+                        [key] => Some((key.node.as_str(), a.span)),
+                        _ => None,
+                    },
+                    _ => None,
+                }));
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                for (key, span) in &entries {
+                    setting_spans.push(&[k, key], *span);
                 }
             }
         }
