@@ -1150,7 +1150,7 @@ impl<'p> Evaluator<'p> {
             name: inst.name.clone(),
             kind: inst.kind_chain.clone(),
             docs: inst.docs.clone(),
-            settings: BTreeMap::new(),
+            settings: model::Settings::default(),
             params: placeholders,
             references,
             set_by_environment,
@@ -1181,16 +1181,14 @@ impl<'p> Evaluator<'p> {
                     settings,
                 } = c;
                 let state = &mut self.instances[instance].state;
-                for (names, into) in [
-                    (params, &mut component.params),
-                    (settings, &mut component.settings),
-                ] {
-                    into.extend(
-                        names
-                            .into_iter()
-                            .filter_map(|n| state.take(n).map(|v| (n.to_string(), v))),
-                    );
-                }
+                let mut taken = |names: Vec<&str>| {
+                    names
+                        .into_iter()
+                        .filter_map(|n| state.take(n).map(|v| (n.to_string(), v)))
+                        .collect::<Vec<(String, Value)>>()
+                };
+                component.params.extend(taken(params));
+                component.settings = taken(settings).into_iter().collect();
                 component
             })
             .collect()
