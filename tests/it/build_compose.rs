@@ -1429,3 +1429,26 @@ fn health_commands_keep_their_form() {
     assert_eq!(test("exec"), json!(["CMD", "true"]));
     assert_eq!(test("bare"), json!(["CMD", "test", "-e", "/tmp"]));
 }
+
+/// A route path HAProxy could not read as written is refused by `check`,
+/// which looks for it without writing the configuration, as by `build`,
+/// which writes it: the same diagnostic, and nothing built.
+#[test]
+fn a_route_path_haproxy_cannot_take_is_refused_by_check_and_build() {
+    let dir = temp_dir("haproxy-route-path");
+    std::fs::create_dir_all(dir.join("app")).expect("context");
+    std::fs::write(
+        dir.join("shop.bom"),
+        "import \"load_balancer\"\n\nlandscape shop {\n  service web {\n    build = app\n    ports { http = 8080 }\n  }\n  load_balancer lb {\n    domain = \"shop.example.com\"\n    routes { \"/a#b\" = web.ports.http, \"/ok\" = web.ports.http }\n  }\n}\n\nimage app {\n  from = \"debian:12.5-slim\"\n  template = \"go\"\n  context = \"./app\"\n}\n",
+    )
+    .expect("file");
+    let message = "route path `/a#b` of `lb` cannot be written into the HAProxy configuration";
+    let checked = bomc(&dir, &["check", "shop.bom"]);
+    assert_eq!(checked.code, 1, "{}", checked.stderr);
+    assert!(checked.stderr.contains("E0503"), "{}", checked.stderr);
+    assert!(checked.stderr.contains(message), "{}", checked.stderr);
+    let built = bomc(&dir, &["build", "shop.bom", "--out", "out"]);
+    assert_eq!(built.code, 1, "{}", built.stderr);
+    assert!(built.stderr.contains(message), "{}", built.stderr);
+    assert!(!dir.join("out").exists());
+}

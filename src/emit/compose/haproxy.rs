@@ -8,7 +8,7 @@
 use super::Emit;
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::emit::yaml::one_line;
-use crate::lower::plan::{Check, LoadBalancer, Workload};
+use crate::lower::plan::{Check, LoadBalancer, Route, Workload};
 use std::fmt::Write;
 
 /// Where the official image reads its configuration.
@@ -36,9 +36,14 @@ fn path_error(lb: &Workload, what: &str, path: &str) -> Diagnostic {
     .help("paths start with `/` and use letters, digits and `/._~%+-:@,;=` only")
 }
 
-/// The configuration text of load balancer `w` (its plan `lb`), or why it
-/// cannot be written.
-pub fn config(emit: &Emit, w: &Workload, lb: &LoadBalancer) -> Result<String, Vec<Diagnostic>> {
+/// The routes of load balancer `w` (its plan `lb`) that can be written,
+/// each with its target and the HTTP health check HAProxy makes on it,
+/// and why any route cannot: its path, or its target's health path.
+fn routes<'e>(
+    emit: &'e Emit,
+    w: &Workload,
+    lb: &'e LoadBalancer,
+) -> (Vec<Backend<'e>>, Vec<Diagnostic>) {
     let mut errors = Vec::new();
     // The plan's routes come longest prefix first: HAProxy takes the first
     // matching rule.
@@ -53,7 +58,53 @@ pub fn config(emit: &Emit, w: &Workload, lb: &LoadBalancer) -> Result<String, Ve
         }
         routes.push((r, *target));
     }
+    // The health paths' mistakes come after the route paths', route by route.
+    let backends = routes
+        .into_iter()
+        .map(|(route, target)| {
+            let check = match target.health.as_ref().map(|h| &h.check) {
+                Some(Check::Http { port, path }) if safe_path(path) => Some((path.as_str(), *port)),
+                Some(Check::Http { path, .. }) => {
+                    errors.push(path_error(
+                        w,
+                        &format!("health path of route target `{}`", target.name),
+                        path,
+                    ));
+                    None
+                }
+                _ => None,
+            };
+            Backend {
+                route,
+                target,
+                check,
+            }
+        })
+        .collect();
+    (backends, errors)
+}
 
+/// One route as HAProxy serves it.
+struct Backend<'e> {
+    route: &'e Route,
+    target: &'e Workload,
+    /// The target's HTTP health check: path and port.
+    check: Option<(&'e str, u16)>,
+}
+
+/// Why the configuration of load balancer `w` (its plan `lb`) cannot be
+/// written, without writing it: what `check` asks.
+pub fn errors(emit: &Emit, w: &Workload, lb: &LoadBalancer) -> Vec<Diagnostic> {
+    routes(emit, w, lb).1
+}
+
+/// The configuration text of load balancer `w` (its plan `lb`), or why it
+/// cannot be written.
+pub fn config(emit: &Emit, w: &Workload, lb: &LoadBalancer) -> Result<String, Vec<Diagnostic>> {
+    let (routes, errors) = routes(emit, w, lb);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     let mut out = String::new();
     let _ = writeln!(out, "# {}", one_line(&emit.plan.instance.header));
     let _ = writeln!(
@@ -76,42 +127,30 @@ pub fn config(emit: &Emit, w: &Workload, lb: &LoadBalancer) -> Result<String, Ve
          resolvers docker\n    nameserver docker 127.0.0.11:53\n    hold valid 10s\n\n",
     );
     let _ = writeln!(out, "frontend http\n    bind :{}", lb.http_port);
-    for (i, (r, _)) in routes.iter().enumerate() {
+    for (i, b) in routes.iter().enumerate() {
         let _ = writeln!(
             out,
             "    acl route{i} path_beg {}\n    use_backend route{i} if route{i}",
-            r.path
+            b.route.path
         );
     }
-    for (i, (r, target)) in routes.iter().enumerate() {
+    for (i, b) in routes.iter().enumerate() {
         let _ = writeln!(out, "\nbackend route{i}");
         // The target's HTTP health check, on its own port when it is another one.
         let mut check_port = String::new();
-        if let Some(Check::Http { port, path }) = target.health.as_ref().map(|h| &h.check) {
-            if safe_path(path) {
-                let _ = writeln!(out, "    option httpchk GET {path}");
-                if *port != r.port {
-                    check_port = format!(" port {port}");
-                }
-            } else {
-                errors.push(path_error(
-                    w,
-                    &format!("health path of route target `{}`", target.name),
-                    path,
-                ));
+        if let Some((path, port)) = b.check {
+            let _ = writeln!(out, "    option httpchk GET {path}");
+            if port != b.route.port {
+                check_port = format!(" port {port}");
             }
         }
         // `server-template` takes 1 to 1000 servers.
-        let replicas = target.replicas.clamp(1, 1000);
+        let replicas = b.target.replicas.clamp(1, 1000);
         let _ = writeln!(
             out,
             "    server-template srv {replicas} {}:{} check{check_port} resolvers docker init-addr none",
-            target.name, r.port
+            b.target.name, b.route.port
         );
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    Ok(out)
 }

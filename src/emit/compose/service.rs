@@ -258,10 +258,8 @@ pub(super) fn service(
         if let Some(hatch) = &w.compose_overrides {
             raw(emit, hatch, w, &mut errors);
         }
-        if let Role::LoadBalancer(lb) = &w.role
-            && let Err(mut e) = haproxy::config(emit, w, lb)
-        {
-            errors.append(&mut e);
+        if let Role::LoadBalancer(lb) = &w.role {
+            errors.append(&mut haproxy::errors(emit, w, lb));
         }
         return if errors.is_empty() {
             Ok(Made::Merged(Yaml::Null))
