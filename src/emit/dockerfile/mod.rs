@@ -491,15 +491,23 @@ fn view(plan: &Plan, image: &BuildImage, out: &mut Errors) -> View {
             "give `health { command = [...] }` a program to run",
         );
     }
-    let probed = builders(plan, image)
-        .filter(|w| w.health.as_ref().is_some_and(|h| h.check.needs_probe()))
-        .map(|w| format!("`{}`", w.name))
-        .collect::<Vec<_>>();
+    // Joined as they are found: an image a thousand services are built from
+    // names each of them.
+    let mut probed = String::new();
+    for w in
+        builders(plan, image).filter(|w| w.health.as_ref().is_some_and(|h| h.check.needs_probe()))
+    {
+        if !probed.is_empty() {
+            probed.push_str(", ");
+        }
+        probed.push('`');
+        probed.push_str(&w.name);
+        probed.push('`');
+    }
     let image_probes = image.health.as_ref().is_some_and(|h| h.check.needs_probe());
     if image.probe && !image_probes && !probed.is_empty() {
         health_notes.push(format!(
-            "bomc-healthcheck is in the image: compose and ECS check {} with it.",
-            probed.join(", ")
+            "bomc-healthcheck is in the image: compose and ECS check {probed} with it."
         ));
     }
     let tools = (image.probe || image.shim).then(|| {
