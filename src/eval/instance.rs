@@ -36,6 +36,12 @@ pub enum FieldState {
 pub struct FieldStates<'p>(Vec<(&'p str, FieldState)>);
 
 impl<'p> FieldStates<'p> {
+    /// Room for every built-in setting at once: grown from nothing, the list
+    /// was copied four times for every instance.
+    fn with_capacity(settings: usize) -> Self {
+        FieldStates(Vec::with_capacity(settings))
+    }
+
     /// Whether `name` was evaluated (to a value or to nothing).
     pub fn done(&self, name: &str) -> bool {
         matches!(self.get(name), Some(FieldState::Done(_)))
@@ -65,11 +71,18 @@ impl<'p> FieldStates<'p> {
         }
     }
 
-    /// Sets the state of `name`, in place if it has one.
-    pub fn insert(&mut self, name: &'p str, state: FieldState) {
-        match self.0.iter_mut().find(|(k, _)| same_name(k, name)) {
-            Some((_, s)) => *s = state,
-            None => self.0.push((name, state)),
+    /// Adds `name`, which has no state yet, in `state`; gives where it is,
+    /// for [`FieldStates::set`]. Entries are never removed, so it stays there.
+    fn push(&mut self, name: &'p str, state: FieldState) -> usize {
+        self.0.push((name, state));
+        self.0.len() - 1
+    }
+
+    /// Sets the state of the entry [`FieldStates::push`] put `at`: no
+    /// search of the list a second time.
+    fn set(&mut self, at: usize, state: FieldState) {
+        if let Some((_, s)) = self.0.get_mut(at) {
+            *s = state;
         }
     }
 }
@@ -446,7 +459,7 @@ impl<'p> Evaluator<'p> {
             params: BTreeMap::new(),
             sources: Sources::default(),
             nested: Vec::new(),
-            state: FieldStates::default(),
+            state: FieldStates::with_capacity(SERVICE.fields.len()),
             references: Vec::new(),
             sized_down: BTreeMap::new(),
         });
@@ -476,7 +489,7 @@ impl<'p> Evaluator<'p> {
             params: BTreeMap::new(),
             sources: Sources::default(),
             nested: Vec::new(),
-            state: FieldStates::default(),
+            state: FieldStates::with_capacity(SERVICE.fields.len()),
             references: Vec::new(),
             sized_down: BTreeMap::new(),
         });
@@ -862,12 +875,13 @@ impl<'p> Evaluator<'p> {
             self.chain_too_long(&target, at, diags);
             return None;
         }
-        self.instances[i].state.insert(key, FieldState::InProgress);
+        // Absent, as just found.
+        let at = self.instances[i].state.push(key, FieldState::InProgress);
         self.evaluating.push((i, key));
         let value = self.compute_field(i, key, ty, merged, diags);
         self.evaluating.pop();
         let evaluated = value.as_ref().map(|_| key);
-        self.instances[i].state.insert(key, FieldState::Done(value));
+        self.instances[i].state.set(at, FieldState::Done(value));
         evaluated
     }
 
