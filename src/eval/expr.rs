@@ -949,17 +949,17 @@ impl<'p> Evaluator<'p> {
                             return self.field(i, "ports", span, diags);
                         };
                         let span = first.span.to(port.span);
+                        // Read where the instance keeps it, not copied out.
                         let ports = self
-                            .field(i, "ports", span, diags)
-                            .unwrap_or(Value::Map(BTreeMap::new()));
+                            .evaluated(i, "ports", span, diags)
+                            .and_then(|key| self.instances[i].state.value(key))
+                            .and_then(Value::as_map);
                         let number = ports
-                            .as_map()
                             .and_then(|m| m.get(&port.node))
                             .and_then(crate::model::port_spec)
                             .map(|(n, _)| n);
                         let Some(number) = number else {
                             let names: Vec<&str> = ports
-                                .as_map()
                                 .map(|m| m.keys().map(String::as_str).collect())
                                 .unwrap_or_default();
                             let inst = &self.instances[i].name;

@@ -838,7 +838,7 @@ impl<'p> Evaluator<'p> {
 
     /// Evaluates setting `name` of instance `i` if it was not yet: the name
     /// as the instance holds it where it has a value, kept in its state.
-    fn evaluated(
+    pub(super) fn evaluated(
         &mut self,
         i: usize,
         name: &str,
