@@ -1424,31 +1424,37 @@ impl Lowering<'_> {
     /// What each workload waits for: every component it depends on, until
     /// that one completed (a job), is healthy (it has a check) or started.
     fn dependencies(&self, workloads: &mut [Workload], graph: &Graph) {
-        let wait: BTreeMap<String, Wait> = workloads
-            .iter()
-            .map(|w| {
-                let wait = if w.is_job() {
-                    Wait::Completed
-                } else if w.health.is_some() {
-                    Wait::Healthy
-                } else {
-                    Wait::Started
-                };
-                (w.name.clone(), wait)
-            })
-            .collect();
-        for w in workloads.iter_mut() {
-            let Some(node) = graph.node(&w.name) else {
+        // Each workload's node, and how one waits for it, by node: found
+        // once, where a tree of names was searched for every dependency.
+        let nodes: Vec<Option<petgraph::graph::NodeIndex>> =
+            workloads.iter().map(|w| graph.node(&w.name)).collect();
+        let mut wait: crate::IdMap<petgraph::graph::NodeIndex, Wait> = crate::IdMap::default();
+        wait.reserve(workloads.len());
+        for (w, node) in workloads.iter().zip(&nodes) {
+            let Some(node) = node else { continue };
+            let how = if w.is_job() {
+                Wait::Completed
+            } else if w.health.is_some() {
+                Wait::Healthy
+            } else {
+                Wait::Started
+            };
+            wait.insert(*node, how);
+        }
+        for (w, node) in workloads.iter_mut().zip(nodes) {
+            let Some(node) = node else {
                 continue;
             };
             let mut deps: Vec<Dependency> = graph
                 .component_dependencies(node)
                 .into_iter()
-                .map(|d| graph.graph[d].name.clone())
-                .filter(|d| *d != w.name)
+                .filter(|d| *d != node)
                 .filter_map(|d| {
                     let wait = *wait.get(&d)?;
-                    Some(Dependency { component: d, wait })
+                    Some(Dependency {
+                        component: graph.graph[d].name.clone(),
+                        wait,
+                    })
                 })
                 .collect();
             deps.sort_by(|a, b| a.component.cmp(&b.component));
@@ -1538,72 +1544,39 @@ impl Lowering<'_> {
     }
 
     fn routes(&mut self, workloads: &mut [Workload]) {
-        let health: BTreeMap<String, Option<Health>> = workloads
+        // Every route's probe, and what it says of it, read from the
+        // workloads in place (by position, found by name once); then set.
+        let position: crate::IdMap<&str, usize> = workloads
             .iter()
-            .map(|w| (w.name.clone(), w.health.clone()))
+            .enumerate()
+            .map(|(i, w)| (w.name.as_str(), i))
             .collect();
-        let mut warnings = Vec::new();
-        for w in workloads.iter_mut() {
-            let Role::LoadBalancer(lb) = &mut w.role else {
+        let mut probes: Vec<(usize, Vec<TargetHealth>, Vec<String>)> = Vec::new();
+        for (at, w) in workloads.iter().enumerate() {
+            let Role::LoadBalancer(lb) = &w.role else {
                 continue;
             };
-            for r in &mut lb.routes {
-                let h = health.get(&r.component).cloned().flatten();
-                let secs = |ms: Option<u64>, default: u64| {
-                    ms.map(|m| (m / 1000).max(1)).unwrap_or(default)
-                };
-                let interval = secs(h.as_ref().and_then(|h| h.interval_ms), 30).clamp(5, 300);
-                let declared_timeout = secs(h.as_ref().and_then(|h| h.timeout_ms), 5);
-                let timeout = declared_timeout
-                    .clamp(2, 120)
-                    .min(interval.saturating_sub(1).max(2));
-                let declared_healthy = h.as_ref().and_then(|h| h.healthy).unwrap_or(2);
-                let declared_unhealthy = h.as_ref().and_then(|h| h.unhealthy).unwrap_or(3);
-                let path = match h.as_ref().map(|h| &h.check) {
-                    Some(Check::Http { path, .. }) => path.clone(),
-                    _ => {
-                        warnings.push(format!(
-                            "the load balancer `{}` probes `{}` with `GET /` on port {}: `{}` declares no HTTP health check",
-                            w.name, r.component, r.port, r.component
-                        ));
-                        String::from("/")
-                    }
-                };
-                r.health = TargetHealth {
-                    path,
-                    interval_s: interval,
-                    timeout_s: timeout,
-                    healthy: declared_healthy.clamp(2, 10),
-                    unhealthy: declared_unhealthy.clamp(2, 10),
-                };
-                let mut adjusted = Vec::new();
-                if let Some(h) = &h {
-                    if h.interval_ms.is_some_and(|m| secs(Some(m), 30) != interval) {
-                        adjusted.push(format!("interval {} → {interval}", secs(h.interval_ms, 30)));
-                    }
-                    if h.timeout_ms.is_some() && declared_timeout != timeout {
-                        adjusted.push(format!("timeout {declared_timeout} → {timeout}"));
-                    }
-                    if h.healthy.is_some() && declared_healthy != r.health.healthy {
-                        adjusted.push(format!("healthy {declared_healthy} → {}", r.health.healthy));
-                    }
-                    if h.unhealthy.is_some() && declared_unhealthy != r.health.unhealthy {
-                        adjusted.push(format!(
-                            "unhealthy {declared_unhealthy} → {}",
-                            r.health.unhealthy
-                        ));
-                    }
-                }
-                if !adjusted.is_empty() {
-                    warnings.push(format!(
-                        "the AWS load balancer `{}` probes `{}` within its limits: {}",
-                        w.name,
-                        r.component,
-                        adjusted.join(", ")
-                    ));
+            let mut warnings = Vec::new();
+            let healths = lb
+                .routes
+                .iter()
+                .map(|r| {
+                    let h = position
+                        .get(r.component.as_str())
+                        .and_then(|&i| workloads[i].health.as_ref());
+                    route_health(w, r, h, &mut warnings)
+                })
+                .collect();
+            probes.push((at, healths, warnings));
+        }
+        for (at, healths, warnings) in probes {
+            let w = &mut workloads[at];
+            if let Role::LoadBalancer(lb) = &mut w.role {
+                for (r, health) in lb.routes.iter_mut().zip(healths) {
+                    r.health = health;
                 }
             }
-            for message in warnings.drain(..) {
+            for message in warnings {
                 let code = if message.contains("within its limits") {
                     ErrorCode::HealthAdjusted
                 } else {
@@ -1709,4 +1682,67 @@ fn endpoints(managed: Option<Managed>, role: &Role, ports: &[Port]) -> Endpoints
         compose: side(Side::Compose),
         aws: side(Side::Aws),
     }
+}
+
+/// The target-group probe of route `r` of load balancer `w`, from the routed
+/// component's health check `h` within ALB's limits, else `GET /`; what it
+/// changed or could not honour goes to `warnings`.
+fn route_health(
+    w: &Workload,
+    r: &Route,
+    h: Option<&Health>,
+    warnings: &mut Vec<String>,
+) -> TargetHealth {
+    let secs = |ms: Option<u64>, default: u64| ms.map(|m| (m / 1000).max(1)).unwrap_or(default);
+    let interval = secs(h.and_then(|h| h.interval_ms), 30).clamp(5, 300);
+    let declared_timeout = secs(h.and_then(|h| h.timeout_ms), 5);
+    let timeout = declared_timeout
+        .clamp(2, 120)
+        .min(interval.saturating_sub(1).max(2));
+    let declared_healthy = h.and_then(|h| h.healthy).unwrap_or(2);
+    let declared_unhealthy = h.and_then(|h| h.unhealthy).unwrap_or(3);
+    let path = match h.map(|h| &h.check) {
+        Some(Check::Http { path, .. }) => path.clone(),
+        _ => {
+            warnings.push(format!(
+                "the load balancer `{}` probes `{}` with `GET /` on port {}: `{}` declares no HTTP health check",
+                w.name, r.component, r.port, r.component
+            ));
+            String::from("/")
+        }
+    };
+    let health = TargetHealth {
+        path,
+        interval_s: interval,
+        timeout_s: timeout,
+        healthy: declared_healthy.clamp(2, 10),
+        unhealthy: declared_unhealthy.clamp(2, 10),
+    };
+    let mut adjusted = Vec::new();
+    if let Some(h) = h {
+        if h.interval_ms.is_some_and(|m| secs(Some(m), 30) != interval) {
+            adjusted.push(format!("interval {} → {interval}", secs(h.interval_ms, 30)));
+        }
+        if h.timeout_ms.is_some() && declared_timeout != timeout {
+            adjusted.push(format!("timeout {declared_timeout} → {timeout}"));
+        }
+        if h.healthy.is_some() && declared_healthy != health.healthy {
+            adjusted.push(format!("healthy {declared_healthy} → {}", health.healthy));
+        }
+        if h.unhealthy.is_some() && declared_unhealthy != health.unhealthy {
+            adjusted.push(format!(
+                "unhealthy {declared_unhealthy} → {}",
+                health.unhealthy
+            ));
+        }
+    }
+    if !adjusted.is_empty() {
+        warnings.push(format!(
+            "the AWS load balancer `{}` probes `{}` within its limits: {}",
+            w.name,
+            r.component,
+            adjusted.join(", ")
+        ));
+    }
+    health
 }
