@@ -384,17 +384,15 @@ impl Component {
         self.settings.get(name)
     }
 
-    /// Port name → number and transport protocol (`tcp`, `udp`).
-    pub fn ports(&self) -> BTreeMap<&str, (i64, &'static str)> {
+    /// Each port's name, number and transport protocol (`tcp`, `udp`), in
+    /// name order: read from the setting, which holds them so.
+    pub fn ports(&self) -> impl Iterator<Item = (&str, (i64, &'static str))> {
         self.settings
             .get("ports")
             .and_then(Value::as_map)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| port_spec(v).map(|p| (k.as_str(), p)))
-                    .collect()
-            })
-            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| port_spec(v).map(|p| (k.as_str(), p)))
     }
 }
 

@@ -242,7 +242,6 @@ impl Graph {
             );
             let ports = c
                 .ports()
-                .into_iter()
                 .map(|(name, (number, transport))| PortUse {
                     name: name.to_string(),
                     number: u16::try_from(number).unwrap_or(0),

@@ -275,7 +275,6 @@ impl Lowering<'_> {
         };
         let ports: Vec<Port> = c
             .ports()
-            .into_iter()
             .filter_map(|(name, (n, protocol))| {
                 Some(Port {
                     name: name.to_string(),

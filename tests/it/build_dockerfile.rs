@@ -375,7 +375,7 @@ fn expose_matches_the_ports_of_the_components_built_from_the_image() {
                 .components
                 .iter()
                 .filter(|c| matches!(c.settings.get("build"), Some(bomc::model::Value::Image(i)) if *i == image))
-                .flat_map(|c| c.ports().into_values().map(|(p, _)| p.to_string()))
+                .flat_map(|c| c.ports().map(|(_, (p, _))| p.to_string()))
                 .collect();
             let exposed: BTreeSet<String> = instructions(&text)
                 .iter()
