@@ -1065,6 +1065,14 @@ fn values_that_cannot_stay_data_are_errors() {
             run.stderr
         );
         assert!(!dir.join("out").join("x").exists(), "case {i} wrote output");
+        // `check` finds each without writing a Dockerfile.
+        let checked = bomc(&dir, &["check", "x.bom"]);
+        assert_eq!(checked.code, 1, "case {i} passed check:\n{text}");
+        assert!(
+            checked.stderr.contains("E0316") && checked.stderr.contains(message),
+            "case {i}:\n{}",
+            checked.stderr
+        );
     }
 }
 
