@@ -170,15 +170,6 @@ impl Instance<'_> {
         SERVICE.field(name).map(|f| Some(&f.ty))
     }
 
-    /// Whether setting `name` is a map whose layers (the kind's, the
-    /// instance's, the environment's) merge key by key instead of replacing.
-    pub fn merges(&self, name: &str) -> bool {
-        !self.params.contains_key(name)
-            && SERVICE
-                .field(name)
-                .is_some_and(|f| matches!(f.ty, Type::Map(_)))
-    }
-
     pub fn setting_names(&self) -> Vec<&str> {
         self.params
             .keys()
@@ -535,7 +526,10 @@ impl<'p> Evaluator<'p> {
         body_scope: ScopeId,
         diags: &mut Diagnostics,
     ) {
-        let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+        // The settings given so far, by hash: a tree allocated and searched
+        // for every component cost twice as much.
+        let mut seen: crate::IdMap<&str, Span> = crate::IdMap::default();
+        seen.reserve(c.body.members.len());
         for member in &c.body.members {
             match member {
                 Member::Assign(a) => {
@@ -583,7 +577,7 @@ impl<'p> Evaluator<'p> {
     ) {
         let Some(first) = path.first() else { return };
         let inst = &self.instances[i];
-        if inst.field_type(&first.node).is_none() {
+        let Some(ty) = inst.field_type(&first.node) else {
             if diags.repeated(ErrorCode::UnknownSetting, first.span) {
                 return;
             }
@@ -613,9 +607,13 @@ impl<'p> Evaluator<'p> {
                 .help(help),
             );
             return;
-        }
+        };
         let source = Source { expr, scope };
-        let merged = inst.merges(&first.node);
+        // A built-in map's layers (the kind's, the instance's, the
+        // environment's) merge key by key; a parameter's replace. From the
+        // type just found, not a second search of the schema.
+        let merged =
+            matches!(ty, Some(Type::Map(_))) && !inst.params.contains_key(first.node.as_str());
         let inst = &mut self.instances[i];
         if path.len() == 1 && merged {
             // A map laid over what the kind (or an earlier layer) set.
@@ -847,7 +845,7 @@ impl<'p> Evaluator<'p> {
     ) -> Option<&'p str> {
         let inst = &self.instances[i];
         // The setting's name as the instance holds it, its type, and whether
-        // its layers merge (see `Instance::merges`), found once.
+        // its layers merge (a built-in map's do, key by key; a parameter's replace), found once.
         let (key, ty, merged) = match inst.params.get_key_value(name) {
             Some((key, (_, ty))) => (*key, *ty, false),
             None => {
