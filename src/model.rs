@@ -197,25 +197,11 @@ pub struct Settings(Vec<(String, Value)>);
 
 impl Settings {
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0
-            .iter()
-            .find(|(k, _)| same_name(k, name))
-            .map(|(_, v)| v)
+        by_name(&self.0, name)
     }
 
     pub fn contains_key(&self, name: &str) -> bool {
         self.get(name).is_some()
-    }
-
-    /// Sets `name` to `value`, giving back the value it replaces.
-    pub fn insert(&mut self, name: String, value: Value) -> Option<Value> {
-        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(&name)) {
-            Ok(at) => Some(std::mem::replace(&mut self.0[at].1, value)),
-            Err(at) => {
-                self.0.insert(at, (name, value));
-                None
-            }
-        }
     }
 
     /// The settings in name order.
@@ -223,20 +209,8 @@ impl Settings {
         self.0.iter().map(|(k, v)| (k, v))
     }
 
-    pub fn keys(&self) -> impl Iterator<Item = &String> {
-        self.0.iter().map(|(k, _)| k)
-    }
-
     pub fn values(&self) -> impl Iterator<Item = &Value> {
         self.0.iter().map(|(_, v)| v)
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 
@@ -245,25 +219,36 @@ impl Settings {
 impl FromIterator<(String, Value)> for Settings {
     fn from_iter<I: IntoIterator<Item = (String, Value)>>(entries: I) -> Self {
         let mut entries: Vec<(String, Value)> = entries.into_iter().collect();
-        if !entries.is_sorted_by(|a, b| a.0 < b.0) {
-            // Stable: equal names stay in the order given, the later kept.
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            entries.dedup_by(|later, kept| {
-                let same = later.0 == kept.0;
-                if same {
-                    std::mem::swap(later, kept);
-                }
-                same
-            });
-        }
+        sort_keeping_last(&mut entries, |a, b| a.0.cmp(&b.0));
         Settings(entries)
     }
 }
 
-impl<const N: usize> From<[(String, Value); N]> for Settings {
-    fn from(entries: [(String, Value); N]) -> Self {
-        entries.into_iter().collect()
+/// The value of `name` in a short list of named values, read in order (see
+/// [`same_name`]).
+pub fn by_name<'a, K: AsRef<str>, V>(entries: &'a [(K, V)], name: &str) -> Option<&'a V> {
+    entries
+        .iter()
+        .find(|(k, _)| same_name(k.as_ref(), name))
+        .map(|(_, v)| v)
+}
+
+/// Sorts `entries` by their names, which `order` compares, keeping of a
+/// name given twice the later one (in its first one's place), as a map's
+/// insertions would. Lists built in name order are only looked at.
+fn sort_keeping_last<T>(entries: &mut Vec<T>, order: impl Fn(&T, &T) -> std::cmp::Ordering) {
+    if entries.is_sorted_by(|a, b| order(a, b).is_lt()) {
+        return;
     }
+    // Stable: equal names stay in the order given.
+    entries.sort_by(&order);
+    entries.dedup_by(|later, kept| {
+        let same = order(later, kept).is_eq();
+        if same {
+            std::mem::swap(later, kept);
+        }
+        same
+    });
 }
 
 /// As a map, name by name, in name order.
@@ -316,19 +301,7 @@ impl SettingSpans {
     pub fn sorted(mut self) -> Self {
         let names = &self.names;
         let name = |&(start, end, _): &(u32, u32, Span)| &names[start as usize..end as usize];
-        if self.entries.is_sorted_by(|a, b| name(a) < name(b)) {
-            return self;
-        }
-        // Stable: equal names stay in the order pushed, and the later one
-        // wins (moved into the place of the first).
-        self.entries.sort_by(|a, b| name(a).cmp(name(b)));
-        self.entries.dedup_by(|later, kept| {
-            let same = name(later) == name(kept);
-            if same {
-                std::mem::swap(later, kept);
-            }
-            same
-        });
+        sort_keeping_last(&mut self.entries, |a, b| name(a).cmp(name(b)));
         self
     }
 
@@ -449,23 +422,21 @@ mod tests {
     #[test]
     fn settings_are_held_in_name_order() {
         let int = |n: i64| Value::Int(n);
-        let mut settings: Settings = [
+        let settings: Settings = [
             (String::from("replicas"), int(1)),
             (String::from("cpu"), int(2)),
             (String::from("replicas"), int(3)),
             (String::from("build"), int(4)),
         ]
-        .into();
+        .into_iter()
+        .collect();
         assert_eq!(settings.get("replicas"), Some(&int(3)));
         assert_eq!(settings.get("replica"), None);
-        assert_eq!(settings.len(), 3);
-        assert_eq!(settings.insert(String::from("cpu"), int(5)), Some(int(2)));
-        assert_eq!(settings.insert(String::from("memory"), int(6)), None);
-        let names: Vec<&String> = settings.keys().collect();
-        assert_eq!(names, ["build", "cpu", "memory", "replicas"]);
+        let names: Vec<&String> = settings.iter().map(|(name, _)| name).collect();
+        assert_eq!(names, ["build", "cpu", "replicas"]);
         assert_eq!(
             serde_json::to_string(&settings).expect("a map"),
-            r#"{"build":{"type":"int","value":4},"cpu":{"type":"int","value":5},"memory":{"type":"int","value":6},"replicas":{"type":"int","value":3}}"#
+            r#"{"build":{"type":"int","value":4},"cpu":{"type":"int","value":2},"replicas":{"type":"int","value":3}}"#
         );
     }
 

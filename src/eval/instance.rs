@@ -8,7 +8,7 @@ use super::{Evaluator, duplicate_setting, misplaced};
 use crate::check::schema::SERVICE;
 use crate::check::{Field, Type};
 use crate::diag::{Diagnostic, Diagnostics, ErrorCode, did_you_mean, one_of};
-use crate::model::{self, Value, same_name};
+use crate::model::{self, Value, by_name, same_name};
 use crate::resolve::DefId;
 use crate::source::Span;
 use crate::syntax::ast::{self, DefKind, Ident, Member};
@@ -85,14 +85,6 @@ impl<'p> FieldStates<'p> {
             *s = state;
         }
     }
-}
-
-/// The value of `name` in a short list of named values, read in order.
-fn by_name<'a, V>(entries: &'a [(&str, V)], name: &str) -> Option<&'a V> {
-    entries
-        .iter()
-        .find(|(k, _)| same_name(k, name))
-        .map(|(_, v)| v)
 }
 
 /// Where each setting of an instance gets its value, by name, in the order
