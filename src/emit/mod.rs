@@ -105,15 +105,7 @@ pub fn emit_into<T: Send>(
             Some(restricted) => compose::emit(&restricted, options)?,
             None => compose::emit(plan, options)?,
         }),
-        Target::Dockerfile if options.validate_only => {
-            let errors = dockerfile::errors(plan);
-            if errors.is_empty() {
-                Ok(Vec::new())
-            } else {
-                Err(errors)
-            }
-        }
-        Target::Dockerfile => kept(dockerfile::emit(plan)?),
+        Target::Dockerfile => kept(dockerfile::emit(plan, options.validate_only)?),
     }
 }
 

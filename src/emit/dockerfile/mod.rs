@@ -239,24 +239,14 @@ fn render(template: &str, view: &View) -> Result<String, handlebars::RenderError
     hb.render(template, view)
 }
 
-/// What [`emit`] would refuse, found without writing anything: every
-/// mistake a file can hold shows in an image's view. Rendering a view
-/// cannot fail (the templates ask only for fields every view has; the
-/// tests build every template), and the scripts are plain text. `check` made each
-/// environment's Dockerfiles and scripts, and the template registry, only
-/// to drop them.
-pub fn errors(plan: &Plan) -> Vec<Diagnostic> {
-    let mut diags = Vec::new();
-    for image in plan.images.iter().filter(|i| i.dockerfile.is_none()) {
-        let mut out = Errors::new(image);
-        view(plan, image, &mut out);
-        diags.append(&mut out.diags);
-    }
-    diags
-}
-
 /// The Dockerfiles of every image the plan builds, and `images/build.sh`.
-pub fn emit(plan: &Plan) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
+/// With `validate_only` (`check`), only what would refuse them: every
+/// mistake a file can hold shows in an image's view. Rendering a view
+/// cannot fail on any input (the templates ask only for fields every view
+/// has; the tests build every template), and the scripts are plain text:
+/// `check` made each environment's, and the template registry, only to
+/// drop them.
+pub fn emit(plan: &Plan, validate_only: bool) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
     if plan.images.is_empty() {
         return Ok(Vec::new());
     }
@@ -268,6 +258,9 @@ pub fn emit(plan: &Plan) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
         let view = view(plan, image, &mut out);
         if !out.diags.is_empty() {
             diags.append(&mut out.diags);
+            continue;
+        }
+        if validate_only {
             continue;
         }
         let template = image
@@ -294,6 +287,9 @@ pub fn emit(plan: &Plan) -> Result<Vec<Artifact>, Vec<Diagnostic>> {
     }
     if !diags.is_empty() {
         return Err(diags);
+    }
+    if validate_only {
+        return Ok(Vec::new());
     }
     artifacts.push(Artifact {
         path: String::from("images/build.sh"),
