@@ -1550,7 +1550,7 @@ impl Lowering<'_> {
             .enumerate()
             .map(|(i, w)| (w.name.as_str(), i))
             .collect();
-        let mut probes: Vec<(usize, Vec<TargetHealth>, Vec<String>)> = Vec::new();
+        let mut probes: Vec<(usize, Vec<TargetHealth>, Vec<Warning>)> = Vec::new();
         for (at, w) in workloads.iter().enumerate() {
             let Role::LoadBalancer(lb) = &w.role else {
                 continue;
@@ -1575,12 +1575,7 @@ impl Lowering<'_> {
                     r.health = health;
                 }
             }
-            for message in warnings {
-                let code = if message.contains("within its limits") {
-                    ErrorCode::HealthAdjusted
-                } else {
-                    ErrorCode::NotHonoured
-                };
+            for (code, message) in warnings {
                 self.warnings.push(
                     Diagnostic::new(code, message)
                         .label(w.name_span, "this load balancer")
@@ -1683,14 +1678,17 @@ fn endpoints(managed: Option<Managed>, role: &Role, ports: &[Port]) -> Endpoints
     }
 }
 
+/// A warning about a load balancer, with its code, before it is placed.
+type Warning = (ErrorCode, String);
+
 /// The target-group probe of route `r` of load balancer `w`, from the routed
 /// component's health check `h` within ALB's limits, else `GET /`; what it
-/// changed or could not honour goes to `warnings`.
+/// changed or could not honour goes to `warnings`, with its code.
 fn route_health(
     w: &Workload,
     r: &Route,
     h: Option<&Health>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> TargetHealth {
     let secs = |ms: Option<u64>, default: u64| ms.map(|m| (m / 1000).max(1)).unwrap_or(default);
     let interval = secs(h.and_then(|h| h.interval_ms), 30).clamp(5, 300);
@@ -1703,9 +1701,12 @@ fn route_health(
     let path = match h.map(|h| &h.check) {
         Some(Check::Http { path, .. }) => path.clone(),
         _ => {
-            warnings.push(format!(
-                "the load balancer `{}` probes `{}` with `GET /` on port {}: `{}` declares no HTTP health check",
-                w.name, r.component, r.port, r.component
+            warnings.push((
+                ErrorCode::NotHonoured,
+                format!(
+                    "the load balancer `{}` probes `{}` with `GET /` on port {}: `{}` declares no HTTP health check",
+                    w.name, r.component, r.port, r.component
+                ),
             ));
             String::from("/")
         }
@@ -1736,11 +1737,14 @@ fn route_health(
         }
     }
     if !adjusted.is_empty() {
-        warnings.push(format!(
-            "the AWS load balancer `{}` probes `{}` within its limits: {}",
-            w.name,
-            r.component,
-            adjusted.join(", ")
+        warnings.push((
+            ErrorCode::HealthAdjusted,
+            format!(
+                "the AWS load balancer `{}` probes `{}` within its limits: {}",
+                w.name,
+                r.component,
+                adjusted.join(", ")
+            ),
         ));
     }
     health
