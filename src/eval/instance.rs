@@ -1185,14 +1185,11 @@ impl<'p> Evaluator<'p> {
                     settings,
                 } = c;
                 let state = &mut self.instances[instance].state;
-                let mut taken = |names: Vec<&str>| {
-                    names
-                        .into_iter()
-                        .filter_map(|n| state.take(n).map(|v| (n.to_string(), v)))
-                        .collect::<Vec<(String, Value)>>()
-                };
-                component.params.extend(taken(params));
-                component.settings = taken(settings).into_iter().collect();
+                let mut take = |n: &str| state.take(n).map(|v| (n.to_string(), v));
+                component
+                    .params
+                    .extend(params.into_iter().filter_map(&mut take));
+                component.settings = settings.into_iter().filter_map(&mut take).collect();
                 component
             })
             .collect()
