@@ -19,6 +19,7 @@ pub mod format;
 pub mod import;
 pub mod model;
 mod parallel;
+pub use parallel::{Arenas, run_on_two_cores};
 pub mod resolve;
 pub mod source;
 pub mod syntax;
@@ -210,7 +211,7 @@ pub fn build_into<T: Send>(
     // Compose, then the Dockerfiles, on the other core while this one makes
     // CloudFormation: they share only the plan, and the two cores take 9 %
     // off a build at N = 1,000. What compose frees, CloudFormation's split
-    // reuses (one arena, `parallel::one_arena`, and jemalloc's options in
+    // reuses (one arena, `parallel::Arenas::One`, and jemalloc's options in
     // `main.rs`): at N = 10,000 the peak is 258–279 MiB.
     let (here, there): (Vec<emit::Target>, Vec<emit::Target>) = targets
         .iter()
@@ -594,23 +595,19 @@ pub fn diff(
         };
         // The two versions at once: compiling and emitting a large
         // landscape is most of the time a diff takes.
-        let (old_side, new_side) = std::thread::scope(|s| {
-            let old_side = parallel::spawn_beside(s, || match (old, in_old) {
+        let (old_side, new_side) = parallel::both(
+            || match (old, in_old) {
                 (Some(p), true) => lower_side(p, &env, request).and_then(emit_side).map(Some),
                 _ => Ok(None),
-            });
-            let new_side = if in_new {
-                lower_side(new, &env, request).and_then(emit_side).map(Some)
-            } else {
-                Ok(None)
-            };
-            // A panic is bomc's bug: it goes on to the panic hook, never read
-            // as "no old version".
-            let old_side = old_side
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (old_side, new_side)
-        });
+            },
+            || {
+                if in_new {
+                    lower_side(new, &env, request).and_then(emit_side).map(Some)
+                } else {
+                    Ok(None)
+                }
+            },
+        );
         let old_side = old_side.map_err(|d| fail(true, d))?;
         let new_side = new_side.map_err(|d| fail(false, d))?;
         match (&old_side, &new_side) {

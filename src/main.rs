@@ -25,7 +25,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// freeing's, the syncing's) so raised its peak at N = 1,000 from 42–46 to
 /// 52–56 MiB, past its target, which is why `build` once turned huge pages
 /// off. Threads that work beside another move to an arena of their own
-/// (`parallel::join_arena`), or to the build's one.
+/// (`parallel::Arenas`), or stay on the build's one.
 ///
 /// And freed memory reused whatever the size of what asks for it
 /// (`lg_extent_max_active_fit`, 2^32 instead of 2^6): by default jemalloc

@@ -2,48 +2,73 @@
 //! is the same as one thread's. `check` runs the bare landscape and each
 //! environment this way (they share only the parsed program), and the
 //! CloudFormation emitter writes its templates' texts this way.
+//!
+//! The two cores are the two threads of a rayon pool that the command line
+//! starts before it reads anything ([`run_on_two_cores`]): work handed to
+//! the other core starts as soon as that thread wakes, tens of
+//! microseconds, where a thread started for it took 0.5–3.6 ms to run
+//! (its stack, its jemalloc cache, and a wait for a core), each time work
+//! was shared out (docs/performance.md).
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-/// The jemalloc arena the threads started here allocate from, once
-/// [`one_arena`] has chosen it; `u32::MAX` while they take the second
-/// core's ([`second_arena`]).
-static ARENA: AtomicU32 = AtomicU32::new(u32::MAX);
-
-/// The arena of the threads started here while [`one_arena`] has chosen
-/// none: made once, on the first of them. jemalloc gives every thread the
-/// one arena it starts with (`narenas:1`, `main.rs`), so that a thread's
-/// first allocations, which std makes before the thread can move, never
-/// open an arena of their own: with huge pages, each such arena held 2 MiB
-/// for a few small blocks, and a build's short-lived threads (workers, the
-/// freeing, the syncing) raised its peak at N = 1,000 from 42–46 to 52–56 MiB.
+/// The arena of the second core's thread when each core has its own
+/// ([`Arenas::Two`]): made once, on its first use.
 static SECOND_ARENA: OnceLock<Option<u32>> = OnceLock::new();
 
-/// Makes the threads started from now on allocate from this thread's
-/// jemalloc arena, as this one does. Memory one thread frees is then reused
-/// by the other (compose's by CloudFormation's split, the syntax trees' by
-/// lowering) instead of held by an arena the other never uses: `bomc build`
-/// at N = 10,000 peaked at 261–266 MiB over 6 runs, against 264–287 with an
-/// arena per thread, for no wall time measured at N = 1,000 or 10,000.
-/// `check`, whose two threads both evaluate at once, is slower so
-/// (N = 10,000: 671 → 815 ms) and gives its second core's threads an arena
-/// of their own ([`second_arena`]).
-pub fn one_arena() {
-    if let Some(arena) = this_arena() {
-        ARENA.store(arena, Ordering::Relaxed);
+/// Which jemalloc arenas the two cores allocate from. jemalloc gives every
+/// thread the one arena it starts with (`narenas:1`, `main.rs`), so that a
+/// thread's first allocations, which std makes before the thread can move,
+/// never open an arena of their own: with huge pages, each such arena held
+/// 2 MiB for a few small blocks. The cores move where they belong as they
+/// start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arenas {
+    /// Both cores allocate from the arena of the thread that starts them
+    /// (with `narenas:1`, the one every thread starts with). Memory
+    /// one frees is then reused by the other (compose's by CloudFormation's
+    /// split, the syntax trees' by lowering) instead of held by an arena the
+    /// other never uses: `bomc build` at N = 10,000 peaked at 261–266 MiB
+    /// over 6 runs, against 264–287 with an arena per core, for no wall time
+    /// measured at N = 1,000 or 10,000.
+    One,
+    /// The second core allocates from an arena of its own: `check`'s two
+    /// cores evaluate at once, and on one arena they wait on each other's
+    /// allocations (N = 10,000: 255 → 297 ms).
+    Two,
+}
+
+/// Runs `main` on the first of two threads started now, the second taking
+/// the work it shares out; on this thread, one job after the other, should
+/// the threads not start.
+pub fn run_on_two_cores<T: Send>(arenas: Arenas, main: impl FnOnce() -> T + Send) -> T {
+    let first = this_arena();
+    let pool = rayon_core::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .stack_size(WORKER_STACK)
+        .thread_name(|i| format!("bomc-core-{i}"))
+        .start_handler(move |i| {
+            move_to_arena(if i == 1 && arenas == Arenas::Two {
+                second_arena()
+            } else {
+                first
+            });
+        })
+        .build();
+    match pool {
+        Ok(pool) => pool.install(main),
+        Err(_) => {
+            let _alone = Sharing::set(true);
+            main()
+        }
     }
 }
 
 /// The jemalloc arena this thread allocates from.
 fn this_arena() -> Option<u32> {
     arena_read(c"thread.arena")
-}
-
-/// A new arena, if jemalloc makes one.
-fn new_arena() -> Option<u32> {
-    arena_read(c"arenas.create")
 }
 
 /// The arena index `name` gives (`thread.arena` reads this thread's,
@@ -64,42 +89,19 @@ fn arena_read(name: &std::ffi::CStr) -> Option<u32> {
     (read == 0).then_some(arena)
 }
 
-/// The arena of the second core's threads when [`one_arena`] chose none:
-/// `check`'s two cores evaluate at once, and on one arena they wait on each
-/// other's allocations (N = 10,000: 255 → 297 ms).
+/// The second core's arena under [`Arenas::Two`], made on first use.
 fn second_arena() -> Option<u32> {
-    *SECOND_ARENA.get_or_init(new_arena)
+    *SECOND_ARENA.get_or_init(|| arena_read(c"arenas.create"))
 }
 
-/// Starts `work` on a thread of `scope`, beside the one that calls this,
-/// in the arena the threads started here share ([`join_arena`]): for work
-/// that runs beside other work without [`beside`]'s sharing of the cores
-/// (`diff`'s two versions, each free to share out its own stages).
-pub(crate) fn spawn_beside<'scope, T: Send + 'scope>(
-    scope: &'scope std::thread::Scope<'scope, '_>,
-    work: impl FnOnce() -> T + Send + 'scope,
-) -> std::thread::ScopedJoinHandle<'scope, T> {
-    scope.spawn(|| {
-        join_arena();
-        work()
-    })
-}
-
-/// Moves this thread to the arena [`one_arena`] chose, else to the second
-/// core's: what a thread started to work beside another calls first.
-fn join_arena() {
-    let chosen = ARENA.load(Ordering::Relaxed);
-    let arena = if chosen == u32::MAX {
-        second_arena()
-    } else {
-        Some(chosen)
-    };
+/// Moves this thread to `arena`; an arena jemalloc refuses, or none, leaves
+/// it where it is.
+fn move_to_arena(arena: Option<u32>) {
     let Some(mut arena) = arena else {
         return;
     };
     // SAFETY: `thread.arena` is an unsigned written from `arena`, of the
-    // size given; nothing is read. The name is NUL-terminated. An arena
-    // jemalloc refuses leaves the thread on its own.
+    // size given; nothing is read. The name is NUL-terminated.
     unsafe {
         tikv_jemalloc_sys::mallctl(
             c"thread.arena".as_ptr(),
@@ -111,7 +113,10 @@ fn join_arena() {
     }
 }
 
-/// The second worker's stack.
+/// Each core's stack: as deep as the main thread's usually is (8 MiB), and
+/// more. Evaluation recurses along chains of references, and a thread's
+/// default of 2 MiB overflowed on a chain of 600 that the main thread
+/// evaluated. Only the pages used are mapped.
 const WORKER_STACK: usize = 64 << 20;
 
 std::thread_local! {
@@ -123,26 +128,43 @@ std::thread_local! {
     static SHARING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// [`SHARING`] set for as long as it is held, then put back as it was, if
+/// the work it covers panics too.
+struct Sharing(bool);
+
+impl Sharing {
+    fn set(sharing: bool) -> Self {
+        Sharing(SHARING.replace(sharing))
+    }
+}
+
+impl Drop for Sharing {
+    fn drop(&mut self) {
+        SHARING.set(self.0);
+    }
+}
+
 /// Whether this thread is already one of two sharing the cores: what it
 /// shares out runs here, one job after the other.
 pub(crate) fn sharing() -> bool {
     SHARING.get()
 }
 
-/// `work` on every job, on this thread and one more, each taking the next job
-/// as it finishes one; the results come back in the jobs' order.
+/// `work` on every job, on this core and the other, each taking the next
+/// job as it finishes one; the results come back in the jobs' order.
 pub(crate) fn on_two_cores<J: Sync, T: Send>(jobs: &[J], work: impl Fn(&J) -> T + Sync) -> Vec<T> {
     if SHARING.get() {
         return jobs.iter().map(work).collect();
     }
     let next = AtomicUsize::new(0);
+    // Each result with its job's index: the other core takes jobs out of
+    // turn.
     let worker = || {
-        let outer = SHARING.replace(true);
+        let _sharing = Sharing::set(true);
         let mut done = Vec::new();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(job) = jobs.get(i) else {
-                SHARING.set(outer);
                 return done;
             };
             done.push((i, work(job)));
@@ -151,35 +173,14 @@ pub(crate) fn on_two_cores<J: Sync, T: Send>(jobs: &[J], work: impl Fn(&J) -> T 
     let mut done = if jobs.len() < 2 {
         worker()
     } else {
-        std::thread::scope(|s| {
-            // As deep a stack as the main thread's usually is (8 MiB), and
-            // more: evaluation recurses along chains of references, and a
-            // spawned thread's default of 2 MiB overflowed on a chain of 600
-            // that the main thread evaluated. Only the pages used are mapped.
-            let other = std::thread::Builder::new()
-                .stack_size(WORKER_STACK)
-                .spawn_scoped(s, || {
-                    join_arena();
-                    worker()
-                });
-            let Ok(other) = other else {
-                // No second thread: this one does every job.
-                return worker();
-            };
-            let mut done = worker();
-            // A panic is bomc's bug: it goes on to the panic hook.
-            done.extend(other.join().unwrap_or_else(|panic| resume_unwind(panic)));
-            done
-        })
+        let (mut here, there) = rayon_core::join(worker, worker);
+        here.extend(there);
+        here
     };
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, result)| result).collect()
 }
 
-/// `other` on a second thread and `here` on this one, at once. Work that
-/// `other` shares out stays on its thread ([`on_two_cores`]); `here` may
-/// share out, to use both cores once `other` is done. On a core that is
-/// already one of two, both run here, one after the other.
 /// [`on_two_cores`] on jobs that `work` takes by value (to move what they
 /// hold into its result), each handed over once.
 pub(crate) fn on_two_cores_taking<J: Send, T: Send>(
@@ -199,43 +200,37 @@ pub(crate) fn on_two_cores_taking<J: Send, T: Send>(
     })
 }
 
-pub(crate) fn beside<A: Send, B>(
+/// `other` on the other core and `here` on this one, at once. Work that
+/// `other` shares out stays on its core ([`on_two_cores`]); `here` may
+/// share out, to use both cores once `other` is done. Should the other core
+/// be busy until `here` is done, `other` runs here after it, free to share
+/// out. On a core that is already one of two, both run here, one after the
+/// other.
+pub(crate) fn beside<A: Send, B: Send>(
     other: impl FnOnce() -> A + Send,
-    here: impl FnOnce() -> B,
+    here: impl FnOnce() -> B + Send,
 ) -> (A, B) {
     if SHARING.get() {
         let a = other();
         return (a, here());
     }
-    // Taken by the thread that runs it: the second one, or this one if no
-    // second thread could be made.
-    let other = Mutex::new(Some(other));
-    let run_other = || {
-        let taken = other
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        taken.map(|other| other())
-    };
-    std::thread::scope(|s| {
-        let spawned = std::thread::Builder::new()
-            .stack_size(WORKER_STACK)
-            .spawn_scoped(s, || {
-                join_arena();
-                SHARING.set(true);
-                run_other()
-            });
-        let b = here();
-        let a = match spawned {
-            // A panic is bomc's bug: it goes on to the panic hook.
-            Ok(thread) => thread.join().unwrap_or_else(|panic| resume_unwind(panic)),
-            Err(_) => run_other(),
-        };
-        let Some(a) = a else {
-            unreachable!("`other` is taken once, by the thread that runs it")
-        };
-        (a, b)
-    })
+    let (b, a) = rayon_core::join_context(
+        |_| here(),
+        |there| {
+            let _sharing = Sharing::set(there.migrated());
+            other()
+        },
+    );
+    (a, b)
+}
+
+/// `a` and `b` at once, on the two cores, each free to share out its own
+/// stages: `diff`'s two versions.
+pub(crate) fn both<A: Send, B: Send>(
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    rayon_core::join(a, b)
 }
 
 /// `first` and then `then` on every job, as [`on_two_cores`] does, with every
@@ -285,9 +280,37 @@ pub(crate) fn in_two_stages<J: Sync, A: Send, T: Send>(
 #[cfg(test)]
 mod tests {
     use super::{
-        ARENA, beside, in_two_stages, on_two_cores, one_arena, second_arena, spawn_beside,
+        Arenas, beside, both, in_two_stages, on_two_cores, run_on_two_cores, second_arena,
         this_arena,
     };
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Waits, a minute at most, until `flag` is set: whether it was.
+    fn until(flag: &AtomicBool) -> bool {
+        let start = std::time::Instant::now();
+        while !flag.load(Ordering::Acquire) {
+            if start.elapsed() > std::time::Duration::from_secs(60) {
+                return false;
+            }
+            std::thread::yield_now();
+        }
+        true
+    }
+
+    /// `beside` on the two cores, `here` waiting until `other` has begun:
+    /// which threads ran each, and what `at_once` saw on each.
+    fn at_once<T: Send>(
+        at_once: impl Fn() -> T + Sync,
+    ) -> ((std::thread::ThreadId, T), (std::thread::ThreadId, T, bool)) {
+        let begun = AtomicBool::new(false);
+        beside(
+            || {
+                begun.store(true, Ordering::Release);
+                (std::thread::current().id(), at_once())
+            },
+            || (std::thread::current().id(), at_once(), until(&begun)),
+        )
+    }
 
     /// Work of uneven length: every third job takes far longer than the rest,
     /// so the two workers interleave unevenly.
@@ -319,23 +342,21 @@ mod tests {
         assert_eq!(on_two_cores(&[7u64], |&n| n * 2), vec![14]);
     }
 
+    /// On the two cores, `other` runs on the second at once, and what it
+    /// shares out stays there; `here` is free to share out.
     #[test]
-    fn beside_runs_both_and_keeps_the_second_threads_shared_out_work_on_it() {
-        let here = std::thread::current().id();
-        let (other, mine) = super::beside(
-            || {
+    fn beside_runs_other_on_the_other_core_keeping_its_shared_out_work_there() {
+        let ((there, other), (here, mine, met)) = run_on_two_cores(Arenas::Two, || {
+            at_once(|| {
                 let jobs: Vec<u64> = (0..16).collect();
                 let threads = on_two_cores(&jobs, |_| std::thread::current().id());
-                assert!(threads.iter().all(|t| *t == std::thread::current().id()));
-                threads[0]
-            },
-            || {
-                assert!(!super::SHARING.get());
-                std::thread::current().id()
-            },
-        );
-        assert_ne!(other, here);
-        assert_eq!(mine, here);
+                (super::sharing(), threads.iter().all(|t| *t == threads[0]))
+            })
+        });
+        assert!(met, "`other` did not run while `here` did");
+        assert_ne!(there, here);
+        assert_eq!(other, (true, true));
+        assert!(!mine.0);
         // From a core already sharing, both stay on it.
         let jobs = [0u64, 1];
         let pairs = on_two_cores(&jobs, |_| {
@@ -346,6 +367,23 @@ mod tests {
             (a == b) && a == std::thread::current().id()
         });
         assert_eq!(pairs, vec![true, true]);
+    }
+
+    /// `both` runs its two at once, neither marked as sharing.
+    #[test]
+    fn both_runs_its_two_at_once_each_free_to_share_out() {
+        let begun = AtomicBool::new(false);
+        let (a, b) = run_on_two_cores(Arenas::Two, || {
+            both(
+                || (until(&begun), super::sharing()),
+                || {
+                    begun.store(true, Ordering::Release);
+                    super::sharing()
+                },
+            )
+        });
+        assert_eq!(a, (true, false));
+        assert!(!b);
     }
 
     /// Work shared out from a core that is already one of two runs on that
@@ -410,10 +448,7 @@ mod tests {
         assert_eq!(raised, Ok(true));
     }
 
-    /// Without a build's one arena, the second core's threads take an
-    /// arena made for them, apart from the first core's and the same for
-    /// each: `check`'s two cores evaluate at once without waiting on each
-    /// other's allocations, and no thread opens another.
+    /// The second core's arena is made once, apart from the first's.
     #[test]
     fn the_second_cores_arena_is_made_once_apart_from_the_first() {
         let second = second_arena();
@@ -422,41 +457,19 @@ mod tests {
         assert_eq!(second_arena(), second);
     }
 
-    /// A thread started beside another allocates from the arena the
-    /// threads started here share: the build's one once chosen, else the
-    /// second core's (another test may choose the build's meanwhile).
+    /// With an arena each, the second core allocates from its own; with
+    /// one, both from the arena every thread starts with.
     #[test]
-    fn a_thread_started_beside_takes_the_shared_arena() {
-        let there = std::thread::scope(|s| spawn_beside(s, this_arena).join());
-        let there = there.expect("the thread ran");
-        let chosen = ARENA.load(std::sync::atomic::Ordering::Relaxed);
-        assert!(there.is_some());
-        assert!(
-            there == second_arena() || there == Some(chosen),
-            "{there:?}, second {:?}, chosen {chosen}",
-            second_arena()
-        );
-    }
-
-    /// Once a build chose one arena, the threads it starts allocate from
-    /// it, not each from an arena of its own.
-    #[test]
-    fn after_one_arena_every_thread_started_allocates_from_it() {
-        // On a thread of its own, whose arena the process's others share
-        // with it from here on (jemalloc is not their allocator in tests).
-        std::thread::spawn(|| {
-            one_arena();
-            let here = this_arena();
-            assert!(here.is_some());
-            let workers = on_two_cores(&[0, 1, 2, 3], |_| {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-                this_arena()
-            });
-            let (other, _) = beside(this_arena, || ());
-            assert!(workers.iter().all(|a| *a == here), "{workers:?} {here:?}");
-            assert_eq!(other, here);
-        })
-        .join()
-        .expect("the same arena");
+    fn the_cores_allocate_from_the_arenas_chosen() {
+        let ((there, other), (here, mine, met)) =
+            run_on_two_cores(Arenas::Two, || at_once(this_arena));
+        assert!(met && there != here);
+        assert_eq!(other, second_arena());
+        assert_ne!(other, mine);
+        let ((there, other), (here, mine, met)) =
+            run_on_two_cores(Arenas::One, || at_once(this_arena));
+        assert!(met && there != here);
+        assert!(other.is_some());
+        assert_eq!(other, mine);
     }
 }

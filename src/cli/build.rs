@@ -34,7 +34,6 @@ pub(super) fn now(now: Option<&str>) -> Result<i64, Diagnostic> {
 }
 
 pub fn run(args: &BuildArgs) -> ExitCode {
-    crate::parallel::one_arena();
     let mut diags = Diagnostics::default();
     let program = crate::resolve::load_file(&args.target.file, &mut diags).unwrap_or_default();
     let mut checked = crate::Checked {

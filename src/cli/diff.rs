@@ -207,15 +207,9 @@ fn versions(args: &DiffArgs) -> Result<Versions, ExitCode> {
         }
         (None, [old, new]) => {
             // Both at once: parsing a large landscape takes a while.
-            let (old_program, new_program) = std::thread::scope(|s| {
-                let o = crate::parallel::spawn_beside(s, || load(old, &disk));
-                let n = load(new, &disk);
-                (o.join(), n)
-            });
-            let old_program = match old_program {
-                Ok(loaded) => loaded.map_err(|c| fail(c, "OLD", old))?,
-                Err(_) => return Err(ExitCode::from(2)),
-            };
+            let (old_program, new_program) =
+                crate::parallel::both(|| load(old, &disk), || load(new, &disk));
+            let old_program = old_program.map_err(|c| fail(c, "OLD", old))?;
             let new_program = new_program.map_err(|c| fail(c, "NEW", new))?;
             Ok(Versions {
                 old: Some(old_program),

@@ -407,7 +407,19 @@ pub fn run() -> ExitCode {
     if let Some(root) = cli.root {
         crate::resolve::set_root(root);
     }
-    match cli.command {
+    // A build's two cores share one arena: what compose frees,
+    // CloudFormation's split reuses. The other commands' cores evaluate at
+    // once, each in its own.
+    let arenas = match cli.command {
+        Command::Build(_) => crate::parallel::Arenas::One,
+        _ => crate::parallel::Arenas::Two,
+    };
+    crate::parallel::run_on_two_cores(arenas, || dispatch(cli.command))
+}
+
+/// Runs the subcommand.
+fn dispatch(command: Command) -> ExitCode {
+    match command {
         Command::Check(args) => check::run(&args),
         Command::Model(args) => model::run(&args),
         Command::Graph(args) => graph::run(&args),

@@ -23,6 +23,7 @@
 
 use super::ast::*;
 use crate::source::{FileId, Span, Spanned};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Not vouched for: pest reads the file.
 pub(super) struct Unsure;
@@ -55,18 +56,28 @@ const HALVES_FROM: usize = 64 << 10;
 /// comes to `at` so (inside a string, a comment, a list), it reads on
 /// itself and the second core's members are dropped.
 ///
+/// Where the first core comes to `at` before the second core has begun
+/// (busy with other work), it reads on itself, and the second core, once
+/// free, finds its part taken and reads nothing.
+///
 /// Also how many members the second core read, if they were taken.
 fn parse_split(file: FileId, text: &str, at: usize) -> (Option<File>, usize) {
     let (send, receive) = std::sync::mpsc::channel();
+    let begun = std::sync::Arc::new(AtomicBool::new(false));
+    let second_begun = std::sync::Arc::clone(&begun);
     let ((), read) = crate::parallel::beside(
         move || {
+            if second_begun.swap(true, Ordering::AcqRel) {
+                return;
+            }
             let mut second = Reader::new(file, text, None);
             second.at = at;
             let read = second.members_to_close();
             let _ = send.send(read.map(|()| (second.members, second.at)));
         },
         || {
-            let mut first = Reader::new(file, text, Some((at, receive)));
+            let second = Second { at, begun, receive };
+            let mut first = Reader::new(file, text, Some(second));
             let read = first.file().ok();
             (read, first.taken)
         },
@@ -172,6 +183,15 @@ pub(super) fn float(text: &str) -> Option<f64> {
 /// start to the `}` that closes their block, and where that `}` is.
 type SecondHalf = Read<(Vec<Member>, usize)>;
 
+/// Where the members the second core reads start, whether it has begun on
+/// them (set by whichever of the two cores comes first: the second to read
+/// them, the first to read them itself), and where they arrive.
+struct Second {
+    at: usize,
+    begun: std::sync::Arc<AtomicBool>,
+    receive: std::sync::mpsc::Receiver<SecondHalf>,
+}
+
 struct Reader<'t> {
     text: &'t str,
     bytes: &'t [u8],
@@ -184,17 +204,13 @@ struct Reader<'t> {
     /// Likewise the values of the lists and calls being read.
     items: Vec<Expr>,
     /// Where the members another core reads start, and where they arrive.
-    second: Option<(usize, std::sync::mpsc::Receiver<SecondHalf>)>,
+    second: Option<Second>,
     /// How many of them were taken.
     taken: usize,
 }
 
 impl<'t> Reader<'t> {
-    fn new(
-        file: FileId,
-        text: &'t str,
-        second: Option<(usize, std::sync::mpsc::Receiver<SecondHalf>)>,
-    ) -> Self {
+    fn new(file: FileId, text: &'t str, second: Option<Second>) -> Self {
         Reader {
             text,
             bytes: text.as_bytes(),
@@ -224,17 +240,24 @@ impl<'t> Reader<'t> {
         Ok(())
     }
 
-    /// The second core's members, if they start here: taken (waiting for
-    /// them if need be) and read past; `false` where they start elsewhere
+    /// The second core's members, if they start here and it has begun on
+    /// them: taken (waiting for them if need be) and read past; `false` where they start elsewhere
     /// or could not be read, and this reader goes on.
     fn take_second(&mut self) -> bool {
-        if self.second.as_ref().is_none_or(|(at, _)| *at != self.at) {
+        if self
+            .second
+            .as_ref()
+            .is_none_or(|second| second.at != self.at)
+        {
             return false;
         }
-        let Some((_, receive)) = self.second.take() else {
+        let Some(second) = self.second.take() else {
             return false;
         };
-        match receive.recv() {
+        if !second.begun.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        match second.receive.recv() {
             Ok(Ok((members, close))) => {
                 self.taken = members.len();
                 self.members.extend(members);
@@ -811,6 +834,14 @@ environment production {
         format!("{:?}", Reader::new(FileId(0), text, None).file().ok())
     }
 
+    /// [`parse_split`] with the second half read first, as where the
+    /// second core begins before the first comes to its members: on a
+    /// core already sharing, `beside` runs it first.
+    fn second_first(text: &str, at: usize) -> (Option<super::File>, usize) {
+        let mut read = crate::parallel::on_two_cores(&[()], |()| parse_split(FileId(0), text, at));
+        read.remove(0)
+    }
+
     /// Wherever the second core starts, the tree is the one-core tree: its
     /// members where the first core comes to a member there, else the first
     /// core's own reading.
@@ -823,7 +854,7 @@ environment production {
             if !TRICKY.is_char_boundary(at) {
                 continue;
             }
-            let (read, members) = parse_split(FileId(0), TRICKY, at);
+            let (read, members) = second_first(TRICKY, at);
             assert_eq!(format!("{read:?}"), whole, "second half from {at}");
             taken += usize::from(members > 0);
         }
@@ -841,15 +872,12 @@ environment production {
         let broken = TRICKY.replace("routes.api = \"/api\"", "routes.api = = 1");
         assert_eq!(one_core(&broken), "None");
         for at in (0..broken.len()).filter(|&at| broken.is_char_boundary(at)) {
-            let (read, _) = parse_split(FileId(0), &broken, at);
+            let (read, _) = second_first(&broken, at);
             assert!(read.is_none(), "second half from {at}");
         }
     }
 
-    /// A generated landscape is read in halves from its middle: the second
-    /// core reads the later half of the landscape's components.
-    #[test]
-    fn a_large_landscape_is_read_in_halves() {
+    fn large_landscape() -> String {
         let mut text = String::from("landscape big {\n");
         for i in 0..2_000 {
             text.push_str(&format!(
@@ -858,14 +886,63 @@ environment production {
             ));
         }
         text.push_str("}\n");
+        text
+    }
+
+    /// A generated landscape is read in halves from its middle: the second
+    /// core reads the later half of the landscape's components.
+    #[test]
+    fn a_large_landscape_is_read_in_halves() {
+        let text = large_landscape();
         assert!(text.len() >= super::HALVES_FROM);
         let at = middle(&text).expect("a middle");
-        let (read, members) = parse_split(FileId(0), &text, at);
+        let (read, members) = second_first(&text, at);
         assert!((900..=1_100).contains(&members), "{members}");
         assert_eq!(format!("{read:?}"), one_core(&text));
         assert_eq!(
             format!("{:?}", super::parse(FileId(0), &text)),
             one_core(&text)
         );
+    }
+
+    /// Where the other core is busy until the first has read the whole
+    /// file, the first reads the second's part itself, and the second, once
+    /// free, reads nothing: no core waits for the other.
+    #[test]
+    fn with_the_other_core_busy_the_first_reads_on_alone() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let (sent, received) = std::sync::mpsc::channel();
+        // On a thread of its own, which the test leaves behind should it
+        // wait for ever.
+        std::thread::spawn(move || {
+            let text = large_landscape();
+            let at = middle(&text).expect("a middle");
+            let (busy, done) = (AtomicBool::new(false), AtomicBool::new(false));
+            let wait = |flag: &AtomicBool| {
+                while !flag.load(Ordering::Acquire) {
+                    std::thread::yield_now();
+                }
+            };
+            let read = crate::parallel::run_on_two_cores(crate::parallel::Arenas::Two, || {
+                crate::parallel::beside(
+                    || {
+                        busy.store(true, Ordering::Release);
+                        wait(&done);
+                    },
+                    || {
+                        wait(&busy);
+                        let read = parse_split(FileId(0), &text, at);
+                        done.store(true, Ordering::Release);
+                        read
+                    },
+                )
+                .1
+            });
+            let _ = sent.send((format!("{:?}", read.0), read.1, one_core(&text)));
+        });
+        let read = received.recv_timeout(std::time::Duration::from_secs(60));
+        let (read, members, whole) = read.expect("read without waiting for ever");
+        assert_eq!(members, 0);
+        assert_eq!(read, whole);
     }
 }

@@ -259,22 +259,40 @@ fn every_environment_is_built_unless_it_needs_parameters() {
     );
 }
 
-/// `bomc build` makes compose on a second core while this one makes the
+/// `bomc build` makes compose on the second core while the first makes the
 /// other targets; the files are the same, in the same order, as `build`'s.
 /// What the plan was lowered from is freed on compose's core, before it.
+/// CloudFormation's file waits (a minute at most) until compose's is made:
+/// made one after the other, on one core, it would wait the minute and
+/// the two would have one maker.
 #[test]
 fn compose_is_made_beside_the_other_targets() {
+    bomc::run_on_two_cores(bomc::Arenas::One, compose_is_made_beside_on_two_cores);
+}
+
+fn compose_is_made_beside_on_two_cores() {
     use bomc::emit::{EmitOptions, Target};
     let source = std::fs::read_to_string(root().join("examples/books.bom")).expect("example");
     let plan = crate::injection::plan_of(&source);
     let targets = [Target::Compose, Target::Cloudformation, Target::Dockerfile];
     let options = EmitOptions::default();
     let makers = std::sync::Mutex::new(Vec::new());
+    let compose_made = std::sync::atomic::AtomicBool::new(false);
     let keep = |a: bomc::emit::Artifact| {
+        let start = std::time::Instant::now();
+        while a.path == "cloudformation.json"
+            && !compose_made.load(std::sync::atomic::Ordering::Acquire)
+            && start.elapsed().as_secs() < 60
+        {
+            std::thread::yield_now();
+        }
         makers
             .lock()
             .expect("not poisoned")
             .push((a.path.clone(), std::thread::current().id()));
+        if a.path == "compose.yaml" {
+            compose_made.store(true, std::sync::atomic::Ordering::Release);
+        }
         Ok(a)
     };
     /// Records the thread that frees it, before any file of that thread.
