@@ -101,7 +101,7 @@ impl Type {
             Type::Count => "an integer ≥ 1".into(),
             Type::PositiveFloat => "a number > 0".into(),
             Type::PositiveDuration => "a duration > 0".into(),
-            Type::HttpPath => "an HTTP path starting with `/`".into(),
+            Type::HttpPath => "an HTTP path: `/`, then URL characters".into(),
             Type::BaseImage => "a pinned image reference or an image definition".into(),
             Type::UserId => "a numeric non-root user id".into(),
             Type::ImageRef => "an image reference with a pinned version".into(),
@@ -423,14 +423,29 @@ pub fn conform(value: &Value, ty: &Type) -> Result<(), Mismatch> {
             }
         }
         (Type::HttpPath, Value::String(s)) => {
-            if s.starts_with('/') {
-                true
-            } else {
+            if !s.starts_with('/') {
                 return Err(Mismatch::Range {
                     expected: ty.describe(),
                     help: format!("write `\"/{s}\"`"),
                 });
             }
+            // The probe's URL, the target group's health check and the
+            // load balancer's configuration all take the path as written.
+            if let Some(c) = s.chars().find(|&c| !url_path_char(c)) {
+                return Err(Mismatch::Range {
+                    expected: ty.describe(),
+                    help: format!(
+                        "{} cannot stand in a URL: percent-encode it, as `{}`",
+                        if c == ' ' {
+                            String::from("a space")
+                        } else {
+                            format!("`{}`", c.escape_debug())
+                        },
+                        percent_encoded(c)
+                    ),
+                });
+            }
+            true
         }
         (Type::HttpPath, Value::Template(_)) => true,
         (Type::BaseImage | Type::ImageRef, Value::String(s)) => {
@@ -524,6 +539,22 @@ user_types! {
     "any" => Any / LIST_ANY / MAP_ANY,
 }
 
+/// A character an HTTP path and query may hold as written (RFC 3986: the
+/// unreserved characters, `%` of a percent-encoding, the sub-delimiters,
+/// `:`, `@`, `/` and `?`).
+fn url_path_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-._~%!$&'()*+,;=:@/?".contains(c)
+}
+
+/// `c` percent-encoded, byte by byte of its UTF-8.
+fn percent_encoded(c: char) -> String {
+    let mut bytes = [0; 4];
+    c.encode_utf8(&mut bytes)
+        .bytes()
+        .map(|b| format!("%{b:02X}"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,6 +598,35 @@ mod tests {
             "mysql:8",
         ] {
             assert!(!is_pinned(floating), "{floating}");
+        }
+    }
+
+    /// A health path is a URL's path and query as written: anything else
+    /// is refused, with the character percent-encoded in the help.
+    #[test]
+    fn http_paths_hold_url_characters_only() {
+        let path = |p: &str| conform(&Value::String(p.to_string()), &Type::HttpPath);
+        for good in [
+            "/",
+            "/health",
+            "/api/v1/health?full=1&x=%20",
+            "/a-b_c.d~e:f@g!$'()*+,;=",
+        ] {
+            assert_eq!(path(good), Ok(()), "{good}");
+        }
+        for (bad, encoded) in [
+            ("/he alth", "%20"),
+            ("/a#b", "%23"),
+            ("/café", "%C3%A9"),
+            ("/a\"b", "%22"),
+            ("/x\nRUN y", "%0A"),
+        ] {
+            match path(bad) {
+                Err(Mismatch::Range { help, .. }) => {
+                    assert!(help.contains(encoded), "{bad}: {help}")
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
         }
     }
 

