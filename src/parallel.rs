@@ -3,9 +3,9 @@
 //! environment this way (they share only the parsed program), and the
 //! CloudFormation emitter writes its templates' texts this way.
 //!
-//! The two cores are the two threads of a rayon pool that the command line
-//! starts before it reads anything ([`run_on_two_cores`]): work handed to
-//! the other core starts as soon as that thread wakes, tens of
+//! The two cores are a rayon pool of two threads, the command line's own
+//! and one it starts before it reads anything ([`run_on_two_cores`]): work
+//! handed to the other core starts as soon as that thread wakes, tens of
 //! microseconds, where a thread started for it took 0.5–3.6 ms to run
 //! (its stack, its jemalloc cache, and a wait for a core), each time work
 //! was shared out (docs/performance.md).
@@ -40,20 +40,26 @@ pub enum Arenas {
     Two,
 }
 
-/// Runs `main` on one of two threads started now, the other taking the
-/// work it shares out; on this thread, one job after the other, should the
-/// threads not start.
+/// Runs `main` on this thread, made the first of two cores, with a second
+/// thread started now to take the work it shares out; one job after the
+/// other, should that thread not start. On a thread that is already one of
+/// two cores, `main` runs as it is.
 pub fn run_on_two_cores<T: Send>(arenas: Arenas, main: impl FnOnce() -> T + Send) -> T {
+    if rayon_core::current_thread_index().is_some() {
+        return main();
+    }
     let first = this_arena();
+    // This thread joins the pool as it is (the start handler runs only on
+    // the thread started), so nothing waits for a thread to take `main`.
     let pool = rayon_core::ThreadPoolBuilder::new()
         .num_threads(2)
+        .use_current_thread()
         .stack_size(WORKER_STACK)
         .thread_name(|i| format!("bomc-core-{i}"))
-        .start_handler(move |i| {
-            move_to_arena(if i == 1 && arenas == Arenas::Two {
-                second_arena()
-            } else {
-                first
+        .start_handler(move |_| {
+            move_to_arena(match arenas {
+                Arenas::Two => second_arena(),
+                Arenas::One => first,
             });
         })
         .build();
@@ -457,22 +463,46 @@ mod tests {
         assert_eq!(second_arena(), second);
     }
 
-    /// With an arena each, one core (whichever took the work first)
-    /// allocates from the arena made for the second, the other from the
-    /// starter's; with one, both from the starter's.
+    /// With an arena each, the thread that starts the cores keeps its
+    /// arena and the second allocates from the one made for it; with one,
+    /// both from the starter's. Each on a thread of its own: a thread is
+    /// one of two cores once, for the rest of its life.
     #[test]
     fn the_cores_allocate_from_the_arenas_chosen() {
-        let ((there, other), (here, mine, met)) =
-            run_on_two_cores(Arenas::Two, || at_once(this_arena));
-        assert!(met && there != here);
-        assert!(other.is_some() && mine.is_some());
+        let on_fresh_thread = |arenas| {
+            std::thread::spawn(move || {
+                let starter = this_arena();
+                let ((there, other), (here, mine, met)) =
+                    run_on_two_cores(arenas, || at_once(this_arena));
+                assert!(met && there != here);
+                assert_eq!(here, std::thread::current().id());
+                (starter, other, mine)
+            })
+            .join()
+            .expect("ran")
+        };
+        let (starter, other, mine) = on_fresh_thread(Arenas::Two);
+        assert!(starter.is_some());
+        assert_eq!((other, mine), (second_arena(), starter));
         assert_ne!(other, mine);
-        let pair = [other, mine];
-        assert!(pair.contains(&second_arena()) && pair.contains(&this_arena()));
-        let ((there, other), (here, mine, met)) =
-            run_on_two_cores(Arenas::One, || at_once(this_arena));
-        assert!(met && there != here);
-        assert!(other.is_some());
-        assert_eq!((other, mine), (this_arena(), this_arena()));
+        let (starter, other, mine) = on_fresh_thread(Arenas::One);
+        assert!(starter.is_some());
+        assert_eq!((other, mine), (starter, starter));
+    }
+
+    /// A thread that is already one of two cores runs what it is given as
+    /// it is, on the cores it has.
+    #[test]
+    fn the_cores_are_started_once_per_thread() {
+        std::thread::spawn(|| {
+            let pools = run_on_two_cores(Arenas::Two, || {
+                let outer = rayon_core::current_num_threads();
+                let inner = run_on_two_cores(Arenas::One, rayon_core::current_num_threads);
+                (outer, inner, rayon_core::current_thread_index())
+            });
+            assert_eq!(pools, (2, 2, Some(0)));
+        })
+        .join()
+        .expect("ran");
     }
 }
