@@ -56,9 +56,9 @@ const HALVES_FROM: usize = 64 << 10;
 /// comes to `at` so (inside a string, a comment, a list), it reads on
 /// itself and the second core's members are dropped.
 ///
-/// Where the first core comes to `at` before the second core has begun
-/// (busy with other work), it reads on itself, and the second core, once
-/// free, finds its part taken and reads nothing.
+/// Where the first core comes to `at`, or to the end, before the second
+/// core has begun (busy with other work), it reads on itself, and the
+/// second core, once free, finds its part taken and reads nothing.
 ///
 /// Also how many members the second core read, if they were taken.
 fn parse_split(file: FileId, text: &str, at: usize) -> (Option<File>, usize) {
@@ -76,9 +76,13 @@ fn parse_split(file: FileId, text: &str, at: usize) -> (Option<File>, usize) {
             let _ = send.send(read.map(|()| (second.members, second.at)));
         },
         || {
+            let done = std::sync::Arc::clone(&begun);
             let second = Second { at, begun, receive };
             let mut first = Reader::new(file, text, Some(second));
             let read = first.file().ok();
+            // Read to the end without the second core's part (it starts
+            // inside a string, say): if that core has not begun, it need not.
+            done.store(true, Ordering::Release);
             (read, first.taken)
         },
     );
@@ -241,8 +245,9 @@ impl<'t> Reader<'t> {
     }
 
     /// The second core's members, if they start here and it has begun on
-    /// them: taken (waiting for them if need be) and read past; `false` where they start elsewhere
-    /// or could not be read, and this reader goes on.
+    /// them: taken (waiting for them if need be) and read past; `false`
+    /// where they start elsewhere, could not be read, or were not begun,
+    /// and this reader goes on.
     fn take_second(&mut self) -> bool {
         if self
             .second
