@@ -445,6 +445,15 @@ pub fn conform(value: &Value, ty: &Type) -> Result<(), Mismatch> {
                     ),
                 });
             }
+            if let Some(at) = broken_escape(s) {
+                return Err(Mismatch::Range {
+                    expected: ty.describe(),
+                    help: format!(
+                        "`{}` is not a percent-encoding (`%` and two hex digits): write `%25` for a `%` itself",
+                        s[at..].chars().take(3).collect::<String>()
+                    ),
+                });
+            }
             true
         }
         (Type::HttpPath, Value::Template(_)) => true,
@@ -546,6 +555,15 @@ fn url_path_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "-._~%!$&'()*+,;=:@/?".contains(c)
 }
 
+/// Where in `s` a `%` is not followed by two hex digits, if anywhere.
+fn broken_escape(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    bytes.iter().enumerate().find_map(|(i, &b)| {
+        let escape = bytes.get(i + 1..i + 3);
+        (b == b'%' && !escape.is_some_and(|e| e.iter().all(u8::is_ascii_hexdigit))).then_some(i)
+    })
+}
+
 /// `c` percent-encoded, byte by byte of its UTF-8.
 fn percent_encoded(c: char) -> String {
     let mut bytes = [0; 4];
@@ -620,6 +638,8 @@ mod tests {
             ("/café", "%C3%A9"),
             ("/a\"b", "%22"),
             ("/x\nRUN y", "%0A"),
+            ("/a%zz", "%25"),
+            ("/a%2", "%25"),
         ] {
             match path(bad) {
                 Err(Mismatch::Range { help, .. }) => {
