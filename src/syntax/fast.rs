@@ -38,7 +38,7 @@ pub(super) fn parse(file: FileId, text: &str) -> Option<File> {
         && !crate::parallel::sharing()
         && let Some(at) = middle(text)
     {
-        return parse_split(file, text, at).0;
+        return parse_split(file, text, at).file;
     }
     Reader::new(file, text, None).file().ok()
 }
@@ -60,20 +60,20 @@ const HALVES_FROM: usize = 64 << 10;
 /// core has begun (busy with other work), it reads on itself, and the
 /// second core, once free, finds its part taken and reads nothing.
 ///
-/// Also how many members the second core read, if they were taken.
-fn parse_split(file: FileId, text: &str, at: usize) -> (Option<File>, usize) {
+fn parse_split(file: FileId, text: &str, at: usize) -> SplitRead {
     let (send, receive) = std::sync::mpsc::channel();
     let begun = std::sync::Arc::new(AtomicBool::new(false));
     let second_begun = std::sync::Arc::clone(&begun);
-    let ((), read) = crate::parallel::beside(
+    let (second_read, (read, taken)) = crate::parallel::beside(
         move || {
             if second_begun.swap(true, Ordering::AcqRel) {
-                return;
+                return false;
             }
             let mut second = Reader::new(file, text, None);
             second.at = at;
             let read = second.members_to_close();
             let _ = send.send(read.map(|()| (second.members, second.at)));
+            true
         },
         || {
             let done = std::sync::Arc::clone(&begun);
@@ -86,7 +86,22 @@ fn parse_split(file: FileId, text: &str, at: usize) -> (Option<File>, usize) {
             (read, first.taken)
         },
     );
-    read
+    SplitRead {
+        file: read,
+        taken,
+        second_read,
+    }
+}
+
+/// What [`parse_split`] read. Parsing needs only the tree; the tests read
+/// how the two cores shared the file.
+#[cfg_attr(not(test), allow(dead_code))]
+struct SplitRead {
+    file: Option<File>,
+    /// How many members the first core took from the second.
+    taken: usize,
+    /// Whether the second core read its part at all.
+    second_read: bool,
 }
 
 /// Where [`parse_split`] starts its second core: the first line from the
@@ -844,7 +859,9 @@ environment production {
     /// core already sharing, `beside` runs it first.
     fn second_first(text: &str, at: usize) -> (Option<super::File>, usize) {
         let mut read = crate::parallel::on_two_cores(&[()], |()| parse_split(FileId(0), text, at));
-        read.remove(0)
+        let read = read.remove(0);
+        assert!(read.second_read, "the second half, run first, reads");
+        (read.file, read.taken)
     }
 
     /// Wherever the second core starts, the tree is the one-core tree: its
@@ -912,42 +929,49 @@ environment production {
 
     /// Where the other core is busy until the first has read the whole
     /// file, the first reads the second's part itself, and the second, once
-    /// free, reads nothing: no core waits for the other.
+    /// free, reads nothing: no core waits for the other. So too where the
+    /// first never stops where the second starts (inside a string): it
+    /// reads to the end, and the second need not begin.
     #[test]
     fn with_the_other_core_busy_the_first_reads_on_alone() {
         use std::sync::atomic::{AtomicBool, Ordering};
-        let (sent, received) = std::sync::mpsc::channel();
-        // On a thread of its own, which the test leaves behind should it
-        // wait for ever.
-        std::thread::spawn(move || {
-            let text = large_landscape();
-            let at = middle(&text).expect("a middle");
-            let (busy, done) = (AtomicBool::new(false), AtomicBool::new(false));
-            let wait = |flag: &AtomicBool| {
-                while !flag.load(Ordering::Acquire) {
-                    std::thread::yield_now();
-                }
-            };
-            let read = crate::parallel::run_on_two_cores(crate::parallel::Arenas::Two, || {
-                crate::parallel::beside(
-                    || {
-                        busy.store(true, Ordering::Release);
-                        wait(&done);
-                    },
-                    || {
-                        wait(&busy);
-                        let read = parse_split(FileId(0), &text, at);
-                        done.store(true, Ordering::Release);
-                        read
-                    },
-                )
-                .1
+        let text = large_landscape();
+        let member = middle(&text).expect("a middle");
+        let in_string = member + text[member..].find("nginx").expect("a string") + 2;
+        for at in [member, in_string] {
+            let (sent, received) = std::sync::mpsc::channel();
+            let text = text.clone();
+            // On a thread of its own, which the test leaves behind should it
+            // wait for ever.
+            std::thread::spawn(move || {
+                let (busy, done) = (AtomicBool::new(false), AtomicBool::new(false));
+                let wait = |flag: &AtomicBool| {
+                    while !flag.load(Ordering::Acquire) {
+                        std::thread::yield_now();
+                    }
+                };
+                let read = crate::parallel::run_on_two_cores(crate::parallel::Arenas::Two, || {
+                    crate::parallel::beside(
+                        || {
+                            busy.store(true, Ordering::Release);
+                            wait(&done);
+                        },
+                        || {
+                            wait(&busy);
+                            let read = parse_split(FileId(0), &text, at);
+                            done.store(true, Ordering::Release);
+                            read
+                        },
+                    )
+                    .1
+                });
+                let read = (format!("{:?}", read.file), read.taken, read.second_read);
+                let _ = sent.send((read, one_core(&text)));
             });
-            let _ = sent.send((format!("{:?}", read.0), read.1, one_core(&text)));
-        });
-        let read = received.recv_timeout(std::time::Duration::from_secs(60));
-        let (read, members, whole) = read.expect("read without waiting for ever");
-        assert_eq!(members, 0);
-        assert_eq!(read, whole);
+            let read = received.recv_timeout(std::time::Duration::from_secs(60));
+            let ((read, taken, second_read), whole) = read.expect("read without waiting for ever");
+            assert_eq!((taken, second_read), (0, false), "second half from {at}");
+            assert_eq!(read, whole, "second half from {at}");
+        }
     }
 }
