@@ -445,6 +445,15 @@ pub fn conform(value: &Value, ty: &Type) -> Result<(), Mismatch> {
                     ),
                 });
             }
+            if s.len() > MAX_HTTP_PATH {
+                return Err(Mismatch::Range {
+                    expected: ty.describe(),
+                    help: format!(
+                        "shorten it to {MAX_HTTP_PATH} characters: an AWS target group's health check path takes no more (this one has {})",
+                        s.chars().count()
+                    ),
+                });
+            }
             if let Some(at) = broken_escape(s) {
                 return Err(Mismatch::Range {
                     expected: ty.describe(),
@@ -548,6 +557,10 @@ user_types! {
     "any" => Any / LIST_ANY / MAP_ANY,
 }
 
+/// The longest health check path an ELBv2 target group takes
+/// (`HealthCheckPath`, 1–1,024 characters).
+const MAX_HTTP_PATH: usize = 1024;
+
 /// A character an HTTP path and query may hold as written (RFC 3986: the
 /// unreserved characters, `%` of a percent-encoding, the sub-delimiters,
 /// `:`, `@`, `/` and `?`).
@@ -647,6 +660,12 @@ mod tests {
                 }
                 other => panic!("{bad}: {other:?}"),
             }
+        }
+        let longest = format!("/{}", "a".repeat(super::MAX_HTTP_PATH - 1));
+        assert_eq!(path(&longest), Ok(()));
+        match path(&format!("{longest}a")) {
+            Err(Mismatch::Range { help, .. }) => assert!(help.contains("1025"), "{help}"),
+            other => panic!("1,025 characters: {other:?}"),
         }
     }
 
