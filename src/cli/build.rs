@@ -126,6 +126,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     let options = EmitOptions {
         cloudformation_yaml: args.cloudformation_yaml,
         validate_only: false,
+        ends_process: false,
     };
     let source = args.target.file.display().to_string();
     let source_dir = args
@@ -192,6 +193,10 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         let instance = &plan.instance;
         let dir = std::path::PathBuf::from(&instance.landscape).join(&instance.instance);
         let keep = |a| staging.file(&dir, &a);
+        let options = EmitOptions {
+            ends_process: i == last,
+            ..options.clone()
+        };
         let files = match crate::build_into(&plan, &targets, &options, &keep, spent) {
             Ok(files) => files,
             Err(errors) => {
@@ -228,7 +233,12 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         warnings.append(&mut plan.warnings);
         // Freed on another core: at N = 1,000 freeing the plan's workloads
         // held this one while the other waited, at the end of the build.
-        emit::free_in_background(plan);
+        // The last one is left for the exit, as its templates' trees are.
+        if i == last {
+            std::mem::forget(plan);
+        } else {
+            emit::free_in_background(plan);
+        }
     }
     if diags.is_empty() {
         file_level

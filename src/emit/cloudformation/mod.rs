@@ -506,7 +506,7 @@ pub fn emit_into<T: Send>(
         );
         if !split::needed(&template) {
             let artifact = render("cloudformation", Written::Whole(&template), plan, options)?;
-            super::free_in_background(template);
+            super::spend(template, options);
             return keep(artifact).map(|k| vec![k]).map_err(|d| vec![d]);
         }
         resources = match template.remove("Resources") {
@@ -551,7 +551,7 @@ pub fn emit_into<T: Send>(
     .into_iter()
     .collect::<Result<Vec<(T, usize)>, _>>()?;
     root_within_quotas(&parts.root, kept[0].1, plan)?;
-    super::free_in_background(parts);
+    super::spend(parts, options);
     Ok(kept.into_iter().map(|(k, _)| k).collect())
 }
 
