@@ -45,6 +45,12 @@ pub enum Arenas {
 /// other, should that thread not start. On a thread that is already one of
 /// two cores, `main` runs as it is.
 pub fn run_on_two_cores<T: Send>(arenas: Arenas, main: impl FnOnce() -> T + Send) -> T {
+    start_cores(arenas, WORKER_STACK, main)
+}
+
+/// [`run_on_two_cores`], the second core's thread given a stack of `stack`
+/// bytes (the tests ask for one no thread can have).
+fn start_cores<T: Send>(arenas: Arenas, stack: usize, main: impl FnOnce() -> T + Send) -> T {
     if rayon_core::current_thread_index().is_some() {
         return main();
     }
@@ -54,7 +60,7 @@ pub fn run_on_two_cores<T: Send>(arenas: Arenas, main: impl FnOnce() -> T + Send
     let pool = rayon_core::ThreadPoolBuilder::new()
         .num_threads(2)
         .use_current_thread()
-        .stack_size(WORKER_STACK)
+        .stack_size(stack)
         .thread_name(|i| format!("bomc-core-{i}"))
         .start_handler(move |_| {
             move_to_arena(match arenas {
@@ -65,6 +71,9 @@ pub fn run_on_two_cores<T: Send>(arenas: Arenas, main: impl FnOnce() -> T + Send
         .build();
     match pool {
         Ok(pool) => pool.install(main),
+        // rayon has made this thread the first of a pool whose second never
+        // started: work it would share out stays in its own queue, and
+        // `Sharing` runs it here at once.
         Err(_) => {
             let _alone = Sharing::set(true);
             main()
@@ -286,8 +295,8 @@ pub(crate) fn in_two_stages<J: Sync, A: Send, T: Send>(
 #[cfg(test)]
 mod tests {
     use super::{
-        Arenas, beside, both, in_two_stages, on_two_cores, run_on_two_cores, second_arena,
-        this_arena,
+        Arenas, beside, both, in_two_stages, on_two_cores, run_on_two_cores, second_arena, sharing,
+        start_cores, this_arena,
     };
     use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -488,6 +497,39 @@ mod tests {
         let (starter, other, mine) = on_fresh_thread(Arenas::One);
         assert!(starter.is_some());
         assert_eq!((other, mine), (starter, starter));
+    }
+
+    /// Should the second core's thread not start (here: a stack no thread
+    /// can have), everything runs on this thread, one job after the other,
+    /// with the results two cores give, and nothing waits for the core that
+    /// never came.
+    #[test]
+    fn without_a_second_thread_everything_runs_here() {
+        std::thread::spawn(|| {
+            let here = std::thread::current().id();
+            let on = || std::thread::current().id();
+            let jobs: Vec<u64> = (0..12).collect();
+            let ran = start_cores(Arenas::Two, 1 << 60, || {
+                let threads = on_two_cores(&jobs, |_| on());
+                let staged = in_two_stages(&jobs, |j| j * 2, |_, twice| (twice + 1, on()));
+                let (beside_other, beside_here) = beside(on, on);
+                let (first, second) = both(on, on);
+                (
+                    sharing(),
+                    threads,
+                    staged,
+                    [beside_other, beside_here, first, second],
+                )
+            });
+            let (alone, threads, staged, pairs) = ran;
+            assert!(alone);
+            assert!(threads.iter().chain(&pairs).all(|t| *t == here));
+            let expected: Vec<u64> = jobs.iter().map(|j| j * 2 + 1).collect();
+            assert_eq!(staged.iter().map(|(v, _)| *v).collect::<Vec<_>>(), expected);
+            assert!(staged.iter().all(|(_, t)| *t == here));
+        })
+        .join()
+        .expect("ran");
     }
 
     /// A thread that is already one of two cores runs what it is given as
