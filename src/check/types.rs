@@ -564,7 +564,7 @@ const MAX_HTTP_PATH: usize = 1024;
 /// A character an HTTP path and query may hold as written (RFC 3986: the
 /// unreserved characters, `%` of a percent-encoding, the sub-delimiters,
 /// `:`, `@`, `/` and `?`).
-fn url_path_char(c: char) -> bool {
+pub(crate) fn url_path_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "-._~%!$&'()*+,;=:@/?".contains(c)
 }
 

@@ -1,11 +1,12 @@
 //! The HAProxy configuration of a `load_balancer` on compose: one frontend on
 //! the load balancer's `http` port, one backend per route (longest path prefix
 //! first), each backend finding the replicas of its target through Docker's
-//! DNS. Route paths and health paths are checked against a conservative
-//! character set before they are written: they come from `.bom` files and must
-//! not change the structure of the configuration.
+//! DNS. Route paths and health paths are checked before they are written,
+//! unquoted: they come from `.bom` files and must not change the structure of
+//! the configuration.
 
 use super::Emit;
+use crate::check::types::url_path_char;
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::emit::yaml::one_line;
 use crate::lower::plan::{Check, LoadBalancer, Route, Workload};
@@ -23,7 +24,17 @@ fn safe_path(path: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "/._~%+-:@,;=".contains(c))
 }
 
-fn path_error(lb: &Workload, what: &str, path: &str) -> Diagnostic {
+/// A health path as `option httpchk` sends it, written unquoted: whatever a
+/// health check's path may hold (`check::types::url_path_char`: no white
+/// space, `"`, `#` or `\`; HAProxy reads `$` as itself outside double
+/// quotes, and a query as part of the URI) but `'`, which opens a quoted
+/// string. A route path stays within [`safe_path`]: it is a prefix that ALB
+/// rules read with `*` and `?` as wildcards.
+fn safe_health_path(path: &str) -> bool {
+    path.starts_with('/') && path.chars().all(|c| url_path_char(c) && c != '\'')
+}
+
+fn path_error(lb: &Workload, what: &str, path: &str, help: &str) -> Diagnostic {
     Diagnostic::new(
         ErrorCode::NameNotValid,
         format!(
@@ -33,7 +44,7 @@ fn path_error(lb: &Workload, what: &str, path: &str) -> Diagnostic {
         ),
     )
     .label(lb.name_span, "in this load balancer")
-    .help("paths start with `/` and use letters, digits and `/._~%+-:@,;=` only")
+    .help(help)
 }
 
 /// The routes of load balancer `w` (its plan `lb`) that can be written,
@@ -53,7 +64,12 @@ fn routes<'e>(
             continue;
         };
         if !safe_path(&r.path) {
-            errors.push(path_error(w, "route path", &r.path));
+            errors.push(path_error(
+                w,
+                "route path",
+                &r.path,
+                "route paths start with `/` and use letters, digits and `/._~%+-:@,;=` only",
+            ));
             continue;
         }
         routes.push((r, *target));
@@ -63,12 +79,15 @@ fn routes<'e>(
         .into_iter()
         .map(|(route, target)| {
             let check = match target.health.as_ref().map(|h| &h.check) {
-                Some(Check::Http { port, path }) if safe_path(path) => Some((path.as_str(), *port)),
+                Some(Check::Http { port, path }) if safe_health_path(path) => {
+                    Some((path.as_str(), *port))
+                }
                 Some(Check::Http { path, .. }) => {
                     errors.push(path_error(
                         w,
                         &format!("health path of route target `{}`", target.name),
                         path,
+                        "percent-encode each `'` in the health path, as `%27`",
                     ));
                     None
                 }
