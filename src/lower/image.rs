@@ -228,6 +228,7 @@ pub(super) fn images(
                 health_notes: Vec::new(),
                 probe: false,
                 shim: false,
+                go_binary: None,
                 span: image.span,
             }
         })
@@ -296,13 +297,7 @@ fn content_tags(images: &mut [BuildImage], source_dir: &Path, out: &Path) {
             let tag = tags.get(parent).map(String::as_str).unwrap_or("unknown");
             text.push_str(&format!("parent {tag}\n"));
         }
-        let context = match (&image.context, &image.template) {
-            (Some(c), _) => Some(source_dir.join(c)),
-            (None, Some(_)) => Some(source_dir.to_path_buf()),
-            (None, None) if image.dockerfile.is_some() => Some(source_dir.to_path_buf()),
-            // A layer without a context: Docker gets the Dockerfile's folder.
-            (None, None) => None,
-        };
+        let context = context_dir(image, source_dir);
         // The project's Dockerfile may lie outside its context.
         if let (Some(dockerfile), Some(dir)) = (&image.dockerfile, &context) {
             use sha2::Digest;
@@ -312,11 +307,6 @@ fn content_tags(images: &mut [BuildImage], source_dir: &Path, out: &Path) {
         }
         text.push_str("context\n");
         if let Some(dir) = context {
-            let dir = if dir.as_os_str().is_empty() {
-                PathBuf::from(".")
-            } else {
-                dir
-            };
             text.push_str(&super::context::digest(&dir, &[out.to_path_buf()]));
         }
         use sha2::Digest;
@@ -325,6 +315,59 @@ fn content_tags(images: &mut [BuildImage], source_dir: &Path, out: &Path) {
         image.tag = format!("{}:{}", image.repository, image.content_tag);
         tags.insert(image.name.clone(), image.tag.clone());
     }
+}
+
+/// The folder the image is built from, as Docker is given it; `None` for a
+/// layer without one (Docker gets the Dockerfile's folder).
+fn context_dir(image: &BuildImage, source_dir: &Path) -> Option<PathBuf> {
+    let dir = match (&image.context, &image.template) {
+        (Some(c), _) => source_dir.join(c),
+        (None, Some(_)) => source_dir.to_path_buf(),
+        (None, None) if image.dockerfile.is_some() => source_dir.to_path_buf(),
+        (None, None) => return None,
+    };
+    Some(if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    })
+}
+
+/// The name `go build -o DIR/ ./...` gives the binary of the package at the
+/// root of a `go` image's context: the last element of the module path its
+/// `go.mod` declares, a major-version suffix (`/v2`) left out. The folder's
+/// own name is not it: `./go-auth` holding `module example.com/auth` builds
+/// `auth`.
+fn go_binary(image: &BuildImage, source_dir: &Path) -> Option<String> {
+    let go_mod = context_dir(image, source_dir)?.join("go.mod");
+    let text = super::context::regular_file(&go_mod)?;
+    module_binary(&String::from_utf8_lossy(&text))
+}
+
+/// [`go_binary`] of a `go.mod`'s text.
+fn module_binary(go_mod: &str) -> Option<String> {
+    let path = go_mod.lines().find_map(|line| {
+        let line = line.split("//").next().unwrap_or_default().trim();
+        let rest = line.strip_prefix("module")?;
+        rest.starts_with(char::is_whitespace)
+            .then(|| rest.trim().trim_matches(|c| c == '"' || c == '`'))
+    })?;
+    let mut elements = path.rsplit('/').filter(|e| !e.is_empty());
+    let last = elements.next()?;
+    // As Go tells a major version (`isVersionElement`): `v2` and up, not
+    // `v0…` or `v1`, which a module path never carries as a suffix.
+    let major_version = last.len() > 1
+        && last.starts_with('v')
+        && last[1..].bytes().all(|b| b.is_ascii_digit())
+        && !last[1..].starts_with('0')
+        && last != "v1";
+    let name = match elements.next() {
+        Some(before) if major_version => before,
+        _ => last,
+    };
+    name.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
+        .then(|| name.to_string())
 }
 
 /// Templates whose Dockerfile starts a program of their own (see the
@@ -386,6 +429,9 @@ pub(super) fn finish(
         });
         (image.health, image.health_notes) = image_health(&builders);
         image.publish = !builders.is_empty();
+        if image.template.as_deref() == Some("go") {
+            image.go_binary = go_binary(image, &instance.source_dir);
+        }
     }
     for image in images.iter().filter(|i| i.shim) {
         if knows_its_process(image, &images) {
@@ -477,6 +523,33 @@ fn image_health(builders: &[&Workload]) -> (Option<Health>, Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The binary `go build` names a module's root package by, checked
+    /// against Go 1.19: `…/shop-api/v2` builds `shop-api`, a quoted path
+    /// with a comment is read, `v1` and `v0…` are names, not versions.
+    #[test]
+    fn go_binaries_are_named_as_go_build_names_them() {
+        let cases = [
+            (
+                "module github.com/acme/shop-api/v2\n\ngo 1.22\n",
+                Some("shop-api"),
+            ),
+            (
+                "// the service\nmodule \"example.com/go-auth\" // renamed\n",
+                Some("go-auth"),
+            ),
+            ("module app\n", Some("app")),
+            ("module example.com/api/v1\n", Some("v1")),
+            ("module example.com/api/v0\n", Some("v0")),
+            ("module example.com/api/v10\n", Some("api")),
+            ("module `example.com/tick`\n", Some("tick")),
+            ("modules example.com/x\ngo 1.22\n", None),
+            ("go 1.22\n", None),
+        ];
+        for (go_mod, binary) in cases {
+            assert_eq!(module_binary(go_mod).as_deref(), binary, "{go_mod}");
+        }
+    }
 
     #[test]
     fn repositories_are_docker_names() {

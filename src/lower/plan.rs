@@ -720,6 +720,12 @@ pub struct BuildImage {
     pub probe: bool,
     /// Carries the entrypoint shim: some component built from it reads secrets.
     pub shim: bool,
+    /// The binary `go build` makes of the `go` template's context root, named
+    /// after the module its `go.mod` declares; `None` without a readable one.
+    /// Left out of the content tag's definition: `go.mod` is in the context,
+    /// whose digest the tag holds.
+    #[serde(skip)]
+    pub go_binary: Option<String>,
     #[serde(skip)]
     pub span: Span,
 }

@@ -790,11 +790,18 @@ image app_image {{
 fn build_planted(name: &str, nasty: bool) -> (BTreeMap<String, String>, PathBuf, PathBuf) {
     let dir = temp_dir(name);
     std::fs::write(dir.join("evil.bom"), planted_bom(&planted(nasty))).expect("write");
+    let env_dir = dockerfile_target(&dir, "evil.bom").join("evil/default");
+    (dockerfiles(&env_dir), env_dir, dir)
+}
+
+/// `bomc build BOM --target dockerfile` in `dir`, which must succeed: the
+/// output folder.
+fn dockerfile_target(dir: &Path, bom: &str) -> PathBuf {
     let run = bomc(
-        &dir,
+        dir,
         &[
             "build",
-            "evil.bom",
+            bom,
             "--target",
             "dockerfile",
             "--out",
@@ -804,8 +811,7 @@ fn build_planted(name: &str, nasty: bool) -> (BTreeMap<String, String>, PathBuf,
         ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let env_dir = dir.join("out/evil/default");
-    (dockerfiles(&env_dir), env_dir, dir)
+    dir.join("out")
 }
 
 #[test]
@@ -1620,6 +1626,23 @@ fn go() -> Option<PathBuf> {
     found.then(|| PathBuf::from("go"))
 }
 
+/// Runs `command`, a Dockerfile's `go build` line, with `sh` in `dir`: Go's
+/// caches in `cache`, offline, with the toolchain installed here.
+fn go_sh(command: &str, dir: &Path, cache: &Path) -> std::process::Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(dir)
+        .env("GOCACHE", cache.join("build"))
+        .env("GOPATH", cache.join("path"))
+        .env("GOFLAGS", "")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", "off")
+        .env("GO111MODULE", "on")
+        .output()
+        .expect("sh runs")
+}
+
 /// Runs the probe stage's RUN instructions of `text` as written — the Go
 /// sources printed by `printf`, compiled with CGO_ENABLED=0 — with the
 /// binaries written to `bin` instead of `/`: name → path.
@@ -1652,18 +1675,7 @@ fn build_helpers(text: &str, work: &Path) -> BTreeMap<String, PathBuf> {
                     &format!(" -o /{name} "),
                     &format!(" -o {} ", bin.join(&name).display()),
                 );
-                let run = Command::new("sh")
-                    .arg("-c")
-                    .arg(&command)
-                    .current_dir(&workdir)
-                    .env("GOCACHE", cache.join("build"))
-                    .env("GOPATH", cache.join("path"))
-                    .env("GOFLAGS", "")
-                    .env("GOTOOLCHAIN", "local")
-                    .env("GOPROXY", "off")
-                    .env("GO111MODULE", "on")
-                    .output()
-                    .expect("sh runs");
+                let run = go_sh(&command, &workdir, &cache);
                 assert!(
                     run.status.success(),
                     "building {name} failed:\n{}\n{}",
@@ -1824,4 +1836,66 @@ fn the_helpers_compile_and_do_what_they_say() {
     drop(closed);
     assert_eq!(probe_run(&format!("tcp://127.0.0.1:{closed_port}")), 1);
     assert_eq!(run_with(probe, &env, &[]).0, 2);
+}
+
+/// The `go` template's ENTRYPOINT names the binary `go build` makes of the
+/// context's root package: after the module its `go.mod` declares (a
+/// major-version suffix left out), not after the folder, which here is
+/// `app`. Where Go is installed, the build stage's own `go build` line is run
+/// on the context, and the binary named is among those it made.
+#[test]
+fn the_go_entrypoint_is_the_binary_go_build_makes() {
+    let dir = temp_dir("go-module-binary");
+    let app = dir.join("app");
+    std::fs::create_dir_all(app.join("cmd/migrate")).expect("context");
+    std::fs::write(
+        app.join("go.mod"),
+        "// The shop's API.\nmodule \"example.com/acme/auth-service/v3\" // renamed in 2025\n\ngo 1.19\n",
+    )
+    .expect("go.mod");
+    std::fs::write(app.join("main.go"), "package main\n\nfunc main() {}\n").expect("main.go");
+    std::fs::write(
+        app.join("cmd/migrate/main.go"),
+        "package main\n\nfunc main() {}\n",
+    )
+    .expect("migrate");
+    std::fs::write(
+        dir.join("shop.bom"),
+        "landscape shop {\n  service api {\n    build = api_image\n    ports { http = 8080 }\n  }\n}\n\nimage api_image {\n  from = \"debian:12.5-slim\"\n  template = \"go\"\n  context = \"./app\"\n}\n",
+    )
+    .expect("landscape");
+    let out = dockerfile_target(&dir, "shop.bom");
+    let text = &dockerfiles(&out.join("shop/default"))["api_image"];
+    let all = instructions(text);
+    let entrypoint = all
+        .iter()
+        .find(|i| i.keyword == "ENTRYPOINT")
+        .unwrap_or_else(|| panic!("no ENTRYPOINT:\n{text}"));
+    assert_eq!(entrypoint.rest, "[\"/app/auth-service\"]", "{text}");
+    if go().is_none() {
+        eprintln!(
+            "SKIPPED running go build in the_go_entrypoint_is_the_binary_go_build_makes: no `go` on PATH (scripts/test installs golang-go)"
+        );
+        return;
+    }
+    let build = all
+        .iter()
+        .find(|i| i.keyword == "RUN" && i.rest.contains("go build") && i.rest.contains("/out/"))
+        .unwrap_or_else(|| panic!("no build line:\n{text}"));
+    let made = dir.join("made");
+    let command = build
+        .rest
+        .replace(" /out/ ", &format!(" {}/ ", made.display()));
+    let ran = go_sh(&command, &app, &dir.join("cache"));
+    assert!(
+        ran.status.success(),
+        "{command}:\n{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    let mut binaries: Vec<String> = std::fs::read_dir(&made)
+        .expect("binaries")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    binaries.sort();
+    assert_eq!(binaries, ["auth-service", "migrate"]);
 }

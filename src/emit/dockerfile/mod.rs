@@ -652,12 +652,7 @@ type Argv = Option<Vec<String>>;
 /// (when it sets neither) its template's default.
 fn own_process(image: &BuildImage, notes: &mut Vec<String>) -> (Argv, Argv) {
     if image.entrypoint.is_none() && image.command.is_none() {
-        default_process(
-            image.template.as_deref(),
-            image.context.as_deref(),
-            &image.name,
-            notes,
-        )
+        default_process(image, notes)
     } else {
         (image.entrypoint.clone(), image.command.clone())
     }
@@ -752,22 +747,29 @@ fn shimmed(plan: &Plan, image: &BuildImage, notes: &mut Vec<String>) -> (Argv, A
 }
 
 /// What a template runs when the image sets neither `entrypoint` nor `command`.
-fn default_process(
-    template: Option<&str>,
-    context: Option<&str>,
-    name: &str,
-    notes: &mut Vec<String>,
-) -> (Argv, Argv) {
+fn default_process(image: &BuildImage, notes: &mut Vec<String>) -> (Argv, Argv) {
     let argv = |items: &[&str]| Some(items.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-    match template {
+    match image.template.as_deref() {
         Some("go") => {
-            let binary = context
-                .and_then(|c| std::path::Path::new(c).file_name())
-                .and_then(|n| n.to_str())
-                .unwrap_or(name);
-            notes.push(String::from(
-                "Entrypoint: the binary named after the context folder (set `entrypoint` to choose another).",
-            ));
+            let binary = match &image.go_binary {
+                Some(binary) => {
+                    notes.push(String::from(
+                        "Entrypoint: the binary `go build` names after the module in go.mod (set `entrypoint` to choose another).",
+                    ));
+                    binary.as_str()
+                }
+                None => {
+                    notes.push(String::from(
+                        "Entrypoint: the binary named after the context folder (set `entrypoint` to choose another).",
+                    ));
+                    image
+                        .context
+                        .as_deref()
+                        .and_then(|c| std::path::Path::new(c).file_name())
+                        .and_then(|n| n.to_str())
+                        .unwrap_or(&image.name)
+                }
+            };
             (Some(vec![format!("/app/{binary}")]), None)
         }
         Some("node") => (None, argv(&["node", "."])),
