@@ -292,25 +292,28 @@ pub(crate) fn in_two_stages<J: Sync, A: Send, T: Send>(
     .collect()
 }
 
+/// Waits, a minute at most, until `flag` is set: whether it was. For tests
+/// that hold one core until the other has begun.
+#[cfg(test)]
+pub(crate) fn until(flag: &std::sync::atomic::AtomicBool) -> bool {
+    let start = std::time::Instant::now();
+    while !flag.load(Ordering::Acquire) {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            return false;
+        }
+        std::thread::yield_now();
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
+    use super::until;
     use super::{
         Arenas, beside, both, in_two_stages, on_two_cores, run_on_two_cores, second_arena, sharing,
         start_cores, this_arena,
     };
     use std::sync::atomic::{AtomicBool, Ordering};
-
-    /// Waits, a minute at most, until `flag` is set: whether it was.
-    fn until(flag: &AtomicBool) -> bool {
-        let start = std::time::Instant::now();
-        while !flag.load(Ordering::Acquire) {
-            if start.elapsed() > std::time::Duration::from_secs(60) {
-                return false;
-            }
-            std::thread::yield_now();
-        }
-        true
-    }
 
     /// `beside` on the two cores, `here` waiting until `other` has begun:
     /// which threads ran each, and what `at_once` saw on each.

@@ -945,11 +945,8 @@ environment production {
             // wait for ever.
             std::thread::spawn(move || {
                 let (busy, done) = (AtomicBool::new(false), AtomicBool::new(false));
-                let wait = |flag: &AtomicBool| {
-                    while !flag.load(Ordering::Acquire) {
-                        std::thread::yield_now();
-                    }
-                };
+                let wait =
+                    |flag: &AtomicBool| assert!(crate::parallel::until(flag), "waited a minute");
                 let read = crate::parallel::run_on_two_cores(crate::parallel::Arenas::Two, || {
                     crate::parallel::beside(
                         || {
