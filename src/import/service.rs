@@ -644,6 +644,19 @@ fn health(imp: &mut Importer, raw: &str, h: &Mapping) -> Option<Member> {
             ));
         }
     }
+    // Docker waits 30 s for a check the file gives no timeout; bomc's
+    // default is 5 s on every target. Said, so the check keeps its time.
+    if h.get("timeout").is_none() {
+        let at = m
+            .iter()
+            .position(|x| matches!(&x.body, super::bom::Body::Set(k, _) if k == "interval"));
+        let timeout = Member::set("timeout", Expr::Raw(duration_literal(30_000))).with_comment([
+            String::from(
+                "compose's default: Docker waits 30 s for a check that sets no timeout (bomc: 5 s)",
+            ),
+        ]);
+        m.insert(at.map_or(1, |i| i + 1), timeout);
+    }
     if let Some(r) = h.get("retries") {
         m.push(Member::set("unhealthy", Expr::Int(scalar(r).parse().ok()?)));
     }

@@ -526,6 +526,13 @@ pub const SHIM_PATH: &str = "/usr/local/bin/bomc-entrypoint";
 /// The health probe in images bomc builds.
 pub const PROBE_PATH: &str = "/usr/local/bin/bomc-healthcheck";
 
+/// A health check's timings where the landscape sets none: the same on every
+/// target. They are ECS's and the ALB's own defaults; Docker's timeout is
+/// 30 s, so compose files and Dockerfiles write the timeout out.
+pub const HEALTH_INTERVAL_S: u64 = 30;
+pub const HEALTH_TIMEOUT_S: u64 = 5;
+pub const HEALTH_RETRIES: u32 = 3;
+
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Health {
     pub check: Check,
@@ -538,6 +545,13 @@ pub struct Health {
     pub unhealthy: Option<u32>,
     /// The check as ECS runs it, within its limits.
     pub ecs: EcsHealth,
+}
+
+impl Health {
+    /// How long one check may take: as set, else [`HEALTH_TIMEOUT_S`].
+    pub fn timeout_or_default_ms(&self) -> u64 {
+        self.timeout_ms.unwrap_or(HEALTH_TIMEOUT_S * 1000)
+    }
 }
 
 /// ECS container health check values (seconds), within ECS's limits.

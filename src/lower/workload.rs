@@ -1197,21 +1197,21 @@ impl Lowering<'_> {
         }
         let secs = |ms: Option<u64>, default: u64| ms.map(|m| (m / 1000).max(1)).unwrap_or(default);
         let ecs = EcsHealth {
-            interval_s: secs(interval_ms, 30).clamp(5, 300),
-            timeout_s: secs(timeout_ms, 5).clamp(2, 60),
-            retries: unhealthy.unwrap_or(3).clamp(1, 10),
+            interval_s: secs(interval_ms, HEALTH_INTERVAL_S).clamp(5, 300),
+            timeout_s: secs(timeout_ms, HEALTH_TIMEOUT_S).clamp(2, 60),
+            retries: unhealthy.unwrap_or(HEALTH_RETRIES).clamp(1, 10),
             start_period_s: start_period_ms.map(|m| m / 1000).unwrap_or(0).min(300),
         };
         if matches!(role, Role::Service | Role::Job) {
             let adjusted: Vec<String> = [
                 (
                     "interval",
-                    interval_ms.map(|m| secs(Some(m), 30)),
+                    interval_ms.map(|m| secs(Some(m), HEALTH_INTERVAL_S)),
                     ecs.interval_s,
                 ),
                 (
                     "timeout",
-                    timeout_ms.map(|m| secs(Some(m), 5)),
+                    timeout_ms.map(|m| secs(Some(m), HEALTH_TIMEOUT_S)),
                     ecs.timeout_s,
                 ),
                 (
@@ -1691,13 +1691,13 @@ fn route_health(
     warnings: &mut Vec<Warning>,
 ) -> TargetHealth {
     let secs = |ms: Option<u64>, default: u64| ms.map(|m| (m / 1000).max(1)).unwrap_or(default);
-    let interval = secs(h.and_then(|h| h.interval_ms), 30).clamp(5, 300);
-    let declared_timeout = secs(h.and_then(|h| h.timeout_ms), 5);
+    let interval = secs(h.and_then(|h| h.interval_ms), HEALTH_INTERVAL_S).clamp(5, 300);
+    let declared_timeout = secs(h.and_then(|h| h.timeout_ms), HEALTH_TIMEOUT_S);
     let timeout = declared_timeout
         .clamp(2, 120)
         .min(interval.saturating_sub(1).max(2));
     let declared_healthy = h.and_then(|h| h.healthy).unwrap_or(2);
-    let declared_unhealthy = h.and_then(|h| h.unhealthy).unwrap_or(3);
+    let declared_unhealthy = h.and_then(|h| h.unhealthy).unwrap_or(HEALTH_RETRIES);
     let path = match h.map(|h| &h.check) {
         Some(Check::Http { path, .. }) => path.clone(),
         _ => {
@@ -1720,8 +1720,13 @@ fn route_health(
     };
     let mut adjusted = Vec::new();
     if let Some(h) = h {
-        if h.interval_ms.is_some_and(|m| secs(Some(m), 30) != interval) {
-            adjusted.push(format!("interval {} → {interval}", secs(h.interval_ms, 30)));
+        if h.interval_ms
+            .is_some_and(|m| secs(Some(m), HEALTH_INTERVAL_S) != interval)
+        {
+            adjusted.push(format!(
+                "interval {} → {interval}",
+                secs(h.interval_ms, HEALTH_INTERVAL_S)
+            ));
         }
         if h.timeout_ms.is_some() && declared_timeout != timeout {
             adjusted.push(format!("timeout {declared_timeout} → {timeout}"));

@@ -247,10 +247,13 @@ fn compose_variables(service: &Value) -> BTreeSet<String> {
     names
 }
 
-#[test]
-fn every_container_gets_the_same_variable_names_on_compose_and_ecs() {
-    let out = temp_dir("contracts-variables");
-    let mut checked = 0;
+/// Every example environment's ECS containers, each with its compose
+/// service: `each(example, env, task definition id, container, service)`.
+fn containers_on_both_targets(
+    scratch: &str,
+    mut each: impl FnMut(&str, &str, &str, &Value, &Value),
+) {
+    let out = temp_dir(scratch);
     for (example, env, dir) in build_all(&out) {
         let c = compose(&dir);
         let t = template(&dir);
@@ -261,22 +264,93 @@ fn every_container_gets_the_same_variable_names_on_compose_and_ecs() {
             }
             let def = &r["Properties"]["ContainerDefinitions"][0];
             let service = def["Name"].as_str().expect("container name");
-            let ecs: BTreeSet<String> = def["Environment"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .chain(def["Secrets"].as_array().into_iter().flatten())
-                .filter_map(|v| v["Name"].as_str().map(String::from))
-                .collect();
-            let on_compose = compose_variables(&c["services"][service]);
-            assert_eq!(
-                on_compose, ecs,
-                "{example} {env} {service} ({id}): compose and ECS variables differ"
-            );
-            checked += 1;
+            each(&example, &env, id, def, &c["services"][service]);
         }
     }
+}
+
+#[test]
+fn every_container_gets_the_same_variable_names_on_compose_and_ecs() {
+    let mut checked = 0;
+    containers_on_both_targets("contracts-variables", |example, env, id, def, service| {
+        let ecs: BTreeSet<String> = def["Environment"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(def["Secrets"].as_array().into_iter().flatten())
+            .filter_map(|v| v["Name"].as_str().map(String::from))
+            .collect();
+        let on_compose = compose_variables(service);
+        assert_eq!(
+            on_compose, ecs,
+            "{example} {env} {} ({id}): compose and ECS variables differ",
+            def["Name"]
+        );
+        checked += 1;
+    });
     assert!(checked > 20, "only {checked} containers compared");
+}
+
+/// A compose duration as bomc writes it (`1m30s`, `500ms`), in milliseconds.
+fn compose_ms(text: &str) -> u64 {
+    let mut total = 0;
+    let mut number = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match (c, chars.peek()) {
+            ('m', Some('s')) => {
+                chars.next();
+                1
+            }
+            ('h', _) => 3_600_000,
+            ('m', _) => 60_000,
+            ('s', _) => 1_000,
+            _ => panic!("`{text}` is not a duration bomc writes"),
+        };
+        total += number.parse::<u64>().expect("digits") * unit;
+        number.clear();
+    }
+    total
+}
+
+/// Where a landscape sets no timing, compose runs Docker's defaults (30 s
+/// timeout) and ECS its own (5 s): bomc writes the timeout out, so a hung
+/// check fails as soon on a laptop as on AWS. Values ECS clamps are W0002.
+#[test]
+fn every_health_check_runs_with_the_same_timings_on_compose_and_ecs() {
+    let mut checked = 0;
+    containers_on_both_targets(
+        "contracts-health-timings",
+        |example, env, id, def, service| {
+            let ecs = &def["HealthCheck"];
+            let check = &service["healthcheck"];
+            if ecs.is_null() || check.is_null() || check["disable"] == true {
+                return;
+            }
+            // Docker's defaults for what a compose file leaves out.
+            let ms = |key: &str, default: u64| check[key].as_str().map_or(default, compose_ms);
+            let on_compose = [
+                ("Interval", ms("interval", 30_000) / 1000, 5, 300),
+                ("Timeout", ms("timeout", 30_000) / 1000, 2, 60),
+                ("Retries", check["retries"].as_u64().unwrap_or(3), 1, 10),
+                ("StartPeriod", ms("start_period", 0) / 1000, 0, 300),
+            ];
+            for (key, seconds, low, high) in on_compose {
+                assert_eq!(
+                    ecs[key].as_u64(),
+                    Some(seconds.clamp(low, high)),
+                    "{example} {env} {} ({id}): {key} differs between compose ({check}) and ECS ({ecs})",
+                    def["Name"]
+                );
+            }
+            checked += 1;
+        },
+    );
+    assert!(checked > 10, "only {checked} health checks compared");
 }
 
 /// `a/b/../c` → `a/c`, without touching the filesystem (build contexts

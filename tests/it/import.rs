@@ -273,6 +273,25 @@ fn compare(original: &Value, ours: &Value) -> Vec<String> {
                     d(&format!("healthcheck.{k}"), field(h, k), field(hb, k));
                 }
             }
+            // The timings the engine runs, its defaults where a file sets none:
+            // bomc's own timeout default (5 s) differs from Docker's (30 s).
+            let engine_defaults = [
+                ("interval", Value::from("30s")),
+                ("timeout", Value::from("30s")),
+                ("start_period", Value::from("0s")),
+                ("retries", Value::from(3)),
+            ];
+            if !h.is_null() && !field(h, "disable").as_bool().unwrap_or(false) {
+                for (k, default) in &engine_defaults {
+                    let run = |h: &Value| match field(h, k) {
+                        Value::Null => default.clone(),
+                        v => v.clone(),
+                    };
+                    if run(h) != run(hb) {
+                        d(&format!("healthcheck.{k}"), &run(h), &run(hb));
+                    }
+                }
+            }
         }
         let ports = |s: &Value| -> BTreeSet<String> {
             field(s, "ports")

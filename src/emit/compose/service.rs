@@ -420,7 +420,8 @@ fn healthcheck(h: &Health) -> Healthcheck {
         test,
         disable: false,
         interval: h.interval_ms.map(duration),
-        timeout: h.timeout_ms.map(duration),
+        // Docker's own default is 30 s; ECS's and the ALB's is 5 s.
+        timeout: Some(duration(h.timeout_or_default_ms())),
         retries: h.unhealthy,
         start_period: h.start_period_ms.map(duration),
     }

@@ -33,7 +33,8 @@ pub(super) fn healthcheck(health: Option<&Health>) -> String {
     let mut words = Vec::new();
     for (ms, flag) in [
         (h.interval_ms, "interval"),
-        (h.timeout_ms, "timeout"),
+        // Docker's own default is 30 s; compose and ECS run it with 5 s.
+        (Some(h.timeout_or_default_ms()), "timeout"),
         (h.start_period_ms, "start-period"),
     ] {
         if let Some(ms) = ms {
