@@ -27,11 +27,18 @@ fn safe_path(path: &str) -> bool {
 /// A health path as `option httpchk` sends it, written unquoted: whatever a
 /// health check's path may hold (`check::types::url_path_char`: no white
 /// space, `"`, `#` or `\`; HAProxy reads `$` as itself outside double
-/// quotes, and a query as part of the URI) but `'`, which opens a quoted
-/// string. A route path stays within [`safe_path`]: it is a prefix that ALB
-/// rules read with `*` and `?` as wildcards.
+/// quotes, and a query as part of the URI), each `'` escaped ([`unquoted`]).
+/// A route path stays within [`safe_path`]: it is a prefix that ALB rules
+/// read with `*` and `?` as wildcards.
 fn safe_health_path(path: &str) -> bool {
-    path.starts_with('/') && path.chars().all(|c| url_path_char(c) && c != '\'')
+    path.starts_with('/') && path.chars().all(url_path_char)
+}
+
+/// `path` as HAProxy's configuration reads it outside quotes: `\'` is a
+/// `'` there, where a bare one opens a quoted string (HAProxy's
+/// configuration manual, "Quoting and escaping").
+fn unquoted(path: &str) -> String {
+    path.replace('\'', "\\'")
 }
 
 fn path_error(lb: &Workload, what: &str, path: &str, help: &str) -> Diagnostic {
@@ -87,7 +94,7 @@ fn routes<'e>(
                         w,
                         &format!("health path of route target `{}`", target.name),
                         path,
-                        "percent-encode each `'` in the health path, as `%27`",
+                        "a health path starts with `/` and holds URL characters only (see E0304)",
                     ));
                     None
                 }
@@ -158,7 +165,7 @@ pub fn config(emit: &Emit, w: &Workload, lb: &LoadBalancer) -> Result<String, Ve
         // The target's HTTP health check, on its own port when it is another one.
         let mut check_port = String::new();
         if let Some((path, port)) = b.check {
-            let _ = writeln!(out, "    option httpchk GET {path}");
+            let _ = writeln!(out, "    option httpchk GET {}", unquoted(path));
             if port != b.route.port {
                 check_port = format!(" port {port}");
             }
