@@ -96,6 +96,7 @@ error_codes! {
     NoEquivalent = "E0324", "setting a target has no equivalent for";
     TargetMismatch = "E0325", "component uses one not built for the same target";
     ReferenceChainTooDeep = "E0326", "chain of references longer than bomc follows";
+    GoBinaryUnknown = "E0327", "go image whose binary to run is not known";
     // Graph
     DependencyCycle = "E0401", "dependency cycle";
     UnknownNode = "E0402", "`bomc impact` names nothing in the landscape";

@@ -333,25 +333,151 @@ fn context_dir(image: &BuildImage, source_dir: &Path) -> Option<PathBuf> {
     })
 }
 
-/// The name `go build -o DIR/ ./...` gives the binary of the package at the
-/// root of a `go` image's context: the last element of the module path its
-/// `go.mod` declares, a major-version suffix (`/v2`) left out. The folder's
-/// own name is not it: `./go-auth` holding `module example.com/auth` builds
-/// `auth`.
-fn go_binary(image: &BuildImage, source_dir: &Path) -> Option<String> {
-    let go_mod = context_dir(image, source_dir)?.join("go.mod");
-    let text = super::context::regular_file(&go_mod)?;
-    module_binary(&String::from_utf8_lossy(&text))
+/// The binary a `go` image runs unless told otherwise: the one `go build -o
+/// DIR/ ./...` makes of the context's root package, or of its one main
+/// package when the root holds none; `Err` with the binaries it makes when
+/// the root holds none and there are several, or none at all. `Ok(None)`
+/// when the context cannot be read (its folder's name is used then).
+fn go_binary(image: &BuildImage, source_dir: &Path) -> Result<Option<String>, Vec<String>> {
+    let Some(context) = context_dir(image, source_dir) else {
+        return Ok(None);
+    };
+    let module = super::context::regular_file(&context.join("go.mod"))
+        .and_then(|text| module_path(&String::from_utf8_lossy(&text)).map(String::from));
+    let at_root = || Ok(module.as_deref().and_then(binary_name));
+    let Some(mut mains) = go_main_packages(&context) else {
+        return at_root();
+    };
+    if mains.iter().any(String::is_empty) {
+        return at_root();
+    }
+    // Each binary after its package's import path, as `go build` names it.
+    let named = |folder: &String| match &module {
+        Some(module) => binary_name(&format!("{module}/{folder}")),
+        None => binary_name(folder),
+    };
+    match mains.len() {
+        1 => Ok(named(&mains[0])),
+        _ => {
+            mains.sort();
+            Err(mains.iter().filter_map(named).collect())
+        }
+    }
 }
 
-/// [`go_binary`] of a `go.mod`'s text.
-fn module_binary(go_mod: &str) -> Option<String> {
-    let path = go_mod.lines().find_map(|line| {
+/// Most files a context's Go packages are looked for in: past it, the
+/// context is not looked through and the binary is named after the module.
+const GO_FILES_LOOKED_AT: usize = 5_000;
+
+/// The folders of a context (relative, `""` for its root) holding a main
+/// package that `go build ./...` builds: as Go matches `./...`, not below
+/// folders named `vendor` or `testdata` or starting with `.` or `_`, nor in
+/// nested modules (a `go.mod` of their own) or through symbolic links; a
+/// file excluded by the build constraint `ignore` not counted. `None` when
+/// the context holds no Go file, cannot be read or holds too many.
+fn go_main_packages(context: &Path) -> Option<Vec<String>> {
+    let mut mains = Vec::new();
+    let mut go_files = 0;
+    let mut looked_at = 0;
+    let mut folders = vec![(context.to_path_buf(), String::new())];
+    while let Some((dir, relative)) = folders.pop() {
+        let mut entries: Vec<std::fs::DirEntry> = std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(Result::ok)
+            .collect();
+        entries.sort_by_key(std::fs::DirEntry::file_name);
+        let mut main = false;
+        for entry in entries {
+            looked_at += 1;
+            if looked_at > GO_FILES_LOOKED_AT {
+                return None;
+            }
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else {
+                continue;
+            };
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if name.starts_with(['.', '_']) {
+                continue;
+            }
+            if kind.is_dir() {
+                let path = entry.path();
+                if name != "vendor" && name != "testdata" && !path.join("go.mod").exists() {
+                    let inner = if relative.is_empty() {
+                        name.to_string()
+                    } else {
+                        format!("{relative}/{name}")
+                    };
+                    folders.push((path, inner));
+                }
+            } else if kind.is_file() && name.ends_with(".go") && !name.ends_with("_test.go") {
+                go_files += 1;
+                if !main && let Some(text) = super::context::regular_file(&entry.path()) {
+                    main = declares_main(&String::from_utf8_lossy(&text));
+                }
+            }
+        }
+        if main {
+            mains.push(relative);
+        }
+    }
+    (go_files > 0).then_some(mains)
+}
+
+/// Whether a Go file is in package `main` and builds: its package clause,
+/// past the comments before it, with no `//go:build ignore` (or `// +build
+/// ignore`) among them — the constraint generators' own `main`s carry.
+fn declares_main(source: &str) -> bool {
+    let mut in_block_comment = false;
+    for line in source.lines() {
+        let line = line.trim();
+        if in_block_comment {
+            in_block_comment = !line.contains("*/");
+            continue;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(comment) = line.strip_prefix("//") {
+            let constraint = comment
+                .strip_prefix("go:build")
+                .or_else(|| comment.trim_start().strip_prefix("+build"));
+            if constraint.is_some_and(|c| {
+                c.split(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
+                    .any(|word| word == "ignore")
+            }) {
+                return false;
+            }
+            continue;
+        }
+        if line.starts_with("/*") {
+            in_block_comment = !line.contains("*/");
+            continue;
+        }
+        return line
+            .strip_prefix("package")
+            .is_some_and(|rest| rest.split_whitespace().next() == Some("main"));
+    }
+    false
+}
+
+/// The module path a `go.mod`'s text declares.
+fn module_path(go_mod: &str) -> Option<&str> {
+    go_mod.lines().find_map(|line| {
         let line = line.split("//").next().unwrap_or_default().trim();
         let rest = line.strip_prefix("module")?;
         rest.starts_with(char::is_whitespace)
             .then(|| rest.trim().trim_matches(|c| c == '"' || c == '`'))
-    })?;
+    })
+}
+
+/// The name `go build -o DIR/` gives the binary of the package at import
+/// path `path`: its last element, a major-version suffix (`/v2`) left out.
+/// A context folder's own name is not it: `./go-auth` holding `module
+/// example.com/auth` builds `auth`.
+fn binary_name(path: &str) -> Option<String> {
     let mut elements = path.rsplit('/').filter(|e| !e.is_empty());
     let last = elements.next()?;
     // As Go tells a major version (`isVersionElement`): `v2` and up, not
@@ -368,6 +494,46 @@ fn module_binary(go_mod: &str) -> Option<String> {
     name.chars()
         .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
         .then(|| name.to_string())
+}
+
+/// [`binary_name`] of the module a `go.mod`'s text declares.
+#[cfg(test)]
+fn module_binary(go_mod: &str) -> Option<String> {
+    binary_name(module_path(go_mod)?)
+}
+
+/// E0327: a `go` image whose context's root is no main package, and which
+/// builds several binaries, or none.
+fn go_binary_unknown(image: &BuildImage, binaries: &[String]) -> Diagnostic {
+    let (message, help) = match binaries {
+        [] => (
+            format!(
+                "image `{}` builds no binary: its context holds no Go main package",
+                image.name
+            ),
+            String::from(
+                "add a `package main` with a `func main()` to the context, or build it from another template",
+            ),
+        ),
+        _ => (
+            format!(
+                "image `{}` builds {} binaries and its context's root is none of them: which one runs is not known",
+                image.name,
+                binaries.len()
+            ),
+            format!(
+                "set `entrypoint` on the image to the one to run: {}",
+                binaries
+                    .iter()
+                    .map(|b| format!("`entrypoint = [\"/app/{b}\"]`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+        ),
+    };
+    Diagnostic::new(ErrorCode::GoBinaryUnknown, message)
+        .label(image.span, "this image")
+        .help(help)
 }
 
 /// Templates whose Dockerfile starts a program of their own (see the
@@ -430,7 +596,16 @@ pub(super) fn finish(
         (image.health, image.health_notes) = image_health(&builders);
         image.publish = !builders.is_empty();
         if image.template.as_deref() == Some("go") {
-            image.go_binary = go_binary(image, &instance.source_dir);
+            match go_binary(image, &instance.source_dir) {
+                Ok(binary) => image.go_binary = binary,
+                // Told what to run, by the image or by every component.
+                Err(_)
+                    if image.entrypoint.is_some()
+                        || image.command.is_some()
+                        || (!builders.is_empty()
+                            && builders.iter().all(|w| w.entrypoint.is_some())) => {}
+                Err(binaries) => errors.push(go_binary_unknown(image, &binaries)),
+            }
         }
     }
     for image in images.iter().filter(|i| i.shim) {
@@ -548,6 +723,29 @@ mod tests {
         ];
         for (go_mod, binary) in cases {
             assert_eq!(module_binary(go_mod).as_deref(), binary, "{go_mod}");
+        }
+    }
+
+    #[test]
+    fn main_packages_are_told_as_go_tells_them() {
+        let cases = [
+            ("package main\n\nfunc main() {}\n", true),
+            (
+                "// Command tick.\n/* a\n   block */\npackage main // here\n",
+                true,
+            ),
+            ("//go:build linux\n\npackage main\n", true),
+            ("//go:build ignore\n\npackage main\n", false),
+            ("// +build ignore\n\npackage main\n", false),
+            ("//go:build !windows && ignore\npackage main\n", false),
+            ("//go:build ignored_tag\npackage main\n", true),
+            ("package mainly\n", false),
+            ("package tools\n", false),
+            ("/* package main */\npackage lib\n", false),
+            ("", false),
+        ];
+        for (source, main) in cases {
+            assert_eq!(declares_main(source), main, "{source}");
         }
     }
 

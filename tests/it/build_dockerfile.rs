@@ -1867,29 +1867,41 @@ fn the_go_entrypoint_is_the_binary_go_build_makes() {
         "landscape shop {\n  service api {\n    build = api_image\n    ports { http = 8080 }\n  }\n}\n\nimage api_image {\n  from = \"debian:12.5-slim\"\n  template = \"go\"\n  context = \"./app\"\n}\n",
     )
     .expect("landscape");
-    let out = dockerfile_target(&dir, "shop.bom");
+    let (entrypoint, binaries) = go_entrypoint_and_binaries(&dir, &app);
+    assert_eq!(entrypoint, "[\"/app/auth-service\"]");
+    if let Some(binaries) = binaries {
+        assert_eq!(binaries, ["auth-service", "migrate"]);
+    }
+}
+
+/// The ENTRYPOINT of `shop.bom`'s image `api_image` in `dir`, built from
+/// the context `app`, and — where Go is installed — the binaries its build
+/// stage's own `go build` line makes of that context.
+fn go_entrypoint_and_binaries(dir: &Path, app: &Path) -> (String, Option<Vec<String>>) {
+    let _ = std::fs::remove_dir_all(dir.join("out"));
+    let out = dockerfile_target(dir, "shop.bom");
     let text = &dockerfiles(&out.join("shop/default"))["api_image"];
     let all = instructions(text);
     let entrypoint = all
         .iter()
         .find(|i| i.keyword == "ENTRYPOINT")
-        .unwrap_or_else(|| panic!("no ENTRYPOINT:\n{text}"));
-    assert_eq!(entrypoint.rest, "[\"/app/auth-service\"]", "{text}");
+        .unwrap_or_else(|| panic!("no ENTRYPOINT:\n{text}"))
+        .rest
+        .clone();
     if go().is_none() {
-        eprintln!(
-            "SKIPPED running go build in the_go_entrypoint_is_the_binary_go_build_makes: no `go` on PATH (scripts/test installs golang-go)"
-        );
-        return;
+        eprintln!("SKIPPED running go build: no `go` on PATH (scripts/test installs golang-go)");
+        return (entrypoint, None);
     }
     let build = all
         .iter()
         .find(|i| i.keyword == "RUN" && i.rest.contains("go build") && i.rest.contains("/out/"))
         .unwrap_or_else(|| panic!("no build line:\n{text}"));
     let made = dir.join("made");
+    let _ = std::fs::remove_dir_all(&made);
     let command = build
         .rest
         .replace(" /out/ ", &format!(" {}/ ", made.display()));
-    let ran = go_sh(&command, &app, &dir.join("cache"));
+    let ran = go_sh(&command, app, &dir.join("cache"));
     assert!(
         ran.status.success(),
         "{command}:\n{}",
@@ -1900,5 +1912,82 @@ fn the_go_entrypoint_is_the_binary_go_build_makes() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     binaries.sort();
-    assert_eq!(binaries, ["auth-service", "migrate"]);
+    (entrypoint, Some(binaries))
+}
+
+/// A context whose root is no main package (a library, and a generator
+/// `//go:build ignore` keeps out of builds) runs its one main package,
+/// named as `go build` names it; `testdata` is not built. With two, which
+/// one runs is not known: E0327 names both, and `entrypoint` settles it.
+#[test]
+fn a_go_context_without_a_root_main_runs_its_one_main_package() {
+    let dir = temp_dir("go-main-below");
+    let app = dir.join("app");
+    for folder in ["cmd/server/v2", "testdata/fixture", "internal/util"] {
+        std::fs::create_dir_all(app.join(folder)).expect("context");
+    }
+    let files = [
+        ("go.mod", "module example.com/shop\n\ngo 1.19\n"),
+        ("shop.go", "// Package shop is the library.\npackage shop\n"),
+        (
+            "gen.go",
+            "//go:build ignore\n\n// Generates tables.\npackage main\n\nfunc main() {}\n",
+        ),
+        (
+            "cmd/server/v2/main.go",
+            "/* The server. */\npackage main\n\nfunc main() {}\n",
+        ),
+        (
+            "testdata/fixture/main.go",
+            "package main\n\nfunc main() {}\n",
+        ),
+        ("internal/util/util.go", "package util\n"),
+    ];
+    for (path, text) in files {
+        std::fs::write(app.join(path), text).expect("file");
+    }
+    let landscape = |image_settings: &str| {
+        format!(
+            "landscape shop {{\n  service api {{\n    build = api_image\n    ports {{ http = 8080 }}\n  }}\n}}\n\nimage api_image {{\n  from = \"debian:12.5-slim\"\n  template = \"go\"\n  context = \"./app\"\n{image_settings}}}\n"
+        )
+    };
+    std::fs::write(dir.join("shop.bom"), landscape("")).expect("landscape");
+    let (entrypoint, binaries) = go_entrypoint_and_binaries(&dir, &app);
+    assert_eq!(entrypoint, "[\"/app/server\"]");
+    if let Some(binaries) = binaries {
+        assert_eq!(binaries, ["server"]);
+    }
+
+    std::fs::create_dir_all(app.join("cmd/migrate")).expect("context");
+    std::fs::write(
+        app.join("cmd/migrate/main.go"),
+        "package main\n\nfunc main() {}\n",
+    )
+    .expect("file");
+    for args in [
+        &["check", "shop.bom"][..],
+        &["build", "shop.bom", "--out", "refused"],
+    ] {
+        let refused = bomc(&dir, args);
+        assert_eq!(refused.code, 1, "{}", refused.stderr);
+        for said in [
+            "E0327",
+            "image `api_image` builds 2 binaries",
+            "`entrypoint = [\"/app/migrate\"]`",
+            "`entrypoint = [\"/app/server\"]`",
+        ] {
+            assert!(refused.stderr.contains(said), "{said}: {}", refused.stderr);
+        }
+    }
+    assert!(!dir.join("refused").exists());
+    std::fs::write(
+        dir.join("shop.bom"),
+        landscape("  entrypoint = [\"/app/migrate\"]\n"),
+    )
+    .expect("landscape");
+    let (entrypoint, binaries) = go_entrypoint_and_binaries(&dir, &app);
+    assert!(entrypoint.ends_with("\"/app/migrate\"]"), "{entrypoint}");
+    if let Some(binaries) = binaries {
+        assert_eq!(binaries, ["migrate", "server"]);
+    }
 }

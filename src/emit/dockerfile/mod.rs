@@ -754,7 +754,7 @@ fn default_process(image: &BuildImage, notes: &mut Vec<String>) -> (Argv, Argv) 
             let binary = match &image.go_binary {
                 Some(binary) => {
                     notes.push(String::from(
-                        "Entrypoint: the binary `go build` names after the module in go.mod (set `entrypoint` to choose another).",
+                        "Entrypoint: the binary `go build` makes of the context's main package, named after its import path (set `entrypoint` to choose another).",
                     ));
                     binary.as_str()
                 }
