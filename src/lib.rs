@@ -307,6 +307,75 @@ fn evaluate_one(
     evaluate_graph(program, options, diags).map(|(l, _)| l)
 }
 
+/// The environments `bomc build` builds without `--env`, each once, in
+/// declaration order; the bare landscape (`None`) when none is declared.
+fn built_environments(program: &Program) -> Vec<Option<String>> {
+    let mut names = BTreeSet::new();
+    let mut envs: Vec<Option<String>> = resolve::environments(program)
+        .iter()
+        .filter(|e| names.insert(e.name.node.as_str()))
+        .map(|e| Some(e.name.node.clone()))
+        .collect();
+    if envs.is_empty() {
+        envs.push(None);
+    }
+    envs
+}
+
+/// One of [`built_environments`] evaluated with its graph, as `check`
+/// evaluates it: a required parameter `--set` does not give held by a
+/// placeholder. Its diagnostics apart, for the caller to gather in order.
+fn evaluate_built_environment(
+    program: &Program,
+    env: &Option<String>,
+    options: &eval::Options,
+) -> (Diagnostics, Option<(model::Landscape, graph::Graph)>) {
+    let opts = eval::Options {
+        environment: env.clone(),
+        sets: options.sets.clone(),
+        placeholders: true,
+        shared_sets: false,
+    };
+    let mut diags = Diagnostics::default();
+    let evaluated = evaluate_graph(program, &opts, &mut diags);
+    (diags, evaluated)
+}
+
+/// Loads `path` and evaluates, each with its graph, the landscapes `bomc
+/// build` builds without `--env`: every declared environment (a required
+/// parameter `--set` does not give held by a placeholder), or the bare
+/// landscape when none is declared. A cycle in any is a diagnostic.
+pub fn evaluate_environments(
+    path: &std::path::Path,
+    options: &eval::Options,
+) -> (Checked, Vec<graph::Graph>) {
+    let mut diags = Diagnostics::default();
+    let program = resolve::load_file(path, &mut diags).unwrap_or_default();
+    let mut landscapes = Vec::new();
+    let mut graphs = Vec::new();
+    if diags.is_empty() && program.main().is_some() {
+        // Each on a core of its own, in the environments' order.
+        let evaluated = parallel::on_two_cores(&built_environments(&program), |env| {
+            evaluate_built_environment(&program, env, options)
+        });
+        for (env_diags, evaluated) in evaluated {
+            env_diags.into_vec().into_iter().for_each(|d| diags.push(d));
+            if let Some((l, g)) = evaluated {
+                landscapes.push(l);
+                graphs.push(g);
+            }
+        }
+    }
+    let checked = Checked {
+        program,
+        diagnostics: diags.into_vec(),
+        warnings: Vec::new(),
+        landscapes,
+        built: Vec::new(),
+    };
+    (checked, graphs)
+}
+
 /// Evaluates one landscape and builds its graph, free of cycles.
 fn evaluate_graph(
     program: &Program,
@@ -401,29 +470,11 @@ fn check_program(program: Program, mut diags: Diagnostics, options: &eval::Optio
         // With environments declared, `bomc build` builds each of them and
         // never the bare landscape: checking it could only report, as one a
         // build would refuse, a mistake that every environment overrides.
-        let mut names = BTreeSet::new();
-        let mut envs: Vec<Option<String>> = resolve::environments(&program)
-            .iter()
-            .filter(|e| names.insert(e.name.node.as_str()))
-            .map(|e| Some(e.name.node.clone()))
-            .collect();
-        if envs.is_empty() {
-            envs.push(None);
-        }
+        let envs = built_environments(&program);
         // Two at most, one on each core, are held to the end; a core that
         // checks more frees each one's before the next, reusing its memory.
         let hold = envs.len() <= 2;
-        let evaluate = |env: &Option<String>| {
-            let opts = eval::Options {
-                environment: env.clone(),
-                sets: options.sets.clone(),
-                placeholders: true,
-                shared_sets: false,
-            };
-            let mut diags = Diagnostics::default();
-            let evaluated = evaluate_graph(&program, &opts, &mut diags);
-            (diags, evaluated)
-        };
+        let evaluate = |env: &Option<String>| evaluate_built_environment(&program, env, options);
         let lower_and_emit = |_: &Option<String>, (diags, evaluated)| {
             let mut run = EnvironmentCheck {
                 diags,

@@ -355,7 +355,7 @@ pub struct ImpactArgs {
     /// Components, images (`image:NAME` if a component has the same name), secrets or DNS names.
     #[arg(required = true, value_name = "COMPONENT")]
     pub names: Vec<String>,
-    /// The environment to overlay.
+    /// The environment to read; without it, every environment `bomc build` builds.
     #[arg(long, value_name = "NAME")]
     pub env: Option<String>,
     /// Set a parameter (as for `check`).

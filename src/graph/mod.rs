@@ -12,7 +12,7 @@ pub mod render;
 
 pub use access::{Access, access};
 pub use cycles::cycles;
-pub use impact::{Impacted, impact, paths};
+pub use impact::{Impacted, PATH_HEAD, PATH_TAIL, PATH_WHOLE, Path, impact, paths};
 pub use order::{build_order, start_order};
 
 use crate::model::{Landscape, Value};

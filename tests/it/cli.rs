@@ -378,3 +378,72 @@ fn check_reports_what_a_build_would_refuse_not_what_every_environment_overrides(
         run.stdout
     );
 }
+
+/// Without `--env`, `bomc impact` reads every environment `bomc build`
+/// builds: a component that exists in one environment only is impacted
+/// (and named) there, and says so; with `--env`, that environment alone.
+#[test]
+fn impact_without_env_covers_every_environment() {
+    let dir = temp_dir("impact-environments");
+    write(
+        &dir,
+        "shop.bom",
+        "landscape shop {\n  service db {\n    image = \"postgres:16.2\"\n    ports { pg = 5432 }\n  }\n  service api {\n    image = \"ghcr.io/shop/api:3.1.0\"\n    env { DB = db.host }\n  }\n}\n\nenvironment production {}\n\nenvironment story {\n  ttl = 8h\n  service worker {\n    image = \"ghcr.io/shop/worker:1.0.0\"\n    env { DB = db.host }\n  }\n}\n",
+    );
+    let human = bomc(&dir, &["impact", "shop.bom", "db"]);
+    assert_eq!(human.code, 0, "{}", human.stderr);
+    assert!(
+        human
+            .stdout
+            .starts_with("db impacts 2 nodes in environments production, story:\n"),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human
+            .stdout
+            .contains("worker  component  db → worker  (only in story)\n"),
+        "{}",
+        human.stdout
+    );
+    let json = bomc(&dir, &["impact", "shop.bom", "db", "--format", "json"]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let report: Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(
+        report["environments"],
+        serde_json::json!(["production", "story"])
+    );
+    let impacted = report["impacted"].as_array().expect("impacted");
+    let summary: Vec<(&str, &Value)> = impacted
+        .iter()
+        .map(|i| (i["id"].as_str().unwrap_or(""), &i["environments"]))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("api", &Value::Null),
+            ("worker", &serde_json::json!(["story"]))
+        ]
+    );
+    // A name of one environment's only is known without `--env`.
+    let reverse = bomc(&dir, &["impact", "shop.bom", "worker", "--reverse"]);
+    assert_eq!(reverse.code, 0, "{}", reverse.stderr);
+    assert!(
+        reverse.stdout.contains("worker → db  (only in story)"),
+        "{}",
+        reverse.stdout
+    );
+    // One environment asked for: that one alone.
+    let production = bomc(&dir, &["impact", "shop.bom", "db", "--env", "production"]);
+    assert_eq!(production.code, 0, "{}", production.stderr);
+    assert_eq!(
+        production.stdout,
+        "db impacts 1 node:\n   1  api  component  db → api\n"
+    );
+    let missing = bomc(
+        &dir,
+        &["impact", "shop.bom", "worker", "--env", "production"],
+    );
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    assert!(missing.stderr.contains("E0402"), "{}", missing.stderr);
+}

@@ -138,8 +138,59 @@ fn impact_paths_explain_why() {
         .iter()
         .position(|i| g.graph[i.node].id == "lb")
         .expect("lb impacted");
-    assert_eq!(paths[lb], ["db", "auth", "/", "lb"]);
+    assert_eq!(paths[lb].nodes, ["db", "auth", "/", "lb"]);
+    assert_eq!(paths[lb].omitted, 0);
     assert_eq!(g.graph[impacted[lb].via].id, "route:lb:/");
+}
+
+/// A chain of components: each path is whole up to eight nodes, and a
+/// longer one keeps its first three and last four and counts the rest, so
+/// the paths of a chain of N cost N·8 names, not N²/2.
+#[test]
+fn long_impact_paths_keep_their_ends() {
+    let mut text =
+        String::from("landscape chain {\n  service c0 { image = \"ghcr.io/x/c:1.0.0\" }\n");
+    for i in 1..=40 {
+        text.push_str(&format!(
+            "  service c{i} {{\n    image = \"ghcr.io/x/c:1.0.0\"\n    env {{ UP = c{}.host }}\n  }}\n",
+            i - 1
+        ));
+    }
+    text.push_str("}\n");
+    let dir = crate::temp_dir("graph-chain");
+    let file = dir.join("chain.bom");
+    std::fs::write(&file, &text).expect("file");
+    let checked = bomc::evaluate_file(&file, &bomc::eval::Options::default());
+    assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+    let g = Graph::build(&checked.landscapes[0]);
+    let impacted = graph::impact(&g, &[g.find("c0").expect("c0")], false);
+    let paths = graph::paths(&g, &impacted);
+    assert_eq!(paths.len(), 40);
+    let names = |range: std::ops::RangeInclusive<usize>| -> Vec<String> {
+        range.map(|i| format!("c{i}")).collect()
+    };
+    // c7's path is c0 … c7: eight nodes, whole.
+    assert_eq!(paths[6].nodes, names(0..=7));
+    assert_eq!(paths[6].omitted, 0);
+    // c8's has nine: c0 c1 c2, two left out, c5 … c8.
+    assert_eq!(paths[7].nodes, [names(0..=2), names(5..=8)].concat());
+    assert_eq!(paths[7].omitted, 2);
+    assert_eq!(paths[39].nodes, [names(0..=2), names(37..=40)].concat());
+    assert_eq!(paths[39].omitted, 41 - 7);
+    let shown = bomc(&dir, &["impact", "chain.bom", "c0"]);
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert!(
+        shown
+            .stdout
+            .contains("c40  component  c0 → c1 → c2 → … 34 more … → c37 → c38 → c39 → c40\n"),
+        "{}",
+        shown.stdout
+    );
+    let json = bomc(&dir, &["impact", "chain.bom", "c0", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    let last = &report["impacted"][39];
+    assert_eq!(last["path_omitted"], 34);
+    assert_eq!(last["via"], "c39");
 }
 
 #[test]
