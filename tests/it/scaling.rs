@@ -1,5 +1,5 @@
-//! A cheap guard against superlinear passes: `bomc build` and `bomc check`
-//! of a generated landscape (`scripts/gen-landscape`) of 8× the services must cost well
+//! A cheap guard against superlinear passes: `bomc build`, `bomc check`,
+//! `bomc graph --format json` and `bomc impact` of a generated landscape (`scripts/gen-landscape`) of 8× the services must cost well
 //! under 8² times the CPU. Linear cost gives a ratio near 8; the bound of 20
 //! leaves room for a loaded machine and for allocator and cache effects,
 //! while a quadratic pass costs 64×. CPU time of the `bomc` process, every
@@ -56,6 +56,9 @@ fn run_cpu(command: Subcommand, file: &Path, out: &Path) -> Option<Duration> {
             .args(["--env", "production", "--out"])
             .arg(out),
         Subcommand::Check => bomc.arg("check").arg(file),
+        Subcommand::GraphJson => bomc.arg("graph").arg(file).args(["--format", "json"]),
+        // The generated services form a chain: `db0` reaches all of them.
+        Subcommand::Impact => bomc.arg("impact").arg(file).arg("db0"),
     };
     let mut child = bomc
         .stdout(std::process::Stdio::null())
@@ -76,7 +79,16 @@ fn run_cpu(command: Subcommand, file: &Path, out: &Path) -> Option<Duration> {
 enum Subcommand {
     Build,
     Check,
+    GraphJson,
+    Impact,
 }
+
+const SUBCOMMANDS: [Subcommand; 4] = [
+    Subcommand::Build,
+    Subcommand::Check,
+    Subcommand::GraphJson,
+    Subcommand::Impact,
+];
 
 /// The best of three trials' CPU time a run, for `bomc build` and for
 /// `bomc check` of a landscape of `n` services, each trial the mean of
@@ -84,16 +96,13 @@ enum Subcommand {
 /// came to take about one, so one run of it read as none or two and the
 /// ratio divided by the 10 ms floor: under load it passed the bound. Sizes
 /// of 1,000 and 8,000 keep the smaller run several ticks long.
-fn best_cpu(n: usize, runs: u32) -> Option<[Duration; 2]> {
+fn best_cpu(n: usize, runs: u32) -> Option<[Duration; 4]> {
     let dir = temp_dir(&format!("scaling-{n}"));
     let file = dir.join("generated.bom");
     std::fs::write(&file, landscape(n)).expect("landscape written");
-    let mut best = [Duration::MAX; 2];
+    let mut best = [Duration::MAX; 4];
     for _ in 0..3 {
-        for (at, command) in [Subcommand::Build, Subcommand::Check]
-            .into_iter()
-            .enumerate()
-        {
+        for (at, command) in SUBCOMMANDS.into_iter().enumerate() {
             let mut total = Duration::ZERO;
             for _ in 0..runs {
                 total += run_cpu(command, &file, &dir.join("out"))?;
@@ -112,10 +121,8 @@ fn cost_grows_linearly_with_services() {
         eprintln!("no per-process CPU time on this system: scaling not measured");
         return;
     };
-    for (command, small_cpu, large_cpu) in [
-        (Subcommand::Build, small[0], large[0]),
-        (Subcommand::Check, small[1], large[1]),
-    ] {
+    for (at, command) in SUBCOMMANDS.into_iter().enumerate() {
+        let (small_cpu, large_cpu) = (small[at], large[at]);
         // A tick of 10 ms is the clock's resolution: never divide by less.
         let ratio = large_cpu.as_secs_f64() / small_cpu.as_secs_f64().max(0.01);
         eprintln!(
