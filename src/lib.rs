@@ -341,10 +341,11 @@ fn evaluate_built_environment(
     (diags, evaluated)
 }
 
-/// Loads `path` and evaluates, each with its graph, the landscapes `bomc
-/// build` builds without `--env`: every declared environment (a required
-/// parameter `--set` does not give held by a placeholder), or the bare
-/// landscape when none is declared. A cycle in any is a diagnostic.
+/// Loads `path` and evaluates, each with the graph made to find its
+/// cycles, `options.environment`'s landscape; without one, those `bomc
+/// build` builds: every declared environment (a required parameter `--set`
+/// does not give held by a placeholder), or the bare landscape when none is
+/// declared. A cycle in any is a diagnostic.
 pub fn evaluate_environments(
     path: &std::path::Path,
     options: &eval::Options,
@@ -354,10 +355,16 @@ pub fn evaluate_environments(
     let mut landscapes = Vec::new();
     let mut graphs = Vec::new();
     if diags.is_empty() && program.main().is_some() {
-        // Each on a core of its own, in the environments' order.
-        let evaluated = parallel::on_two_cores(&built_environments(&program), |env| {
-            evaluate_built_environment(&program, env, options)
-        });
+        let evaluated = if options.environment.is_some() {
+            let mut env_diags = Diagnostics::default();
+            let one = evaluate_graph(&program, options, &mut env_diags);
+            vec![(env_diags, one)]
+        } else {
+            // Each on a core of its own, in the environments' order.
+            parallel::on_two_cores(&built_environments(&program), |env| {
+                evaluate_built_environment(&program, env, options)
+            })
+        };
         for (env_diags, evaluated) in evaluated {
             env_diags.into_vec().into_iter().for_each(|d| diags.push(d));
             if let Some((l, g)) = evaluated {

@@ -57,14 +57,7 @@ pub fn run(args: &ImpactArgs) -> ExitCode {
     // change touches whatever any of them runs, and a component may exist
     // in one only (the bare landscape, never built, only when none is
     // declared).
-    let (mut checked, graphs) = match &args.env {
-        Some(_) => {
-            let checked = crate::evaluate_file(&args.file, &target.options());
-            let graphs: Vec<Graph> = checked.landscapes.iter().map(Graph::build).collect();
-            (checked, graphs)
-        }
-        None => crate::evaluate_environments(&args.file, &target.options()),
-    };
+    let (mut checked, graphs) = crate::evaluate_environments(&args.file, &target.options());
     if !checked.diagnostics.is_empty() {
         super::report(&checked, args.format);
         return ExitCode::from(1);
@@ -94,7 +87,11 @@ pub fn run(args: &ImpactArgs) -> ExitCode {
             });
             if args.env.is_some() {
                 let (all, all_graphs) = others.get_or_insert_with(|| {
-                    crate::evaluate_environments(&args.file, &target.options())
+                    let every = crate::eval::Options {
+                        environment: None,
+                        ..target.options()
+                    };
+                    crate::evaluate_environments(&args.file, &every)
                 });
                 let holding: Vec<&str> = all
                     .landscapes
