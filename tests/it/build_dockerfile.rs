@@ -1918,7 +1918,8 @@ fn go_entrypoint_and_binaries(dir: &Path, app: &Path) -> (String, Option<Vec<Str
 /// A context whose root is no main package (a library, and a generator
 /// `//go:build ignore` keeps out of builds) runs its one main package,
 /// named as `go build` names it; `testdata` is not built. With two, which
-/// one runs is not known: E0327 names both, and `entrypoint` settles it.
+/// one runs is not known: E0327 names both, and `entrypoint` settles it;
+/// with none, E0327 says nothing would run.
 #[test]
 fn a_go_context_without_a_root_main_runs_its_one_main_package() {
     let dir = temp_dir("go-main-below");
@@ -1989,5 +1990,17 @@ fn a_go_context_without_a_root_main_runs_its_one_main_package() {
     assert!(entrypoint.ends_with("\"/app/migrate\"]"), "{entrypoint}");
     if let Some(binaries) = binaries {
         assert_eq!(binaries, ["migrate", "server"]);
+    }
+
+    // No main package left but the ignored generator's and testdata's:
+    // nothing would run.
+    for main in ["cmd/server/v2/main.go", "cmd/migrate/main.go"] {
+        std::fs::remove_file(app.join(main)).expect("removed");
+    }
+    std::fs::write(dir.join("shop.bom"), landscape("")).expect("landscape");
+    let refused = bomc(&dir, &["check", "shop.bom"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    for said in ["E0327", "image `api_image` builds no binary"] {
+        assert!(refused.stderr.contains(said), "{said}: {}", refused.stderr);
     }
 }
